@@ -1,0 +1,50 @@
+"""nnworld_jax: JAX toolkit for V. Vanchurin, "The world as a neural network" (arXiv:2008.01540)."""
+
+from ._config import default_dtype as default_dtype, rtol as rtol, set_precision as set_precision
+from .network import (
+    ACTIVATIONS as ACTIVATIONS,
+    Network as Network,
+    activation_slope as activation_slope,
+    boundary_loss as boundary_loss,
+    bulk_loss as bulk_loss,
+    preactivation as preactivation,
+    step as step,
+)
+from .partition import (
+    free_energy as free_energy,
+    gauss_newton_operator as gauss_newton_operator,
+    log_partition as log_partition,
+    log_partition_from_operator as log_partition_from_operator,
+    logdet_spd as logdet_spd,
+    mean_state as mean_state,
+)
+from .thermo import (
+    Thermodynamics as Thermodynamics,
+    average_loss as average_loss,
+    complexity as complexity,
+    entropy as entropy,
+    free_energy_eigen as free_energy_eigen,
+    heat_capacity as heat_capacity,
+    operator_spectrum as operator_spectrum,
+    thermodynamics as thermodynamics,
+    virial_average_loss as virial_average_loss,
+)
+
+__version__ = "0.1.0"
+from .estimators import (
+    MonteCarloEstimate as MonteCarloEstimate,
+    log_partition_monte_carlo as log_partition_monte_carlo,
+    log_partition_quadrature as log_partition_quadrature,
+)
+from .learning import (
+    LawsOfLearning as LawsOfLearning,
+    TeacherStudent as TeacherStudent,
+    TrainingHistory as TrainingHistory,
+    free_energy_regularizer as free_energy_regularizer,
+    laws_of_learning as laws_of_learning,
+    network_from_mlp as network_from_mlp,
+    teacher_student_task as teacher_student_task,
+    thermo_metrics as thermo_metrics,
+    train_student as train_student,
+)
+from . import reference as reference
