@@ -1,5 +1,16 @@
 """nnworld_jax: JAX toolkit for V. Vanchurin, "The world as a neural network" (arXiv:2008.01540)."""
 
+import warnings as _warnings
+
+import jax as _jax
+
+# jax/jaxlib 0.10.0-0.10.2 hang for ever on CPU when one jitted program holds two batched
+# linear-algebra calls (a batched value-and-grad of the free energy is such a program). pyproject
+# pins jax < 0.10; warn a user who installed a newer one by hand.
+if tuple(int(p) for p in _jax.__version__.split(".")[:2]) >= (0, 10):
+    _warnings.warn(f"nnworld_jax is tested with jax < 0.10; jax {_jax.__version__} was seen to hang on CPU "
+                   "in batched linear algebra (see tests/test_jax_hang.py)", RuntimeWarning, stacklevel=2)
+
 from ._config import default_dtype as default_dtype, rtol as rtol, set_precision as set_precision
 from .network import (
     ACTIVATIONS as ACTIVATIONS,

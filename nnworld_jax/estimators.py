@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import check_positive
+from ._checks import check, check_positive
 from .network import Network, bulk_loss
 from .partition import Method, _check_method, gauss_newton_operator, mean_state
 
@@ -44,7 +44,9 @@ def _log_integrand_and_frame(net: Network, beta, method: str):
             return -0.5 * jnp.vdot(d, d) - beta * (bulk_loss(net, x) - h_star)
 
     lam, q = jnp.linalg.eigh(precision)
-    lam = jnp.where(lam > 0, lam, jnp.nan)  # a non-positive precision has no Gaussian frame
+    # A non-positive precision has no Gaussian frame: fail loudly rather than return NaN.
+    lam = check(lam, lam <= 0, f"the {method!r} precision matrix is not positive definite: "
+                "no Gaussian frame to integrate in (1 + beta (lambda_i - m) > 0, or lambda_i > m for 'laplace')")
     return log_f, x_star, q, 1.0 / jnp.sqrt(lam)
 
 

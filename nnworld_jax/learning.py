@@ -159,4 +159,4 @@ def laws_of_learning(history: TrainingHistory, beta, *, start: int = 0) -> LawsO
     u = history.thermo.average_loss[start:]
     ds, du = jnp.diff(s), jnp.diff(u)
     residual = jnp.sum(jnp.abs(du - ds / beta)) / jnp.sum(jnp.abs(du))
-    return LawsOfLearning(jnp.mean(ds <= 0), s[-1] - s[0], residual)
+    return LawsOfLearning(jnp.mean((ds <= 0).astype(s.dtype)), s[-1] - s[0], residual)

@@ -23,6 +23,7 @@ from typing import Literal
 import jax
 import jax.numpy as jnp
 import optimistix as optx
+from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
 
 from ._checks import check, check_finite, check_positive, check_square
@@ -84,9 +85,25 @@ def logdet_spd(a: Float[Array, "N N"], what: str = "matrix") -> Float[Array, ""]
     A matrix that is not positive definite (Cholesky gives NaN) raises, naming ``what``.
     """
     check_square(a, what)
+    logdet = _logdet_cholesky(a)
+    return check(logdet, ~jnp.isfinite(logdet), f"{what} is not positive definite")
+
+
+@jax.custom_jvp
+def _logdet_cholesky(a):
+    return 2.0 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(a))))
+
+
+@_logdet_cholesky.defjvp
+def _logdet_cholesky_jvp(primals, tangents):
+    # d log det A = tr(A⁻¹ dA). A⁻¹ from the Cholesky factor by one triangular solve is 2-3× cheaper
+    # than differentiating through the factorization (measured in benchmarks/bench_free_energy.py);
+    # it exists only on the derivative path, and the rule stays differentiable (higher orders in β).
+    (a,), (da,) = primals, tangents
     chol = jnp.linalg.cholesky(a)
     logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
-    return check(logdet, ~jnp.isfinite(logdet), f"{what} is not positive definite")
+    chol_inv = solve_triangular(chol, jnp.eye(a.shape[-1], dtype=a.dtype), lower=True)
+    return logdet, jnp.sum((chol_inv.T @ chol_inv) * da)
 
 
 def _log_partition_from_operator(g, beta, m, h_star, method: str):

@@ -116,18 +116,17 @@ def free_energy_eigen(lam: Float[Array, " N"], beta, m=0.0) -> Float[Array, ""]:
         raise ValueError(f"lam must be a vector of eigenvalues (N,), got shape {lam.shape}; use jax.vmap to batch")
     beta = check_positive(jnp.asarray(beta, dtype=lam.dtype), "beta")
     arg = 1.0 + beta * (lam - m)
-
-
     arg = check(arg, arg <= 0, "eq. (45) needs 1 + beta (lambda_i - m) > 0 for every eigenvalue")
     n = lam.shape[0]
     return (jnp.sum(jnp.log(arg)) - n * jnp.log(2 * jnp.pi)) / (2 * beta)
 
 
-def virial_average_loss(lam: Float[Array, " N"], beta) -> Float[Array, ""]:
-    """The virial form of the average loss, eq. (46) (m = 0): U = Σ_i λ_i ∂F/∂λ_i.
+def virial_average_loss(lam: Float[Array, " N"], beta, m=0.0) -> Float[Array, ""]:
+    """The virial form of the average loss, eq. (46): U = Σ_i (λ_i - m) ∂F/∂λ_i.
 
-    ∂F/∂λ_i comes from ``jax.grad`` of :func:`free_energy_eigen`; the identity with
-    U = ∂(βF)/∂β is what the paper states and the tests check.
+    The paper prints m = 0 (U = Σ λ_i ∂F/∂λ_i); F depends on λ only through ν = λ - m, so the
+    mass enters as the shift λ → λ - m. ∂F/∂λ_i comes from ``jax.grad`` of
+    :func:`free_energy_eigen`; the identity with U = ∂(βF)/∂β is what the tests check.
     """
     lam = jnp.asarray(lam)
-    return jnp.vdot(lam, jax.grad(free_energy_eigen)(lam, beta))
+    return jnp.vdot(lam - m, jax.grad(free_energy_eigen)(lam, beta, m))

@@ -44,3 +44,13 @@ def test_quadrature_refuses_large_n(key):
 def test_quadrature_dtype_follows_network():
     net = ref.linear_network(jnp.float32)
     assert nw.log_partition_quadrature(net, 1.0, n_points=41).dtype == jnp.float32
+
+
+def test_indefinite_precision_raises_instead_of_nan():
+    # Linear network with m = 3 > every eigenvalue of G = I: no Gaussian frame exists for the
+    # Laplace form (λ - m < 0), nor for (7) at β = 1 (1 + β(λ - m) = -1 < 0).
+    net = nw.Network(jnp.zeros((2, 2)), jnp.zeros(2), activation="linear", m=3.0)
+    with pytest.raises(ValueError, match="not positive definite"):
+        nw.log_partition_quadrature(net, 1.0, method="laplace")
+    with pytest.raises(ValueError, match="not positive definite"):
+        nw.log_partition_monte_carlo(net, 1.0, jax.random.PRNGKey(0), method="paper", n_samples=16)

@@ -63,11 +63,16 @@ def test_virial_46_equals_beta_derivative(key):
     lam = nw.operator_spectrum(net, x)
     u = float(nw.average_loss(net, 0.7, x=x))
     assert float(nw.virial_average_loss(lam, 0.7)) == pytest.approx(u, rel=1e-12)
-    # The virial identity is special to m = 0: with m ≠ 0 U = Σ λ ∂F/∂λ fails (SPEC §1).
+    # The printed virial identity is special to m = 0: with m ≠ 0 U = Σ λ ∂F/∂λ fails (SPEC §1),
+    # and the shifted form U = Σ (λ - m) ∂F/∂λ that virial_average_loss(…, m) computes holds.
     net_m = ref.random_network(key, 24, m=0.3)
     lam_m = nw.operator_spectrum(net_m)
     u_m = float(nw.average_loss(net_m, 0.7))
     assert abs(float(jnp.vdot(lam_m, jax.grad(nw.free_energy_eigen)(lam_m, 0.7, 0.3))) - u_m) > 1e-3
+    assert float(nw.virial_average_loss(lam_m, 0.7, 0.3)) == pytest.approx(u_m, rel=1e-12)
+    # and the SPEC §1 closed-form values with m = 0.2
+    lam_s = jnp.asarray(ref.SPECTRUM)
+    assert float(nw.virial_average_loss(lam_s, ref.SPECTRUM_BETA, 0.2)) == pytest.approx(ref.SPECTRUM_U[0.2], abs=1e-13)
 
 
 def test_heat_capacity_and_entropy_by_finite_differences(key):
