@@ -59,3 +59,11 @@ from .learning import (
     train_student as train_student,
 )
 from . import reference as reference
+
+# Paper §4-§6 by physics topic, used as namespaces (``nw.quantum.split_step``), like jax_md.space.
+from . import grid as grid
+from . import fokker_planck as fokker_planck
+from . import entropic as entropic
+from . import quantum as quantum
+from . import hamilton_jacobi as hamilton_jacobi
+from . import holography as holography

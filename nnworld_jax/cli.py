@@ -116,8 +116,11 @@ def reproduce(args) -> int:
 def list_claims(args) -> int:
     from . import claims
 
-    for c in claims.select(args.only):
-        print(f"§{c.section:>3}  {c.id:<34} {' '.join(c.equations):<18} expected {c.expected_verdict}")
+    chosen = claims.select(args.only)
+    width = max(len(c.id) for c in chosen)
+    eq_width = max(len(" ".join(c.equations)) for c in chosen)
+    for c in chosen:
+        print(f"§{c.section:>3}  {c.id:<{width}}  {' '.join(c.equations):<{eq_width}}  expected {c.expected_verdict}")
     return 0
 
 

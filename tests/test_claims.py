@@ -7,7 +7,8 @@ import pytest
 from nnworld_jax import claims
 from nnworld_jax.cli import main
 
-SLOW = {"partition.gaussian-error-tanh", "learning.second-law", "learning.first-law"}
+SLOW = {"partition.gaussian-error-tanh", "learning.second-law", "learning.first-law",
+        "entropic.action-minimization", "hamilton_jacobi.eq47-affine"}
 
 
 @pytest.mark.parametrize(

@@ -7,27 +7,47 @@ import re
 import pytest
 
 import nnworld_jax as nw
-from nnworld_jax import learning, network, partition, thermo
+from nnworld_jax import (entropic, fokker_planck, grid, hamilton_jacobi, holography, learning, network,
+                         partition, quantum, thermo)
 
 # Utilities that implement no equation of the paper.
 NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_from_mlp",
                "teacher_student_task", "reference", "ACTIVATIONS", "MonteCarloEstimate",
-               "TeacherStudent", "TrainingHistory", "LawsOfLearning", "Thermodynamics"}
+               "TeacherStudent", "TrainingHistory", "LawsOfLearning", "Thermodynamics",
+               # time-stepping and grid plumbing shared by the physics modules
+               "evolve", "trajectory", "integrate", "rk4", "solve_rk4", "normalize", "norm",
+               "unwrap_phase", "apply_filter", "Grid", "check_field"}
+PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, holography]
+EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")
 
 
-@pytest.mark.parametrize("module", [network, partition, thermo, learning])
+@pytest.mark.parametrize("module", [network, partition, thermo, learning, grid, *PHYSICS_MODULES],
+                         ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
 
 
-def test_public_functions_name_their_equation():
-    missing = []
-    for name in dir(nw):
-        obj = getattr(nw, name)
-        if name.startswith("_") or name in NOT_PHYSICS or not callable(obj) or inspect.ismodule(obj):
+def _public_callables(namespace, module_name=None):
+    for name in dir(namespace):
+        obj = getattr(namespace, name)
+        if name.startswith("_") or name.isupper() or name in NOT_PHYSICS or not callable(obj) or inspect.ismodule(obj):
             continue
-        doc = inspect.getdoc(obj) or ""
-        if not re.search(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)", doc):
-            missing.append(name)
+        if module_name and getattr(obj, "__module__", None) != module_name:
+            continue  # imported from elsewhere
+        if inspect.isclass(obj) and issubclass(obj, tuple):
+            continue  # NamedTuple states and results: documented by the function returning them
+        yield name, obj
+
+
+@pytest.mark.parametrize("namespace", [nw, *PHYSICS_MODULES], ids=lambda m: m.__name__)
+def test_public_functions_name_their_equation(namespace):
+    module_name = None if namespace is nw else namespace.__name__
+    missing = [name for name, obj in _public_callables(namespace, module_name)
+               if not EQUATION.search(inspect.getdoc(obj) or "")]
     assert not missing, f"public functions without a paper equation in their docstring: {missing}"
+
+
+def test_functional_derivative_names_its_role():
+    # The grid layer implements no paper equation but is where every EOM comes from.
+    assert "jax.grad" in inspect.getdoc(grid.functional_derivative)

@@ -25,3 +25,14 @@ def test_readme_api_tour_runs(capsys):
     assert len(code.strip().splitlines()) <= 25
     exec(compile(code, "README.md", "exec"), {})
     assert "F =" in capsys.readouterr().out
+
+
+def test_readme_mechanics_tour_runs(capsys):
+    code = _readme_block("Entropic mechanics")
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    # the printed constants are SPEC §3's, and Ψ carries the density: |Ψ|² = p
+    assert "EffectiveConstants" in capsys.readouterr().out
+    import numpy as np
+
+    np.testing.assert_allclose(abs(scope["psi"]) ** 2, scope["p"], rtol=1e-12)

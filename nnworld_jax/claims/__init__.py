@@ -1,6 +1,12 @@
 """Claims of the paper recomputed by ``nnworld reproduce``; importing registers them."""
 
-from . import thermodynamics as thermodynamics  # noqa: F401  (registers §2, §3, §6 claims)
+# Importing a module registers its claims, in paper order.
+from . import thermodynamics as thermodynamics  # noqa: F401  (§2, §3, §6: (5)-(17), (45)-(46))
+from . import fokker_planck as fokker_planck  # noqa: F401  (§4: (18)-(22))
+from . import entropic as entropic  # noqa: F401  (§5: (26)-(33))
+from . import quantum as quantum  # noqa: F401  (§5: (34)-(36))
+from . import hamilton_jacobi as hamilton_jacobi  # noqa: F401  (§6: (38)-(48))
+from . import holography as holography  # noqa: F401  (§10: (97)-(102))
 from ._registry import (
     REGISTRY as REGISTRY,
     VERDICTS as VERDICTS,

@@ -75,7 +75,8 @@ def claim(id: str, *, section: str, equations: tuple[str, ...], statement: str, 
 
 def select(only: str | None = None) -> list[Claim]:
     """Claims of one paper section (``"3"`` or ``"§3"``), one claim id or id prefix, or all."""
-    claims = list(REGISTRY.values())
+    # In paper order (stable within a section: registration order).
+    claims = sorted(REGISTRY.values(), key=lambda c: (len(c.section), c.section))
     if not only:
         return claims
     key = only.lstrip("§")

@@ -1,0 +1,533 @@
+"""The entropic action S_q[p, F] of paper §5, eqs. (26)-(33), its equations of motion, a time
+stepper, and the action principle as a boundary-value problem.
+
+Fields on a periodic grid in parameter space q (K = 1, 2, 3): the probability density p(t, q) > 0
+and the free energy F(t, q); a potential V(q). The Lagrangian density (28), as ``../shared/SPEC.md``
+§3 fixes it, is
+
+    ℒ = -4D √p ∇²√p + γ p ∇²F + μ p ∂_tF + μγ p |∇F|² + μ p V,                      (28)
+
+where the two "boxed" learning terms of the paper both come from γ p ∇²F (the learning entropy
+production); ``learning=False`` drops it. Split off the time derivative, S = ∫dt [∫μ p ∂_tF + H]
+with H[p, F] = ∫ ℒ|_{∂_tF = 0}; then δS/δF = 0 and δS/δp = 0 are canonical equations
+
+    μ ∂_t p = δH/δF,      μ ∂_t F = -δH/δp,
+
+and :func:`equations_of_motion` evaluates them with ``jax.grad`` of the discretized H (through
+:func:`nnworld_jax.grid.functional_derivative`). The analytic forms (29)-(30), the Fokker-Planck
+form (32) and the Navier-Stokes form (33) are the references the tests compare against, never used
+here.
+
+Forward evolution (:func:`entropic_stepper`, RK4). Linearized about p = const, F = 0, a mode of
+wavenumber k evolves as exp(±k² √((γ/μ)² - 4γD/μ) t) when ``learning`` (exp(±i k² √(4γD/μ) t)
+without): the anti-diffusion -(γ/μ)∇²F of the F equation (negative viscosity -γ/μ in (33)) makes
+the learning system Hadamard ill-posed for γ > 4Dμ (growth (γ/μ)k² at D = 0, as for a backward heat
+equation), while for γ < 4Dμ the quantum potential turns the growth into oscillation. Grid modes
+that the discrete gradient cannot couple (the Nyquist mode of an even grid, where the spectral
+first derivative vanishes but the Laplacian does not) still grow at (γ/μ)k² in either regime. The
+stepper therefore refuses to evolve the learning system without a :func:`spectral_filter`.
+
+Boundary-value form (:func:`boundary_value_action`, :func:`solve_boundary_value`): with p(0) and
+F(T) given, the action (26) plus the boundary term μ∫p(0)F(0) is stationary on the solution; its
+staggered-time discretization is a second-order variational integrator whose stationary point is
+found by Newton's method (optimistix). This form is well-posed for the learning system at D = 0
+(F evolves backward from T, p forward from 0), where the initial-value problem is not.
+
+Units and measure: all fields are sampled on ``space`` (a :class:`~nnworld_jax.grid.Grid`);
+integrals are Σ · cell volume; D, γ, μ are the paper's constants (SPEC keeps μ; the paper sets it
+to 1 in §5.2 and to 2β in §6). D = 0 (no quantum potential: the Hamilton-Jacobi limit) is allowed;
+γ and μ must be positive.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+from jaxtyping import Array, Float
+
+from ._checks import check
+from .grid import Grid, check_field, derivative, functional_derivative, gradient, integral, laplacian
+
+FILTERS = ("exponential", "two-thirds", "nyquist", "none")
+RK4_STABILITY = 2.78  # |z| below which z = λ dt lies in RK4's stability region on both axes
+
+
+class Coefficients(NamedTuple):
+    """Constants of the action (28): diffusion ``D`` ≥ 0, learning rate ``gamma`` > 0, ``mu`` > 0."""
+
+    D: float
+    gamma: float
+    mu: float
+
+
+def _coefficients_bad(c: Coefficients):
+    d, g, m = (jnp.asarray(x) for x in c)
+    finite = jnp.isfinite(d) & jnp.isfinite(g) & jnp.isfinite(m)
+    return ~finite | ~(d >= 0) | ~(g > 0) | ~(m > 0)
+
+
+_COEFF_MESSAGE = "coefficients of eq. (28) must be finite with D >= 0, gamma > 0 and mu > 0"
+
+
+def _concrete_coefficients(c: Coefficients) -> Coefficients | None:
+    """The coefficients as Python floats, or None when any is traced (inside jit/vmap/grad)."""
+    try:
+        return Coefficients(*(float(x) for x in c))
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def _valid(c: Coefficients) -> bool:
+    return all(math.isfinite(x) for x in c) and c.D >= 0 and c.gamma > 0 and c.mu > 0
+
+
+def _check_inputs(p, F, V, c: Coefficients):
+    """Domain checks shared by every kernel: p > 0 and finite, F and V finite, valid coefficients."""
+    p = check(p, ~(p > 0) | ~jnp.isfinite(p), "p must be finite and > 0 everywhere (√p enters eq. (28))")
+    F = check(F, ~jnp.isfinite(F), "F contains NaN or inf")
+    V = check(V, ~jnp.isfinite(V), "V contains NaN or inf")
+    p = check(p, _coefficients_bad(c), _COEFF_MESSAGE)
+    return p, F, V
+
+
+def _density(p, F, F_t, V, space: Grid, c: Coefficients, learning: bool, method: str):
+    # Unchecked ℒ (28): the checks run once at each public entry point, not inside every grad/jacfwd
+    # trace (eqx.error_if there multiplies trace and compile time several-fold).
+    sqrt_p = jnp.sqrt(p)
+    grad_f = gradient(space, F, method=method)
+    density = (-4.0 * c.D * sqrt_p * laplacian(space, sqrt_p, method=method)
+               + c.mu * p * F_t + c.mu * c.gamma * p * jnp.sum(grad_f**2, axis=0) + c.mu * p * V)
+    if learning:
+        density = density + c.gamma * p * laplacian(space, F, method=method)
+    return density
+
+
+def _hamiltonian(p, F, V, space: Grid, c: Coefficients, learning: bool, method: str):
+    return integral(space, _density(p, F, jnp.zeros_like(F), V, space, c, learning, method))
+
+
+def _rates(p, F, V, space: Grid, c: Coefficients, learning: bool, method: str):
+    dh_dp = functional_derivative(lambda q: _hamiltonian(q, F, V, space, c, learning, method), p, space)
+    dh_df = functional_derivative(lambda f: _hamiltonian(p, f, V, space, c, learning, method), F, space)
+    return dh_df / c.mu, -dh_dp / c.mu
+
+
+def _check_slice(p, F, V, space: Grid, c: Coefficients):
+    for name, f in (("p", p), ("F", F), ("V", V)):
+        check_field(space, f, name)
+    return _check_inputs(p, F, V, c)
+
+
+def lagrangian_density(p: Float[Array, "..."], F: Float[Array, "..."], F_t: Float[Array, "..."],
+                       V: Float[Array, "..."], space: Grid, c: Coefficients, *, learning: bool = True,
+                       method: str = "spectral") -> Float[Array, "..."]:
+    """The density ℒ of eq. (28) at one time, on the grid ``space`` (all fields ``space.shape``).
+
+    ℒ = -4D √p ∇²√p + γ p ∇²F + μ p ∂_tF + μγ p |∇F|² + μ p V; ``learning=False`` drops γ p ∇²F.
+    Raises (eagerly, or through ``eqx.error_if`` under jit) if p ≤ 0, a field is not finite, or the
+    coefficients are outside D ≥ 0, γ > 0, μ > 0.
+    """
+    check_field(space, F_t, "F_t")
+    p, F, V = _check_slice(p, F, V, space, c)
+    return _density(p, F, F_t, V, space, c, learning, method)
+
+
+def hamiltonian(p: Float[Array, "..."], F: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
+                c: Coefficients, *, learning: bool = True, method: str = "spectral") -> Float[Array, ""]:
+    """H[p, F] = ∫ ℒ dᴷq with the ∂_tF term removed: the action (26) is ∫dt [∫ μ p ∂_tF + H].
+
+    H is conserved by the equations of motion (29)-(30), with or without ``learning``.
+    """
+    p, F, V = _check_slice(p, F, V, space, c)
+    return _hamiltonian(p, F, V, space, c, learning, method)
+
+
+def action(p: Float[Array, "T ..."], F: Float[Array, "T ..."], V: Float[Array, "..."], spacetime: Grid,
+           c: Coefficients, *, learning: bool = True, method: str = "spectral") -> Float[Array, ""]:
+    """The action (26) S = ∫dt ∫dᴷq ℒ over a space-time grid whose axis 0 is time.
+
+    Time is periodic (``spacetime`` is a periodic grid in (t, q)), with ∂_tF taken by ``method``
+    along axis 0; ``V`` has the shape of one time slice or of the whole space-time grid. For time
+    with end data use :func:`boundary_value_action`.
+
+    Returns: the scalar action Σ ℒ h_t h_q.
+    """
+    check_field(spacetime, p, "p")
+    check_field(spacetime, F, "F")
+    space = Grid(spacetime.shape[1:], spacetime.lengths[1:])
+    if jnp.shape(V) not in (space.shape, spacetime.shape):
+        raise ValueError(f"V must have shape {space.shape} or {spacetime.shape}, got {jnp.shape(V)}")
+    p, F, V = _check_inputs(p, F, V, c)
+    F_t = derivative(spacetime, F, 0, 1, method=method)
+    V = jnp.broadcast_to(V, spacetime.shape)
+
+    def slice_density(p_k, F_k, F_t_k, V_k):
+        return _density(p_k, F_k, F_t_k, V_k, space, c, learning, method)
+
+    return integral(spacetime, jax.vmap(slice_density)(p, F, F_t, V))
+
+
+def equations_of_motion(p: Float[Array, "..."], F: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
+                        c: Coefficients, *, learning: bool = True,
+                        method: str = "spectral") -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+    """(∂_t p, ∂_t F) from δS/δF = 0 and δS/δp = 0, eqs. (29)-(30), by ``jax.grad`` of H.
+
+    μ ∂_t p = δH/δF and μ ∂_t F = -δH/δp. With u = 2γ∇F (31) these are the Fokker-Planck form
+    ∂_t p = (γ/μ)∇²p - ∇·(p u) (32) and a Hamilton-Jacobi equation for F with the quantum
+    potential (4D/μ)∇²√p/√p and, when ``learning``, the anti-diffusion -(γ/μ)∇²F (see the module
+    docstring for when that makes forward evolution ill-posed).
+    """
+    p, F, V = _check_slice(p, F, V, space, c)
+    return _rates(p, F, V, space, c, learning, method)
+
+
+def velocity(F: Float[Array, "..."], space: Grid, c: Coefficients, *,
+             method: str = "spectral") -> Float[Array, "K ..."]:
+    """The velocity u = 2γ∇F of eq. (31), shape ``(K, *space.shape)``.
+
+    With it the equations of motion read as the Fokker-Planck equation (32) and, for ∂_t u, the
+    Navier-Stokes-like equation (33) with viscosity -γ/μ (when ``learning``).
+
+    Example:
+        >>> g = Grid((8,))
+        >>> u = velocity(jnp.sin(g.axis(0)), g, Coefficients(0.3, 0.7, 1.6))
+        >>> bool(jnp.allclose(u[0], 1.4 * jnp.cos(g.axis(0))))
+        True
+    """
+    check_field(space, F, "F")
+    return 2.0 * c.gamma * gradient(space, F, method=method)
+
+
+# ----------------------------------------------------------------------------------------------
+# Spectral filters and the RK4 time stepper
+
+
+def _integer_wavenumbers(space: Grid) -> list[np.ndarray]:
+    return [np.fft.fftfreq(n, d=1.0 / n) for n in space.shape]  # signed integers m in FFT order
+
+
+def spectral_filter(space: Grid, kind: str = "exponential", *, strength: float = 36.0,
+                    order: int = 36) -> Float[Array, "..."]:
+    """Multiplier σ (FFT order, shape ``space.shape``) that the stepper applies to p and F each step.
+
+    Regularizes forward evolution of the learning equations (29)-(30), whose linearized modes grow
+    like exp(k² √((γ/μ)² - 4γD/μ) t) for γ > 4Dμ (Hadamard ill-posed: growth rate ∝ k², so the
+    result depends on the grid cutoff). A filter does not cure that: it caps the growth at the
+    highest mode it keeps, making the evolution a well-defined, resolution-dependent regularization.
+    Kinds (integer wavenumber m_i per axis, Nyquist m_N = n_i // 2):
+
+    * ``"exponential"``: σ = Π_i exp(-strength (|m_i|/m_N)^order) (defaults 36 and 36: σ = e^-36 at
+      the Nyquist mode, ≈ 1 below 0.8 m_N). Applied once per step, so mode m is damped at the rate
+      strength (|m|/m_N)^order / dt on top of its growth.
+    * ``"two-thirds"``: σ = 1 where every |m_i| ≤ (n_i - 1) // 3, else 0 (Orszag's rule: it also
+      removes the aliasing of quadratic products). Modes above the cutoff stay exactly zero; the
+      highest kept mode still grows at its linear rate.
+    * ``"nyquist"``: zero only the Nyquist mode of even axes, the one mode whose p-F coupling the
+      spectral gradient drops. Enough for the learning system with γ < 4Dμ (spectral derivatives).
+    * ``"none"``: σ = 1; evolving the learning system with it is an explicit acceptance of the
+      growth.
+
+    Example:
+        >>> s = spectral_filter(Grid((32,)), "two-thirds")
+        >>> int(s.sum()), float(s[10]), float(s[11])
+        (21, 1.0, 0.0)
+    """
+    if kind not in FILTERS:
+        raise ValueError(f"filter kind must be one of {FILTERS}, got {kind!r}")
+    if not (strength > 0) or int(order) != order or order < 2:
+        raise ValueError(f"strength must be > 0 and order an integer >= 2, got {strength}, {order}")
+    ms = _integer_wavenumbers(space)
+    mesh = np.meshgrid(*ms, indexing="ij")
+    if kind == "exponential":
+        sigma = np.ones(space.shape)
+        for m, n in zip(mesh, space.shape):
+            sigma = sigma * np.exp(-strength * (np.abs(m) / (n // 2)) ** order)
+    elif kind == "two-thirds":
+        sigma = np.ones(space.shape)
+        for m, n in zip(mesh, space.shape):
+            sigma = sigma * (np.abs(m) <= (n - 1) // 3)
+    elif kind == "nyquist":
+        sigma = np.ones(space.shape)
+        for m, n in zip(mesh, space.shape):
+            if n % 2 == 0:
+                sigma = sigma * (np.abs(m) != n // 2)
+    else:
+        sigma = np.ones(space.shape)
+    return jnp.asarray(sigma, dtype=jnp.zeros(()).dtype)
+
+
+def apply_filter(f: Float[Array, "..."], sigma: Float[Array, "..."]) -> Float[Array, "..."]:
+    """f ↦ Re F⁻¹[σ F[f]] (FFT over all axes), the filter of :func:`spectral_filter` (eqs. (29)-(30)).
+
+    Same shape and dtype as ``f``.
+    """
+    if jnp.shape(f) != jnp.shape(sigma):
+        raise ValueError(f"filter shape {jnp.shape(sigma)} does not match field shape {jnp.shape(f)}")
+    return jnp.fft.ifftn(jnp.fft.fftn(f) * sigma.astype(f.dtype)).real.astype(f.dtype)
+
+
+def _concrete(*xs) -> bool:
+    return not any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
+def _principal_rates(space: Grid, c: Coefficients, learning: bool, sigma, method: str):
+    """(coupled, uncoupled, k²_max): largest |λ|/k² of the linearized principal part and k²_max kept.
+
+    coupled: |√((γ/μ)² - 4γD/μ)| (learning) or √(4γD/μ); uncoupled: γ/μ for modes without the p-F
+    coupling (learning), else 0. Used for the stepper's error messages and its dt bound only.
+    """
+    nu = c.gamma / c.mu
+    coupled = math.sqrt(abs(nu**2 - 4 * c.gamma * c.D / c.mu)) if learning else math.sqrt(4 * c.gamma * c.D / c.mu)
+    uncoupled = nu if learning else 0.0
+    kk = np.zeros(space.shape)
+    mesh = np.meshgrid(*[2 * np.pi * m / length for m, length in zip(_integer_wavenumbers(space), space.lengths)],
+                       indexing="ij")
+    for k in mesh:
+        kk = kk + k**2
+    keep = np.ones(space.shape, bool) if sigma is None else np.asarray(sigma) > 1e-3
+    return coupled, uncoupled, float(kk[keep].max()) if keep.any() else 0.0
+
+
+def _ill_posed_message(space: Grid, c: Coefficients, method: str) -> str:
+    concrete = _concrete_coefficients(c)
+    D, gamma, mu = concrete if concrete is not None else (float("nan"),) * 3  # traced: no numbers
+    _, _, kk = _principal_rates(space, Coefficients(D, gamma, mu), True, None, method)
+    disc = (gamma / mu) ** 2 - 4 * gamma * D / mu
+    if disc > 0:
+        regime = (f"here γ = {gamma:g} > 4Dμ = {4 * D * mu:g}, so the fastest grid mode (|k|² = {kk:g}) "
+                  f"grows at {kk * math.sqrt(disc):.4g} per unit time")
+    else:
+        regime = (f"here γ = {gamma:g} ≤ 4Dμ = {4 * D * mu:g}, so the quantum potential makes the coupled "
+                  f"modes oscillate, but grid modes the discrete gradient cannot couple (the Nyquist mode "
+                  f"of an even spectral grid, a band near the cutoff for fd2/fd4) still grow at up to "
+                  f"(γ/μ)|k|² = {gamma / mu * kk:.4g} per unit time")
+    return ("entropic_stepper: the learning system (learning=True) is ill-posed forward in time without a "
+            "filter. Its F equation carries the anti-diffusion -(γ/μ)∇²F of eq. (30) (the negative viscosity "
+            "-γ/μ of eq. (33)); linearized, a mode of wavenumber k evolves as "
+            "exp(±k²√((γ/μ)² - 4γD/μ) t), which grows like a backward heat equation for γ > 4Dμ; "
+            f"{regime}. Round-off in those modes would grow until p < 0 and the result would depend on the "
+            "grid, not on the data. Pass filter=spectral_filter(space, 'two-thirds') or 'exponential' "
+            "(growth capped at the highest kept mode), 'nyquist' (enough for γ < 4Dμ with spectral "
+            "derivatives), or 'none' to accept the growth explicitly; or pose the problem with end data "
+            "(solve_boundary_value), which is well-posed.")
+
+
+class EntropicState(NamedTuple):
+    """State of :func:`entropic_stepper` for eqs. (29)-(30): time ``t`` and the fields ``p``, ``F``."""
+
+    t: Float[Array, ""]
+    p: Float[Array, "..."]
+    F: Float[Array, "..."]
+
+
+def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float, *,
+                     learning: bool = True, filter: Float[Array, "..."] | None = None,
+                     method: str = "spectral") -> tuple[Callable, Callable]:
+    """``(init, step)`` for the canonical equations (29)-(30), ∂_t(p, F) = :func:`equations_of_motion`.
+
+    Classical RK4 with fixed step ``dt``; after each step p and F are multiplied by the spectral
+    ``filter`` σ (:func:`spectral_filter`), if given. ``init(p, F, t=0.0)`` validates the fields,
+    applies the filter and returns an :class:`EntropicState`; ``step(state)`` advances by ``dt``.
+    Conserves ∫p exactly (up to round-off) and H (:func:`hamiltonian`) to O(dt⁴).
+
+    Fails loudly:
+
+    * ``learning=True`` with ``filter=None`` raises ``ValueError`` (see :func:`spectral_filter`: the
+      learning system is ill-posed for γ > 4Dμ, and even for γ < 4Dμ uncoupled grid modes grow at
+      (γ/μ)k²); the message gives the rates on this grid.
+    * ``dt`` above RK4's stability bound 2.78/ρ, ρ the fastest linear rate of the kept modes, raises
+      ``ValueError``.
+    * a step that leaves p ≤ 0 or a non-finite field raises at run time (``eqx.error_if``): the
+      Madelung form needs p > 0 (with ``learning=False`` the system is well-posed while p > 0).
+
+    Example:
+        >>> g = Grid((16,))
+        >>> q = g.axis(0)
+        >>> init, step = entropic_stepper(jnp.cos(q), g, Coefficients(0.3, 0.7, 1.6), 1e-3, learning=False)
+        >>> s = jax.jit(step)(init(jnp.exp(0.2 * jnp.cos(q)), jnp.sin(q)))
+        >>> round(float(s.t), 6)
+        0.001
+    """
+    check_field(space, V, "V")
+    if filter is not None:
+        check_field(space, filter, "filter")
+    concrete = _concrete_coefficients(c)
+    if concrete is not None and not _valid(concrete):
+        raise ValueError(_COEFF_MESSAGE)
+    if not (dt > 0):
+        raise ValueError(f"dt must be > 0, got {dt}")
+    if learning and filter is None:
+        raise ValueError(_ill_posed_message(space, c, method))
+    if concrete is not None and _concrete(filter):
+        coupled, uncoupled, kk = _principal_rates(space, concrete, learning, filter, method)
+        rho = kk * max(coupled, uncoupled)
+        if rho * dt > RK4_STABILITY:
+            raise ValueError(f"dt = {dt:g} is above RK4's stability bound {RK4_STABILITY}/ρ = "
+                             f"{RK4_STABILITY / rho:.4g}: "
+                             f"the fastest linear mode of eqs. (29)-(30) on this grid (|k|² = {kk:g}) has rate "
+                             f"ρ = {rho:.4g}; reduce dt or filter the highest modes")
+
+    def rhs(y):
+        return _rates(y[0], y[1], V, space, c, learning, method)
+
+    def filtered(f):
+        return f if filter is None else apply_filter(f, filter)
+
+    def init(p, F, t=0.0) -> EntropicState:
+        p, F, _ = _check_slice(jnp.asarray(p), jnp.asarray(F), V, space, c)
+        return EntropicState(jnp.asarray(t, dtype=p.dtype), filtered(p), filtered(F))
+
+    def step(state: EntropicState) -> EntropicState:
+        p0 = check(state.p, ~(state.p > 0) | ~jnp.isfinite(state.p) | ~jnp.isfinite(state.F),
+                   "p must be finite and > 0 everywhere (√p enters eq. (28)), F finite")
+        y = (p0, state.F)
+
+        def axpy(a, k):
+            return jax.tree.map(lambda u, v: u + a * v, y, k)
+
+        k1 = rhs(y)
+        k2 = rhs(axpy(dt / 2, k1))
+        k3 = rhs(axpy(dt / 2, k2))
+        k4 = rhs(axpy(dt, k3))
+        p, F = jax.tree.map(lambda u, a, b, cc, d: u + dt / 6 * (a + 2 * b + 2 * cc + d), y, k1, k2, k3, k4)
+        p, F = filtered(p), filtered(F)
+        bad = ~(p > 0) | ~jnp.isfinite(p) | ~jnp.isfinite(F)
+        p = check(p, bad, "entropic_stepper: p became <= 0 or a field became non-finite: the evolution left "
+                          "the domain of eqs. (29)-(30) (p > 0); for learning=True an unfiltered or "
+                          "under-filtered grid mode may have grown (ill-posed), otherwise reduce dt")
+        return EntropicState(state.t + dt, p, F)
+
+    return init, step
+
+
+def evolve(step: Callable, state: EntropicState, steps: int, *, save_every: int = 0):
+    """Apply ``step`` ``steps`` times (``lax.fori_loop``); eqs. (29)-(30) through :func:`entropic_stepper`.
+
+    Returns the final state, or with ``save_every = s > 0`` a stacked :class:`EntropicState` of
+    the states after steps s, 2s, …, ``steps`` (``steps`` must be a multiple of s). Wrap in
+    ``jax.jit`` (with ``step`` and ``steps`` static) to compile once.
+    """
+    if save_every <= 0:
+        return jax.lax.fori_loop(0, steps, lambda i, s: step(s), state)
+    if steps % save_every:
+        raise ValueError(f"steps = {steps} is not a multiple of save_every = {save_every}")
+
+    def chunk(s, _):
+        s = jax.lax.fori_loop(0, save_every, lambda i, x: step(x), s)
+        return s, s
+
+    return jax.lax.scan(chunk, state, None, length=steps // save_every)[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# The action principle with end data: p(0) and F(T) fixed
+
+
+def boundary_value_action(p: Float[Array, "M ..."], F: Float[Array, "M ..."], p0: Float[Array, "..."],
+                          F_T: Float[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients,
+                          T: float, *, learning: bool = True, method: str = "spectral") -> Float[Array, ""]:
+    """The action (26) on t ∈ [0, T] with p(0) = ``p0`` and F(T) = ``F_T`` held fixed, discretized.
+
+    Continuum: S' = ∫₀ᵀdt [∫μ p ∂_tF dᴷq + H[p, F]] + μ∫p(0)F(0) dᴷq
+    = ∫₀ᵀdt [-∫μ F ∂_tp + H] + μ∫p(T)F_T; the boundary term makes δp(0) = 0, δF(T) = 0 the natural
+    data, and δS' = 0 gives eqs. (29)-(30). Time is staggered, dt = T/M, t_j = j dt:
+
+        S'_d = Σ_{j=0}^{M-1} [-μ∫F_{j+½}(p_{j+1} - p_j) + dt H(½(p_j + p_{j+1}), F_{j+½})] + μ∫p_M F_T,
+
+    a symmetric (second-order) variational integrator. Arguments: ``p`` = (p_1, …, p_M) at t_j,
+    ``F`` = (F_½, …, F_{M-½}) at t_{j+½}, both shape ``(M, *space.shape)``; ``p0``, ``F_T``, ``V``
+    of ``space.shape``. Not periodic in time (unlike :func:`action`).
+    """
+    check_field(space, p0, "p0")
+    check_field(space, F_T, "F_T")
+    check_field(space, V, "V")
+    if p.ndim != space.ndim + 1 or p.shape[1:] != space.shape or F.shape != p.shape:
+        raise ValueError(f"p and F must both have shape (M, *{space.shape}), got {p.shape} and {F.shape}")
+    dt = T / p.shape[0]
+    p_all = jnp.concatenate([p0.reshape((1, *space.shape)), p])
+    p_mid = 0.5 * (p_all[1:] + p_all[:-1])
+    h = jax.vmap(lambda pm, f: _hamiltonian(pm, f, V, space, c, learning, method))(p_mid, F)
+    kinetic = -c.mu * jnp.sum(F * (p_all[1:] - p_all[:-1])) * space.cell_volume
+    return kinetic + dt * jnp.sum(h) + c.mu * integral(space, p_all[-1] * F_T)
+
+
+class BoundaryValueSolution(NamedTuple):
+    """Stationary point of the discretized action (26) (:func:`boundary_value_action`): p at t_j
+    (j = 0…M, p_0 the data), F at t_{j+½} (j = 0…M-1), the largest Euler-Lagrange residual
+    |δS'/δ(p, F)| per unit time and volume, and the number of Newton steps."""
+
+    t: Float[Array, " M+1"]
+    p: Float[Array, "M+1 ..."]
+    t_half: Float[Array, " M"]
+    F: Float[Array, "M ..."]
+    residual: Float[Array, ""]
+    newton_steps: Array
+
+
+def boundary_value_residual(p: Float[Array, "M ..."], F: Float[Array, "M ..."], p0: Float[Array, "..."],
+                            F_T: Float[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients,
+                            T: float, *, learning: bool = True,
+                            method: str = "spectral") -> tuple[Float[Array, "M ..."], Float[Array, "M ..."]]:
+    """(δS'/δp_j, δS'/δF_{j+½}) of :func:`boundary_value_action` per unit time and volume (jax.grad).
+
+    Zero on the discrete solution of eqs. (29)-(30): δS'/δF_{j+½} = -μ(p_{j+1} - p_j)/dt + δH/δF,
+    δS'/δp_j = μ(F_{j+½} - F_{j-½})/dt + average of δH/δp (eq. (30) at t_j).
+    """
+    dt = T / p.shape[0]
+    g = jax.grad(boundary_value_action, argnums=(0, 1))(p, F, p0, F_T, V, space, c, T, learning=learning, method=method)
+    return jax.tree.map(lambda x: x / (dt * space.cell_volume), g)
+
+
+def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
+                         c: Coefficients, T: float, steps: int, *, learning: bool = True, method: str = "spectral",
+                         guess: tuple[Array, Array] | None = None, rtol: float = 1e-10, atol: float = 1e-10,
+                         max_steps: int = 50) -> BoundaryValueSolution:
+    """Stationary point of the discretized action (26) with p(0) = ``p0``, F(T) = ``F_T``: eqs. (29)-(30).
+
+    Solves δS'_d = 0 (:func:`boundary_value_residual`, from ``jax.grad``) by Newton's method
+    (``optimistix.Newton``, dense Jacobian = the Hessian of S'_d, LU). The stationary point is a
+    saddle of S'_d, not a minimum (the action is linear in ∂_tF), so a root finder, not a minimiser.
+    ``guess`` = (p_1…p_M, F_½…F_{M-½}); default p_j = p0, F_{j+½} = F_T. Unknowns: 2 M · n_q, so keep
+    grids small (M = 16, n = 32: 1024 unknowns). Raises if Newton does not converge.
+
+    Returns: :class:`BoundaryValueSolution`.
+    """
+    p0, F_T, V = _check_slice(p0, F_T, V, space, c)
+    if steps < 1 or not (T > 0):
+        raise ValueError(f"need steps >= 1 and T > 0, got {steps}, {T}")
+    shape = (steps, *space.shape)
+    if guess is None:
+        guess = (jnp.broadcast_to(p0, shape), jnp.broadcast_to(F_T, shape))
+    if jnp.shape(guess[0]) != shape or jnp.shape(guess[1]) != shape:
+        raise ValueError(f"guess must be two arrays of shape {shape}")
+    return _solve_boundary_value(p0, F_T, V, space, c, T, guess, steps=steps, learning=learning, method=method,
+                                 rtol=rtol, atol=atol, max_steps=max_steps)
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "learning", "method", "rtol", "atol", "max_steps"))
+def _solve_boundary_value(p0, F_T, V, space, c, T, guess, *, steps, learning, method, rtol, atol, max_steps):
+    shape = (steps, *space.shape)
+    size = steps * math.prod(space.shape)
+
+    def unflatten(y):
+        return y[:size].reshape(shape), y[size:].reshape(shape)
+
+    def fn(y, _):
+        r_p, r_f = boundary_value_residual(*unflatten(y), p0, F_T, V, space, c, T, learning=learning, method=method)
+        return jnp.concatenate([r_p.ravel(), r_f.ravel()])
+
+    y0 = jnp.concatenate([jnp.ravel(guess[0]), jnp.ravel(guess[1])])
+    sol = optx.root_find(fn, optx.Newton(rtol=rtol, atol=atol), y0, max_steps=max_steps)
+    p, F = unflatten(sol.value)
+    res = jnp.max(jnp.abs(fn(sol.value, None)))
+    dt = T / steps
+    t = jnp.arange(steps + 1, dtype=p0.dtype) * dt
+    return BoundaryValueSolution(t, jnp.concatenate([p0.reshape((1, *space.shape)), p]), t[:-1] + dt / 2, F,
+                                 res, sol.stats["num_steps"])

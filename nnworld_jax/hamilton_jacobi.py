@@ -1,0 +1,449 @@
+"""The Hamilton-Jacobi (classical) limit of the entropic action, paper §6, eqs. (38)-(48).
+
+Start from the density (28) of :mod:`nnworld_jax.entropic` and let D → 0 (no quantum potential).
+The density is then linear in p,
+
+    ℒ_0 = p [μ ∂_tF + μγ |∇F|² + μV + γ ∇²F],                                        (28), D = 0
+
+and the F equation δS/δp = 0 reads (``../shared/SPEC.md`` §4; μ kept, as SPEC §3 asks)
+
+    ∂_tF + γ|∇F|² + V + (γ/μ) ∇²F = 0.                                             (38)/(43)
+
+Without the learning term γ p ∇²F (``learning=False``) this is the Hamilton-Jacobi equation (38)
+with Hamilton's principal function F and Hamiltonian H(q, P) = γ|P|² + V(q); with it, the extra
+(γ/μ)∇²F is the term that the Cole-Hopf map φ = e^{μF} of (43) linearizes (for V = 0) into the
+backward heat equation ∂_tφ = -(γ/μ)∇²φ.
+
+What this module computes, and how:
+
+* :func:`hj_rhs`: ∂_tF on a periodic grid, ``-(1/μ) δH/δp`` by ``jax.grad`` of the D = 0
+  Hamiltonian of :func:`nnworld_jax.entropic.hamiltonian` (never a hand-coded right-hand side).
+* :func:`classical_density`, :func:`hj_residual`: the same equation at one point q ∈ Rᴷ for a
+  closed-form F(t, q) (non-periodic problems such as V = ½ω²q²), as ∂ℒ_0/∂p / μ at p = 1.
+* :func:`classical_hamiltonian` and :func:`characteristic_field`: characteristics of (38) from
+  ``jax.grad`` of H(q, P): q̇ = ∂H/∂P = 2γP = u (31), Ṗ = -∂H/∂q = -∇V, so q̈ = -2γ∇V, Newton
+  with m_eff = 1/(2γ) (SPEC §4: the paper's (40)/(42) carry a different factor). The state also
+  carries F and its Hessian S along the path (a Riccati equation, from second derivatives of H).
+* :func:`rk4` (an ``(init, step)`` pair) and :func:`solve_rk4` (``lax.scan``): the time stepper.
+* :func:`cole_hopf`, :func:`inverse_cole_hopf`, :func:`cole_hopf_rhs`: the map of (43).
+* :func:`stationary_free_energy`, :func:`eigenvalue_constants`: the stationary solution (44) and
+  the constants that make it the eigenvalue free energy (45) (q = λ, μ = 2β).
+* :func:`laplacian_in_eigenvalues`, :func:`eigenvalue_curvature_term`: ∇²_qF of F(λ(q)) by the
+  chain rule, as printed in (47) (``curvature=False``) and with the term Σ_i (∂F/∂λ_i)∇²λ_i that
+  (47) omits unless λ(q) is affine; the term (48) gains.
+
+Units and conventions: q ∈ Rᴷ (or a periodic grid, :class:`~nnworld_jax.grid.Grid`, measure
+Σ · cell volume), t in the units of 1/γ·(q units)², γ > 0 the learning rate, μ > 0 (2β in §6).
+Scalar callables: ``potential(q) -> V`` with q of shape (K,); ``F_fn(t, q) -> F``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._checks import check, check_finite, check_positive
+from .entropic import Coefficients, hamiltonian
+from .grid import Grid, check_field, functional_derivative
+
+PyTree = Any
+
+
+def _check_point(q, name: str = "q") -> Array:
+    q = jnp.asarray(q)
+    if q.ndim != 1:
+        raise ValueError(f"{name} must be one point of shape (K,), got shape {q.shape}; use jax.vmap to batch")
+    if not jnp.issubdtype(q.dtype, jnp.floating):
+        q = q.astype(jnp.zeros(()).dtype)
+    return q
+
+
+def _scalar(x, dtype, name: str) -> Array:
+    x = jnp.asarray(x, dtype=dtype)
+    if x.shape != ():
+        raise ValueError(f"{name} must be a scalar, got shape {x.shape}")
+    return x
+
+
+# --------------------------------------------------------------------------------------------
+# The D → 0 density, the Hamilton-Jacobi equation from it, on a grid and at a point
+# --------------------------------------------------------------------------------------------
+
+
+def classical_density(p: Float[Array, "*S"], F_t: Float[Array, "*S"], grad_F: Float[Array, "K *S"],
+                      lap_F: Float[Array, "*S"], V: Float[Array, "*S"], gamma, mu, *,
+                      learning: bool = True) -> Float[Array, "*S"]:
+    """The density (28) at D = 0, pointwise: ℒ_0 = p (μ∂_tF + μγ|∇F|² + μV) + γ p ∇²F.
+
+    Arguments (same trailing shape ``S``: ``()`` at one point, ``grid.shape`` for fields):
+        p: density p > 0; F_t: ∂_tF; grad_F: ∇F with the component axis first, shape (K, *S);
+        lap_F: ∇²F; V: potential; gamma, mu: the constants γ > 0, μ > 0.
+        learning: keep γ p ∇²F (the learning entropy production, the "boxed" terms of (28)).
+
+    Returns: ℒ_0, shape ``S``. ∂ℒ_0/∂p / μ is the left side of (38) (``learning=False``) or of
+    (43) with V. Agrees with :func:`nnworld_jax.entropic.lagrangian_density` at D = 0.
+    """
+    density = p * mu * (F_t + gamma * jnp.sum(grad_F**2, axis=0) + V)
+    if learning:
+        density = density + gamma * p * lap_F
+    return density
+
+
+def hj_rhs(F: Float[Array, "..."], V: Float[Array, "..."], space: Grid, gamma, mu, *, learning: bool = True,
+           method: str = "spectral") -> Float[Array, "..."]:
+    """∂_tF of the Hamilton-Jacobi equation, eq. (38) (``learning=False``) or (43) with V, on a grid.
+
+    ∂_tF = -(1/μ) δH/δp with H = ∫ℒ dᴷq the Hamiltonian of the action (26) at D = 0
+    (:func:`nnworld_jax.entropic.hamiltonian`), by ``jax.grad`` through
+    :func:`nnworld_jax.grid.functional_derivative`. Analytically this is
+    -γ|∇F|² - V - (γ/μ)∇²F (the last term only with ``learning``); H is linear in p, so the
+    result does not depend on p (evaluated at p = 1).
+
+    Arguments:
+        F: free energy on ``space``, shape ``space.shape``.
+        V: potential, shape ``space.shape``.
+        space: the periodic grid (measure Σ · cell volume).
+        gamma, mu: γ > 0, μ > 0 (μ cancels when ``learning=False``).
+        learning: keep the learning term γ p ∇²F of (28).
+        method: derivative method of :mod:`nnworld_jax.grid`.
+
+    Returns: ∂_tF, shape ``space.shape``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> g = Grid((16,))
+        >>> q = g.axis(0)
+        >>> rhs = hj_rhs(jnp.sin(q), jnp.zeros(16), g, 0.5, 2.0)  # -0.5 cos² q + 0.25 sin q
+        >>> bool(jnp.allclose(rhs, -0.5 * jnp.cos(q) ** 2 + 0.25 * jnp.sin(q)))
+        True
+    """
+    check_field(space, F, "F")
+    check_field(space, V, "V")
+    dtype = jnp.result_type(F)
+    gamma = check_positive(_scalar(gamma, dtype, "gamma"), "gamma")
+    mu = check_positive(_scalar(mu, dtype, "mu"), "mu")
+    F = check_finite(F, "F")
+    c = Coefficients(jnp.zeros((), dtype), gamma, mu)
+    dh_dp = functional_derivative(lambda p: hamiltonian(p, F, V, space, c, learning=learning, method=method),
+                                  jnp.ones_like(F), space)
+    return -dh_dp / mu
+
+
+def hj_residual(F_fn: Callable, potential: Callable, t, q: Float[Array, " K"], gamma, mu, *,
+                learning: bool = True) -> Float[Array, ""]:
+    """Residual of the Hamilton-Jacobi equation at one point, eq. (38) or (43) with V.
+
+    r = ∂_tF + γ|∇F|² + V + (γ/μ)∇²F (the last term only with ``learning``), computed as
+    ∂ℒ_0/∂p / μ at p = 1 (:func:`classical_density`) with the derivatives of F by autodiff.
+
+    Arguments:
+        F_fn: ``F_fn(t, q) -> scalar``, a closed-form free energy.
+        potential: ``potential(q) -> scalar``.
+        t: time (scalar); q: point of shape (K,).
+        gamma, mu: γ > 0, μ > 0.
+
+    Returns: the scalar residual (zero where F solves the equation).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> F = lambda t, q: -1.5 * t + q[0]   # |∇F|² = 1, V = 1, γ = 0.5: ∂_tF = -γ - V = -1.5
+        >>> float(hj_residual(F, lambda q: 1.0, 0.3, jnp.array([0.2]), 0.5, 1.0, learning=False))
+        0.0
+    """
+    q = _check_point(q)
+    dtype = q.dtype
+    t = _scalar(t, dtype, "t")
+    gamma = check_positive(_scalar(gamma, dtype, "gamma"), "gamma")
+    mu = check_positive(_scalar(mu, dtype, "mu"), "mu")
+    F_t = jax.grad(F_fn, argnums=0)(t, q)
+    grad_F = jax.grad(F_fn, argnums=1)(t, q)
+    lap_F = jnp.trace(jax.hessian(F_fn, argnums=1)(t, q))
+    V = jnp.asarray(potential(q), dtype)
+    d_dp = jax.grad(lambda p: classical_density(p, F_t, grad_F, lap_F, V, gamma, mu, learning=learning))
+    return d_dp(jnp.ones((), dtype)) / mu
+
+
+# --------------------------------------------------------------------------------------------
+# Characteristics of (38)
+# --------------------------------------------------------------------------------------------
+
+
+def classical_hamiltonian(q: Float[Array, " K"], P: Float[Array, " K"], potential: Callable, gamma) -> Float[Array, ""]:
+    """H(q, P) = γ|P|² + V(q), the Hamiltonian of the Hamilton-Jacobi equation (38): ∂_tF + H(q, ∇F) = 0.
+
+    It is the D = 0, learning-free density divided by μp at ∂_tF = 0, ∇F = P
+    (:func:`classical_density`), so it is the action's, not a separate model. Legendre dual:
+    L = |q̇|²/(4γ) - V, i.e. mass m_eff = 1/(2γ) (SPEC §3-§4).
+    """
+    q, P = _check_point(q), _check_point(P, "P")
+    if q.shape != P.shape:
+        raise ValueError(f"q and P must have the same shape (K,), got {q.shape} and {P.shape}")
+    dtype = q.dtype
+    gamma = check_positive(_scalar(gamma, dtype, "gamma"), "gamma")
+    one = jnp.ones((), dtype)
+    V = jnp.asarray(potential(q), dtype)
+    return classical_density(one, jnp.zeros((), dtype), P, jnp.zeros((), dtype), V, gamma, one, learning=False)
+
+
+class CharacteristicState(NamedTuple):
+    """A point of a characteristic of (38): position q (K,), momentum P = ∇F (K,), F, S = ∇²F (K, K)."""
+
+    q: Array
+    P: Array
+    F: Array
+    S: Array
+
+
+def characteristic_field(potential: Callable, gamma, mu=1.0, *, learning: bool = True) -> Callable:
+    """Vector field of the characteristics of the Hamilton-Jacobi equation (38), by ``jax.grad`` of H.
+
+    With H(q, P) of :func:`classical_hamiltonian` (SPEC §4, correcting (40)/(42)):
+
+        q̇ = ∂H/∂P = 2γP = u (31),   Ṗ = -∂H/∂q = -∇V,   so q̈ = -2γ∇V  (m_eff = 1/(2γ)),
+        Ḟ = P·∂H/∂P - H - [(γ/μ) tr S],
+        Ṡ = -(H_qq + H_qP S + S H_Pq + S H_PP S)    (S = ∇²F along the path, a Riccati equation).
+
+    ``learning`` adds the (γ/μ)∇²F term of (43) to Ḟ. That term also adds -(γ/μ)∇∇²F to Ṗ and a
+    fourth-derivative term to Ṡ; both vanish when F is quadratic in q (V at most quadratic and a
+    quadratic F at t0), which is when the learning characteristics are exact. Without ``learning``
+    they are exact for any smooth V before caustics.
+
+    Arguments:
+        potential: ``V(q)`` for q of shape (K,).
+        gamma, mu: γ > 0, μ > 0 (μ used only with ``learning``).
+
+    Returns: ``f(t, state) -> d state/dt`` on :class:`CharacteristicState`.
+    """
+    gamma = check_positive(jnp.asarray(gamma), "gamma")
+    mu = check_positive(jnp.asarray(mu), "mu")
+
+    def ham(q, P):
+        return classical_hamiltonian(q, P, potential, gamma)
+
+    def field(t, s: CharacteristicState) -> CharacteristicState:
+        h_q, h_p = jax.grad(ham, argnums=(0, 1))(s.q, s.P)
+        (h_qq, h_qp), (h_pq, h_pp) = jax.hessian(ham, argnums=(0, 1))(s.q, s.P)
+        f_dot = jnp.vdot(s.P, h_p) - ham(s.q, s.P)
+        if learning:
+            f_dot = f_dot - gamma / mu * jnp.trace(s.S)
+        s_dot = -(h_qq + h_qp @ s.S + s.S @ h_pq + s.S @ h_pp @ s.S)
+        return CharacteristicState(h_p, -h_q, f_dot, s_dot)
+
+    return field
+
+
+def characteristic_init(F0_fn: Callable, q0: Float[Array, " K"]) -> CharacteristicState:
+    """Initial point of a characteristic of (38): (q0, ∇F0(q0), F0(q0), ∇²F0(q0)) by autodiff.
+
+    ``F0_fn(q) -> scalar`` is the free energy at the initial time.
+    """
+    q0 = _check_point(q0, "q0")
+    return CharacteristicState(q0, jax.grad(F0_fn)(q0), jnp.asarray(F0_fn(q0), q0.dtype), jax.hessian(F0_fn)(q0))
+
+
+class ODEState(NamedTuple):
+    """State of :func:`rk4` (the stepper of (38)-(43)): time ``t`` (scalar) and the solution pytree ``y``."""
+
+    t: Array
+    y: PyTree
+
+
+def rk4(vector_field: Callable, dt) -> tuple[Callable, Callable]:
+    """Classical fourth-order Runge-Kutta as an ``(init, step)`` pair, for (38)-(43) and any ODE.
+
+    Arguments:
+        vector_field: ``f(t, y) -> dy/dt`` on a pytree ``y``.
+        dt: time step (negative integrates backwards, e.g. the backward-stable direction of (43)).
+
+    Returns: ``init(t0, y0) -> ODEState`` and ``step(state) -> ODEState`` (pure, jit-able).
+    """
+
+    def axpy(a, x, y):
+        return jax.tree_util.tree_map(lambda xi, yi: yi + a * xi, x, y)
+
+    def init(t0, y0) -> ODEState:
+        leaves = jax.tree_util.tree_leaves(y0)
+        dtype = jnp.result_type(*leaves) if leaves else jnp.zeros(()).dtype
+        return ODEState(jnp.asarray(t0, dtype), y0)
+
+    def step(state: ODEState) -> ODEState:
+        t, y = state
+        h = jnp.asarray(dt, t.dtype)
+        k1 = vector_field(t, y)
+        k2 = vector_field(t + h / 2, axpy(h / 2, k1, y))
+        k3 = vector_field(t + h / 2, axpy(h / 2, k2, y))
+        k4 = vector_field(t + h, axpy(h, k3, y))
+        incr = jax.tree_util.tree_map(lambda a, b, c, d: (a + 2 * b + 2 * c + d) / 6, k1, k2, k3, k4)
+        return ODEState(t + h, axpy(h, incr, y))
+
+    return init, step
+
+
+def solve_rk4(vector_field: Callable, y0: PyTree, t0, dt, n_steps: int) -> tuple[Array, PyTree]:
+    """Integrate dy/dt = f(t, y) with :func:`rk4` for ``n_steps`` steps (``lax.scan``); eqs. (38)-(43).
+
+    Returns: times (n_steps + 1,) and the trajectory, each leaf with a leading axis n_steps + 1
+    (the initial value first).
+    """
+    if int(n_steps) != n_steps or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps}")
+    init, step = rk4(vector_field, dt)
+
+    def body(state, _):
+        new = step(state)
+        return new, new
+
+    s0 = init(t0, y0)
+    _, traj = jax.lax.scan(body, s0, None, length=int(n_steps))
+    ts = jnp.concatenate([s0.t.reshape(1), traj.t])
+    ys = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), s0.y, traj.y)
+    return ts, ys
+
+
+def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"], gamma, mu=1.0, *, t1,
+                    n_steps: int, t0=0.0, learning: bool = True) -> tuple[Array, CharacteristicState]:
+    """One characteristic of (38)/(43) from q0 over [t0, t1]: :func:`characteristic_field` by :func:`solve_rk4`.
+
+    Returns: times (n_steps + 1,) and a :class:`CharacteristicState` whose leaves have a leading
+    time axis. Along it q̈ = -2γ∇V (SPEC §4), and F(t, q(t)), ∇F, ∇²F of the solution of (38).
+    """
+    s0 = characteristic_init(F0_fn, q0)
+    dtype = s0.q.dtype
+    dt = (jnp.asarray(t1, dtype) - jnp.asarray(t0, dtype)) / n_steps
+    return solve_rk4(characteristic_field(potential, gamma, mu, learning=learning), s0, t0, dt, n_steps)
+
+
+# --------------------------------------------------------------------------------------------
+# Cole-Hopf (43) and the stationary solution (44)-(45)
+# --------------------------------------------------------------------------------------------
+
+
+def cole_hopf(F: Float[Array, "..."], mu) -> Float[Array, "..."]:
+    """The Cole-Hopf map of eq. (43): φ = exp(μF) (any shape, elementwise; μ > 0)."""
+    F = jnp.asarray(F)
+    mu = check_positive(jnp.asarray(mu, F.dtype), "mu")
+    return jnp.exp(mu * F)
+
+
+def inverse_cole_hopf(phi: Float[Array, "..."], mu) -> Float[Array, "..."]:
+    """Inverse of the Cole-Hopf map of eq. (43): F = log(φ)/μ; needs φ > 0 everywhere."""
+    phi = check_positive(phi, "phi (Cole-Hopf needs phi = exp(mu F) > 0)")
+    mu = check_positive(jnp.asarray(mu, phi.dtype), "mu")
+    return jnp.log(phi) / mu
+
+
+def cole_hopf_rhs(phi: Float[Array, "..."], space: Grid, gamma, mu, *, method: str = "spectral") -> Float[Array, "..."]:
+    """∂_tφ for φ = e^{μF} with F evolving by (43) at V = 0: μ φ ∂_tF, ∂_tF from :func:`hj_rhs`.
+
+    Eq. (43): the map turns the nonlinear equation into the linear backward heat equation
+    ∂_tφ = -(γ/μ)∇²φ (the tests compare this route through the action with that form). Well posed
+    backwards in time (t decreasing), ill posed forwards.
+    """
+    check_field(space, phi, "phi")
+    F = inverse_cole_hopf(phi, mu)
+    mu = jnp.asarray(mu, F.dtype)
+    return mu * phi * hj_rhs(F, jnp.zeros_like(F), space, gamma, mu, learning=True, method=method)
+
+
+def stationary_free_energy(q: Float[Array, " N"], C, C0, mu) -> Float[Array, ""]:
+    """The stationary solution (44) of (43) at V = 0: F = (1/μ) Σ_k log(C_k + μ q_k) + C_0.
+
+    φ = e^{μF} = e^{μC_0} Π_k (C_k + μq_k) is a product of affine functions of distinct
+    variables, hence harmonic, so ∂_tφ = -(γ/μ)∇²φ = 0.
+
+    Arguments:
+        q: point (N,); C: scalar or (N,); C0: scalar; mu: μ > 0.
+    Domain: C_k + μ q_k > 0 for every k (else a clear error).
+
+    Example (eq. (45): q = λ, μ = 2β, C_k = 2(1 - βm), C_0 = -(N/2β) log 4π):
+        >>> import jax.numpy as jnp
+        >>> lam = jnp.array([0.3, 1.7]); mu, C, C0 = eigenvalue_constants(2, 1.3)
+        >>> f45 = (jnp.sum(jnp.log1p(1.3 * lam)) - 2 * jnp.log(2 * jnp.pi)) / 2.6
+        >>> bool(jnp.isclose(stationary_free_energy(lam, C, C0, mu), f45))
+        True
+    """
+    q = _check_point(q)
+    mu = check_positive(jnp.asarray(mu, q.dtype), "mu")
+    C = jnp.broadcast_to(jnp.asarray(C, q.dtype), q.shape)
+    arg = C + mu * q
+    arg = check(arg, ~(arg > 0), "eq. (44) needs C_k + mu q_k > 0 for every k")
+    return jnp.sum(jnp.log(arg)) / mu + jnp.asarray(C0, q.dtype)
+
+
+def eigenvalue_constants(n: int, beta, m=0.0) -> tuple[Array, Array, Array]:
+    """Constants that turn (44) into the eigenvalue free energy (45) of an N-neuron network.
+
+    μ = 2β, C_k = 2(1 - βm), C_0 = -(N/2β) log 4π, with q_k = λ_k the eigenvalues of G (8):
+    (1/2β) Σ log(2(1 - βm) + 2βλ_k) - (N/2β) log 4π = (1/2β) Σ log(1 + β(λ_k - m)) - (N/2β) log 2π.
+
+    Returns: (mu, C, C0), scalars.
+    """
+    beta = check_positive(jnp.asarray(beta, dtype=jnp.zeros(()).dtype), "beta")
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n}")
+    m = jnp.asarray(m, beta.dtype)
+    return 2 * beta, 2 * (1 - beta * m), -n / (2 * beta) * jnp.log(4 * jnp.pi)
+
+
+# --------------------------------------------------------------------------------------------
+# (47)-(48): the Laplacian of F(λ(q))
+# --------------------------------------------------------------------------------------------
+
+
+def laplacian_in_eigenvalues(free_energy_of_lambda: Callable, eigenvalues_of_q: Callable, q: Float[Array, " K"], *,
+                             curvature: bool = True) -> Float[Array, ""]:
+    """∇²_q F for F = F(λ(q)) by the chain rule, eq. (47) as printed or corrected.
+
+        ∇²_q F = Σ_ij (∂²F/∂λ_i∂λ_j) ∇λ_i·∇λ_j  [+ Σ_i (∂F/∂λ_i) ∇²_q λ_i].
+
+    The paper's (47) is ``curvature=False``: exact only when λ(q) is affine (SPEC §4). All
+    derivatives by autodiff (λ(q) by ``jax.jacfwd``/``jax.hessian``; for eigenvalues of G they
+    exist where the spectrum is simple).
+
+    Arguments:
+        free_energy_of_lambda: ``F(λ)`` for λ of shape (N,), e.g.
+            :func:`nnworld_jax.thermo.free_energy_eigen` at fixed β (eq. (45)).
+        eigenvalues_of_q: ``λ(q)``, (K,) -> (N,).
+        q: point (K,).
+        curvature: include the term (47) omits.
+
+    Returns: the scalar ∇²_q F.
+    """
+    q = _check_point(q)
+    lam = eigenvalues_of_q(q)
+    jac = jax.jacfwd(eigenvalues_of_q)(q)  # (N, K): ∂λ_i/∂q_k
+    hess_f = jax.hessian(free_energy_of_lambda)(lam)  # (N, N)
+    lap = jnp.einsum("ij,ik,jk->", hess_f, jac, jac)
+    if curvature:
+        lap_lam = jnp.trace(jax.hessian(eigenvalues_of_q)(q), axis1=1, axis2=2)  # (N,)
+        lap = lap + jnp.vdot(jax.grad(free_energy_of_lambda)(lam), lap_lam)
+    return lap
+
+
+def eigenvalue_curvature_term(free_energy_of_q: Callable, eigenvalues_of_q: Callable, q: Float[Array, " K"],
+                              gamma, mu) -> Float[Array, ""]:
+    """The term eq. (48) gains when λ(q) is not affine: (γ/μ) Σ_i ∇²λ_i (∂q_m/∂λ_i) ∂_mF.
+
+    ∂q_m/∂λ_i is the inverse of the Jacobian ∂λ_i/∂q_m, so q ↦ λ must be a local diffeomorphism
+    (K = N, non-singular Jacobian); then Σ_m (∂q_m/∂λ_i) ∂_mF = ∂F/∂λ_i and the term equals
+    (γ/μ) × (the term (47) omits), first order in ∂F.
+
+    Arguments:
+        free_energy_of_q: ``F(q)`` (K,) -> scalar (e.g. the log-det free energy of a network w(q)).
+        eigenvalues_of_q: ``λ(q)``, (K,) -> (K,).
+        q: point (K,); gamma, mu: γ > 0, μ > 0.
+    """
+    q = _check_point(q)
+    gamma = check_positive(_scalar(gamma, q.dtype, "gamma"), "gamma")
+    mu = check_positive(_scalar(mu, q.dtype, "mu"), "mu")
+    jac = jax.jacfwd(eigenvalues_of_q)(q)
+    if jac.shape != (q.shape[0], q.shape[0]):
+        raise ValueError(f"eq. (48) needs as many eigenvalues as parameters (square Jacobian), got {jac.shape}")
+    dF_dlam = jnp.linalg.solve(jac.T, jax.grad(free_energy_of_q)(q))  # Σ_m (∂q_m/∂λ_i) ∂_m F
+    dF_dlam = check(dF_dlam, ~jnp.isfinite(dF_dlam), "the Jacobian dlambda/dq is singular: (48) needs q <-> lambda")
+    lap_lam = jnp.trace(jax.hessian(eigenvalues_of_q)(q), axis1=1, axis2=2)
+    return gamma / mu * jnp.vdot(lap_lam, dF_dlam)

@@ -1,0 +1,379 @@
+"""Holography: the boundary map of a network and the chain length it encodes, paper §10, eqs. (97)-(102).
+
+A network of N neurons with weights εw (``w[i, j]`` is the edge j → i, as everywhere in the
+toolkit) has K boundary neurons, listed by index in ``boundary``; ``P∂`` is the (K, N) projector
+onto them. Integrating out the bulk gives the boundary weight matrix (``../shared/SPEC.md`` §7)
+
+    w∂(ε) = P∂ εw (I - εw)⁻¹ P∂ᵀ = Σ_{n≥1} εⁿ P∂ wⁿ P∂ᵀ,        ε ρ(w) < 1,            (97)-(99)
+
+where (wⁿ)_ij sums the directed walks j → … → i of n edges. For a single unit-weight chain
+j → b_1 → … → b_L → i (and no other walk) w∂_ij = ε^{L+1}, so the chain length
+
+    d(i, j) = log_ε w∂_ij - 1                                                            (100)
+
+is the number L of intermediate (bulk) neurons. d is not symmetric (w∂_ji = 0 there: d = +inf),
+and in general not an integer: parallel chains give d → L_min as ε → 0, weights shift d by
+log_ε Π w, and a cycle of length C multiplies w∂ by 1/(1 - ε^C).
+
+Entropy production (101)-(102). SPEC does not fix the paper's definitions; this module implements
+one reading and says so. The hidden variables follow the network's own linear dynamics (the
+form of the paper's (61), dx/dτ = α(π - I)x, with a general weight matrix and thermal noise)
+
+    dx = -(I - εw) x dτ + √(2T) dW          (bulk, N neurons)                            (101)
+    dx∂ = -(I - w∂) x∂ dτ + √(2T) dW∂       (boundary network w∂, K neurons)              (102)
+
+and the entropy production is the stationary rate of the Ornstein-Uhlenbeck process
+dx = -A x dτ + √(2D) dW: σ = tr(Aᵀ D⁻¹ A Σ) - tr A with A Σ + Σ Aᵀ = 2D. It is ≥ 0, zero exactly
+for reversible (detailed-balance) dynamics (A = D·symmetric, e.g. symmetric w), independent of
+the temperature T and of the bias, and positive for directed chains. The claim
+``holography.entropy-production`` reports how the two compare as a measurement: the paper only
+conjectures that the bulk and boundary descriptions are dual.
+
+Numerics: w∂ uses one LU solve (no explicit inverse) and is written as εw·solve so that tiny
+entries (ε^{L+1} ~ 1e-18) keep their relative precision; the spectral radius uses Gelfand's
+formula by repeated squaring (matmuls only, no LAPACK: safe under ``jit(vmap)`` beside the
+solve, see SPEC "Numerical hazards").
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._checks import check, check_finite, check_positive, check_square
+
+__all__ = [
+    "boundary_projector", "boundary_state", "boundary_bias", "spectral_radius", "boundary_weights",
+    "boundary_weights_series", "chain_length", "ChainNetwork", "chain_network", "random_chain_network",
+    "cycle_network", "stationary_covariance", "ou_entropy_production", "bulk_entropy_production",
+    "boundary_entropy_production",
+]
+
+
+# ----------------------------------------------------------------------------- boundary map
+
+
+def _boundary_index(boundary, n: int) -> np.ndarray:
+    # Boundary indices are static (they fix the output shape): a concrete NumPy int array.
+    if isinstance(boundary, jax.core.Tracer):
+        raise ValueError("boundary must be static (Python ints or a concrete array), not a traced value")
+    idx = np.asarray(boundary)
+    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"boundary must be a non-empty 1-d sequence of neuron indices, got {boundary!r}")
+    if np.any(idx < 0) or np.any(idx >= n) or len(np.unique(idx)) != idx.size:
+        raise ValueError(f"boundary indices must be distinct and in [0, {n}), got {idx.tolist()}")
+    return idx.astype(np.int64)
+
+
+def boundary_projector(boundary: Sequence[int], n: int, dtype=None) -> Float[Array, "K N"]:
+    """The boundary projector P∂ of eqs. (97)-(99): (P∂)_{a, i} = 1 if i = boundary[a], else 0.
+
+    Args:
+        boundary: K distinct neuron indices (static: Python ints or a concrete array).
+        n: number of neurons N.
+    Returns: (K, N) matrix with orthonormal rows, P∂ P∂ᵀ = I_K.
+
+    >>> boundary_projector([0, 2], 3).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    idx = _boundary_index(boundary, n)
+    return jax.nn.one_hot(jnp.asarray(idx), n, dtype=dtype or jnp.result_type(float))
+
+
+def boundary_state(x: Float[Array, " N"], boundary: Sequence[int]) -> Float[Array, " K"]:
+    """Boundary states x∂ = P∂ x, eq. (97): the components of x on the boundary neurons."""
+    if jnp.ndim(x) != 1:
+        raise ValueError(f"x must have shape (N,), got {jnp.shape(x)}; use jax.vmap to batch")
+    return x[_boundary_index(boundary, x.shape[0])]
+
+
+def boundary_bias(b: Float[Array, " N"], boundary: Sequence[int]) -> Float[Array, " K"]:
+    """Boundary bias b∂ = P∂ b, eq. (98).
+
+    Reading: with the linear stationary state x = εw x + b and a bias supported on the boundary,
+    b = P∂ᵀ b∂, the boundary responds as x∂ = (I + w∂) b∂ — the bulk only enters through w∂
+    (eq. (99)); ``tests/test_holography.py`` checks this identity.
+    """
+    return boundary_state(b, boundary)
+
+
+def spectral_radius(w: Float[Array, "N N"], *, squarings: int = 40) -> Float[Array, ""]:
+    """Spectral radius ρ(w), for the domain ε ρ(w) < 1 of the series (97)-(99).
+
+    Gelfand's formula ρ = lim ‖w^k‖^{1/k} with k = 2^squarings, by repeated squaring with
+    renormalization (Frobenius norm; matmuls only, jit/vmap-safe, no eigendecomposition). The
+    estimate approaches ρ from above with relative error ~ log(N·k^J)/k (J the largest Jordan
+    block), negligible for k = 2^40; a nilpotent w (a DAG, e.g. chains) gives exactly 0.
+    """
+    check_square(w, "w")
+    return _spectral_radius(jnp.asarray(w), squarings)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _spectral_radius(w, squarings):
+    def body(carry, _):
+        m, log_scale = carry  # w^(2^k) = m · exp(log_scale), ‖m‖_F = 1 (or m = 0)
+        sq = m @ m
+        nrm = jnp.linalg.norm(sq)
+        zero = nrm == 0
+        m = jnp.where(zero, jnp.zeros_like(sq), sq / jnp.where(zero, 1.0, nrm))
+        log_scale = jnp.where(zero, -jnp.inf, 2.0 * log_scale + jnp.log(jnp.where(zero, 1.0, nrm)))
+        return (m, log_scale), None
+
+    n0 = jnp.linalg.norm(w)
+    zero0 = n0 == 0
+    m0 = jnp.where(zero0, jnp.zeros_like(w), w / jnp.where(zero0, 1.0, n0))
+    s0 = jnp.where(zero0, -jnp.inf, jnp.log(jnp.where(zero0, 1.0, n0)))
+    (_, log_scale), _ = jax.lax.scan(body, (m0, s0), None, length=squarings)
+    return jnp.exp(log_scale / 2.0**squarings)
+
+
+def _check_domain(w, eps):
+    eps = jnp.asarray(eps, dtype=jnp.result_type(w.dtype, float))
+    eps = check(eps, ~(eps > 0) | ~jnp.isfinite(eps), "eps must be finite and > 0")
+    rho = spectral_radius(jax.lax.stop_gradient(w))
+    # (the check is on values only; it does not enter derivatives)
+    eps = check(eps, jax.lax.stop_gradient(eps) * rho >= 1,
+          "eps * spectral_radius(w) must be < 1: the boundary series (97)-(99) diverges "
+          "and (I - eps w) is not invertible through it")
+    return eps
+
+
+def boundary_weights(w: Float[Array, "N N"], eps, boundary: Sequence[int]) -> Float[Array, "K K"]:
+    """Boundary weight matrix w∂(ε) = P∂ εw (I - εw)⁻¹ P∂ᵀ, eqs. (97)-(99), by one linear solve.
+
+    ``w[i, j]`` is the edge j → i; (w∂)_ab sums ε^n over the directed walks of n ≥ 1 edges from
+    boundary[b] to boundary[a] (through any neurons, boundary ones included), weighted by the
+    product of their weights. Computed as ε (w Y)[boundary] with (I - εw) Y = P∂ᵀ (LU, no
+    inverse; not ``P∂(I - εw)⁻¹P∂ᵀ - I``, which would cancel tiny entries to zero).
+
+    Args:
+        w: (N, N) weights; eps: ε > 0 scalar; boundary: K distinct indices (static).
+    Returns: (K, K) matrix w∂.
+    Raises: ValueError (eagerly) or an equinox runtime error (under jit) if ε ρ(w) ≥ 1 or ε ≤ 0.
+
+    >>> w = jnp.zeros((3, 3)).at[1, 0].set(1.0).at[2, 1].set(1.0)   # chain 0 → 1 → 2
+    >>> float(boundary_weights(w, 0.5, [0, 2])[1, 0])              # ε^{L+1}, L = 1
+    0.25
+    """
+    check_square(w, "w")
+    w = check_finite(jnp.asarray(w, dtype=jnp.result_type(w, float)), "w")
+    n = w.shape[0]
+    idx = _boundary_index(boundary, n)
+    eps = _check_domain(w, eps)
+    return _boundary_weights(w, eps, tuple(int(i) for i in idx))
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _boundary_weights(w, eps, idx):
+    n = w.shape[0]
+    a = jnp.eye(n, dtype=w.dtype) - eps * w
+    y = jnp.linalg.solve(a, jax.nn.one_hot(jnp.asarray(idx), n, dtype=w.dtype).T)
+    return eps * (w @ y)[jnp.asarray(idx)]
+
+
+def boundary_weights_series(w: Float[Array, "N N"], eps, boundary: Sequence[int], *, n_terms: int = 200,
+                            tol: float = 1e-14) -> Float[Array, "K K"]:
+    """Boundary weight matrix by its walk series Σ_{n=1}^{n_terms} εⁿ P∂ wⁿ P∂ᵀ, eqs. (97)-(99).
+
+    The independent check of ``boundary_weights``. Convergence check: the first omitted power
+    must be small, ‖(εw)^{n_terms+1}‖_F ≤ tol (absolute, Frobenius); otherwise a clear error asks
+    for more terms (the remainder is (εw)^{n_terms+1} (I - εw)⁻¹, bounded by tol times a factor
+    of order 1/(1 - ερ) for normal w). Also enforces ε ρ(w) < 1.
+
+    Returns: (K, K) truncated sum.
+    """
+    check_square(w, "w")
+    w = check_finite(jnp.asarray(w, dtype=jnp.result_type(w, float)), "w")
+    idx = _boundary_index(boundary, w.shape[0])
+    eps = _check_domain(w, eps)
+    ew = eps * w
+
+    def body(carry, _):
+        power, total = carry  # power = (εw)^n
+        total = total + power[idx][:, idx]
+        return (ew @ power, total), None
+
+    k = idx.shape[0]
+    (power, total), _ = jax.lax.scan(body, (ew, jnp.zeros((k, k), w.dtype)), None, length=n_terms)
+    total = check(total, jnp.linalg.norm(power) > tol,
+                  f"boundary series not converged after n_terms={n_terms} (‖(εw)^n‖ > {tol}): "
+                  "increase n_terms or use boundary_weights")
+    return total
+
+
+def chain_length(w_boundary: Float[Array, "K K"], eps) -> Float[Array, "K K"]:
+    """Chain length d(i, j) = log_ε |w∂_ij| - 1, eq. (100) (SPEC §7 relation).
+
+    For one unit-weight chain j → b_1 → … → b_L → i and no other walk, d = L, the number of
+    intermediate neurons. Entries with w∂_ij = 0 (no walk from j to i) give d = +inf (not NaN;
+    gradients there are 0). The sign of w∂ is dropped (|·|): a negative product of weights is a
+    phase, not a length. d(i, j) ≠ d(j, i) in general. Needs 0 < ε < 1.
+
+    >>> float(chain_length(jnp.array([[0.0, 0.3**9], [0.0, 0.0]]), 0.3)[0, 1])
+    8.0...
+    """
+    wb = jnp.abs(jnp.asarray(w_boundary))
+    eps = jnp.asarray(eps, dtype=jnp.result_type(wb.dtype, float))
+    eps = check(eps, ~(eps > 0) | ~(eps < 1), "chain_length needs 0 < eps < 1")
+    zero = wb == 0
+    safe = jnp.where(zero, 1.0, wb)
+    return jnp.where(zero, jnp.inf, jnp.log(safe) / jnp.log(eps) - 1.0)
+
+
+# ----------------------------------------------------------------------------- test networks
+
+
+class ChainNetwork(NamedTuple):
+    """A network of unit-weight bulk chains between boundary neurons (static, small N).
+
+    w: (N, N) weights (``w[i, j]`` edge j → i); boundary: the K boundary indices 0..K-1;
+    chains: tuple of (source a, target b, L) in boundary positions (a → L bulk neurons → b);
+    lengths: (K, K) array, lengths[b, a] = min L over chains a → b, inf if none.
+    """
+
+    w: np.ndarray
+    boundary: tuple[int, ...]
+    chains: tuple[tuple[int, int, int], ...]
+    lengths: np.ndarray
+
+
+def chain_network(n_boundary: int, chains: Sequence[tuple[int, int, int]], *, weight: float = 1.0,
+                  n_total: int | None = None, dtype=np.float64) -> ChainNetwork:
+    """Assemble the (100) test network: boundary neurons 0..K-1, then for each chain (a, b, L) L new
+    bulk neurons a → b_1 → … → b_L → b, every edge of weight ``weight`` (dense matrix, small N).
+    ``n_total`` pads with isolated neurons (no walks change) so that many draws share one shape.
+
+    >>> net = chain_network(2, [(0, 1, 3)])
+    >>> net.w.shape, float(net.lengths[1, 0]), float(net.lengths[0, 1])
+    ((5, 5), 3.0, inf)
+    """
+    k = int(n_boundary)
+    n = k + sum(int(c[2]) for c in chains)
+    if n_total is not None:
+        if n_total < n:
+            raise ValueError(f"n_total={n_total} is smaller than the {n} neurons the chains need")
+        n = int(n_total)
+    w = np.zeros((n, n), dtype=dtype)
+    lengths = np.full((k, k), np.inf)
+    nxt = k
+    for a, b, length in chains:
+        a, b, length = int(a), int(b), int(length)
+        if not (0 <= a < k and 0 <= b < k) or length < 0:
+            raise ValueError(f"chain {(a, b, length)}: endpoints must be boundary indices < {k}, L >= 0")
+        nodes = [a, *range(nxt, nxt + length), b]
+        nxt += length
+        for src, dst in zip(nodes[:-1], nodes[1:]):
+            w[dst, src] += weight
+        lengths[b, a] = min(lengths[b, a], length)
+    return ChainNetwork(w, tuple(range(k)), tuple((int(a), int(b), int(c)) for a, b, c in chains), lengths)
+
+
+def random_chain_network(key: PRNGKeyArray, n_boundary: int = 6, n_chains: int = 5, *, min_length: int = 0,
+                         max_length: int = 8, parallel: int = 1) -> ChainNetwork:
+    """Random chains for eq. (100): boundary neurons split into sources (first half) and sinks
+    (second half); ``n_chains`` distinct source → sink pairs get ``parallel`` chains each, of random
+    lengths in [min_length, max_length]. Sinks never start a chain, so the only walks between
+    boundary neurons are the chains themselves: with ``parallel=1`` d = L exactly, with
+    ``parallel > 1`` d → min L as ε → 0. Built eagerly; padded with isolated neurons to the
+    fixed size N = K + n_chains·parallel·max_length so that all draws share one shape (one jit).
+    """
+    k = int(n_boundary)
+    n_src = k // 2
+    pairs = [(a, b) for a in range(n_src) for b in range(n_src, k)]
+    if not 1 <= n_chains <= len(pairs):
+        raise ValueError(f"n_chains must be in [1, {len(pairs)}] for {k} boundary neurons")
+    k_pairs, k_len = jax.random.split(key)
+    chosen = np.asarray(jax.random.choice(k_pairs, len(pairs), (n_chains,), replace=False))
+    lens = np.asarray(jax.random.randint(k_len, (n_chains, parallel), min_length, max_length + 1))
+    chains = [(pairs[p][0], pairs[p][1], int(lens[c, r])) for c, p in enumerate(chosen) for r in range(parallel)]
+    return chain_network(k, chains, n_total=k + n_chains * parallel * max_length)
+
+
+def cycle_network(c: int, dtype=np.float64) -> np.ndarray:
+    """A directed unit-weight cycle 0 → 1 → … → c-1 → 0 (the cycle test of eqs. (97)-(100))."""
+    w = np.zeros((c, c), dtype=dtype)
+    w[(np.arange(c) + 1) % c, np.arange(c)] = 1.0
+    return w
+
+
+# ----------------------------------------------------------------------------- entropy production
+
+
+def stationary_covariance(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]) -> Float[Array, "N N"]:
+    """Stationary covariance Σ of dx = -A x dτ + √(2D) dW: A Σ + Σ Aᵀ = 2D (reading of (101)-(102)).
+
+    Solved as one (N², N²) linear system (A ⊗ I + I ⊗ A) vec Σ = 2 vec D (row-major vec; small N).
+    A must be stable (all Re λ(A) > 0); callers check it.
+    """
+    check_square(a, "a")
+    check_square(diffusion, "diffusion", a.shape[0])
+    return _stationary_covariance(a, diffusion)
+
+
+@jax.jit
+def _stationary_covariance(a, diffusion):
+    n = a.shape[0]
+    eye = jnp.eye(n, dtype=a.dtype)
+    op = jnp.kron(a, eye) + jnp.kron(eye, a)
+    sigma = jnp.linalg.solve(op, 2.0 * diffusion.reshape(n * n)).reshape(n, n)
+    return 0.5 * (sigma + sigma.T)
+
+
+def ou_entropy_production(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]) -> Float[Array, ""]:
+    """Stationary entropy production rate of dx = -A x dτ + √(2D) dW, the reading of (101)-(102).
+
+    σ = ∫ Jᵀ D⁻¹ J / p = tr(Aᵀ D⁻¹ A Σ) - tr A, with J = -(A - DΣ⁻¹) x p the stationary current
+    and Σ from ``stationary_covariance``. σ ≥ 0, = 0 iff detailed balance (D⁻¹A symmetric);
+    invariant under D → cD. Units: per unit τ (k_B = 1).
+    """
+    check_square(a, "a")
+    check_square(diffusion, "diffusion", a.shape[0])
+    return _ou_entropy_production(a, diffusion)
+
+
+@jax.jit
+def _ou_entropy_production(a, diffusion):
+    sigma = _stationary_covariance(a, diffusion)
+    dinv_a = jnp.linalg.solve(diffusion, a)
+    return jnp.trace(a.T @ dinv_a @ sigma) - jnp.trace(a)
+
+
+@jax.jit
+def _ou_entropy_production_isotropic(a):
+    # D = T I: σ is T-independent (Σ ∝ T); one linear solve only (SPEC hazard: no second,
+    # independent batched LAPACK call in the same program).
+    sigma = _stationary_covariance(a, jnp.eye(a.shape[0], dtype=a.dtype))
+    return jnp.trace(a.T @ a @ sigma) - jnp.trace(a)
+
+
+def bulk_entropy_production(w: Float[Array, "N N"], eps, *, temperature=1.0) -> Float[Array, ""]:
+    """Bulk entropy production, eq. (101) (this module's reading, see the module docstring):
+    the OU rate of dx = -(I - εw) x dτ + √(2T) dW. Needs ε ρ(w) < 1 (checked); independent of T.
+    """
+    check_square(w, "w")
+    w = jnp.asarray(w, dtype=jnp.result_type(w, float))
+    eps = _check_domain(w, eps)
+    n = w.shape[0]
+    check_positive(temperature, "temperature")
+    return _ou_entropy_production_isotropic(jnp.eye(n, dtype=w.dtype) - eps * w)
+
+
+def boundary_entropy_production(w: Float[Array, "N N"], eps, boundary: Sequence[int], *,
+                                temperature=1.0) -> Float[Array, ""]:
+    """Boundary entropy production, eq. (102) (this module's reading): the OU rate of the boundary
+    network, dx∂ = -(I - w∂) x∂ dτ + √(2T) dW∂, with w∂ from (97)-(99). Needs ε ρ(w) < 1 and
+    ρ(w∂) < 1 (checked: sufficient for a stationary state); independent of T.
+    """
+    wb = boundary_weights(w, eps, boundary)
+    wb = check(wb, spectral_radius(jax.lax.stop_gradient(wb)) >= 1,
+          "spectral_radius(w_boundary) must be < 1 for a stationary boundary process (102)")
+    k = wb.shape[0]
+    check_positive(temperature, "temperature")
+    return _ou_entropy_production_isotropic(jnp.eye(k, dtype=wb.dtype) - wb)

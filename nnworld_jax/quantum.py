@@ -1,0 +1,503 @@
+"""The Madelung / Schrödinger limit of the entropic dynamics, paper §5.2, eqs. (34)-(36).
+
+Drop the learning term γ p ∇²F from the density (28) (``learning=False`` in
+:mod:`nnworld_jax.entropic`). What is left,
+
+    ℒ₂₈ = -4D √p ∇²√p + μ p ∂_tF + μγ p |∇F|² + μ p V,
+
+is the Madelung (hydrodynamic) form of a Schrödinger field. With μ kept (``../shared/SPEC.md`` §3;
+the paper's (34)-(36) silently set μ = 1):
+
+    ħ_eff = 2 √(D / (γμ)),   m_eff = 1 / (2γ),   ħ_eff² / (2 m_eff) = 4D / μ,             (34)
+    Ψ = √p exp(i F / ħ_eff)   (phase S = F),                                              (35)
+    i ħ_eff ∂_tΨ = -(ħ_eff² / 2m_eff) ∇²Ψ + V Ψ
+                 ⇔  -i √(4Dμ/γ) ∂_tΨ = (4D ∇² - μ V) Ψ.
+
+The Schrödinger action (36) with μ restored, in the real fields a = Re Ψ, b = Im Ψ, is
+
+    ℒ₃₆ = μħ_eff (a ∂_t b - b ∂_t a) + 4D (|∇a|² + |∇b|²) + μ V (a² + b²)
+        = (iμħ_eff/2)(Ψ ∂_tΨ* - Ψ* ∂_tΨ) + 4D |∇Ψ|² + μ V |Ψ|²,                           (36)
+
+and ℒ₂₈ = ℒ₃₆ - 4D ∇·(√p ∇√p) on Ψ = √p e^{iF/ħ}: the two actions differ by a total derivative (equal
+integrals over a periodic box). ℒ₃₆ is -μ times the textbook Schrödinger Lagrangian
+(iħ/2)(Ψ*Ψ_t - ΨΨ*_t) - (ħ²/2m)|∇Ψ|² - V|Ψ|². Splitting off the time derivative,
+S₃₆ = ∫dt [∫ μħ (a b_t - b a_t) + H] with H[Ψ] = ∫ 4D |∇Ψ|² + μ V |Ψ|² = μ ⟨Ψ|Ĥ|Ψ⟩, and δS = 0 gives
+
+    2μħ ∂_t a = δH/δb,   2μħ ∂_t b = -δH/δa,   i.e.  ∂_tΨ = (δH/δb - i δH/δa) / (2μħ) = -iĤΨ/ħ.
+
+:func:`schrodinger_equations_of_motion` evaluates exactly this with ``jax.grad`` of the discretized H
+(:func:`nnworld_jax.grid.functional_derivative`); :func:`hamiltonian_matrix` is built from it.
+
+Time stepping (pure ``(init, step)`` pairs over NamedTuple states, jit/vmap/grad-able):
+
+* :func:`split_step`: Fourier split-step for Ĥ = T̂ + V on a periodic grid (K = 1, 2, 3), T̂ with
+  the Fourier symbol of the same discretized H (4D/μ) Σ_k k̃_k², where k̃ is the wavenumber with the
+  Nyquist mode zeroed exactly as :func:`nnworld_jax.grid.gradient` does. Schemes: Strang (order 2),
+  Yoshida's triple jump (4) and 7-stage composition (6), Blanes-Moan's optimized RKN SRKN₆ᵇ (4) and
+  general S₁₀ (6). Unitary to round-off (every sub-step is a phase).
+* :func:`harmonic_split_step`: for V = ½ m_eff ω² |q - q₀|² the three-factor product
+  e^{-iαV/ħ} e^{-iβT̂/ħ} e^{-iαV/ħ}, α = tan(ωΔt/2)/ω, β = sin(ωΔt)/ω, equals e^{-iĤΔt/ħ} exactly (the
+  metaplectic factorization of the Mehler kernel): no time-discretization error for |ωΔt| < π.
+* :func:`eigen_propagator`: e^{-iĤt/ħ} = U e^{-iEt/ħ} Uᵀ by ``jnp.linalg.eigh`` of the dense
+  :func:`hamiltonian_matrix` (small grids; unbatched: see SPEC hazards on batched LAPACK).
+* :func:`madelung_stepper`: classical RK4 for (p, F) driven by
+  :func:`nnworld_jax.entropic.equations_of_motion` (``learning=False``), the Madelung side.
+
+Units and measure: fields on a :class:`~nnworld_jax.grid.Grid` ``space``; integrals Σ · cell volume;
+∫|Ψ|² = ∫p. Time t is the paper's time; D, γ, μ are :class:`~nnworld_jax.entropic.Coefficients`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Complex, Float
+
+from ._checks import check, check_finite
+from .entropic import Coefficients, equations_of_motion
+from .grid import Grid, check_field, derivative, functional_derivative, gradient, integral
+
+
+# --------------------------------------------------------------------------------- constants (34)
+class EffectiveConstants(NamedTuple):
+    """ħ_eff and m_eff of eq. (34) (μ kept)."""
+
+    hbar: Float[Array, ""]
+    mass: Float[Array, ""]
+
+
+def effective_constants(c: Coefficients) -> EffectiveConstants:
+    """ħ_eff = 2√(D/(γμ)) and m_eff = 1/(2γ), eq. (34) with μ restored (SPEC §3).
+
+    The paper prints ħ = √(4D/γ), i.e. μ = 1; ``effective_constants(Coefficients(D, γ, 1.0))`` gives
+    that form. ħ_eff²/(2m_eff) = 4D/μ is the coefficient of -∇² in Ĥ.
+
+    Arguments:
+        c: the action's constants (D, γ, μ); γμ/D must be finite and > 0 (a clear error otherwise:
+            eager ``ValueError``, ``eqx.error_if`` under jit).
+
+    Returns: ``EffectiveConstants(hbar, mass)`` (0-d arrays).
+
+    Example:
+        >>> k = effective_constants(Coefficients(D=0.125, gamma=0.5, mu=1.0))
+        >>> float(k.hbar), float(k.mass)
+        (1.0, 1.0)
+    """
+    D, gamma, mu = (jnp.asarray(x) for x in c)
+    ratio = gamma * mu / D
+    ratio = check(ratio, ~(ratio > 0) | ~jnp.isfinite(ratio) | (gamma == 0),
+                  f"the Schrodinger limit needs gamma*mu/D finite and > 0, got D={c.D}, gamma={c.gamma}, mu={c.mu}")
+    return EffectiveConstants(2.0 / jnp.sqrt(ratio), 1.0 / (2.0 * gamma))
+
+
+# ------------------------------------------------------------------------------- the map (35)
+def psi_from_madelung(p: Float[Array, "..."], F: Float[Array, "..."], c: Coefficients) -> Complex[Array, "..."]:
+    """Ψ = √p exp(iF/ħ_eff), eq. (35) with μ restored (phase S = F).
+
+    Arguments:
+        p: probability density ≥ 0 (any shape; usually ``grid.shape``).
+        F: free energy (the phase), same shape.
+        c: constants (D, γ, μ) fixing ħ_eff = 2√(D/(γμ)).
+
+    Returns: complex Ψ of the shape of p (complex128 for float64 input); |Ψ|² = p.
+
+    Example:
+        >>> c = Coefficients(0.125, 0.5, 1.0)  # ħ_eff = 1
+        >>> complex(psi_from_madelung(jnp.asarray(4.0), jnp.asarray(jnp.pi / 2), c)).imag
+        2.0
+    """
+    if jnp.shape(p) != jnp.shape(F):
+        raise ValueError(f"p and F must have the same shape, got {jnp.shape(p)} and {jnp.shape(F)}")
+    p = check(jnp.asarray(p), ~(p >= 0) | ~jnp.isfinite(p), "p must be finite and >= 0")
+    F = check_finite(jnp.asarray(F), "F")
+    hbar = effective_constants(c).hbar.astype(F.dtype)  # kernels keep the input dtype
+    return jnp.sqrt(p) * jnp.exp(1j * (F / hbar))
+
+
+def unwrap_phase(phase: Float[Array, "..."]) -> Float[Array, "..."]:
+    """Continuous phase from a principal value angle(Ψ) ∈ (-π, π] on a grid (for eq. (35)).
+
+    Itoh's method axis by axis: every line along the last axis is unwrapped (neighbour jumps wrapped
+    into (-π, π]); then the first points of those lines are unwrapped along the axis before, and the
+    resulting 2π offsets are carried to the whole line; and so on to axis 0. The result is the
+    continuous phase provided neighbouring grid points differ by less than π in true phase
+    (|∇F| h < π ħ_eff) and Ψ has no node (p > 0, else the phase is undefined there). On a periodic
+    box the unwrapped phase may wind: φ(L) - φ(0) = 2π n (a quantized current), which is kept.
+    The value at index 0 stays in (-π, π]: the overall 2π branch is the caller's to fix.
+    """
+    u = jnp.unwrap(phase, axis=-1)
+    for axis in reversed(range(phase.ndim - 1)):
+        anchor = u[(slice(None),) * (axis + 1) + (slice(0, 1),) * (phase.ndim - axis - 1)]
+        u = u + (jnp.unwrap(anchor, axis=axis) - anchor)
+    return u
+
+
+def madelung_from_psi(psi: Complex[Array, "..."], c: Coefficients, *, unwrap: bool = True
+                      ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+    """(p, F) = (|Ψ|², ħ_eff · arg Ψ), the inverse of eq. (35).
+
+    F is recovered only modulo 2πħ_eff (Ψ is unchanged by F → F + 2πħ_eff). With ``unwrap=True``
+    the phase is made continuous on the grid by :func:`unwrap_phase` (valid where p > 0 and
+    neighbouring points differ by less than πħ_eff in F); F at index 0 lies in (-πħ_eff, πħ_eff].
+    With ``unwrap=False`` F is the principal value in (-πħ_eff, πħ_eff] pointwise.
+
+    Returns: (p, F), real, of the shape of ``psi``.
+    """
+    psi = check_finite(jnp.asarray(psi), "psi")
+    phase = jnp.angle(psi)
+    hbar = effective_constants(c).hbar.astype(phase.dtype)
+    if unwrap:
+        phase = unwrap_phase(phase)
+    return jnp.abs(psi) ** 2, hbar * phase
+
+
+def wrap_phase_difference(F1: Float[Array, "..."], F2: Float[Array, "..."], c: Coefficients) -> Float[Array, "..."]:
+    """F1 - F2 reduced modulo 2πħ_eff into [-πħ_eff, πħ_eff): the distance of two phases of eq. (35)."""
+    period = 2 * jnp.pi * effective_constants(c).hbar
+    return jnp.mod(F1 - F2 + period / 2, period) - period / 2
+
+
+# --------------------------------------------------------------------------- the action (36)
+def schrodinger_density(a: Float[Array, "..."], b: Float[Array, "..."], a_t: Float[Array, "..."],
+                        b_t: Float[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients, *,
+                        method: str = "spectral") -> Float[Array, "..."]:
+    """The Schrödinger density, eq. (36) with μ restored, at one time (all fields ``space.shape``).
+
+    ℒ₃₆ = μħ_eff (a ∂_t b - b ∂_t a) + 4D (|∇a|² + |∇b|²) + μ V (a² + b²), Ψ = a + ib; on
+    Ψ = √p e^{iF/ħ} it equals ℒ₂₈(learning=False) + 4D ∇·(√p ∇√p). Sign: -μ × the textbook
+    Lagrangian, the same overall sign as (28).
+    """
+    for name, f in (("a", a), ("b", b), ("a_t", a_t), ("b_t", b_t), ("V", V)):
+        check_field(space, f, name)
+    hbar = effective_constants(c).hbar.astype(jnp.result_type(a))
+    grad_sq = jnp.sum(gradient(space, a, method=method) ** 2 + gradient(space, b, method=method) ** 2, axis=0)
+    return c.mu * hbar * (a * b_t - b * a_t) + 4.0 * c.D * grad_sq + c.mu * V * (a**2 + b**2)
+
+
+def schrodinger_hamiltonian(a: Float[Array, "..."], b: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
+                            c: Coefficients, *, method: str = "spectral") -> Float[Array, ""]:
+    """H[Ψ] = ∫ 4D |∇Ψ|² + μ V |Ψ|² = μ⟨Ψ|Ĥ|Ψ⟩: eq. (36) with the ∂_t terms removed (a = Re Ψ, b = Im Ψ)."""
+    zero = jnp.zeros_like(a)
+    return integral(space, schrodinger_density(a, b, zero, zero, V, space, c, method=method))
+
+
+def schrodinger_action(a: Float[Array, "T ..."], b: Float[Array, "T ..."], V: Float[Array, "..."], spacetime: Grid,
+                       c: Coefficients, *, method: str = "spectral") -> Float[Array, ""]:
+    """The action (36) with μ restored, S = ∫dt dᴷq ℒ₃₆, over a space-time grid whose axis 0 is time.
+
+    Time is periodic (as :func:`nnworld_jax.entropic.action`); ∂_t a, ∂_t b by ``method`` along axis 0;
+    ``V`` has the shape of one time slice or of the whole grid. Returns Σ ℒ₃₆ h_t h_q.
+    """
+    check_field(spacetime, a, "a")
+    check_field(spacetime, b, "b")
+    space = Grid(spacetime.shape[1:], spacetime.lengths[1:])
+    a_t = derivative(spacetime, a, 0, 1, method=method)
+    b_t = derivative(spacetime, b, 0, 1, method=method)
+    V = jnp.broadcast_to(V, spacetime.shape)
+
+    def slice_density(*fields):
+        return schrodinger_density(*fields, space, c, method=method)
+
+    return integral(spacetime, jax.vmap(slice_density)(a, b, a_t, b_t, V))
+
+
+def schrodinger_equations_of_motion(psi: Complex[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients,
+                                    *, method: str = "spectral") -> Complex[Array, "..."]:
+    """∂_tΨ from δS₃₆ = 0, eq. (36): (δH/δb - i δH/δa) / (2μħ_eff) by ``jax.grad`` of H.
+
+    This is iħ_eff ∂_tΨ = -(ħ_eff²/2m_eff)∇²Ψ + VΨ (the tests compare it with that form).
+
+    Arguments:
+        psi: complex field of shape ``space.shape``.
+        V: real potential, same shape.
+
+    Returns: ∂_tΨ, complex, shape ``space.shape``.
+    """
+    check_field(space, psi, "psi")
+    a, b = jnp.real(psi), jnp.imag(psi)
+    dh_da = functional_derivative(lambda x: schrodinger_hamiltonian(x, b, V, space, c, method=method), a, space)
+    dh_db = functional_derivative(lambda x: schrodinger_hamiltonian(a, x, V, space, c, method=method), b, space)
+    return (dh_db - 1j * dh_da) / (2.0 * c.mu * effective_constants(c).hbar)
+
+
+def norm(psi: Complex[Array, "..."], space: Grid) -> Float[Array, ""]:
+    """∫|Ψ|² dᴷq = ∫p (conserved by eq. (36)'s dynamics)."""
+    return integral(space, jnp.abs(psi) ** 2)
+
+
+def energy(psi: Complex[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients) -> Float[Array, ""]:
+    """⟨Ĥ⟩ = H[Ψ] / (μ ∫|Ψ|²), H of eq. (36): the energy per unit norm (same units as V)."""
+    return schrodinger_hamiltonian(jnp.real(psi), jnp.imag(psi), V, space, c) / (c.mu * norm(psi, space))
+
+
+def hamiltonian_matrix(V: Float[Array, "..."], space: Grid, c: Coefficients) -> Float[Array, "M M"]:
+    """Dense Ĥ (M = Π n_k points, row-major flattening) of eq. (36)'s dynamics, from ``jax.grad``.
+
+    Column j is iħ ∂_tΨ for Ψ = e_j, i.e. δH/δa(e_j) / (2μ): real and symmetric (the spectral first
+    derivative is a real antisymmetric matrix, V is diagonal). Meant for small grids (M ≲ 10³):
+    ``jnp.linalg.eigh`` of it gives the levels (:func:`energy_levels`) and :func:`eigen_propagator`.
+    """
+    check_field(space, V, "V")
+    return _hamiltonian_matrix(V, space, c)
+
+
+@jax.jit
+def _hamiltonian_matrix(V, space: Grid, c: Coefficients):
+    m = math.prod(space.shape)
+    zero = jnp.zeros(space.shape, V.dtype)
+
+    def column(e):
+        return functional_derivative(lambda x: schrodinger_hamiltonian(x, zero, V, space, c), e.reshape(space.shape),
+                                     space).reshape(m) / (2.0 * c.mu)
+
+    # lax.map, not vmap: with a vmapped (batched) FFT here, XLA CPU (jax 0.9.2) fails to compile a
+    # program that also feeds the matrix to eigh (fft_thunk layout RET_CHECK); one FFT per column
+    # in a loop keeps the default layout.
+    cols = jax.lax.map(column, jnp.eye(m, dtype=V.dtype))
+    return 0.5 * (cols + cols.T)  # exact symmetry (columns are symmetric to round-off already)
+
+
+def energy_levels(V: Float[Array, "..."], space: Grid, c: Coefficients, k: int | None = None) -> Float[Array, " k"]:
+    """The lowest ``k`` eigenvalues of Ĥ (eq. (36) dynamics) on the grid, ascending (all if None).
+
+    For V = ½ m_eff ω² q² these approach ħ_eff ω (n + ½) spectrally as the grid resolves the states.
+    One dense ``eigh``: unbatched, small grids only.
+    """
+    e = jnp.linalg.eigvalsh(hamiltonian_matrix(V, space, c))
+    return e if k is None else e[:k]
+
+
+def eigen_propagator(V: Float[Array, "..."], space: Grid, c: Coefficients
+                     ) -> Callable[[Complex[Array, "..."], Float[Array, ""]], Complex[Array, "..."]]:
+    """Exact-in-time evolution Ψ(t) = U e^{-iEt/ħ} Uᵀ Ψ(0) under eq. (36)'s Ĥ on the grid.
+
+    One ``jnp.linalg.eigh`` of :func:`hamiltonian_matrix` at construction (small grids); the returned
+    ``propagate(psi, t)`` has no time-step error, only the spatial discretization shared with
+    :func:`split_step` — the reference the splitting-order tests measure against.
+    """
+    energies, vecs = jnp.linalg.eigh(hamiltonian_matrix(V, space, c))
+    hbar = effective_constants(c).hbar
+
+    def propagate(psi, t):
+        check_field(space, psi, "psi")
+        coeff = vecs.T @ psi.reshape(-1)
+        return (vecs @ (jnp.exp(-1j * energies * (t / hbar)) * coeff)).reshape(space.shape)
+
+    return propagate
+
+
+# ------------------------------------------------------------------------------- split-step
+class SplitStepState(NamedTuple):
+    """State of :func:`split_step` / :func:`harmonic_split_step` (eq. (36) dynamics): Ψ and the time t."""
+
+    psi: Complex[Array, "..."]
+    t: Float[Array, ""]
+
+
+def _composition(weights):
+    """A composition Π S₂(w_j Δt) of Strang steps as (potential, kinetic) fractions."""
+    pot = [weights[0] / 2] + [(u + v) / 2 for u, v in zip(weights[:-1], weights[1:])] + [weights[-1] / 2]
+    return tuple(pot), tuple(weights)
+
+
+def _symmetric(half_pot, half_kin):
+    """Palindromic V T V … T V scheme from its first half; the middle V fraction makes Σ a = 1 (the
+    kinetic half must already sum to ½)."""
+    pot = list(half_pot) + [1 - 2 * sum(half_pot)] + list(reversed(half_pot))
+    kin = list(half_kin) + list(reversed(half_kin))
+    return tuple(pot), tuple(kin)
+
+
+_W4 = 1 / (2 - 2 ** (1 / 3))
+_Y6 = (0.784513610477560, 0.235573213359357, -1.17767998417887)  # Yoshida (1990) solution A: w3, w2, w1
+_BM_S10 = _symmetric(  # Blanes & Moan (2002) S₁₀, order 6: V(a1)T(b1)…, 6 potential + 5 kinetic per half
+    (0.050262764400392, 0.413514300428344, 0.045079889794398, -0.188054853819569, 0.541960678450780),
+    (0.148816447901042, -0.132385865767784, 0.067307604692185, 0.432666402578175,
+     0.5 - (0.148816447901042 - 0.132385865767784 + 0.067307604692185 + 0.432666402578175)))
+_BM_RKN6 = _symmetric(  # Blanes & Moan (2002) SRKN₆ᵇ, order 4 when [V,[V,[V,T]]] = 0 (Schrödinger)
+    (0.0829844064174052, 0.396309801498368, -0.0390563049223486),
+    (0.245298957184271, 0.604872665711080, 0.5 - 0.245298957184271 - 0.604872665711080))
+
+SCHEMES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "strang": ((0.5, 0.5), (1.0,)),
+    "yoshida4": _composition((_W4, 1 - 2 * _W4, _W4)),
+    "yoshida6": _composition((*_Y6, 1 - 2 * sum(_Y6), *reversed(_Y6))),
+    "blanes-moan4": _BM_RKN6,
+    "blanes-moan6": _BM_S10,
+}
+"""Splitting schemes V(a₀) T(b₀) V(a₁) … T(b_{s-1}) V(a_s): (a, b) fractions of Δt, each summing to 1."""
+
+ORDERS = {"strang": 2, "yoshida4": 4, "yoshida6": 6, "blanes-moan4": 4, "blanes-moan6": 6}
+
+
+def _kinetic_symbol(space: Grid, c: Coefficients, dtype) -> Float[Array, "..."]:
+    """(4D/μ) Σ_k k̃_k²: T̂'s Fourier symbol, k̃ with the Nyquist mode zeroed as grid.gradient does."""
+    total = jnp.zeros(space.shape, dtype)
+    for k, n in enumerate(space.shape):
+        kk = space.wavenumbers(k, dtype)
+        if n % 2 == 0:
+            kk = kk.at[n // 2].set(0.0)
+        total = total + (kk**2).reshape((1,) * k + (-1,) + (1,) * (space.ndim - k - 1))
+    return jnp.asarray(4.0 * c.D / c.mu, dtype) * total
+
+
+def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
+    """Ψ ↦ V(a₀) T(b₀) … V(a_s) Ψ with V(a) = e^{-i a V/ħ}, T(b) = F⁻¹ e^{-i b ε_k/ħ} F (a, b in time units)."""
+    check_field(space, V, "V")
+    V = check_finite(V, "V")
+    real = V.dtype  # the phases, hence Ψ, keep V's precision (complex64 for float32)
+    hbar = effective_constants(c).hbar
+    eps = _kinetic_symbol(space, c, real)
+    axes = tuple(range(space.ndim))
+    pot = [jnp.exp(-1j * (jnp.asarray(a * dt / hbar, real) * V)) for a in pot_fracs]
+    kin = [jnp.exp(-1j * (jnp.asarray(b * dt / hbar, real) * eps)) for b in kin_fracs]
+
+    def apply(psi):
+        psi = pot[0] * psi
+        for k_phase, v_phase in zip(kin, pot[1:]):
+            psi = v_phase * jnp.fft.ifftn(k_phase * jnp.fft.fftn(psi, axes=axes), axes=axes)
+        return psi
+
+    return apply
+
+
+def _init_for(space: Grid):
+    def init(psi: Complex[Array, "..."], t: float | Float[Array, ""] = 0.0) -> SplitStepState:
+        check_field(space, psi, "psi")
+        psi = check_finite(jnp.asarray(psi), "psi")
+        return SplitStepState(psi.astype(jnp.result_type(psi.dtype, 1j)), jnp.asarray(t, jnp.real(psi).dtype))
+
+    return init
+
+
+def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float | Float[Array, ""], *,
+               scheme: str = "blanes-moan6"):
+    """Fourier split-step integrator for iħ_eff ∂_tΨ = -(ħ_eff²/2m_eff)∇²Ψ + VΨ (eq. (36) dynamics).
+
+    A step is V(a₀Δt) T(b₀Δt) V(a₁Δt) … V(a_sΔt) with V(τ) = e^{-iτV/ħ} (pointwise) and
+    T(τ) = F⁻¹ e^{-iτε_k/ħ} F, ε_k = (4D/μ)|k̃|² the Fourier symbol of the kinetic part of the
+    discretized H (Nyquist handled as :func:`nnworld_jax.grid.gradient`). The (a, b) fractions are
+    :data:`SCHEMES`: ``"strang"`` (order 2), ``"yoshida4"`` (4; triple jump), ``"yoshida6"`` (6;
+    Yoshida 1990, 7 Strang stages), ``"blanes-moan4"`` (4; SRKN₆ᵇ of Blanes & Moan 2002, valid since
+    [V,[V,[V,T]]] = 0), ``"blanes-moan6"`` (6; S₁₀ of Blanes & Moan 2002). Every sub-step is a unitary
+    phase: ∫|Ψ|² is conserved to round-off. Periodic grids, K = 1, 2, 3 (any K works).
+
+    Arguments:
+        V: real potential, shape ``space.shape`` (time independent).
+        space, c: grid and constants (ħ_eff, m_eff from :func:`effective_constants`).
+        dt: time step (may be traced; negative steps run backwards).
+        scheme: a key of :data:`SCHEMES`.
+
+    Returns: ``(init, step)``; ``init(psi, t=0.) -> SplitStepState``, ``step(state) -> state``.
+    Use :func:`integrate` (or ``lax.scan``) for many steps.
+
+    Example:
+        >>> g = Grid((32,))
+        >>> init, step = split_step(jnp.cos(g.axis(0)), g, Coefficients(0.3, 0.7, 1.6), 0.01)
+        >>> s = integrate(step, init(jnp.ones(32, complex)), 10)
+        >>> round(float(s.t), 12), round(float(norm(s.psi, g)), 12) == round(2 * math.pi, 12)
+        (0.1, True)
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {tuple(SCHEMES)}, got {scheme!r}")
+    apply = _phase_stepper(V, space, c, dt, *SCHEMES[scheme])
+
+    def step(state: SplitStepState) -> SplitStepState:
+        return SplitStepState(apply(state.psi), state.t + dt)
+
+    return _init_for(space), step
+
+
+def harmonic_potential(space: Grid, c: Coefficients, omega: float, center=None) -> Float[Array, "..."]:
+    """V = ½ m_eff ω² |q - q₀|² on the grid (q₀ the box centre by default): E_n = ħ_eff ω(n + K/2), eq. (34).
+
+    On the periodic box V jumps at the faces; states must vanish there (a box many widths
+    √(ħ/(m ω)) wide).
+    """
+    center = [length / 2 for length in space.lengths] if center is None else list(center)
+    if len(center) != space.ndim:
+        raise ValueError(f"center must have {space.ndim} coordinates, got {center}")
+    mass = effective_constants(c).mass
+    q = space.mesh()
+    r2 = sum((q[k] - center[k]) ** 2 for k in range(space.ndim))
+    return 0.5 * mass * omega**2 * r2
+
+
+def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *, center=None):
+    """Exact propagator e^{-iĤΔt/ħ} for the harmonic oscillator V = ½ m_eff ω²|q - q₀|² (eq. (36) dynamics).
+
+    The metaplectic (Mehler-kernel) factorization e^{-iĤΔt/ħ} = V(α) T(β) V(α) with
+    α = tan(ωΔt/2)/ω and β = sin(ωΔt)/ω holds exactly for quadratic Ĥ (it is the same product of
+    shears that writes a phase-space rotation by ωΔt), so a step has no time-discretization error:
+    the only error is the grid's (spectral in the resolution, plus the box edges). Needs
+    0 < |ωΔt| < π (α diverges at ωΔt = π); larger t takes several steps. The half kick V(α) gives
+    the state momenta up to m ω² α |q - q₀| = m ω tan(ωΔt/2) |q - q₀| (in units of ħ k): keep them
+    inside the grid's wavenumber range π/h, or the step aliases (fewer, larger steps need a finer
+    grid; |ωΔt| ≤ 1 is safe wherever the grid resolves the state's own momenta twice over).
+
+    Returns: ``(init, step)`` as :func:`split_step`; V is :func:`harmonic_potential`.
+    """
+    if not (0 < abs(omega * dt) < math.pi):
+        raise ValueError(f"harmonic_split_step needs 0 < |omega*dt| < pi, got omega*dt = {omega * dt}")
+    V = harmonic_potential(space, c, omega, center)
+    alpha, beta = math.tan(omega * dt / 2) / omega, math.sin(omega * dt) / omega
+    apply = _phase_stepper(V, space, c, 1.0, (alpha, alpha), (beta,))
+
+    def step(state: SplitStepState) -> SplitStepState:
+        return SplitStepState(apply(state.psi), state.t + dt)
+
+    return _init_for(space), step
+
+
+def integrate(step: Callable, state, n_steps: int | Array):
+    """Apply ``step`` ``n_steps`` times (``lax.fori_loop``; ``n_steps`` may be traced). Any (init, step)
+    pair of this module (eqs. (32)-(36) dynamics)."""
+    return jax.lax.fori_loop(0, n_steps, lambda _, s: step(s), state)
+
+
+# ------------------------------------------------------------------------- the Madelung side
+class MadelungState(NamedTuple):
+    """State of :func:`madelung_stepper` (eqs. (29)-(30)): density p, free energy F, time t."""
+
+    p: Float[Array, "..."]
+    F: Float[Array, "..."]
+    t: Float[Array, ""]
+
+
+def madelung_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float | Float[Array, ""], *,
+                     method: str = "spectral"):
+    """Classical RK4 for the Madelung equations (32)-(33) without the learning term (eqs. (29)-(30)).
+
+    The right-hand side is :func:`nnworld_jax.entropic.equations_of_motion` with ``learning=False``
+    (``jax.grad`` of the discretized action (28)): ∂_t p = -2γ∇·(p∇F),
+    ∂_t F = -γ|∇F|² - V + (4D/μ)∇²√p/√p. Needs p > 0 on the grid (the quantum potential is
+    singular at nodes); explicit, so Δt must resolve the fastest dispersive frequency
+    (ħ_eff/2m_eff) k_max², |ω Δt| ≲ 2.8.
+
+    Returns: ``(init, step)``; ``init(p, F, t=0.) -> MadelungState``.
+    """
+    check_field(space, V, "V")
+
+    def rhs(p, F):
+        return equations_of_motion(p, F, V, space, c, learning=False, method=method)
+
+    def init(p, F, t=0.0) -> MadelungState:
+        check_field(space, p, "p")
+        check_field(space, F, "F")
+        p = check(p, ~(p > 0) | ~jnp.isfinite(p), "p must be finite and > 0 for the Madelung equations")
+        return MadelungState(p, check_finite(F, "F"), jnp.asarray(t, p.dtype))
+
+    def step(s: MadelungState) -> MadelungState:
+        k1 = rhs(s.p, s.F)
+        k2 = rhs(s.p + 0.5 * dt * k1[0], s.F + 0.5 * dt * k1[1])
+        k3 = rhs(s.p + 0.5 * dt * k2[0], s.F + 0.5 * dt * k2[1])
+        k4 = rhs(s.p + dt * k3[0], s.F + dt * k3[1])
+        p = s.p + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+        F = s.F + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+        return MadelungState(p, F, s.t + dt)
+
+    return init, step

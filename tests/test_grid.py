@@ -1,0 +1,118 @@
+"""Periodic grids: derivatives converge at their order, integrals are exact for trigonometric
+polynomials, and functional_derivative is the Euler-Lagrange expression of a known action."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnworld_jax import grid as gr
+
+
+def smooth(q):
+    # A smooth periodic test field with known derivatives: f = exp(sin q).
+    return jnp.exp(jnp.sin(q))
+
+
+def smooth_d1(q):
+    return jnp.cos(q) * jnp.exp(jnp.sin(q))
+
+
+def smooth_d2(q):
+    return (jnp.cos(q) ** 2 - jnp.sin(q)) * jnp.exp(jnp.sin(q))
+
+
+def max_error(method, order, n):
+    g = gr.Grid((n,))
+    q = g.axis(0)
+    exact = smooth_d1(q) if order == 1 else smooth_d2(q)
+    return float(jnp.max(jnp.abs(gr.derivative(g, smooth(q), 0, order, method=method) - exact)))
+
+
+@pytest.mark.parametrize("method,expected", [("fd2", 2.0), ("fd4", 4.0)])
+@pytest.mark.parametrize("order", [1, 2])
+def test_finite_differences_converge_at_their_order(method, expected, order):
+    # Fitted slope of log error vs log h over n = 32..256; the asymptotic regime is reached by
+    # n = 32 for exp(sin q), so the slope is within 0.1 of the order.
+    ns = np.array([32, 64, 128, 256])
+    errs = np.array([max_error(method, order, n) for n in ns])
+    slope = np.polyfit(np.log(2 * np.pi / ns), np.log(errs), 1)[0]
+    assert abs(slope - expected) < 0.1, (slope, errs)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_spectral_derivative_converges_exponentially(order):
+    # Spectral error of an analytic function decays like exp(-c n): log error falls roughly
+    # linearly in n (not in log n), reaching round-off by n = 64.
+    errs = [max_error("spectral", order, n) for n in (8, 16, 32, 64)]
+    assert errs[0] > 1e-3 and errs[1] < 1e-3 * errs[0] and errs[3] < 1e-12, errs
+
+
+def test_gradient_divergence_laplacian_in_3d():
+    g = gr.Grid((16, 12, 20), lengths=(2 * math.pi, 4 * math.pi, 2 * math.pi))
+    x, y, z = g.mesh()
+    f = jnp.sin(x) * jnp.cos(0.5 * y) + jnp.cos(2 * z)
+    grad = gr.gradient(g, f)
+    assert grad.shape == (3, *g.shape)
+    np.testing.assert_allclose(grad[1], -0.5 * jnp.sin(x) * jnp.sin(0.5 * y), atol=1e-13)
+    lap = -jnp.sin(x) * jnp.cos(0.5 * y) * 1.25 - 4 * jnp.cos(2 * z)
+    np.testing.assert_allclose(gr.laplacian(g, f), lap, atol=1e-12)
+    np.testing.assert_allclose(gr.divergence(g, grad), lap, atol=1e-12)
+
+
+def test_nyquist_mode_has_no_first_derivative():
+    # cos(n q / 2) sampled on n points is (-1)^j: its interpolant's derivative vanishes at the nodes.
+    g = gr.Grid((16,))
+    f = jnp.cos(8 * g.axis(0))
+    np.testing.assert_allclose(gr.derivative(g, f, 0), 0.0, atol=1e-13)
+    np.testing.assert_allclose(gr.derivative(g, f, 0, 2), -64 * f, atol=1e-10)
+
+
+def test_complex_fields_keep_their_dtype():
+    g = gr.Grid((32,))
+    q = g.axis(0)
+    psi = jnp.exp(3j * q)
+    np.testing.assert_allclose(gr.derivative(g, psi, 0), 3j * psi, atol=1e-12)
+    assert gr.laplacian(g, q).dtype == q.dtype
+
+
+def test_integral_is_exact_for_trigonometric_polynomials():
+    g = gr.Grid((24, 10), lengths=(3.0, 2 * math.pi))
+    x, y = g.mesh()
+    f = 1.5 + jnp.cos(2 * math.pi * x / 3.0) * jnp.sin(y) ** 2
+    assert abs(float(gr.integral(g, f)) - 1.5 * 3.0 * 2 * math.pi) < 1e-12
+
+
+def test_functional_derivative_of_dirichlet_energy_is_minus_laplacian():
+    # S[φ] = ∫ ½|∇φ|² + ¼φ⁴ has δS/δφ = -∇²φ + φ³ exactly at the discrete level when the
+    # gradient is spectral (the spectral derivative matrix is antisymmetric: Dᵀ = -D).
+    g = gr.Grid((32, 24))
+    x, y = g.mesh()
+    phi = jnp.sin(x + 0.3) * jnp.cos(2 * y) + 0.2 * jnp.cos(x - y)
+
+    def action(p):
+        return gr.integral(g, 0.5 * jnp.sum(gr.gradient(g, p) ** 2, axis=0) + 0.25 * p**4)
+
+    el = gr.functional_derivative(action, phi, g)
+    np.testing.assert_allclose(el, -gr.laplacian(g, phi) + phi**3, atol=1e-11)
+
+
+def test_jit_and_vmap():
+    g = gr.Grid((32,))
+    fields = jnp.stack([jnp.sin(k * g.axis(0)) for k in (1, 2, 3)])
+    out = jax.jit(jax.vmap(lambda f: gr.laplacian(g, f)))(fields)
+    np.testing.assert_allclose(out, -jnp.array([1, 4, 9])[:, None] * fields, atol=1e-11)
+
+
+def test_bad_input_is_rejected():
+    g = gr.Grid((16, 16))
+    with pytest.raises(ValueError, match="use jax.vmap"):
+        gr.laplacian(g, jnp.zeros((3, 16, 16)))
+    with pytest.raises(ValueError, match="method"):
+        gr.derivative(g, jnp.zeros((16, 16)), 0, method="fd3")
+    with pytest.raises(ValueError, match="positive"):
+        gr.Grid((16,), lengths=(-1.0,))
+    with pytest.raises(ValueError, match="shape"):
+        gr.Grid((1,))

@@ -1,0 +1,451 @@
+"""The Madelung / Schrödinger limit, eqs. (34)-(36) with μ kept (SPEC §3).
+
+References used here, each independent of the code under test: the Schrödinger equation written
+out with spectral derivatives; the unboxed action (28) of nnworld_jax.entropic; an eigen-decomposition
+propagator (exact in time); the analytic coherent state, free Gaussian packet and oscillator levels;
+products of 1D solutions for separable 3D problems; Ehrenfest's theorem for gradients.
+"""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnworld_jax import entropic as en
+from nnworld_jax import grid as gr
+from nnworld_jax import quantum as qm
+
+C = en.Coefficients(D=0.3, gamma=0.7, mu=1.6)  # SPEC §3 test constants; ħ = 1.0351, m = 0.7143
+HBAR = 2 * math.sqrt(0.3 / (0.7 * 1.6))
+MASS = 1 / (2 * 0.7)
+
+
+# ------------------------------------------------------------------------------------ helpers
+def schrodinger_operator(psi, V, space):
+    """ĤΨ = -(ħ²/2m)∇²Ψ + VΨ with the SPEC constants, written out (the reference form)."""
+    return -(HBAR**2 / (2 * MASS)) * gr.laplacian(space, psi) + V * psi
+
+
+def coherent_state(x, t, *, x0, p0, omega, hbar, mass, center):
+    """Analytic harmonic-oscillator coherent state on the line (Gaussian of width √(ħ/mω))."""
+    xc = x0 * np.cos(omega * t) + p0 / (mass * omega) * np.sin(omega * t)
+    pc = p0 * np.cos(omega * t) - mass * omega * x0 * np.sin(omega * t)
+    theta = -omega * t / 2 + (pc * xc - p0 * x0) / (2 * hbar)
+    y = x - center - xc
+    return ((mass * omega / (np.pi * hbar)) ** 0.25
+            * np.exp(-mass * omega * y**2 / (2 * hbar) + 1j * pc * y / hbar + 1j * theta))
+
+
+def mesh(g):
+    """Grid coordinates in NumPy (test inputs are built without compiling JAX ops)."""
+    axes = [np.arange(n) * h for n, h in zip(g.shape, g.spacing)]
+    return np.stack(np.meshgrid(*axes, indexing="ij"))
+
+
+def madelung_data(n):
+    g = gr.Grid((n,))
+    q = mesh(g)[0]
+    p = np.exp(0.4 * np.cos(q))
+    return g, q, p / (p.sum() * g.cell_volume), 0.3 * np.sin(q), 0.5 * np.cos(q + 0.3)
+
+
+# ------------------------------------------------------------------------- constants and map
+def test_effective_constants_keep_mu():
+    k = qm.effective_constants(C)
+    np.testing.assert_allclose([float(k.hbar), float(k.mass)], [HBAR, MASS], rtol=1e-15)
+    # ħ²/2m = 4D/μ: the coefficient of -∇² in -i√(4Dμ/γ)∂_tΨ = (4D∇² - μV)Ψ divided by μ.
+    np.testing.assert_allclose(float(k.hbar**2 / (2 * k.mass)), 4 * C.D / C.mu, rtol=1e-15)
+    # The paper's μ = 1 value ħ = √(4D/γ) differs from the μ-restored one by √μ.
+    paper = qm.effective_constants(en.Coefficients(C.D, C.gamma, 1.0))
+    np.testing.assert_allclose(float(paper.hbar / k.hbar), math.sqrt(C.mu), rtol=1e-15)
+
+
+@pytest.mark.parametrize("bad", [(0.3, -0.7, 1.6), (0.0, 0.7, 1.6), (0.3, 0.7, 0.0), (0.3, 0.7, float("nan"))])
+def test_effective_constants_need_positive_ratio(bad):
+    with pytest.raises(ValueError, match=r"gamma\*mu/D"):
+        qm.effective_constants(en.Coefficients(*bad))
+    with pytest.raises(Exception, match=r"gamma\*mu/D"):  # under jit: eqx.error_if at run time
+        jax.block_until_ready(jax.jit(qm.effective_constants)(en.Coefficients(*bad)))
+
+
+def test_psi_map_round_trip_with_unwrapping_1d():
+    g = gr.Grid((64,))
+    q = mesh(g)[0]
+    p = np.exp(np.sin(q))
+    # F/ħ swings over ±4 rad (beyond ±π) and winds twice around the box: Ψ stays periodic.
+    F = HBAR * (2 * q + 4 * np.sin(q))
+    psi = qm.psi_from_madelung(p, F, C)
+    np.testing.assert_allclose(np.abs(psi) ** 2, p, rtol=1e-14)
+    p2, F2 = qm.madelung_from_psi(psi, C)
+    np.testing.assert_allclose(p2, p, rtol=1e-14)
+    # Exact recovery: F(0) = 0 lies in the principal branch and neighbour jumps (≤ 0.6 rad) < π.
+    np.testing.assert_allclose(F2, F, atol=1e-12)
+    _, F_principal = qm.madelung_from_psi(psi, C, unwrap=False)
+    assert float(np.max(np.abs(F_principal))) <= math.pi * HBAR + 1e-12
+    np.testing.assert_allclose(qm.wrap_phase_difference(F_principal, F, C), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(32, 28), (20, 24, 22)])
+def test_psi_map_round_trip_with_unwrapping_nd(shape):
+    g = gr.Grid(shape)
+    q = mesh(g)
+    F = HBAR * 4.0 * sum(np.sin(q[k] + 0.3 * k) * np.cos(q[(k + 1) % len(shape)]) for k in range(len(shape)))
+    F = F - F.reshape(-1)[0]  # index 0 in the principal branch: recovery is then exact, not modulo 2πħ
+    p = np.exp(0.5 * np.cos(q[0]))
+    assert np.max(np.abs(F)) / HBAR > 1.5 * math.pi  # a real unwrapping job
+    # ... within the method's reach: neighbouring phases differ by less than π along every axis.
+    assert max(np.max(np.abs(np.diff(F, axis=k))) for k in range(len(shape))) / HBAR < math.pi
+    _, F2 = jax.jit(lambda p, F: qm.madelung_from_psi(qm.psi_from_madelung(p, F, C), C))(p, F)
+    np.testing.assert_allclose(F2, F, atol=1e-12)
+
+
+# -------------------------------------------------------------------------------- action (36)
+def spacetime_fields():
+    st = gr.Grid((48, 64))
+    t, x = mesh(st)
+    p = np.exp(0.4 * np.cos(x - t) + 0.3 * np.sin(2 * x + t))  # SPEC §3 test fields
+    F = np.sin(x) * np.cos(t) + 0.3 * np.cos(2 * x - t)
+    return st, t, x, p, F, np.cos(x)
+
+
+def test_action_36_euler_lagrange_is_the_schrodinger_equation():
+    # An arbitrary (non-solution) Ψ(t, q): δS/δa + iδS/δb must equal -2μ[iħ∂_tΨ - ĤΨ] pointwise.
+    st, t, x, p, F, V = spacetime_fields()
+    psi = np.sqrt(p) * np.exp(1j * F / HBAR) + 0.2 * np.exp(1j * (x + 2 * t))
+
+    @jax.jit
+    def euler_lagrange(a, b):
+        da = gr.functional_derivative(lambda u: qm.schrodinger_action(u, b, V, st, C), a, st)
+        db = gr.functional_derivative(lambda u: qm.schrodinger_action(a, u, V, st, C), b, st)
+        return da + 1j * db
+
+    @jax.jit
+    def schrodinger_residual(psi):
+        h_psi = jax.vmap(lambda f, v: schrodinger_operator(f, v, gr.Grid((64,))))(psi, V)
+        return -2 * C.mu * (1j * HBAR * gr.derivative(st, psi, 0) - h_psi)
+
+    got, expected = euler_lagrange(psi.real, psi.imag), schrodinger_residual(psi)
+    # Spectral derivatives of fields band-limited well inside 48 × 64 modes: round-off ~1e-13 of
+    # the O(10) terms; 1e-10 relative leaves margin and would catch any O(h) or sign error.
+    np.testing.assert_allclose(got, expected, atol=1e-10 * float(np.max(np.abs(expected))))
+
+
+def test_action_36_equals_unboxed_28_up_to_a_total_derivative():
+    st, _, _, p, F, V = spacetime_fields()
+
+    @jax.jit
+    def s36(p, F, c):  # μ_true/μ_c · S₃₆[Ψ(p, F)]: both built with the constants c
+        psi = qm.psi_from_madelung(p, F, c)
+        return C.mu / c.mu * qm.schrodinger_action(jnp.real(psi), jnp.imag(psi), V, st, c)
+
+    s28 = jax.jit(lambda p, F: en.action(p, F, V, st, C, learning=False))
+    grad36 = jax.jit(jax.grad(s36, argnums=(0, 1)))
+    # Equal integrals: -4D∫√p∇²√p = 4D∫|∇√p|² on the periodic box (Parseval; only the Nyquist
+    # mode of √p, ~1e-17 here, could differ).
+    np.testing.assert_allclose(float(s36(p, F, C)), float(s28(p, F)), rtol=1e-13)
+    # Equal Euler-Lagrange expressions (29)-(30) in (p, F): chain rule through Ψ(p, F).
+    g36 = grad36(p, F, C)
+    g28 = jax.jit(jax.grad(s28, argnums=(0, 1)))(p, F)
+    for u, v in zip(g36, g28):
+        np.testing.assert_allclose(u / st.cell_volume, v / st.cell_volume, atol=1e-10)
+    # The paper's μ = 1 map (ħ = √(4D/γ)) with μ = 1.6 in the action is a different functional:
+    # μ·S₃₆ then carries 4Dμ|∇√p|², not 4D|∇√p|²: δ/δp misses (30) by 4D(μ-1)∇²√p/√p = O(1).
+    g_paper = grad36(p, F, en.Coefficients(C.D, C.gamma, 1.0))
+    assert float(jnp.max(jnp.abs(g_paper[0] - g28[0]))) / st.cell_volume > 0.1
+
+
+@pytest.mark.parametrize("shape", [(48,), (24, 20), (24, 20, 18)])
+def test_equations_of_motion_match_schrodinger_and_the_split_step_generator(shape):
+    g = gr.Grid(shape, lengths=[2 * math.pi * (1 + 0.5 * k) for k in range(len(shape))])
+    q = mesh(g)
+    theta = [2 * math.pi * q[k] / g.lengths[k] for k in range(len(shape))]  # fundamental of each axis
+    V = sum(np.cos(theta[k] + k) for k in range(len(shape)))
+    # Fourier coefficients fall like 0.3ⁿ/n!: ≲ 1e-15 at the Nyquist mode of every axis here.
+    smooth = np.exp(sum(0.3 * np.sin(theta[k]) for k in range(len(shape))) + 0.3j * np.cos(theta[0]))
+    rng = np.random.default_rng(0)
+    rough = rng.standard_normal(g.shape) + 1j * rng.standard_normal(g.shape)
+
+    @jax.jit
+    def compare(smooth, rough):
+        eom = functools.partial(qm.schrodinger_equations_of_motion, V=V, space=g, c=C)
+        # On a rough field (all modes, Nyquist included) the jax.grad EOM and the split-step's
+        # Fourier symbol must agree to round-off: they are the same discrete operator.
+        eps = qm._kinetic_symbol(g, C, V.dtype)
+        generator = -1j / HBAR * (jnp.fft.ifftn(eps * jnp.fft.fftn(rough)) + V * rough)
+        return eom(smooth), -1j / HBAR * schrodinger_operator(smooth, V, g), eom(rough), generator
+
+    rhs, expected, got, generator = compare(smooth, rough)
+    np.testing.assert_allclose(rhs, expected, atol=1e-11 * float(np.max(np.abs(expected))))
+    np.testing.assert_allclose(got, generator, atol=1e-11 * float(np.max(np.abs(generator))))
+
+
+def test_hamiltonian_matrix_is_the_jax_grad_operator():
+    g = gr.Grid((32,))
+    q = mesh(g)[0]
+    V = np.cos(q)
+    h = np.asarray(qm.hamiltonian_matrix(V, g, C))
+    psi = np.exp(np.sin(q) + 0.5j * np.cos(2 * q))
+    eom = jax.jit(lambda psi: qm.schrodinger_equations_of_motion(psi, V, g, C))
+    np.testing.assert_allclose(h @ psi, 1j * HBAR * eom(psi), atol=1e-12)
+    np.testing.assert_allclose(h, h.T, atol=1e-13)
+
+
+# ----------------------------------------------------------------------------------- solvers
+@pytest.fixture(scope="module")
+def order_problem():
+    g = gr.Grid((64,))
+    q = mesh(g)[0]
+    V = 1.5 * np.cos(q)
+    psi0 = np.exp(0.5 * np.cos(q) + 0.7j * np.sin(q))
+    return g, V, psi0, np.asarray(qm.eigen_propagator(V, g, C)(psi0, 1.0))
+
+
+# Step counts per scheme: errors in the asymptotic range and well above round-off (1e-13).
+STEPS = {"strang": (10, 20, 40), "yoshida4": (10, 20, 40), "yoshida6": (8, 16, 32),
+         "blanes-moan4": (10, 20, 40), "blanes-moan6": (6, 8, 12)}
+
+
+@pytest.mark.parametrize("scheme", list(qm.SCHEMES))
+def test_splitting_time_order_and_unitarity(scheme, order_problem):
+    g, V, psi0, exact = order_problem
+
+    @jax.jit
+    def run(dt, n):
+        init, step = qm.split_step(V, g, C, dt, scheme=scheme)
+        s = qm.integrate(step, init(psi0), n)
+        return s, qm.norm(s.psi, g) / qm.norm(psi0, g) - 1
+
+    errs, norms = [], []
+    for n in STEPS[scheme]:
+        s, dnorm = run(1.0 / n, n)
+        np.testing.assert_allclose(float(s.t), 1.0, rtol=1e-14)
+        errs.append(float(np.max(np.abs(np.asarray(s.psi) - exact))))
+        norms.append(float(dnorm))
+    slope = np.polyfit(np.log(1.0 / np.array(STEPS[scheme])), np.log(errs), 1)[0]
+    # The reference is exact in time on the same grid, so the error is the splitting's alone; its
+    # fitted slope is the order within 0.25 (pre-asymptotic terms at the largest step).
+    assert abs(slope - qm.ORDERS[scheme]) < 0.25, (slope, errs)
+    assert max(abs(x) for x in norms) < 1e-13  # products of unit-modulus phases and unitary FFTs
+
+
+def test_split_step_2d_against_eigen_propagator():
+    g = gr.Grid((12, 10), lengths=(2 * math.pi, 2 * math.pi))
+    x, y = mesh(g)
+    V = np.cos(x) * np.cos(y) + 0.5 * np.sin(x + y)  # not separable
+    psi0 = np.exp(0.4 * np.cos(x) + 0.3j * np.sin(y) + 0.2j * np.cos(x - y))
+
+    @jax.jit
+    def run(V, psi0):
+        init, step = qm.split_step(V, g, C, 0.05, scheme="blanes-moan6")
+        return qm.integrate(step, init(psi0), 20), qm.eigen_propagator(V, g, C)(psi0, 1.0)
+
+    s, exact = run(V, psi0)
+    # Same discrete Ĥ on both sides (any resolution): only the sixth-order splitting error is
+    # left, ~1e-12 at Δt = 0.05 in the 1D problem above; 1e-9 leaves margin.
+    assert float(jnp.max(jnp.abs(s.psi - exact))) < 1e-9
+
+
+def test_split_step_3d_separable_is_the_product_of_1d_solutions():
+    # V = V1(x) + V2(y) + V3(z) and T = T1 + T2 + T3: every sub-step factorizes over the axes, so a
+    # 3D step of a product state is exactly the product of the three 1D steps (round-off only):
+    # this checks the K-dimensional FFT and symbol wiring; the 2D test above checks the accuracy.
+    n = 12
+    g1, g3 = gr.Grid((n,)), gr.Grid((n, n, n))
+    q = mesh(g1)[0]
+    vs = [np.cos(q), 0.5 * np.sin(q), -np.cos(2 * q)]
+    fs = [np.exp(0.3 * np.sin(q)) + 0j, np.exp(0.2j * np.cos(q)), 1 + 0.2 * np.cos(q) + 0j]
+
+    def outer(a, b, c):
+        return a.reshape(-1, 1, 1) * b.reshape(1, -1, 1) * c.reshape(1, 1, -1)
+
+    def add(a, b, c):
+        return a.reshape(-1, 1, 1) + b.reshape(1, -1, 1) + c.reshape(1, 1, -1)
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def run(g, v, f):
+        init, step = qm.split_step(v, g, C, 0.05, scheme="yoshida4")
+        return qm.integrate(step, init(f), 16).psi
+
+    parts = [run(g1, v, f) for v, f in zip(vs, fs)]
+    np.testing.assert_allclose(run(g3, add(*vs), outer(*fs)), outer(*parts), atol=1e-13)
+
+
+def ho_grid(n=256, length=None):
+    length = length or math.sqrt(2 * math.pi * n * HBAR / (MASS * 1.3))  # balances x and k ranges
+    return gr.Grid((n,), lengths=(length,))
+
+
+def test_harmonic_exact_step_reproduces_the_coherent_state():
+    omega, x0, p0 = 1.3, 1.5, -0.8
+    g = ho_grid()
+    x = mesh(g)[0]
+    kw = dict(x0=x0, p0=p0, omega=omega, hbar=HBAR, mass=MASS, center=g.lengths[0] / 2)
+    psi0, exact = coherent_state(x, 0.0, **kw), coherent_state(x, 10.0, **kw)
+
+    @functools.partial(jax.jit, static_argnums=(1, 2))
+    def exact_steps(psi0, dt, n):
+        init, step = qm.harmonic_split_step(g, C, omega, dt)
+        return qm.integrate(step, init(psi0), n).psi
+
+    for dt, n in ((1.0, 10), (0.25, 40)):
+        err = np.max(np.abs(np.asarray(exact_steps(psi0, dt, n)) - exact))
+        # No time-step error (the same 1e-13 for 10 large and 40 small steps): only the grid's,
+        # spectral for a Gaussian on a box of ±20 widths.
+        assert err < 1e-12, (dt, err)
+
+    @jax.jit
+    def sixth_order(psi0):  # the generic sixth-order splitting on the same problem, Δt = 0.02
+        init, step = qm.split_step(qm.harmonic_potential(g, C, omega), g, C, 0.02, scheme="blanes-moan6")
+        return qm.integrate(step, init(psi0), 500).psi
+
+    err = np.max(np.abs(np.asarray(sixth_order(psi0)) - exact))
+    assert err < 1e-8, err  # ~1e-10 measured
+
+
+def test_gradient_through_the_solver_obeys_ehrenfest():
+    # ⟨x⟩(t) = x0 cos ωt + p0 sin ωt/(mω) exactly for the oscillator: d⟨x⟩/dp0 = sin ωt/(mω).
+    omega, t = 1.3, 2.0
+    g = ho_grid(128)
+    xs = mesh(g)[0] - g.lengths[0] / 2
+
+    def mean_x(p0):
+        init, step = qm.harmonic_split_step(g, C, omega, 0.5)
+        psi0 = jnp.exp(-MASS * omega * (xs - 0.7) ** 2 / (2 * HBAR) + 1j * p0 * xs / HBAR)
+        psi = qm.integrate(step, init(psi0), 4).psi
+        return gr.integral(g, xs * jnp.abs(psi) ** 2) / qm.norm(psi, g)
+
+    got = float(jax.jit(jax.grad(mean_x))(0.3))
+    np.testing.assert_allclose(got, math.sin(omega * t) / (MASS * omega), rtol=1e-10)  # round-off
+
+
+def test_free_gaussian_width():
+    sigma0 = 0.5
+    g = gr.Grid((512,), lengths=(60.0,))
+    xs = mesh(g)[0] - 30.0
+    psi0 = (2 * math.pi * sigma0**2) ** -0.25 * np.exp(-(xs**2) / (4 * sigma0**2) + 0.4j * xs)
+
+    @jax.jit
+    def moments(psi0):
+        init, step = qm.split_step(jnp.zeros(g.shape), g, C, 0.25, scheme="strang")  # V = 0: exact
+
+        def one(s, _):
+            s = step(s)
+            rho = jnp.abs(s.psi) ** 2
+            mean = gr.integral(g, xs * rho)
+            return s, (mean, jnp.sqrt(gr.integral(g, (xs - mean) ** 2 * rho)))
+
+        return jax.lax.scan(one, init(psi0), None, length=8)[1]
+
+    mean, width = (np.asarray(m) for m in moments(psi0))
+    t = 0.25 * np.arange(1, 9)
+    expected = sigma0 * np.sqrt(1 + (HBAR * t / (2 * MASS * sigma0**2)) ** 2)
+    # Spectral moments of a resolved Gaussian on a box of ±5σ(2): relative error ≲ 1e-12.
+    np.testing.assert_allclose(width, expected, rtol=1e-10)
+    np.testing.assert_allclose(mean, 0.4 * HBAR / MASS * t, atol=1e-10)  # group velocity ħk/m
+
+
+def test_harmonic_levels_by_eigen_solve():
+    omega = 1.3
+    g = ho_grid(96, 24.0)
+    V = np.asarray(qm.harmonic_potential(g, C, omega))
+    e, vecs = np.linalg.eigh(np.asarray(qm.hamiltonian_matrix(V, g, C)))
+    expected = HBAR * omega * (np.arange(10) + 0.5)
+    # The first 10 states fit the box (turning point 4.6, box ±12) and the k range (|k| < 12.6):
+    # spectral accuracy, ~1e-12 here.
+    np.testing.assert_allclose(e[:10], expected, atol=1e-9)
+    np.testing.assert_allclose(jax.jit(qm.energy, static_argnums=2)(vecs[:, 3] + 0j, V, g, C), e[3], rtol=1e-12)
+    np.testing.assert_allclose(qm.energy_levels(V, g, C, 4), e[:4], rtol=1e-12)
+
+
+def test_harmonic_levels_2d_degeneracy():
+    omega = 1.3
+    length = math.sqrt(2 * math.pi * 20 * HBAR / (MASS * omega))  # x and k ranges both ±5.6 widths
+    g = gr.Grid((20, 20), lengths=(length, length))
+    levels = qm.energy_levels(qm.harmonic_potential(g, C, omega), g, C, 6)
+    # E = ħω(n1 + n2 + 1): 1, 2, 2, 3, 3, 3 (times ħω). Tails at the box edge and at the Nyquist
+    # wavenumber bound the error on this coarse 20 × 20 grid: 1e-8 measured, 1e-7 allowed.
+    np.testing.assert_allclose(levels / (HBAR * omega), [1, 2, 2, 3, 3, 3], atol=1e-7)
+
+
+# -------------------------------------------------------------------- Madelung <-> Schrödinger
+def test_madelung_time_derivative_solves_schrodinger_with_mu_kept():
+    g, q, p, F, V = madelung_data(64)
+
+    @jax.jit
+    def residual(c):
+        # ∂_tΨ from the Madelung flow (entropic EOM at the true μ) vs -iĤΨ/ħ with constants c.
+        dp, dF = en.equations_of_motion(p, F, V, g, C, learning=False)
+        k = qm.effective_constants(c)
+        psi = qm.psi_from_madelung(p, F, c)
+        psi_t = psi * (dp / (2 * p) + 1j * dF / k.hbar)
+        rhs = qm.schrodinger_equations_of_motion(psi, V, g, c)
+        return jnp.max(jnp.abs(psi_t - rhs)) / jnp.max(jnp.abs(rhs))
+
+    assert float(residual(C)) < 1e-12  # identity up to round-off
+    assert float(residual(en.Coefficients(C.D, C.gamma, 1.0))) > 0.05  # the paper's μ = 1 form
+
+
+def test_madelung_and_schrodinger_evolutions_agree():
+    # n = 64: Ψ is resolved by 32 modes but p = |Ψ|² needs twice the band; at n = 32 the two
+    # discretizations differ by 1e-7 at t = 1 (spatial error, not dynamics), at 64 by round-off.
+    g, q, p, F, V = madelung_data(64)
+    schrodinger = jax.jit(lambda p, F: qm.madelung_from_psi(
+        qm.eigen_propagator(V, g, C)(qm.psi_from_madelung(p, F, C), 1.0), C))
+    p_s, F_s = schrodinger(p, F)
+    assert float(jnp.min(p_s) / jnp.max(p_s)) > 0.3  # no node forms by t = 1
+
+    @jax.jit
+    def madelung_error(dt, n):
+        init, step = qm.madelung_stepper(V, g, C, dt)
+        s = qm.integrate(step, init(p, F), n)
+        return jnp.maximum(jnp.max(jnp.abs(s.p - p_s)), jnp.max(jnp.abs(qm.wrap_phase_difference(s.F, F_s, C))))
+
+    # RK4 stability needs (ħ/2m) k_max² Δt < 2.8: Δt < 3.8e-3.
+    errs = [float(madelung_error(1.0 / n, n)) for n in (400, 800)]
+    # The Schrödinger side is exact in time, so the difference is RK4's: it falls ~16x when Δt
+    # halves, and at Δt = 1/800 it is < 1e-11 (F compared exactly modulo 2πħ, no free constant).
+    assert errs[1] < 1e-11 and errs[0] / errs[1] > 10, errs
+
+
+# ---------------------------------------------------------------------------- inputs, dtypes
+def test_bad_inputs_fail_loudly():
+    g = gr.Grid((16,))
+    V = jnp.zeros(16)
+    with pytest.raises(ValueError, match="scheme"):
+        qm.split_step(V, g, C, 0.1, scheme="euler")
+    with pytest.raises(ValueError, match="shape"):
+        qm.split_step(jnp.zeros(8), g, C, 0.1)
+    init, _ = qm.split_step(V, g, C, 0.1)
+    with pytest.raises(ValueError, match="use jax.vmap"):
+        init(jnp.ones((2, 16), complex))
+    with pytest.raises(ValueError, match="NaN"):
+        init(jnp.full(16, jnp.nan, complex))
+    with pytest.raises(ValueError, match=">= 0"):
+        qm.psi_from_madelung(-jnp.ones(16), jnp.zeros(16), C)
+    with pytest.raises(ValueError, match="pi"):
+        qm.harmonic_split_step(g, C, 1.0, 4.0)
+    init, _ = qm.madelung_stepper(V, g, C, 0.01)
+    with pytest.raises(ValueError, match="> 0"):
+        init(jnp.zeros(16), jnp.zeros(16))
+
+
+def test_vmap_batches_and_float32_keeps_its_dtype():
+    g = gr.Grid((32,))
+    q = mesh(g)[0]
+    V = np.cos(q)
+    batch = np.stack([np.exp(1j * k * q) * (1 + 0.1 * np.cos(q)) for k in range(3)])
+
+    @jax.jit
+    def run(v, f):
+        init, step = qm.split_step(v, g, C, 0.05, scheme="yoshida4")
+        return qm.integrate(step, init(f), 10).psi
+
+    out = jax.vmap(run, in_axes=(None, 0))(V, batch)
+    np.testing.assert_allclose(out[1], run(V, batch[1]), atol=1e-14)
+    out32 = run(V.astype(jnp.float32), batch[1].astype(jnp.complex64))
+    assert out32.dtype == jnp.complex64
+    np.testing.assert_allclose(out32, out[1], atol=1e-5)  # float32 round-off over 10 steps
+    assert qm.psi_from_madelung(jnp.ones(4, jnp.float32), jnp.ones(4, jnp.float32), C).dtype == jnp.complex64
