@@ -60,10 +60,15 @@ from .learning import (
 )
 from . import reference as reference
 
-# Paper §4-§6 by physics topic, used as namespaces (``nw.quantum.split_step``), like jax_md.space.
+# Paper §4-§10 by physics topic, used as namespaces (``nw.quantum.split_step``), like jax_md.space.
 from . import grid as grid
 from . import fokker_planck as fokker_planck
 from . import entropic as entropic
 from . import quantum as quantum
 from . import hamilton_jacobi as hamilton_jacobi
+from . import hidden as hidden
+from . import strings as strings
+from . import metrics as metrics
+from . import curvature as curvature
+from . import gravity as gravity
 from . import holography as holography

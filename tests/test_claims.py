@@ -8,7 +8,9 @@ from nnworld_jax import claims
 from nnworld_jax.cli import main
 
 SLOW = {"partition.gaussian-error-tanh", "learning.second-law", "learning.first-law",
-        "entropic.action-minimization", "hamilton_jacobi.eq47-affine"}
+        "entropic.action-minimization", "hamilton_jacobi.eq47-affine", "curvature.bianchi",
+        "curvature.flrw-friedmann", "gravity.einstein-equations", "gravity.eq91-corrected",
+        "gravity.gamma-gamma-identity", "holography.entropy-production"}
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import re
 import pytest
 
 import nnworld_jax as nw
-from nnworld_jax import (entropic, fokker_planck, grid, hamilton_jacobi, holography, learning, network,
-                         partition, quantum, thermo)
+from nnworld_jax import (curvature, entropic, fokker_planck, gravity, grid, hamilton_jacobi, hidden,
+                         holography, learning, metrics, network, partition, quantum, strings, thermo)
 
 # Utilities that implement no equation of the paper.
 NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_from_mlp",
@@ -16,12 +16,12 @@ NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_
                "TeacherStudent", "TrainingHistory", "LawsOfLearning", "Thermodynamics",
                # time-stepping and grid plumbing shared by the physics modules
                "evolve", "trajectory", "integrate", "rk4", "solve_rk4", "normalize", "norm",
-               "unwrap_phase", "apply_filter", "Grid", "check_field"}
-PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, holography]
+               "unwrap_phase", "apply_filter", "Grid", "check_field", "on_points"}
+PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, holography]
 EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")
 
 
-@pytest.mark.parametrize("module", [network, partition, thermo, learning, grid, *PHYSICS_MODULES],
+@pytest.mark.parametrize("module", [network, partition, thermo, learning, grid, metrics, *PHYSICS_MODULES],
                          ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

@@ -1,0 +1,618 @@
+"""Onsager entropy production and the Einstein-Hilbert action, paper §9, eqs. (88)-(96).
+
+The metric g_{αβ}(X) lives on the coordinates X of a periodic box (a :class:`~nnworld_jax.grid.Grid`
+with K axes, metric K × K). The paper writes the entropy production of the metric degrees of
+freedom as the quadratic form (89)
+
+    ℒ = L^{αβμγδν}(g) g_{αβ,μ} g_{γδ,ν},                                              (89)
+
+with the tensor (91), and claims in (92) that ∫ℒ is the Einstein-Hilbert action ∫√-g R. In the
+basis of ``../shared/SPEC.md`` §6 (each term multiplying g_{αβ,μ} g_{γδ,ν})
+
+    I1 = g^{μν}g^{αγ}g^{βδ}, I2 = g^{μν}g^{αβ}g^{γδ}, I3 = g^{αγ}g^{βν}g^{μδ},
+    I4 = g^{αν}g^{βμ}g^{γδ}, I5 = g^{αγ}g^{βμ}g^{δν},
+
+the Landau-Lifshitz ΓΓ Lagrangian (first line of (92)) is
+
+    L_ΓΓ = √|g| g^{μν}(Γ^α_{μβ}Γ^β_{να} - Γ^α_{μν}Γ^β_{αβ}) = √|g|(-¼I1 + ¼I2 + ½I3 - ½I4),
+
+and √|g| R = L_ΓΓ + ∂_μ[√|g|(g^{αβ}Γ^μ_{αβ} - g^{μα}Γ^β_{αβ})]. The tensor (91) as printed gives
+√|g|(-¼I1 - ¼I2 + ½I3): the I2 sign is flipped and -½I4 is missing, so the second equality of
+(92) is false. ``tensor="paper"`` keeps (91) for comparison; ``tensor="corrected"`` is the tensor
+¼√|g|(2I3 - I1 + I2 - 2I4), whose Euler-Lagrange equations are -√|g| G^{αβ}.
+
+Conventions:
+
+* Any dimension K and signature; √|g| = √|det g| (the paper's √-g for Lorentzian metrics).
+* Curvature: Γ^λ_{μν} = ½g^{λσ}(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ}),
+  R_{μν} = ∂_αΓ^α_{μν} - ∂_νΓ^α_{μα} + Γ^α_{αβ}Γ^β_{μν} - Γ^α_{νβ}Γ^β_{μα} ((96) with SPEC's
+  reading), R = g^{μν}R_{μν}, G_{μν} = R_{μν} - ½ g_{μν} R.
+* Pointwise arrays: ``g`` (K, K); ``dg[α, β, μ] = g_{αβ,μ}`` (K, K, K);
+  ``ddg[α, β, μ, ν] = g_{αβ,μν}`` (K, K, K, K).
+* Fields: ``metric`` of shape (K, K, *grid.shape), derivatives by :mod:`nnworld_jax.grid`
+  (``"spectral"`` default, ``"fd2"``, ``"fd4"``); actions are Σ density · cell volume (trapezoid).
+* Euler-Lagrange convention (SPEC §6): E^{αβ} = ∂L/∂g_{αβ} - ∂_μ(∂L/∂g_{αβ,μ}), symmetrized. The
+  discrete form is ``jax.grad`` of the action divided by the cell volume, where the action is
+  evaluated at ½(g + gᵀ): the K² entries are independent arguments, so the gradient is symmetric
+  and E^{αβ} = E^{βα} is *half* the derivative with respect to a single off-diagonal component
+  (δS = Σ_{all α,β} E^{αβ} δg_{αβ}). With this convention the correct form gives E = -√|g| G^{αβ}.
+* Action (88): S[g, Q] = ∫ √|g| [(R - 2Λ)/(16πG) + L_m(g, Q, ∂Q)], gravity part by the ΓΓ form
+  (the corrected (89)-(91)) or by √|g|R with second derivatives; its variation is the Einstein
+  equation (95) G_{μν} + Λ g_{μν} = 8πG T_{μν}, T^{μν} = (2/√|g|) δS_m/δg_{μν}.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._checks import check
+from .grid import METHODS, Grid, derivative
+
+TENSORS = ("paper", "corrected")
+# Coefficients of (I1, …, I5) in ℒ/√|g|.
+_COEFFS = {
+    "paper": (-0.25, -0.25, 0.5, 0.0, 0.0),      # (91) as printed
+    "corrected": (-0.25, 0.25, 0.5, -0.5, 0.0),  # = Landau-Lifshitz ΓΓ
+}
+GRAVITY_FORMS = ("gamma-gamma", "einstein-hilbert")
+DENSITIES = (*TENSORS, *GRAVITY_FORMS)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pointwise densities
+# ----------------------------------------------------------------------------------------------
+
+def _check_point(g, dg, ddg=None):
+    shape = jnp.shape(g)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"g must have shape (n, n), got {shape}; kernels take one point, use jax.vmap to batch")
+    n = shape[0]
+    if jnp.shape(dg) != (n, n, n):
+        raise ValueError(f"dg must have shape {(n, n, n)} (dg[α, β, μ] = g_αβ,μ), got {jnp.shape(dg)}")
+    if ddg is not None and jnp.shape(ddg) != (n, n, n, n):
+        raise ValueError(f"ddg must have shape {(n, n, n, n)} (ddg[α, β, μ, ν] = g_αβ,μν), got {jnp.shape(ddg)}")
+
+
+def _det_entries(rows, cols, g):
+    # Laplace expansion along the first row of the minor (rows, cols): unrolled Python recursion,
+    # so the metric's determinant and inverse are plain elementwise arithmetic (fast to compile and
+    # to differentiate; the metric is at most 4 x 4 here, 24 terms).
+    if len(rows) == 1:
+        return g[rows[0], cols[0]]
+    total = 0.0
+    for j, c in enumerate(cols):
+        sub = _det_entries(rows[1:], cols[:j] + cols[j + 1:], g)
+        total = total + (1 - 2 * (j % 2)) * g[rows[0], c] * sub
+    return total
+
+
+def _det_inv(g):
+    n = g.shape[0]
+    if n > 4:
+        return jnp.linalg.det(g), jnp.linalg.inv(g)
+    idx = tuple(range(n))
+    det = _det_entries(idx, idx, g)
+    if n == 1:
+        return det, jnp.reshape(1.0 / det, (1, 1))
+    cof = [[(1 - 2 * ((i + j) % 2)) * _det_entries(idx[:i] + idx[i + 1:], idx[:j] + idx[j + 1:], g)
+            for j in range(n)] for i in range(n)]
+    adj = jnp.stack([jnp.stack([cof[j][i] for j in range(n)]) for i in range(n)])  # transpose
+    return det, adj / det
+
+
+def _sqrt_abs_det(g):
+    return jnp.sqrt(jnp.abs(_det_inv(g)[0]))
+
+
+def _christoffel(ginv, dg):
+    # Γ^λ_{μν} = ½ g^{λσ}(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ}); lower[σ, μ, ν]
+    lower = 0.5 * (dg + jnp.transpose(dg, (0, 2, 1)) - jnp.transpose(dg, (2, 0, 1)))
+    return jnp.einsum("ls,smn->lmn", ginv, lower)
+
+
+def _contractions(ginv, dg):
+    # U^{αβμ}: dg with all three indices raised; v_α = g^{βμ} g_{αβ,μ}; t_μ = g^{αβ} g_{αβ,μ}.
+    up = jnp.einsum("ag,bd,mn,gdn->abm", ginv, ginv, ginv, dg)
+    v = jnp.einsum("abm,bm->a", dg, ginv)
+    t = jnp.einsum("abm,ab->m", dg, ginv)
+    i1 = jnp.sum(up * dg)                      # g^{μν}g^{αγ}g^{βδ}
+    i2 = t @ ginv @ t                          # g^{μν}g^{αβ}g^{γδ}
+    i3 = jnp.sum(jnp.transpose(up, (0, 2, 1)) * dg)  # g^{αγ}g^{βν}g^{μδ}
+    i4 = v @ ginv @ t                          # g^{αν}g^{βμ}g^{γδ}
+    i5 = v @ ginv @ v                          # g^{αγ}g^{βμ}g^{δν}
+    return jnp.stack([i1, i2, i3, i4, i5])
+
+
+def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, "5"]:
+    """The SPEC §6 basis (I1, …, I5) of eq. (89)-(91) contracted with g_{αβ,μ} g_{γδ,ν} (no √|g|).
+
+    Arguments:
+        g: metric g_{αβ} at one point, shape (n, n), any signature.
+        dg: first derivatives, ``dg[α, β, μ] = g_{αβ,μ}``, shape (n, n, n).
+
+    Returns: the five scalars I_k g_{αβ,μ} g_{γδ,ν}, shape (5,).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> contractions(jnp.eye(2), jnp.zeros((2, 2, 2))).tolist()
+        [0.0, 0.0, 0.0, 0.0, 0.0]
+    """
+    _check_point(g, dg)
+    return _contractions(_det_inv(g)[1], dg)
+
+
+def _onsager(g, dg, tensor):
+    c = jnp.asarray(_COEFFS[tensor], dtype=jnp.result_type(g, dg))
+    det, ginv = _det_inv(g)
+    return jnp.sqrt(jnp.abs(det)) * jnp.dot(c, _contractions(ginv, dg))
+
+
+def onsager_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"], tensor: str = "corrected") -> Float[Array, ""]:
+    """Entropy production density ℒ = L^{αβμγδν} g_{αβ,μ} g_{γδ,ν}, eq. (89) with tensor (91).
+
+    Arguments:
+        g: metric at one point, shape (n, n), any signature (√|det g| is used).
+        dg: ``dg[α, β, μ] = g_{αβ,μ}``, shape (n, n, n).
+        tensor: ``"paper"``: (91) as printed, = √|g|(-¼I1 - ¼I2 + ½I3) (SPEC §6: wrong);
+            ``"corrected"``: ¼√|g|(2I3 - I1 + I2 - 2I4), the Landau-Lifshitz ΓΓ Lagrangian.
+
+    Returns: the scalar density (a weight-1 density, like √|g| R).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> float(onsager_density(jnp.eye(3), jnp.zeros((3, 3, 3))))
+        0.0
+    """
+    if tensor not in TENSORS:
+        raise ValueError(f"tensor must be one of {TENSORS}, got {tensor!r}")
+    _check_point(g, dg)
+    return _onsager(g, dg, tensor)
+
+
+def _gamma_gamma(g, dg):
+    ginv = _det_inv(g)[1]
+    gam = _christoffel(ginv, dg)
+    trace = jnp.einsum("bab->a", gam)  # Γ^β_{αβ}
+    q = (jnp.einsum("mn,amb,bna->", ginv, gam, gam) - jnp.einsum("mn,amn,a->", ginv, gam, trace))
+    return _sqrt_abs_det(g) * q
+
+
+def gamma_gamma_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, ""]:
+    """Landau-Lifshitz ΓΓ Lagrangian √|g| g^{μν}(Γ^α_{μβ}Γ^β_{να} - Γ^α_{μν}Γ^β_{αβ}), eq. (92) first line.
+
+    Computed from the Christoffel symbols (independently of :func:`onsager_density`, to which it is
+    equal with ``tensor="corrected"``). It differs from √|g| R by the total derivative
+    ∂_μ[√|g|(g^{αβ}Γ^μ_{αβ} - g^{μα}Γ^β_{αβ})].
+
+    Arguments:
+        g: metric at one point, shape (n, n), any signature.
+        dg: ``dg[α, β, μ] = g_{αβ,μ}``, shape (n, n, n).
+
+    Returns: the scalar density.
+    """
+    _check_point(g, dg)
+    return _gamma_gamma(g, dg)
+
+
+def _ricci(g, dg, ddg):
+    ginv = _det_inv(g)[1]
+    gam = _christoffel(ginv, dg)
+    # ∂_α g^{λσ} = -g^{λκ} g_{κρ,α} g^{ρσ}
+    dginv = -jnp.einsum("lk,kra,rs->lsa", ginv, dg, ginv)
+    lower = 0.5 * (dg + jnp.transpose(dg, (0, 2, 1)) - jnp.transpose(dg, (2, 0, 1)))  # [σ, μ, ν]
+    # ∂_α of lower[σ, μ, ν]: ½(g_{σμ,να} + g_{σν,μα} - g_{μν,σα})
+    dlower = 0.5 * (ddg + jnp.transpose(ddg, (0, 2, 1, 3)) - jnp.transpose(ddg, (2, 0, 1, 3)))
+    dgam = jnp.einsum("lsa,smn->lmna", dginv, lower) + jnp.einsum("ls,smna->lmna", ginv, dlower)
+    # R_{μν} = ∂_αΓ^α_{μν} - ∂_νΓ^α_{μα} + Γ^α_{αβ}Γ^β_{μν} - Γ^α_{νβ}Γ^β_{μα}
+    ricci = (jnp.einsum("amna->mn", dgam) - jnp.einsum("amav->mv", dgam)
+             + jnp.einsum("aab,bmn->mn", gam, gam) - jnp.einsum("anb,bma->mn", gam, gam))
+    return ricci, ginv
+
+
+def einstein_hilbert_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
+                             ddg: Float[Array, "n n n n"]) -> Float[Array, ""]:
+    """√|g| R from the metric and its first and second derivatives, eq. (92) (left side) with (96).
+
+    R = g^{μν}R_{μν}, R_{μν} = ∂_αΓ^α_{μν} - ∂_νΓ^α_{μα} + Γ^α_{αβ}Γ^β_{μν} - Γ^α_{νβ}Γ^β_{μα}
+    (sphere of radius a: R = 2/a² > 0).
+
+    Arguments:
+        g: metric at one point, shape (n, n), any signature.
+        dg: ``dg[α, β, μ] = g_{αβ,μ}``, shape (n, n, n).
+        ddg: ``ddg[α, β, μ, ν] = g_{αβ,μν}``, shape (n, n, n, n), symmetric in (μ, ν).
+
+    Returns: the scalar density √|det g| R.
+    """
+    _check_point(g, dg, ddg)
+    return _sqrt_abs_det(g) * _scalar_curvature(g, dg, ddg)
+
+
+def _scalar_curvature(g, dg, ddg):
+    ricci, ginv = _ricci(g, dg, ddg)
+    return jnp.einsum("mn,mn->", ginv, ricci)
+
+
+def einstein_tensor_point(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
+                          ddg: Float[Array, "n n n n"]) -> Float[Array, "n n"]:
+    """G_{μν} = R_{μν} - ½ g_{μν} R (lower indices) at one point, eqs. (93)-(96).
+
+    The pointwise kernel behind :func:`einstein_hilbert_density`; the reference the discrete
+    Euler-Lagrange equations are compared with (through the separate curvature module when present).
+
+    Arguments: as :func:`einstein_hilbert_density`. Returns: G_{μν}, shape (n, n).
+    """
+    _check_point(g, dg, ddg)
+    ricci, ginv = _ricci(g, dg, ddg)
+    ricci = 0.5 * (ricci + ricci.T)
+    return ricci - 0.5 * g * jnp.einsum("mn,mn->", ginv, ricci)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fields on a periodic grid
+# ----------------------------------------------------------------------------------------------
+
+def _check_metric_field(grid: Grid, metric):
+    n = grid.ndim
+    if jnp.shape(metric) != (n, n, *grid.shape):
+        raise ValueError(f"metric must have shape {(n, n, *grid.shape)} (one K x K metric per point of a "
+                         f"{n}-axis grid), got {jnp.shape(metric)}; use jax.vmap to batch")
+
+
+def _component_derivative(grid: Grid, f, axis: int, order: int, method: str):
+    # f: (m, *grid.shape): derivative of each component along ``axis``.
+    return jax.vmap(lambda c: derivative(grid, c, axis, order, method=method))(f)
+
+
+def metric_derivatives(grid: Grid, metric: Float[Array, "n n ..."], *, second: bool = False,
+                       method: str = "spectral"):
+    """g_{αβ,μ} (and g_{αβ,μν}) of a metric field on the periodic grid, for eqs. (89)-(96).
+
+    Arguments:
+        grid: the periodic box, K axes; the metric is K × K.
+        metric: shape (K, K, *grid.shape).
+        second: also return second derivatives.
+        method: ``"spectral"`` | ``"fd2"`` | ``"fd4"`` (see :mod:`nnworld_jax.grid`).
+
+    Returns: ``dg`` of shape (K, K, K, *grid.shape), ``dg[α, β, μ] = g_{αβ,μ}``; with ``second``
+    also ``ddg`` of shape (K, K, K, K, *grid.shape) (mixed derivatives as two first derivatives,
+    pure ones with the second-derivative operator).
+    """
+    _check_metric_field(grid, metric)
+    n = grid.ndim
+    flat = metric.reshape((n * n, *grid.shape))
+    d1 = [_component_derivative(grid, flat, mu, 1, method) for mu in range(n)]
+    dg = jnp.stack(d1, axis=1).reshape((n, n, n, *grid.shape))
+    if not second:
+        return dg
+    rows = []
+    for mu in range(n):
+        row = []
+        for nu in range(n):
+            if mu == nu:
+                row.append(_component_derivative(grid, flat, mu, 2, method))
+            else:
+                row.append(_component_derivative(grid, d1[mu], nu, 1, method))
+        rows.append(jnp.stack(row, axis=1))
+    ddg = jnp.stack(rows, axis=1).reshape((n, n, n, n, *grid.shape))
+    return dg, ddg
+
+
+def _points_last_to_first(a, k):
+    # (i1..ik, *grid) -> (P, i1..ik)
+    lead = a.shape[:k]
+    return jnp.moveaxis(a.reshape((*lead, -1)), -1, 0)
+
+
+def _density_field(grid: Grid, metric, density: str, method: str):
+    # Unchecked: public entry points validate once, not inside every grad trace.
+    metric = 0.5 * (metric + jnp.swapaxes(metric, 0, 1))
+    gp = _points_last_to_first(metric, 2)
+    if density == "einstein-hilbert":
+        dg, ddg = metric_derivatives(grid, metric, second=True, method=method)
+        out = jax.vmap(lambda a, b, c: _sqrt_abs_det(a) * _scalar_curvature(a, b, c))(
+            gp, _points_last_to_first(dg, 3), _points_last_to_first(ddg, 4))
+    else:
+        dg = _points_last_to_first(metric_derivatives(grid, metric, method=method), 3)
+        if density in TENSORS:
+            out = jax.vmap(lambda a, b: _onsager(a, b, density))(gp, dg)
+        else:
+            out = jax.vmap(_gamma_gamma)(gp, dg)
+    return out.reshape(grid.shape)
+
+
+def _action(grid: Grid, metric, density: str, method: str):
+    return jnp.sum(_density_field(grid, metric, density, method)) * grid.cell_volume
+
+
+def _check_density_args(grid: Grid, metric, density: str, method: str):
+    _check_metric_field(grid, metric)
+    if density not in DENSITIES:
+        raise ValueError(f"density must be one of {DENSITIES}, got {density!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+def _checked_metric(grid: Grid, metric):
+    metric = check(metric, ~jnp.isfinite(metric), "metric contains NaN or inf")
+    det = jax.vmap(lambda a: _det_inv(a)[0])(_points_last_to_first(metric, 2))
+    return check(metric, ~(jnp.abs(det) > 0), "metric is degenerate (det g = 0) somewhere on the grid")
+
+
+@functools.partial(jax.jit, static_argnames=("density", "method"))
+def _density_field_jit(grid, metric, density, method):
+    return _density_field(grid, _checked_metric(grid, metric), density, method)
+
+
+@functools.partial(jax.jit, static_argnames=("density", "method"))
+def _action_jit(grid, metric, density, method):
+    return _action(grid, _checked_metric(grid, metric), density, method)
+
+
+@functools.partial(jax.jit, static_argnames=("density", "method"))
+def _el_jit(grid, metric, density, method):
+    metric = _checked_metric(grid, metric)
+    return euler_lagrange(lambda m: _action(grid, m, density, method), metric, grid)
+
+
+def density_field(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
+                  method: str = "spectral") -> Float[Array, "..."]:
+    """A gravitational Lagrangian density evaluated at every grid point, eqs. (89), (91), (92).
+
+    Arguments:
+        grid: periodic box with K axes.
+        metric: shape (K, K, *grid.shape), non-degenerate; symmetrized as ½(g + gᵀ) before use.
+        density: ``"paper"`` ((89) with (91) as printed), ``"corrected"`` ((89) with the corrected
+            tensor), ``"gamma-gamma"`` (Landau-Lifshitz ΓΓ from Christoffels), ``"einstein-hilbert"``
+            (√|g| R with second derivatives).
+        method: derivative method of :mod:`nnworld_jax.grid`.
+
+    Returns: the density, shape ``grid.shape``.
+    """
+    _check_density_args(grid, metric, density, method)
+    return _density_field_jit(grid, metric, density, method)
+
+
+def gravity_action(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
+                   method: str = "spectral") -> Float[Array, ""]:
+    """Discretized ∫ℒ d^K X = Σ ℒ · cell volume (trapezoid) of a density of eqs. (89)-(92).
+
+    Arguments: as :func:`density_field`. Returns: the scalar action.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from nnworld_jax.grid import Grid
+        >>> grid = Grid((8, 8))
+        >>> flat = jnp.broadcast_to(jnp.eye(2).reshape(2, 2, 1, 1), (2, 2, 8, 8))
+        >>> float(gravity_action(grid, flat, "paper"))
+        0.0
+    """
+    _check_density_args(grid, metric, density, method)
+    return _action_jit(grid, metric, density, method)
+
+
+def euler_lagrange(action: Callable[[Array], Array], metric: Float[Array, "n n ..."],
+                   grid: Grid) -> Float[Array, "n n ..."]:
+    """E^{αβ} = δS/δg_{αβ} of a discretized action, ``jax.grad`` / cell volume: eqs. (93)-(95).
+
+    The multi-component form of :func:`nnworld_jax.grid.functional_derivative`. Convention (SPEC §6):
+    the action is evaluated at ½(g + gᵀ) and all K² entries are independent arguments, so the result
+    is symmetric and E^{αβ} is half the derivative with respect to one off-diagonal component,
+    δS = Σ_{α,β} E^{αβ} δg_{αβ}. For the corrected form, E^{αβ} = -√|g| G^{αβ}.
+
+    Arguments:
+        action: scalar function of the metric field, shape (K, K, *grid.shape).
+        metric: the metric field.
+        grid: the grid whose cell volume is the action's measure.
+
+    Returns: E^{αβ} at every grid point, shape (K, K, *grid.shape).
+    """
+    _check_metric_field(grid, metric)
+
+    def sym_action(m):
+        return action(0.5 * (m + jnp.swapaxes(m, 0, 1)))
+
+    return jax.grad(sym_action)(metric) / grid.cell_volume
+
+
+def gravity_euler_lagrange(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
+                           method: str = "spectral") -> Float[Array, "n n ..."]:
+    """Euler-Lagrange equations E^{αβ} of ∫ℒ for a density of eqs. (89)-(92), from ``jax.grad``.
+
+    ``"corrected"``, ``"gamma-gamma"`` and ``"einstein-hilbert"`` give -√|g| G^{αβ} (to discretization
+    error); ``"paper"`` ((91) as printed) does not.
+
+    Arguments: as :func:`density_field`. Returns: E^{αβ}, shape (K, K, *grid.shape).
+    """
+    _check_density_args(grid, metric, density, method)
+    return _el_jit(grid, metric, density, method)
+
+
+# ----------------------------------------------------------------------------------------------
+# Action (88) with Λ and matter; Einstein equations (95)
+# ----------------------------------------------------------------------------------------------
+
+def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, "m"], dq: Float[Array, "m n"], *,
+                            mass: float = 0.0) -> Float[Array, ""]:
+    """Matter Lagrangian L_m = -½ g^{μν}∂_μφ∂_νφ - ½m²φ² summed over m scalar fields, for eq. (88).
+
+    Mostly-plus sign convention, so T_{μν} = ∂_μφ∂_νφ - g_{μν}(½(∂φ)² + ½m²φ²). Pass as
+    ``matter_lagrangian`` with ``functools.partial(scalar_field_lagrangian, mass=...)``.
+
+    Arguments:
+        g: metric at one point (n, n); q: field values (m,); dq: ``dq[i, μ] = ∂_μφ_i`` (m, n).
+
+    Returns: L_m (a scalar, not yet multiplied by √|g|).
+    """
+    ginv = _det_inv(g)[1]
+    return -0.5 * jnp.einsum("mn,im,in->", ginv, dq, dq) - 0.5 * mass**2 * jnp.sum(q**2)
+
+
+def _check_total_args(grid, metric, matter, matter_lagrangian, newton_g, cosmological_constant, gravity, method):
+    _check_metric_field(grid, metric)
+    if gravity not in GRAVITY_FORMS:
+        raise ValueError(f"gravity must be one of {GRAVITY_FORMS}, got {gravity!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if matter is not None:
+        if matter_lagrangian is None:
+            raise ValueError("matter given without a matter_lagrangian")
+        if jnp.ndim(matter) < 1 or jnp.shape(matter)[1:] != grid.shape:
+            raise ValueError(f"matter must have shape (m, *{grid.shape}), got {jnp.shape(matter)}; "
+                             "use jax.vmap to batch")
+    for name, value, positive in (("newton_g", newton_g, True), ("cosmological_constant", cosmological_constant, False)):
+        try:
+            v = float(value)
+        except (TypeError, jax.errors.ConcretizationTypeError):
+            continue  # traced: checked by the caller's own validation
+        if not math.isfinite(v) or (positive and not v > 0):
+            raise ValueError(f"{name} must be finite{' and > 0' if positive else ''}, got {value}")
+
+
+def _matter_density(grid: Grid, metric, matter, matter_lagrangian, method):
+    n = grid.ndim
+    dq = jnp.stack([_component_derivative(grid, matter, mu, 1, method) for mu in range(n)], axis=1)
+    gp = _points_last_to_first(metric, 2)
+    lm = jax.vmap(matter_lagrangian)(gp, _points_last_to_first(matter, 1), _points_last_to_first(dq, 2))
+    root = jax.vmap(_sqrt_abs_det)(gp)
+    return (root * lm).reshape(grid.shape)
+
+
+def _total_action(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method):
+    metric = 0.5 * (metric + jnp.swapaxes(metric, 0, 1))
+    root = jax.vmap(_sqrt_abs_det)(_points_last_to_first(metric, 2)).reshape(grid.shape)
+    dens = (_density_field(grid, metric, gravity, method) - 2 * lam * root) / (16 * jnp.pi * newton_g)
+    if matter is not None:
+        dens = dens + _matter_density(grid, metric, matter, matter_lagrangian, method)
+    return jnp.sum(dens) * grid.cell_volume
+
+
+_STATIC = ("matter_lagrangian", "gravity", "method")
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _total_action_jit(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method):
+    return _total_action(grid, _checked_metric(grid, metric), matter, matter_lagrangian, lam, newton_g, gravity, method)
+
+
+def total_action(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Array, "m ..."] | None = None, *,
+                 matter_lagrangian: Callable | None = None, cosmological_constant: float = 0.0,
+                 newton_g: float = 1.0, gravity: str = "gamma-gamma",
+                 method: str = "spectral") -> Float[Array, ""]:
+    """The action S_x[g, Q] of eq. (88): ∫ √|g| [(R - 2Λ)/(16πG) + L_m(g, Q, ∂Q)] d^K X.
+
+    Arguments:
+        grid: periodic box with K axes (coordinates X^μ); the metric is K × K.
+        metric: g_{μν}, shape (K, K, *grid.shape), any signature, non-degenerate; symmetrized.
+        matter: matter fields Q, shape (m, *grid.shape), or None (vacuum).
+        matter_lagrangian: callable ``(g (K, K), q (m,), dq (m, K)) -> L_m`` (a scalar; √|g| is applied
+            here), e.g. :func:`scalar_field_lagrangian`; hashable (it is a static jit argument).
+        cosmological_constant: Λ. newton_g: G > 0.
+        gravity: ``"gamma-gamma"`` (the corrected Onsager form (89)-(91), first order) or
+            ``"einstein-hilbert"`` (√|g|R with second derivatives); same field equations.
+        method: derivative method.
+
+    Returns: the scalar action Σ density · cell volume.
+    """
+    _check_total_args(grid, metric, matter, matter_lagrangian, newton_g, cosmological_constant, gravity, method)
+    return _total_action_jit(grid, metric, matter, matter_lagrangian, cosmological_constant, newton_g, gravity, method)
+
+
+def _lower(metric, e):
+    return jnp.einsum("ma...,ab...,bn...->mn...", metric, e, metric)
+
+
+def _root_field(grid, metric):
+    return jax.vmap(_sqrt_abs_det)(_points_last_to_first(metric, 2)).reshape(grid.shape)
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _einstein_jit(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method):
+    metric = _checked_metric(grid, metric)
+    e = euler_lagrange(lambda m: _total_action(grid, m, matter, matter_lagrangian, lam, newton_g, gravity, method),
+                       metric, grid)
+    root = _root_field(grid, metric).reshape((1, 1, *grid.shape))
+    return -16 * jnp.pi * newton_g * _lower(metric, e) / root
+
+
+def einstein_equations(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Array, "m ..."] | None = None, *,
+                       matter_lagrangian: Callable | None = None, cosmological_constant: float = 0.0,
+                       newton_g: float = 1.0, gravity: str = "gamma-gamma",
+                       method: str = "spectral") -> Float[Array, "n n ..."]:
+    """Residual of the Einstein equations (95), G_{μν} + Λg_{μν} - 8πG T_{μν}, from ``jax.grad`` of (88).
+
+    With E^{αβ} = δS/δg_{αβ} (:func:`euler_lagrange`), δS = 0 reads -√|g|(G^{αβ} + Λg^{αβ})/(16πG)
+    + ½√|g| T^{αβ} = 0, so the residual returned is -(16πG/√|g|) g_{μα} E^{αβ} g_{βν} (lower indices).
+
+    Arguments: as :func:`total_action`. Returns: the residual, shape (K, K, *grid.shape); zero on a
+    solution. In vacuum with Λ = 0 it is the Einstein tensor G_{μν} itself.
+    """
+    _check_total_args(grid, metric, matter, matter_lagrangian, newton_g, cosmological_constant, gravity, method)
+    return _einstein_jit(grid, metric, matter, matter_lagrangian, cosmological_constant, newton_g, gravity, method)
+
+
+@functools.partial(jax.jit, static_argnames=("matter_lagrangian", "method"))
+def _stress_jit(grid, metric, matter, matter_lagrangian, method):
+    metric = _checked_metric(grid, metric)
+
+    def matter_action(m):
+        return jnp.sum(_matter_density(grid, m, matter, matter_lagrangian, method)) * grid.cell_volume
+
+    e = euler_lagrange(matter_action, metric, grid)
+    return 2 * _lower(metric, e) / _root_field(grid, metric).reshape((1, 1, *grid.shape))
+
+
+def stress_energy(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Array, "m ..."], *,
+                  matter_lagrangian: Callable, method: str = "spectral") -> Float[Array, "n n ..."]:
+    """T_{μν} = g_{μα} g_{νβ} (2/√|g|) δS_m/δg_{αβ}, the source of eq. (95), from ``jax.grad``.
+
+    Arguments: as :func:`total_action`. Returns: T_{μν} (lower indices), shape (K, K, *grid.shape).
+    """
+    _check_total_args(grid, metric, matter, matter_lagrangian, 1.0, 0.0, "gamma-gamma", method)
+    return _stress_jit(grid, metric, matter, matter_lagrangian, method)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reference problem (SPEC §6)
+# ----------------------------------------------------------------------------------------------
+
+def reference_metric(X: Float[Array, "d"], *, eps: float, signature: tuple[float, ...] | None = None) -> Float[Array, "d d"]:
+    """The SPEC §6 test metric for eqs. (89)-(96), at one point X (shape (d,)).
+
+    g_ab = base_ab + ε[cos(X_a' + X_b' + 0.3(a'+b')) + 0.7 sin(X_{(a'+b'+1) mod d} - 0.5a')],
+    a' = min(a, b), b' = max(a, b) (0-based); base = diag(signature) (default Euclidean).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> reference_metric(jnp.zeros(2), eps=0.0).tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+    """
+    d = X.shape[0]
+    base = jnp.diag(jnp.asarray(signature if signature is not None else (1.0,) * d, dtype=X.dtype))
+    a = jnp.arange(d).reshape(d, 1)
+    b = jnp.arange(d).reshape(1, d)
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    pert = jnp.cos(X[lo] + X[hi] + 0.3 * (lo + hi)) + 0.7 * jnp.sin(X[(lo + hi + 1) % d] - 0.5 * lo)
+    return base + eps * pert
+
+
+def sample_metric(grid: Grid, metric_fn: Callable[[Array], Array]) -> Float[Array, "n n ..."]:
+    """A metric field (K, K, *grid.shape) sampled from a callable X -> g_{μν}(X), for eqs. (89)-(96)."""
+    pts = _points_last_to_first(grid.mesh(), 1)
+    vals = jax.vmap(metric_fn)(pts)  # (P, K, K)
+    n = grid.ndim
+    return jnp.moveaxis(vals, 0, -1).reshape((n, n, *grid.shape))
+
+
+def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Float[Array, "d"]) -> Float[Array, "d d"]:
+    """G_{μν} (lower indices) of an analytic metric X -> g_{μν}(X) at one point, eqs. (93)-(96).
+
+    Derivatives by forward-mode autodiff (exact), curvature by :func:`einstein_tensor_point`: the
+    reference the grid Euler-Lagrange equations are compared with, free of discretization error.
+    """
+    return einstein_tensor_point(metric_fn(X), jax.jacfwd(metric_fn)(X), jax.jacfwd(jax.jacfwd(metric_fn))(X))

@@ -1,0 +1,196 @@
+"""Built-in metrics for the curvature kernels of paper §9 (emergent gravity, eqs. (93)-(96)).
+
+Each factory returns a callable ``X -> g`` mapping one point X of shape (n,) to the covariant
+metric g_ab of shape (n, n) (one point per call; batch with ``jax.vmap``). Conventions:
+
+* geometrized units G = c = 1 (and 4πε₀ = 1 for the charge of Reissner-Nordström);
+* Lorentzian metrics have signature (− + + +) with time first;
+* spherical coordinates are (t, r, θ, φ), θ the polar angle.
+
+The factories take plain parameters; the returned closures are pure functions of X and work
+under ``jax.jit``, ``jax.vmap`` and forward/reverse autodiff (the curvature kernels differentiate
+them twice by ``jax.jacfwd``). Parameters are validated eagerly (``ValueError``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
+
+
+def _positive(value, name: str) -> float:
+    value = float(value)
+    if not (value > 0) or not math.isfinite(value):
+        raise ValueError(f"{name} must be finite and > 0, got {value}")
+    return value
+
+
+def _finite(value, name: str) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _diag(*entries) -> Array:
+    return jnp.diag(jnp.stack(entries))
+
+
+def minkowski(n: int = 4) -> Metric:
+    """Flat metric η = diag(−1, 1, …, 1) in n dimensions (Cartesian, time first).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> minkowski(3)(jnp.zeros(3)).tolist()
+        [[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    if int(n) < 2:
+        raise ValueError(f"n must be >= 2, got {n}")
+    n = int(n)
+
+    def g(X: Float[Array, " n"]) -> Float[Array, "n n"]:
+        return jnp.diag(jnp.ones(n, X.dtype).at[0].set(-1.0))
+
+    return g
+
+
+def schwarzschild(M: float) -> Metric:
+    """Schwarzschild: ds² = −f dt² + dr²/f + r²(dθ² + sin²θ dφ²), f = 1 − 2M/r, X = (t, r, θ, φ).
+
+    Vacuum solution of G_μν = 0 with Kretschmann scalar 48M²/r⁶ (outside r = 2M).
+    """
+    M = _positive(M, "M")
+
+    def g(X):
+        _, r, th, _ = X
+        f = 1 - 2 * M / r
+        return _diag(-f, 1 / f, r**2, (r * jnp.sin(th)) ** 2)
+
+    return g
+
+
+def kerr(M: float, a: float) -> Metric:
+    """Kerr in Boyer-Lindquist coordinates X = (t, r, θ, φ), spin a = J/M (|a| ≤ M).
+
+    ds² = −(1 − 2Mr/Σ)dt² − (4Mar sin²θ/Σ) dt dφ + (Σ/Δ)dr² + Σdθ²
+          + (r² + a² + 2Ma²r sin²θ/Σ) sin²θ dφ²,   Σ = r² + a²cos²θ, Δ = r² − 2Mr + a².
+    """
+    M = _positive(M, "M")
+    a = _finite(a, "a")
+    if abs(a) > M:
+        raise ValueError(f"|a| must be <= M for a black hole, got a = {a}, M = {M}")
+
+    def g(X):
+        _, r, th, _ = X
+        s2 = jnp.sin(th) ** 2
+        sigma = r**2 + (a * jnp.cos(th)) ** 2
+        delta = r**2 - 2 * M * r + a**2
+        gtt = -(1 - 2 * M * r / sigma)
+        gtp = -2 * M * a * r * s2 / sigma
+        gpp = (r**2 + a**2 + 2 * M * a**2 * r * s2 / sigma) * s2
+        z = jnp.zeros_like(r)
+        return jnp.stack([jnp.stack([gtt, z, z, gtp]), jnp.stack([z, sigma / delta, z, z]),
+                          jnp.stack([z, z, sigma, z]), jnp.stack([gtp, z, z, gpp])])
+
+    return g
+
+
+def reissner_nordstrom(M: float, Q: float) -> Metric:
+    """Reissner-Nordström: Schwarzschild form with f = 1 − 2M/r + Q²/r², X = (t, r, θ, φ).
+
+    Charged black hole in geometrized Gaussian units (G = c = 4πε₀ = 1); its Einstein tensor is
+    8π times the (traceless) Maxwell stress of the radial field E = Q/r².
+    """
+    M = _positive(M, "M")
+    Q = _finite(Q, "Q")
+
+    def g(X):
+        _, r, th, _ = X
+        f = 1 - 2 * M / r + (Q / r) ** 2
+        return _diag(-f, 1 / f, r**2, (r * jnp.sin(th)) ** 2)
+
+    return g
+
+
+def de_sitter(H: float) -> Metric:
+    """de Sitter in flat slicing: ds² = −dt² + e^{2Ht}(dx² + dy² + dz²), X = (t, x, y, z).
+
+    Maximally symmetric with R = 12H², K = 24H⁴ (Λ = 3H²).
+    """
+    H = _positive(H, "H")
+
+    def g(X):
+        a2 = jnp.exp(2 * H * X[0])
+        return _diag(-jnp.ones_like(a2), a2, a2, a2)
+
+    return g
+
+
+def flrw(a_fn: Callable[[Array], Array], k: float = 0.0) -> Metric:
+    """FLRW: ds² = −dt² + a(t)²[dr²/(1 − kr²) + r²(dθ² + sin²θ dφ²)], X = (t, r, θ, φ).
+
+    Arguments:
+        a_fn: scale factor, a JAX-differentiable function of t (differentiated twice).
+        k: spatial curvature (any real; ±1, 0 are the usual normalizations).
+
+    The Friedmann equations read off its Einstein tensor: G_tt = 3(ȧ² + k)/a²,
+    G^i_j = −(2ä/a + (ȧ² + k)/a²)δ^i_j.
+    """
+    if not callable(a_fn):
+        raise ValueError("a_fn must be a callable t -> a(t)")
+    k = _finite(k, "k")
+
+    def g(X):
+        t, r, th, _ = X
+        a2 = a_fn(t) ** 2
+        return _diag(-jnp.ones_like(a2), a2 / (1 - k * r**2), a2 * r**2, a2 * (r * jnp.sin(th)) ** 2)
+
+    return g
+
+
+def sphere(a: float = 1.0) -> Metric:
+    """Round 2-sphere of radius a: ds² = a²(dθ² + sin²θ dφ²), X = (θ, φ); R = 2/a²."""
+    a = _positive(a, "a")
+
+    def g(X):
+        th = X[0]
+        return _diag(a**2 * jnp.ones_like(th), (a * jnp.sin(th)) ** 2)
+
+    return g
+
+
+def periodic_test_metric(d: int, eps: float, signature: str = "euclidean") -> Metric:
+    """The smooth periodic test metric of ``../shared/SPEC.md`` §6 on [0, 2π)^d:
+
+    g_ab = base_ab + ε[cos(X_a' + X_b' + 0.3(a' + b')) + 0.7 sin(X_{(a'+b'+1) mod d} − 0.5a')],
+    a' = min(a, b), b' = max(a, b) (0-based); base = δ_ab (``"euclidean"``) or diag(−1, 1, …)
+    (``"lorentzian"``). SPEC values: d = 3, ε = 0.1, n = 24 trapezoid: ∫√g R = −0.3069736138;
+    d = 2, ε = 0.2: ∫√g R = 0 (Gauss-Bonnet).
+    """
+    d = int(d)
+    if d < 1:
+        raise ValueError(f"d must be >= 1, got {d}")
+    eps = _finite(eps, "eps")
+    if signature not in ("euclidean", "lorentzian"):
+        raise ValueError(f"signature must be 'euclidean' or 'lorentzian', got {signature!r}")
+    base = [1.0] * d
+    if signature == "lorentzian":
+        base[0] = -1.0
+
+    def g(X):
+        rows = []
+        for a in range(d):
+            row = []
+            for b in range(d):
+                lo, hi = min(a, b), max(a, b)
+                val = eps * (jnp.cos(X[lo] + X[hi] + 0.3 * (lo + hi)) + 0.7 * jnp.sin(X[(lo + hi + 1) % d] - 0.5 * lo))
+                row.append(val + (base[a] if a == b else 0.0))
+            rows.append(jnp.stack(row))
+        return jnp.stack(rows)
+
+    return g

@@ -1,0 +1,301 @@
+"""Curvature kernels (paper §9, eqs. (93)-(96)): exact solutions of general relativity, identities
+(contracted Bianchi, flat space in curvilinear coordinates), the SPEC §6 values, and the grid
+(spectral) route against the pointwise (autodiff) route.
+
+Tolerances: the pointwise route is exact up to round-off (forward-mode autodiff, closed-form
+inverse), so float64 checks use ~1e-11 relative to the size of the terms that cancel; the grid
+route is spectral, its error set by the Fourier tail of Γ at the grid size used (stated per test)."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnworld_jax import curvature as cv
+from nnworld_jax import grid as gr
+from nnworld_jax import metrics as mt
+
+M = 1.0
+SCHW = mt.schwarzschild(M)
+KERR = mt.kerr(M, 0.7)
+RN = mt.reissner_nordstrom(M, 0.6)
+Q_RN = 0.6
+
+
+def _points(key, n_points, r_range=(2.5, 12.0)):
+    # Outside the horizons (r_+ ≤ 2M), away from the poles where sinθ → 0.
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    t = jax.random.uniform(k1, (n_points,), minval=-1.0, maxval=1.0)
+    r = jax.random.uniform(k2, (n_points,), minval=r_range[0], maxval=r_range[1])
+    th = jax.random.uniform(k3, (n_points,), minval=0.3, maxval=math.pi - 0.3)
+    ph = jax.random.uniform(k4, (n_points,), minval=0.0, maxval=2 * math.pi)
+    return jnp.stack([t, r, th, ph], axis=1)
+
+
+def _scalars_and_ricci(metric, X):
+    c = cv.curvature(metric, X)
+    return c.ricci_tensor, c.ricci_scalar, c.kretschmann, c.einstein_tensor
+
+
+# ------------------------------------------------------------------------------ black holes
+def test_schwarzschild_is_ricci_flat_with_known_kretschmann(key):
+    P = _points(key, 64)
+    ric, scalar, K, _ = cv.on_points(_scalars_and_ricci, SCHW, P, chunk_size=32)
+    r = P[:, 1]
+    K_exact = 48 * M**2 / r**6
+    # Ricci components are differences of O(M/r³) terms: zero to round-off relative to K^½.
+    np.testing.assert_allclose(ric, 0.0, atol=1e-13)
+    np.testing.assert_allclose(scalar, 0.0, atol=1e-13)
+    np.testing.assert_allclose(K, K_exact, rtol=1e-12)
+
+
+def test_kerr_is_ricci_flat_with_known_kretschmann(key):
+    a = 0.7
+    P = _points(key, 64)
+    ric, scalar, K, _ = cv.on_points(_scalars_and_ricci, KERR, P, chunk_size=64)
+    r, c = P[:, 1], jnp.cos(P[:, 2])
+    sigma = r**2 + (a * c) ** 2
+    # Closed form of K for Kerr (Henry 2000): 48M²(r⁶ − 15r⁴a²c² + 15r²a⁴c⁴ − a⁶c⁶)/Σ⁶.
+    K_exact = 48 * M**2 * (r**6 - 15 * r**4 * (a * c) ** 2 + 15 * r**2 * (a * c) ** 4 - (a * c) ** 6) / sigma**6
+    np.testing.assert_allclose(ric, 0.0, atol=1e-12)  # Kerr's Ricci terms are larger: O(1e-1) at r = 2.5
+    np.testing.assert_allclose(K, K_exact, rtol=1e-10, atol=1e-14)
+
+
+def test_reissner_nordstrom_matches_maxwell_stress(key):
+    # G_μν = 8π T_μν with T_μν = (1/4π)(F_μα F_ν^α − ¼ g_μν F²), F_tr = −F_rt = E = Q/r² (built
+    # here independently from the metric components); R = 0 because T is traceless.
+    P = _points(key, 16)
+    _, scalar, _, G = cv.on_points(_scalars_and_ricci, RN, P)
+    np.testing.assert_allclose(scalar, 0.0, atol=1e-13)
+    for X, Gx in zip(np.asarray(P), np.asarray(G)):
+        g = np.asarray(RN(jnp.asarray(X)))
+        ginv = np.linalg.inv(g)
+        F = np.zeros((4, 4))
+        F[0, 1], F[1, 0] = Q_RN / X[1] ** 2, -Q_RN / X[1] ** 2
+        F2 = np.einsum("ab,cd,ac,bd->", F, F, ginv, ginv)
+        T = (F @ ginv @ F.T - 0.25 * g * F2) / (4 * np.pi)
+        np.testing.assert_allclose(Gx, 8 * np.pi * T, atol=1e-13)
+    # G_tt = f Q²/r⁴ explicitly at one point (the brief's check).
+    X = P[0]
+    f = 1 - 2 * M / X[1] + (Q_RN / X[1]) ** 2
+    np.testing.assert_allclose(G[0, 0, 0], f * Q_RN**2 / X[1] ** 4, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------- cosmology
+def _power(t):
+    return t ** (2.0 / 3.0)
+
+
+def _power_derivs(t):
+    return t ** (2 / 3), (2 / 3) * t ** (-1 / 3), -(2 / 9) * t ** (-4 / 3)
+
+
+def _cosh_derivs(t):
+    return np.cosh(t), np.sinh(t), np.cosh(t)
+
+
+FLRW_CASES = {  # name: (a_fn, (a, ȧ, ä) closed form, k)
+    "matter k=0": (_power, _power_derivs, 0.0),
+    "matter k=+1": (_power, _power_derivs, 1.0),
+    "matter k=-1": (_power, _power_derivs, -1.0),
+    "cosh k=0": (jnp.cosh, _cosh_derivs, 0.0),
+    "cosh k=+1": (jnp.cosh, _cosh_derivs, 1.0),
+    "cosh k=-1": (jnp.cosh, _cosh_derivs, -1.0),
+}
+
+
+@pytest.mark.parametrize("case", FLRW_CASES)
+def test_flrw_friedmann_equations(case):
+    a_fn, derivs, k = FLRW_CASES[case]
+    metric = mt.flrw(a_fn, k)
+    X = jnp.array([1.3, 0.4, 1.1, 0.7])  # r = 0.4: 1 − k r² > 0 for |k| = 1
+    c = cv.curvature(metric, X)
+    a, ad, add = derivs(1.3)
+    G_mixed = np.asarray(c.inverse_metric @ c.einstein_tensor)
+    # Closed forms (−+++): the terms are O(1), round-off ~1e-15 each, so 1e-12 relative.
+    np.testing.assert_allclose(c.einstein_tensor[0, 0], 3 * (ad**2 + k) / a**2, rtol=1e-12)
+    # (atol: dust with k = 0 has G^i_j = 0 exactly.)
+    np.testing.assert_allclose(np.diag(G_mixed)[1:], -(2 * add / a + (ad**2 + k) / a**2), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(G_mixed - np.diag(np.diag(G_mixed)), 0.0, atol=1e-13)
+    np.testing.assert_allclose(c.ricci_scalar, 6 * (add / a + (ad**2 + k) / a**2), rtol=1e-12)
+    np.testing.assert_allclose(c.kretschmann, 12 * (a**2 * add**2 + (k + ad**2) ** 2) / a**4, rtol=1e-12)
+
+
+def test_milne_universe_is_flat():
+    # a = t, k = −1 is Minkowski space inside the light cone: every Riemann component vanishes.
+    R = cv.riemann(mt.flrw(lambda t: t, -1.0), jnp.array([1.7, 0.8, 1.0, 0.4]))
+    np.testing.assert_allclose(R, 0.0, atol=1e-13)
+
+
+def test_de_sitter_is_maximally_symmetric():
+    H = 0.7
+    c = cv.curvature(mt.de_sitter(H), jnp.array([0.4, 0.1, -0.3, 0.9]))
+    np.testing.assert_allclose(c.ricci_scalar, 12 * H**2, rtol=1e-13)
+    np.testing.assert_allclose(c.kretschmann, 24 * H**4, rtol=1e-13)
+    # G_μν = −Λ g_μν with Λ = 3H² (a vacuum-energy solution).
+    np.testing.assert_allclose(c.einstein_tensor, -3 * H**2 * c.metric, atol=1e-13)
+
+
+# ---------------------------------------------------------------------- geometry and identities
+def test_two_sphere_curvature_and_sign_convention():
+    a, th = 1.7, 0.9
+    c = cv.curvature(mt.sphere(a), jnp.array([th, 0.3]))
+    np.testing.assert_allclose(c.ricci_scalar, 2 / a**2, rtol=1e-14)
+    # Γ^θ_φφ = −sinθ cosθ, Γ^φ_θφ = cotθ; R^θ_φθφ = sin²θ > 0 fixes the sign convention.
+    np.testing.assert_allclose(c.christoffel[0, 1, 1], -math.sin(th) * math.cos(th), rtol=1e-14)
+    np.testing.assert_allclose(c.christoffel[1, 0, 1], 1 / math.tan(th), rtol=1e-14)
+    np.testing.assert_allclose(c.riemann[0, 1, 0, 1], math.sin(th) ** 2, rtol=1e-14)
+    np.testing.assert_allclose(c.christoffel, cv.christoffel(mt.sphere(a), jnp.array([th, 0.3])), atol=0)
+
+
+def test_flat_space_in_spherical_coordinates_has_zero_riemann():
+    def flat_spherical(X):
+        _, r, th, _ = X
+        return jnp.diag(jnp.stack([-jnp.ones_like(r), jnp.ones_like(r), r**2, (r * jnp.sin(th)) ** 2]))
+
+    X = jnp.array([0.0, 2.3, 0.8, 1.9])
+    c = cv.curvature(flat_spherical, X)
+    assert float(jnp.max(jnp.abs(c.christoffel))) > 0.5  # the coordinates are curvilinear ...
+    np.testing.assert_allclose(c.riemann, 0.0, atol=1e-14)  # ... the space is not curved
+
+
+def _random_metric(key, n=4, eps=0.15, modes=3):
+    # A smooth Lorentzian metric η + ε Σ_k sym(A_k) sin(w_k·X + φ_k): generic (no symmetry).
+    ka, kw, kp = jax.random.split(key, 3)
+    A = jax.random.normal(ka, (modes, n, n))
+    A = 0.5 * (A + jnp.swapaxes(A, 1, 2))
+    w = jax.random.normal(kw, (modes, n))
+    phase = jax.random.uniform(kp, (modes,), maxval=2 * math.pi)
+    eta = jnp.diag(jnp.ones(n).at[0].set(-1.0))
+
+    def g(X):
+        return eta + eps * jnp.einsum("k,kab->ab", jnp.sin(w @ X + phase), A)
+
+    return g
+
+
+@pytest.mark.slow  # third derivatives of g: ~10 s of compilation on a loaded 2-core machine
+def test_contracted_bianchi_identity_on_a_random_metric(key):
+    metric = _random_metric(key, n=3)  # the identity holds in any dimension; n = 3 compiles faster
+
+    def einstein_upper(X):
+        c = cv.curvature(metric, X)
+        return c.inverse_metric @ c.einstein_tensor @ c.inverse_metric
+
+    X = jnp.array([0.3, -0.2, 0.5])
+    div = cv.covariant_divergence(metric, einstein_upper, X)
+    # ∂G is third derivatives of g; the identity cancels terms of size ~|∂_μ G^μν| ~ 0.1-1:
+    # a wrong Γ term (or a wrong Riemann convention) leaves O(0.01-1), round-off leaves 1e-15.
+    partial = jnp.einsum("mvm->v", jax.jacfwd(einstein_upper)(X))
+    assert float(jnp.max(jnp.abs(partial))) > 1e-2
+    np.testing.assert_allclose(div, 0.0, atol=1e-13)
+
+
+def test_inverse_is_closed_form_and_matches_lapack(key):
+    for n in (3, 4):
+        g = jax.random.normal(jax.random.fold_in(key, n), (n, n)) + 3 * jnp.eye(n)
+        det, inv = jax.jit(cv._inverse)(g)
+        np.testing.assert_allclose(det, np.linalg.det(np.asarray(g)), rtol=1e-13)
+        np.testing.assert_allclose(inv, np.linalg.inv(np.asarray(g)), rtol=1e-12, atol=1e-14)
+
+
+def test_five_dimensions_uses_the_general_inverse():
+    # S²(a) × R³ in coordinates (θ, φ, x, y, z): R = 2/a², K = 4/a⁴ (only the sphere is curved).
+    a = 1.3
+
+    def metric(X):
+        return jnp.diag(jnp.stack([a**2 * jnp.ones_like(X[0]), (a * jnp.sin(X[0])) ** 2, *([jnp.ones_like(X[0])] * 3)]))
+
+    c = cv.curvature(metric, jnp.array([1.0, 0.2, 0.3, 0.4, 0.5]))
+    np.testing.assert_allclose(c.ricci_scalar, 2 / a**2, rtol=1e-13)
+    np.testing.assert_allclose(c.kretschmann, 4 / a**4, rtol=1e-13)
+
+
+def test_on_points_equals_pointwise_with_a_padded_last_chunk(key):
+    P = _points(key, 37)
+    # chunks of 32 + 5 (padded); the (fn, metric, 32) program is the one compiled above.
+    _, _, K, _ = cv.on_points(_scalars_and_ricci, SCHW, P, chunk_size=32)
+    one = np.array([cv.curvature(SCHW, x).kretschmann for x in P])
+    # Same arithmetic, different compiled programs (vector widths): equal to a few ulp.
+    np.testing.assert_allclose(K, one, rtol=1e-14)
+
+
+# ------------------------------------------------------------------------- SPEC §6 test metric
+def test_spec_einstein_components_at_a_point():
+    # SPEC §6: −√g G^{00} = 0.050095596285, −√g G^{01} = −0.026109302857 (d = 3, ε = 0.1), given to
+    # 12 digits; the pointwise route is exact, so 1e-12 absolute.
+    c = cv.curvature(mt.periodic_test_metric(3, 0.1), jnp.array([0.3, 1.1, 2.0]))
+    G_up = c.inverse_metric @ c.einstein_tensor @ c.inverse_metric
+    sg = jnp.sqrt(c.det)
+    np.testing.assert_allclose(-sg * G_up[0, 0], 0.050095596285, atol=1e-12)
+    np.testing.assert_allclose(-sg * G_up[0, 1], -0.026109302857, atol=1e-12)
+
+
+def _sampled(metric, grid):
+    pts = grid.mesh().reshape(grid.ndim, -1).T
+    return pts, jax.vmap(metric, out_axes=-1)(pts).reshape(grid.ndim, grid.ndim, *grid.shape)
+
+
+@pytest.mark.parametrize("route", ["pointwise", "grid"])
+def test_spec_integral_of_sqrt_g_R_in_three_dimensions(route):
+    # SPEC §6: trapezoid ∫√g R on the n = 24 grid = −0.3069736138 (quoted to 1e-9 of it, 10 digits).
+    metric, grid = mt.periodic_test_metric(3, 0.1), gr.Grid((24, 24, 24))
+    pts, g_field = _sampled(metric, grid)
+    if route == "pointwise":
+        c = cv.on_points(cv.curvature, metric, pts)
+        density = (jnp.sqrt(c.det) * c.ricci_scalar).reshape(grid.shape)
+    else:
+        c = cv.curvature_on_grid(g_field, grid)
+        density = jnp.sqrt(c.det) * c.ricci_scalar
+    np.testing.assert_allclose(gr.integral(grid, density), -0.3069736138, atol=1e-9)
+
+
+def test_gauss_bonnet_in_two_dimensions():
+    # ∫√g R over the torus = 4πχ = 0 for any metric (SPEC §6: d = 2, ε = 0.2, n = 32); the grid
+    # route gives it to round-off times the size of √g R (≈ 1), measured ~1e-12.
+    grid = gr.Grid((32, 32))
+    _, g_field = _sampled(mt.periodic_test_metric(2, 0.2), grid)
+    c = cv.curvature_on_grid(g_field, grid)
+    density = jnp.sqrt(c.det) * c.ricci_scalar
+    assert float(jnp.max(jnp.abs(density))) > 0.1  # curved pointwise, zero on the whole
+    np.testing.assert_allclose(gr.integral(grid, density), 0.0, atol=1e-10)
+
+
+@pytest.mark.slow  # three grid sizes, each compiled
+def test_grid_route_converges_spectrally_to_the_pointwise_route():
+    # Γ is not band-limited (it contains g⁻¹), so the spectral ∂Γ has an exponentially small
+    # error: measured max |R_grid − R_pointwise| = 2.6e-4, 2.5e-6, 1.2e-8 at n = 16, 24, 32 — the
+    # test asserts each step gains more than 50× (exponential, not algebraic, convergence).
+    metric = mt.periodic_test_metric(3, 0.1)
+    errs = []
+    for n in (16, 24, 32):
+        grid = gr.Grid((n, n, n))
+        pts, g_field = _sampled(metric, grid)
+        R_grid = cv.curvature_on_grid(g_field, grid).ricci_scalar.reshape(-1)
+        R_point = cv.on_points(cv.ricci_scalar, metric, pts)
+        errs.append(float(jnp.max(jnp.abs(R_grid - R_point))))
+    assert errs[0] < 1e-3 and errs[1] < errs[0] / 50 and errs[2] < errs[1] / 50 and errs[2] < 1e-7, errs
+
+
+# ------------------------------------------------------------------------------- bad input
+def test_bad_input_raises():
+    with pytest.raises(ValueError, match="one point"):
+        cv.curvature(SCHW, jnp.zeros((2, 4)))
+    with pytest.raises(ValueError, match="shape"):
+        cv.curvature(mt.sphere(1.0), jnp.array([1.0, 0.0, 0.0]))
+    with pytest.raises(Exception, match="NaN"):
+        cv.curvature(SCHW, jnp.array([0.0, jnp.nan, 1.0, 0.0]))
+    with pytest.raises(ValueError, match="g_field"):
+        cv.curvature_on_grid(jnp.ones((2, 2, 8, 8)), gr.Grid((8, 8, 8)))
+    with pytest.raises(ValueError, match="M"):
+        mt.schwarzschild(-1.0)
+    with pytest.raises(ValueError, match="a"):
+        mt.kerr(1.0, 1.5)
+
+
+def test_float32_in_float32_out():
+    c = cv.curvature(mt.sphere(1.0), jnp.array([1.0, 0.3], jnp.float32))
+    assert c.ricci_scalar.dtype == jnp.float32
+    np.testing.assert_allclose(c.ricci_scalar, 2.0, rtol=1e-5)  # float32 round-off ~1e-7 × O(10) terms

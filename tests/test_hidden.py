@@ -1,0 +1,197 @@
+"""Paper §7 (eqs. (49)-(65)): subsystems, linearized dynamics, permutation networks, waves, light cone."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnworld_jax import hidden as H
+from nnworld_jax.network import Network, step
+
+
+def gaussian(s):
+    return jnp.exp(-0.5 * s**2)
+
+
+def test_subsystem_mean_states_are_fixed_points(key):
+    # m = 0, ‖w‖₂ < 1: each x̄^μ is the unique fixed point x = tanh(w x + b^μ) (SPEC §1); Newton
+    # converges to ~1e-14, so 1e-12 leaves room for the residual's round-off.
+    k1, k2 = jax.random.split(key)
+    w = 0.3 * jax.random.normal(k1, (6, 6)) / jnp.sqrt(6.0)
+    b = 0.5 * jax.random.normal(k2, (3, 6))
+    xs = H.subsystem_mean_states(w, b)
+    assert xs.shape == (3, 6)
+    for mu in range(3):
+        np.testing.assert_allclose(xs[mu], step(Network(w, b[mu]), xs[mu]), atol=1e-12)
+    np.testing.assert_allclose(H.overall_state(xs), xs.sum(0), atol=0)
+    with pytest.raises(ValueError, match="biases"):
+        H.subsystem_mean_states(w, b[0])
+
+
+def test_linearized_step_matches_jacobian_and_is_first_order(key):
+    # (49)-(52): the linear map equals the Jacobian of one network step at x̄ (autodiff, 1e-13), and
+    # the true step differs from it by O(|δx|²): halving δx divides the error by 4 (±10%).
+    k1, k2, k3 = jax.random.split(key, 3)
+    w = 0.4 * jax.random.normal(k1, (5, 5)) / jnp.sqrt(5.0)
+    net = Network(w, 0.3 * jax.random.normal(k2, (5,)))
+    xbar = H.subsystem_mean_states(w, net.b[None])[0]
+    v = jax.random.normal(k3, (5,))
+    jac = jax.jacfwd(lambda x: step(net, x))(xbar)
+    np.testing.assert_allclose(H.linearized_step(net, xbar, v), jac @ v, atol=1e-13)
+    np.testing.assert_allclose(H.linearized_rhs(net, xbar, v), jac @ v - v, atol=1e-13)
+    errs = [float(jnp.max(jnp.abs(step(net, xbar + e * v) - xbar - H.linearized_step(net, xbar, e * v))))
+            for e in (1e-2, 5e-3)]
+    assert errs[0] / errs[1] == pytest.approx(4.0, rel=0.1)
+
+
+def test_linear_limit_with_permutation_is_eq61():
+    # (57)-(58) with w = π, b = 0 is (61) exactly (same floating-point operations).
+    x = jnp.sin(jnp.arange(10.0))
+    np.testing.assert_array_equal(H.linear_rhs(H.shift, jnp.zeros(10), x, 2.5), H.permutation_rhs(x, 2.5))
+    with pytest.raises(ValueError, match="alpha"):
+        H.linear_rhs(H.shift, jnp.zeros(10), x, -1.0)
+
+
+def test_permutations_index_maps():
+    # (59)-(60): (πx)_i = x_{i-1}; πᵀ = π⁻¹; the gather, the roll and a dense matrix agree exactly.
+    n = 7
+    x = jnp.arange(n, dtype=jnp.float64) ** 2
+    perm = H.cycle_permutation(n)
+    dense = np.zeros((n, n))
+    dense[np.arange(n), (np.arange(n) - 1) % n] = 1.0
+    np.testing.assert_array_equal(H.apply_permutation(perm, x), dense @ np.asarray(x))
+    np.testing.assert_array_equal(H.shift(x), dense @ np.asarray(x))
+    np.testing.assert_array_equal(H.shift_transpose(x), dense.T @ np.asarray(x))
+    pt = H.transpose_permutation(perm)
+    np.testing.assert_array_equal(H.apply_permutation(pt, H.apply_permutation(perm, x)), x)
+    # Multi-cycle (60): cycles of lengths 3 and 4 act as independent rings.
+    mp = H.multi_cycle_permutation([3, 4])
+    np.testing.assert_array_equal(np.asarray(mp), [2, 0, 1, 6, 3, 4, 5])
+    y = H.apply_permutation(mp, x)
+    np.testing.assert_array_equal(y[:3], jnp.roll(x[:3], 1))
+    np.testing.assert_array_equal(y[3:], jnp.roll(x[3:], 1))
+    with pytest.raises(ValueError, match="perm"):
+        H.apply_permutation(perm, jnp.zeros(5))
+
+
+def test_poisson_shift_exact_vs_rk4_and_moments():
+    # SPEC §5: the FFT solution is exact; RK4 with α dt = 0.25 has a global error ~1e-9 at α = 16,
+    # τ = 5 (measured 6e-9; bound 1e-8). Mass, centroid and variance shifts are exact for the Poisson
+    # kernel: Σx conserved (1e-12), Δcentroid = Δvariance = ατ sites (1e-9 relative, limited by the
+    # 1e-300 tails being clipped at the ends of the 640-site ring).
+    alpha, tau = 16.0, 5.0
+    sigma = jnp.arange(640) / alpha - 15.0
+    x0 = gaussian(sigma)
+    exact = H.poisson_shift_exact(x0, alpha, tau)
+    init, stepper = H.permutation_flow(alpha, 0.25 / alpha)
+    sim = jax.jit(lambda s: jax.lax.fori_loop(0, 320, lambda i, s: stepper(s), s))(init(x0))
+    assert float(sim.tau) == pytest.approx(tau, rel=1e-12)
+    assert float(jnp.max(jnp.abs(sim.x - exact))) < 1e-8
+    m0, c0, v0 = H.profile_moments(x0)
+    m, c, v = H.profile_moments(exact)
+    assert float(m - m0) == pytest.approx(0.0, abs=1e-12)
+    assert float(c - c0) == pytest.approx(alpha * tau, rel=1e-9)
+    assert float(v - v0) == pytest.approx(alpha * tau, rel=1e-9)
+
+
+def test_rk4_converges_at_fourth_order():
+    # The stepper's global error falls like dt⁴ (fitted slope 4 ± 0.3).
+    alpha, tau = 8.0, 1.0
+    x0 = gaussian(jnp.arange(256) / alpha - 16.0)
+    exact = H.poisson_shift_exact(x0, alpha, tau)
+    errs = []
+    for nst in (16, 32, 64):
+        init, stepper = H.permutation_flow(alpha, tau / nst)
+        s = jax.lax.fori_loop(0, nst, lambda i, s: stepper(s), init(x0))
+        errs.append(float(jnp.max(jnp.abs(s.x - exact))))
+    slope = np.polyfit(np.log([16, 32, 64]), np.log(errs), 1)[0]
+    assert slope == pytest.approx(-4.0, abs=0.3)
+
+
+def test_wave_speed_and_continuum_correction():
+    # (62)-(63): the profile moves right at unit speed in σ = i/α (centroid, exact); its distance to
+    # the rigid translation f(σ - τ) is the SPEC correction (τ/2α) f'' + O(α⁻²): the uncorrected
+    # error falls like 1/α (slope -1 ± 0.1), the corrected one like 1/α² (slope -2 ± 0.15).
+    tau = 4.0
+    raw, cor = [], []
+    alphas = (16.0, 32.0, 64.0)
+    for alpha in alphas:
+        sigma = jnp.arange(int(30 * alpha)) / alpha - 10.0
+        x = H.poisson_shift_exact(gaussian(sigma), alpha, tau)
+        _, c0, _ = H.profile_moments(gaussian(sigma))
+        _, c, _ = H.profile_moments(x)
+        assert float(c - c0) / alpha / tau == pytest.approx(1.0, abs=1e-10)
+        rigid = H.translated_profile(gaussian, sigma, tau)
+        fdd = ((sigma - tau) ** 2 - 1) * gaussian(sigma - tau)
+        raw.append(float(jnp.max(jnp.abs(x - rigid))))
+        cor.append(float(jnp.max(jnp.abs(x - rigid - tau / (2 * alpha) * fdd))))
+    la = np.log(alphas)
+    assert np.polyfit(la, np.log(raw), 1)[0] == pytest.approx(-1.0, abs=0.1)
+    assert np.polyfit(la, np.log(cor), 1)[0] == pytest.approx(-2.0, abs=0.15)
+
+
+def test_light_cone_exact_when_one_subsystem_moves_per_site():
+    # (55): with disjoint supports and the discrete step x → πx (α → ∞), at most one subsystem moves
+    # at each neuron and -(Δx⁰)² + Σ(Δx^μ)² = 0 exactly (round-off only).
+    n, d = 60, 3
+    xs = jnp.zeros((d, n))
+    for mu in range(d):
+        xs = xs.at[mu, 5 + 20 * mu: 12 + 20 * mu].set(jnp.arange(1.0, 8.0))
+    res = H.light_cone_residual(xs, jax.vmap(H.shift)(xs))
+    assert float(jnp.max(jnp.abs(res))) < 1e-14
+    # Overlapping subsystems: the residual is -2 Σ_{μ<ν} Δx^μ Δx^ν, non-zero.
+    ys = xs.at[1].set(jnp.roll(xs[0], 2))
+    d_ = jax.vmap(H.shift)(ys) - ys
+    res = H.light_cone_residual(ys, jax.vmap(H.shift)(ys))
+    cross = -2 * (d_[0] * d_[1] + d_[0] * d_[2] + d_[1] * d_[2])
+    np.testing.assert_allclose(res, cross, atol=1e-12)
+    assert float(jnp.max(jnp.abs(res))) > 1.0
+
+
+def test_light_cone_continuous_flow_leaks_through_poisson_tails():
+    # (61) at finite α spreads every profile (Poisson), so supports overlap and (55) holds only
+    # approximately: for close subsystems the relative residual is > 1e-3; separated by 6 widths it
+    # falls below 1e-6 of that (Gaussian tails).
+    alpha, tau = 4.0, 1.0
+    n = 400
+    sigma = jnp.arange(n) / alpha
+
+    def residual(sep):
+        xs = jnp.stack([gaussian(4 * (sigma - 20 - mu * sep)) for mu in range(3)])
+        after = jax.vmap(lambda x: H.poisson_shift_exact(x, alpha, tau))(xs)
+        res = H.light_cone_residual(xs, after)
+        return float(jnp.max(jnp.abs(res)) / jnp.max(jnp.sum((after - xs) ** 2, axis=0)))
+
+    near, far = residual(1.5), residual(6.0)
+    assert near > 1e-3
+    assert far < 1e-6 * near
+
+
+def test_general_metric_form():
+    # (56): with a user metric g the interval is g_μν dx^μ dx^ν; Minkowski is the default, and a
+    # non-symmetric metric is refused.
+    dx0 = jnp.array([1.0, 2.0])
+    dxs = jnp.array([[0.5, 1.0], [0.2, -1.0]])
+    g = jnp.array([[-2.0, 0.1, 0.0], [0.1, 1.0, 0.3], [0.0, 0.3, 1.5]])
+    dx = np.vstack([np.asarray(dx0)[None], np.asarray(dxs)])
+    np.testing.assert_allclose(H.light_cone_interval(dx0, dxs, g), np.einsum("ab,an,bn->n", g, dx, dx), atol=1e-14)
+    np.testing.assert_allclose(H.light_cone_interval(dx0, dxs), -dx[0] ** 2 + dx[1] ** 2 + dx[2] ** 2, atol=1e-14)
+    with pytest.raises(ValueError, match="symmetric"):
+        H.light_cone_interval(dx0, dxs, g.at[0, 1].set(0.5))
+    with pytest.raises(ValueError, match="metric"):
+        H.light_cone_interval(dx0, dxs, jnp.eye(2))
+
+
+def test_multi_cycle_flow_acts_blockwise():
+    # (60)-(61) with a multi-cycle π: the gather-based stepper equals the roll-based stepper run on
+    # each cycle separately (same floating-point taps; 1e-15).
+    x = jnp.sin(jnp.arange(12.0)) ** 2
+    perm = H.multi_cycle_permutation([5, 7])
+    init, stepper = H.permutation_flow(3.0, 0.1, perm)
+    init1, stepper1 = H.permutation_flow(3.0, 0.1)
+    s = stepper(stepper(init(x)))
+    a = stepper1(stepper1(init1(x[:5])))
+    b = stepper1(stepper1(init1(x[5:])))
+    np.testing.assert_allclose(s.x, jnp.concatenate([a.x, b.x]), atol=1e-15)
+    with pytest.raises(ValueError, match="alpha"):
+        H.permutation_flow(0.0, 0.1)

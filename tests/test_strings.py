@@ -1,0 +1,228 @@
+"""Paper §8 (eqs. (66)-(76)): the π/πᵀ ensemble, Polyakov / Nambu-Goto, Virasoro, catenoid."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnworld_jax import hidden as H
+from nnworld_jax import strings as S
+from nnworld_jax.grid import Grid, derivative
+
+
+def gaussian(s):
+    return jnp.exp(-0.5 * s**2)
+
+
+def gaussian_dd(s):
+    return (s**2 - 1) * gaussian(s)
+
+
+def test_ensemble_exact_vs_neuron_simulation():
+    # Two routes to (x⁻, x⁺): FFT multipliers and RK4 on rolled neurons (α dt = 0.25: error ~1e-8).
+    alpha, tau = 8.0, 3.0
+    sigma = jnp.arange(320) / alpha - 20.0
+    x0 = gaussian(sigma)
+    ex = S.ensemble_exact(x0, alpha, tau)
+    sim = jax.jit(S.ensemble_simulate, static_argnums=(1, 2, 3))(x0, alpha, 0.25 / alpha, 96)
+    assert float(jnp.max(jnp.abs(sim - ex))) < 1e-7
+    # x⁻ moves right and x⁺ left, each by ατ sites.
+    _, c0, _ = H.profile_moments(x0)
+    assert float(H.profile_moments(ex[0])[1] - c0) == pytest.approx(alpha * tau, rel=1e-10)
+    assert float(H.profile_moments(ex[1])[1] - c0) == pytest.approx(-alpha * tau, rel=1e-10)
+
+
+def test_ensemble_average_obeys_corrected_string_equation():
+    # SPEC §5: x̄ = ½(x⁻ + x⁺) satisfies ∂²_τx̄ = αΛ∂_τx̄ + α²Λx̄ exactly. ∂_τ by central differences
+    # of the exact solution (step 1e-3: error ~α⁴h²·|x| ~ 1e-6 relative at α = 4) must match; the
+    # bare wave equation ∂²_τx̄ = α²Λx̄ (73) misses by the (1/α)∂²_σ∂_τx̄ term, far above that.
+    alpha, tau, h = 4.0, 2.0, 1e-3
+    sigma = jnp.arange(200) / alpha - 25.0
+    x0 = gaussian(sigma)
+
+    def xbar(t):
+        return jnp.mean(S.ensemble_exact(x0, alpha, t), axis=0)
+
+    def lam(x):
+        return H.shift(x) + H.shift_transpose(x) - 2 * x
+
+    x_m, x_0, x_p = xbar(tau - h), xbar(tau), xbar(tau + h)
+    d1, d2 = (x_p - x_m) / (2 * h), (x_p - 2 * x_0 + x_m) / h**2
+    corrected = alpha * lam(d1) + alpha**2 * lam(x_0)
+    scale = float(jnp.max(jnp.abs(d2)))
+    assert float(jnp.max(jnp.abs(d2 - corrected))) < 1e-5 * scale
+    bare = float(jnp.max(jnp.abs(d2 - alpha**2 * lam(x_0))))
+    assert bare > 1e-2 * scale
+
+
+def test_dalembert_limit_with_quantified_correction():
+    # (73): x̄ → ½[f(σ-τ) + f(σ+τ)] with error (τ/4α)[f''(σ-τ) + f''(σ+τ)] + O(α⁻²): fitted slopes
+    # -1 ± 0.1 without and -2 ± 0.15 with the correction over α = 32, 64, 128 (at α = 16 the
+    # O(α⁻²) term, ~9τ-weighted f'''' / α², still bends the uncorrected slope to -0.86).
+    tau = 5.0
+    raw, cor = [], []
+    alphas = (32.0, 64.0, 128.0)
+    for alpha in alphas:
+        sigma = jnp.arange(int(40 * alpha)) / alpha - 20.0
+        xb = jnp.mean(S.ensemble_exact(gaussian(sigma), alpha, tau), axis=0)
+        d = xb - S.dalembert(gaussian, sigma, tau)
+        raw.append(float(jnp.max(jnp.abs(d))))
+        cor.append(float(jnp.max(jnp.abs(d - S.dalembert_correction(gaussian_dd, sigma, tau, alpha)))))
+    la = np.log(alphas)
+    assert np.polyfit(la, np.log(raw), 1)[0] == pytest.approx(-1.0, abs=0.1)
+    assert np.polyfit(la, np.log(cor), 1)[0] == pytest.approx(-2.0, abs=0.15)
+
+
+def _sheet(n_t, n_s):
+    g = Grid((n_t, n_s))
+    t, s = g.mesh()
+    y = jnp.stack([0.3 * jnp.sin(t + s) * jnp.cos(s),
+                   jnp.cos(2 * t) * jnp.sin(s) + 0.2 * jnp.cos(t - 3 * s),
+                   0.5 * jnp.sin(t) * jnp.cos(2 * s)])
+    return g, t, s, y
+
+
+def _wave(g, y, method="spectral"):
+    return jnp.stack([derivative(g, f, 1, 2, method=method) - derivative(g, f, 0, 2, method=method) for f in y])
+
+
+def test_polyakov_eom_is_wave_equation_spectral():
+    # (74): jax.grad of the conformal-gauge Polyakov action / cell volume = T η (∂²_σ - ∂²_τ) X.
+    # Spectral derivatives of a band-limited field: both sides are exact up to round-off (1e-12 of
+    # an O(10) field). The drift v τ drops out (its second derivative is zero).
+    g, _, _, y = _sheet(24, 32)
+    drift = jnp.array([1.3, 0.0, 0.0])
+    eom = jax.jit(lambda y: S.polyakov_eom(y, g, drift=drift, tension=1.7))(y)
+    ref = 1.7 * jnp.einsum("mn,nij->mij", S.minkowski(3), _wave(g, y))
+    assert float(jnp.max(jnp.abs(eom - ref))) < 1e-12 * float(jnp.max(jnp.abs(ref)))
+
+
+@pytest.mark.slow  # three grid sizes, each compiled: ~10 s on a loaded 2-core machine
+def test_polyakov_eom_fd2_converges_at_second_order():
+    # With fd2 derivatives grad(S) is the wide (2h) stencil; it converges to the analytic wave
+    # operator like h² (fitted slope 2 ± 0.1 over n = 16, 32, 64).
+    errs = []
+    for n in (16, 32, 64):
+        g, _, _, y = _sheet(n, n)
+        eom = jax.jit(lambda y: S.polyakov_eom(y, g, method="fd2"))(y)
+        errs.append(float(jnp.max(jnp.abs(eom - jnp.einsum("mn,nij->mij", S.minkowski(3), _wave(g, y))))))
+    slope = np.polyfit(np.log([16, 32, 64]), np.log(errs), 1)[0]
+    assert slope == pytest.approx(-2.0, abs=0.1)
+
+
+def test_polyakov_general_metric_weyl_invariance():
+    # (76) with a general h_ab: √|h| h^{ab} is Weyl invariant, so h → e^{φ} h leaves S_P unchanged
+    # (1e-13); a non-conformal constant h changes it (by far more).
+    g, t, s, y = _sheet(16, 20)
+    h0 = jnp.array([[-1.0, 0.2], [0.2, 1.5]])
+    h_field = jnp.broadcast_to(h0.reshape(2, 2, 1, 1), (2, 2, 16, 20)) * jnp.exp(0.3 * jnp.sin(t + 2 * s)).reshape(1, 1, 16, 20)
+    a = S.polyakov_action(y, g, h=h0)
+    b = S.polyakov_action(y, g, h=h_field)
+    c = S.polyakov_action(y, g)
+    assert float(abs(a - b)) < 1e-13 * float(abs(a))
+    assert float(abs(a - c)) > 1e-2 * float(abs(c))
+    with pytest.raises(ValueError, match="non-degenerate"):
+        S.polyakov_action(y, g, h=jnp.zeros((2, 2)))
+
+
+def _rotating(g, t, s, r=0.7):
+    # Folded rotating string in conformal gauge: X⁰ = rτ, X¹ + iX² = r cos σ e^{iτ}.
+    y = jnp.stack([jnp.zeros_like(t), r * jnp.cos(s) * jnp.cos(t), r * jnp.cos(s) * jnp.sin(t)])
+    return y, jnp.array([r, 0.0, 0.0])
+
+
+def test_virasoro_zero_for_rotating_string_nonzero_generic():
+    # (75): the rotating string solves (74) and satisfies T_±± = 0 (spectral, 1e-13); a generic
+    # configuration violates the constraints at O(1).
+    g, t, s, y = _sheet(16, 24)
+    yr, v = _rotating(g, t, s)
+    vir = jax.jit(lambda y: S.virasoro_residuals(y, g, drift=v))
+    assert float(jnp.max(jnp.abs(vir(yr)))) < 1e-13
+    assert float(jnp.max(jnp.abs(S.polyakov_eom(yr, g, drift=v)))) < 1e-12
+    assert float(jnp.max(jnp.abs(vir(y)))) > 0.1
+
+
+def test_nambu_goto_equals_polyakov_on_shell():
+    # On a conformal-gauge solution with (75), √(-det γ) = ½ h^{ab}γ_ab √|h|: S_NG = S_P (1e-12
+    # relative); off shell they differ.
+    g, t, s, y = _sheet(16, 24)
+    yr, v = _rotating(g, t, s)
+    p, ng = S.polyakov_action(yr, g, drift=v), S.nambu_goto_action(yr, g, drift=v)
+    assert float(abs(p - ng)) < 1e-12 * float(abs(p))
+    assert float(abs(S.polyakov_action(y, g, drift=v) - S.nambu_goto_action(y, g, drift=v))) > 1.0
+
+
+def test_goldschmidt_ratio_and_catenoid_parameter():
+    # The Goldschmidt ratio is 2u*/cosh u* with u* tanh u* = 1: 1.32548683... (1e-8). The parameter
+    # solves R = a cosh(L/2a) (1e-12) and is the larger root.
+    assert S.GOLDSCHMIDT_RATIO == pytest.approx(1.3254868, abs=1e-7)
+    a = S.catenoid_parameter(1.0, 1.0)
+    assert a * math.cosh(0.5 / a) == pytest.approx(1.0, abs=1e-12)
+    assert a == pytest.approx(0.848338, abs=1e-6)
+    with pytest.raises(S.GoldschmidtError, match="Goldschmidt"):
+        S.catenoid_parameter(1.0, 1.4)
+    with pytest.raises(ValueError):
+        S.catenoid_parameter(-1.0, 1.0)
+
+
+@pytest.mark.slow  # three BFGS solves, each compiled: ~9 s on a loaded 2-core machine
+def test_catenoid_minimizer_second_order():
+    # The discretized area's minimizer matches a cosh(z/a) at the nodes with error O(Δz²): fitted
+    # slope 2 ± 0.1 over n = 8, 16, 32; at n = 32 the error is < 1e-4 R and the area within 1e-3
+    # of the exact catenoid area π a (L + a sinh(L/a)).
+    big_r, sep = 1.0, 1.0
+    a = S.catenoid_parameter(big_r, sep)
+    errs = []
+    for n in (8, 16, 32):
+        res = S.minimize_ring_surface(big_r, sep, n)
+        assert not res.collapsed
+        errs.append(float(jnp.max(jnp.abs(res.r - S.catenoid_profile(res.z, a)))))
+    assert np.polyfit(np.log([8, 16, 32]), np.log(errs), 1)[0] == pytest.approx(-2.0, abs=0.1)
+    assert errs[-1] < 1e-4
+    exact_area = math.pi * a * (sep + a * math.sinh(sep / a))
+    assert float(res.area) == pytest.approx(exact_area, rel=1e-3)
+
+
+def test_goldschmidt_collapse_detected():
+    # Beyond L/R = 1.3255 no catenoid exists: the minimizer's neck runs to zero and the area tends to
+    # the two discs 2πR² (within 1% at n = 24, the thin conical thread costing O(Δz)).
+    res = S.minimize_ring_surface(1.0, 1.5, 24)
+    assert res.collapsed
+    assert float(res.neck) < 1e-2
+    assert float(res.area) == pytest.approx(res.disc_area, rel=1e-2)
+
+
+def test_polyakov_target_covariance_and_eq76_typo():
+    # The corrected (76) contracts ∂_aX^μ ∂_bX^ν η_μν: invariant under a linear change of target
+    # coordinates X → ΛX, η → Λ⁻ᵀηΛ⁻¹ (here light-cone X^± = X⁰ ± X¹; 1e-12 relative). The printed
+    # contraction (both factors indexed μ) equals it for diagonal η but not in light-cone coordinates.
+    g, _, _, y = _sheet(16, 16)
+    drift = jnp.array([1.3, 0.0, 0.0])
+    lc = jnp.array([[1.0, 1.0, 0.0], [1.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
+    inv = jnp.linalg.inv(lc)
+    eta_lc = inv.T @ S.minkowski(3) @ inv
+    y_lc, d_lc = jnp.einsum("mn,nij->mij", lc, y), lc @ drift
+    s = S.polyakov_action(y, g, drift=drift)
+    assert float(abs(S.polyakov_action(y_lc, g, drift=d_lc, eta=eta_lc) - s)) < 1e-12 * float(abs(s))
+
+    def printed(y, drift, eta):
+        dx = S.worldsheet_derivatives(y, g, drift)
+        return -0.5 * jnp.sum(jnp.einsum("mn,mij->ij", eta, -dx[0] ** 2 + dx[1] ** 2)) * g.cell_volume
+
+    assert float(abs(printed(y, drift, S.minkowski(3)) - s)) < 1e-12 * float(abs(s))
+    assert float(abs(printed(y_lc, d_lc, eta_lc) - s)) > 0.1 * float(abs(s))
+
+
+def test_kernels_vmap_and_keep_float32():
+    # One unbatched field per call: vmap over subsystems equals the loop exactly; float32 inputs stay
+    # float32 (no silent up- or down-casts).
+    x = jnp.stack([gaussian(jnp.arange(64) / 4.0 - 8.0 - k) for k in range(3)])
+    batched = jax.vmap(lambda v: S.ensemble_exact(v, 4.0, 1.0))(x)
+    for k in range(3):
+        np.testing.assert_array_equal(batched[k], S.ensemble_exact(x[k], 4.0, 1.0))
+    assert S.ensemble_exact(x[0].astype(jnp.float32), 4.0, 1.0).dtype == jnp.float32
+    g, _, _, y = _sheet(8, 8)
+    assert S.polyakov_action(y.astype(jnp.float32), g).dtype == jnp.float32
+    assert S.virasoro_residuals(y.astype(jnp.float32), g).dtype == jnp.float32
