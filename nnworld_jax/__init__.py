@@ -71,4 +71,5 @@ from . import strings as strings
 from . import metrics as metrics
 from . import curvature as curvature
 from . import gravity as gravity
+from . import reduced_gravity as reduced_gravity
 from . import holography as holography

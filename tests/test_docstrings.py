@@ -8,7 +8,8 @@ import pytest
 
 import nnworld_jax as nw
 from nnworld_jax import (curvature, entropic, fokker_planck, gravity, grid, hamilton_jacobi, hidden,
-                         holography, learning, metrics, network, partition, quantum, strings, thermo)
+                         holography, learning, metrics, network, partition, quantum, reduced_gravity,
+                         strings, thermo)
 
 # Utilities that implement no equation of the paper.
 NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_from_mlp",
@@ -17,7 +18,7 @@ NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_
                # time-stepping and grid plumbing shared by the physics modules
                "evolve", "trajectory", "integrate", "rk4", "solve_rk4", "normalize", "norm",
                "unwrap_phase", "apply_filter", "Grid", "check_field", "on_points"}
-PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, holography]
+PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, reduced_gravity, holography]
 EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")
 
 

@@ -9,6 +9,7 @@ from . import hamilton_jacobi as hamilton_jacobi  # noqa: F401  (§6: (38)-(48))
 from . import strings as strings  # noqa: F401  (§7, §8: (49)-(76))
 from . import curvature as curvature  # noqa: F401  (§9: (93), (96))
 from . import gravity as gravity  # noqa: F401  (§9: (88)-(95))
+from . import reduced_gravity as reduced_gravity  # noqa: F401  (§9: (88), (95) reduced)
 from . import holography as holography  # noqa: F401  (§10: (97)-(102))
 from ._registry import (
     REGISTRY as REGISTRY,
