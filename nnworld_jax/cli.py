@@ -61,22 +61,10 @@ def _write_report_atomically(out: Path, records: list[dict], figures: dict, text
         raise
 
 
-def _enable_compilation_cache(path: str) -> None:
-    # Almost all of a reproduce run is XLA compilation (hundreds of small programs); JAX's
-    # persistent cache makes every run after the first one several times faster.
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", os.path.expanduser(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
 def reproduce(args) -> int:
     from . import set_precision
 
     set_precision(args.precision)
-    if args.cache_dir:
-        _enable_compilation_cache(args.cache_dir)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -147,10 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--out", default="report", help="report directory (default: ./report)")
     rep.add_argument("--precision", default="float64", choices=("float64", "float32"))
     rep.add_argument("--seed", type=int, default=0)
-    rep.add_argument("--cache-dir", default=os.environ.get("NNWORLD_CACHE", "~/.cache/nnworld_jax/xla"),
-                     help="JAX persistent compilation cache (default ~/.cache/nnworld_jax/xla; $NNWORLD_CACHE)")
-    rep.add_argument("--no-cache", dest="cache_dir", action="store_const", const="",
-                     help="compile everything afresh")
     rep.set_defaults(func=reproduce)
     lst = sub.add_parser("list", help="list the registered claims")
     lst.add_argument("--only", default=None)

@@ -42,7 +42,7 @@ def test_cli_writes_report_atomically(tmp_path, capsys):
     out = tmp_path / "report"
     out.mkdir()
     (out / "stale.txt").write_text("from an earlier run")
-    assert main(["reproduce", "--quick", "--only", "6", "--out", str(out), "--no-cache"]) == 0
+    assert main(["reproduce", "--quick", "--only", "6", "--out", str(out)]) == 0
     data = json.loads((out / "claims.json").read_text())
     keys = {"id", "section", "equations", "measured", "expected", "tolerance", "verdict", "expected_verdict"}
     assert data["claims"] and all(keys <= set(r) for r in data["claims"])
@@ -56,19 +56,6 @@ def test_cli_writes_report_atomically(tmp_path, capsys):
 def test_cli_exits_nonzero_on_a_verdict_mismatch(tmp_path, monkeypatch):
     c = claims.REGISTRY["thermo.virial"]
     monkeypatch.setitem(claims.REGISTRY, c.id, claims.Claim(c.id, c.section, c.equations, c.statement, "fails", c.compute))
-    assert main(["reproduce", "--quick", "--only", "thermo.virial", "--out", str(tmp_path / "r"), "--no-cache"]) == 1
-    assert main(["reproduce", "--only", "nonexistent", "--out", str(tmp_path / "r"), "--no-cache"]) == 2
+    assert main(["reproduce", "--quick", "--only", "thermo.virial", "--out", str(tmp_path / "r")]) == 1
+    assert main(["reproduce", "--only", "nonexistent", "--out", str(tmp_path / "r")]) == 2
 
-
-@pytest.mark.slow
-def test_cli_fills_the_compilation_cache(tmp_path):
-    # In a fresh process (the cache is process-wide configuration): a run with --cache-dir leaves
-    # compiled programs there, which is what makes later runs fast.
-    import subprocess
-    import sys
-
-    cache = tmp_path / "xla"
-    cmd = [sys.executable, "-m", "nnworld_jax.cli", "reproduce", "--quick", "--only", "thermo.virial",
-           "--out", str(tmp_path / "r"), "--cache-dir", str(cache)]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
-    assert cache.is_dir() and any(cache.iterdir())
