@@ -31,9 +31,10 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
 import time
+
+from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -64,15 +65,6 @@ def exact_density(axes: list[np.ndarray], x0, t: float) -> np.ndarray:
         g = np.exp(-((a - m * decay) ** 2) / (2 * var)) / math.sqrt(2 * math.pi * var)
         out = out * g.reshape((1,) * i + (-1,) + (1,) * (len(axes) - i - 1))
     return out
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 # ---------------------------------------------------------------------------------- nnworld_jax

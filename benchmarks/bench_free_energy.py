@@ -23,9 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
+
+from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pathlib import Path
 
 # OpenBLAS's busy-waiting threads (NumPy) starve other libraries' threads on a small machine and
@@ -53,15 +54,6 @@ def make_inputs(batch: int, n: int, seed: int = 0):
     b = 0.3 * rng.standard_normal((batch, n))
     x = 0.5 * rng.standard_normal((batch, n))
     return w, b, x
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def rel_error(a, ref) -> float:

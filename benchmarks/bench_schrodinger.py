@@ -29,9 +29,10 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
 import time
+
+from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pathlib import Path
 
 # OpenBLAS's busy-waiting threads starve other libraries' threads on a small machine.
@@ -76,15 +77,6 @@ def grid_hamiltonian(grid: Grid, x) -> np.ndarray:
     kinetic = np.fft.ifft(0.5 * k[:, None] ** 2 * np.fft.fft(np.eye(n), axis=0), axis=0)
     h = 0.5 * (kinetic + kinetic.conj().T) + np.diag(0.5 * OMEGA**2 * x**2)
     return h
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def max_abs(a, b) -> float:

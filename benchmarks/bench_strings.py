@@ -22,8 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
+
+from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -42,15 +43,6 @@ try:
     import scipy.sparse as sp
 except ImportError:  # pragma: no cover
     sp = None
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def bench_perm(n: int, d: int, repeats: int, dtype) -> list[dict]:
