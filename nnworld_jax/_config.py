@@ -39,3 +39,14 @@ _RTOL = {np.dtype("float32"): 1e-4, np.dtype("float64"): 1e-10}
 def rtol(dtype) -> float:
     """Relative tolerance for agreement of two routes to one quantity in ``dtype``."""
     return _RTOL[np.dtype(dtype)]
+
+
+def solver_tol(tol: float | None, dtype, float64_default: float) -> float:
+    """A Newton tolerance: ``tol`` if given, else ``float64_default`` in float64 and 1e-5 in float32.
+
+    float32 carries ~7 digits; a residual relative 1e-10 is out of its reach, and Newton would
+    run to ``max_steps`` or fail, so iterative solvers default to a tolerance the dtype can meet.
+    """
+    if tol is not None:
+        return float(tol)
+    return float64_default if np.dtype(dtype) == np.dtype("float64") else 1e-5

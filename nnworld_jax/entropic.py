@@ -53,6 +53,7 @@ import optimistix as optx
 from jaxtyping import Array, Float
 
 from ._checks import check
+from ._config import solver_tol
 from .grid import Grid, check_field, derivative, functional_derivative, gradient, integral, laplacian
 
 FILTERS = ("exponential", "two-thirds", "nyquist", "none")
@@ -487,7 +488,7 @@ def boundary_value_residual(p: Float[Array, "M ..."], F: Float[Array, "M ..."], 
 
 def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
                          c: Coefficients, T: float, steps: int, *, learning: bool = True, method: str = "spectral",
-                         guess: tuple[Array, Array] | None = None, rtol: float = 1e-10, atol: float = 1e-10,
+                         guess: tuple[Array, Array] | None = None, rtol: float | None = None, atol: float | None = None,
                          max_steps: int = 50) -> BoundaryValueSolution:
     """Stationary point of the discretized action (26) with p(0) = ``p0``, F(T) = ``F_T``: eqs. (29)-(30).
 
@@ -495,7 +496,8 @@ def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: F
     (``optimistix.Newton``, dense Jacobian = the Hessian of S'_d, LU). The stationary point is a
     saddle of S'_d, not a minimum (the action is linear in ∂_tF), so a root finder, not a minimiser.
     ``guess`` = (p_1…p_M, F_½…F_{M-½}); default p_j = p0, F_{j+½} = F_T. Unknowns: 2 M · n_q, so keep
-    grids small (M = 16, n = 32: 1024 unknowns). Raises if Newton does not converge.
+    grids small (M = 16, n = 32: 1024 unknowns). Raises if Newton does not converge. Tolerances default
+    to 1e-10 in float64 and 1e-5 in float32 (p0's dtype).
 
     Returns: :class:`BoundaryValueSolution`.
     """
@@ -507,6 +509,7 @@ def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: F
         guess = (jnp.broadcast_to(p0, shape), jnp.broadcast_to(F_T, shape))
     if jnp.shape(guess[0]) != shape or jnp.shape(guess[1]) != shape:
         raise ValueError(f"guess must be two arrays of shape {shape}")
+    rtol, atol = solver_tol(rtol, p0.dtype, 1e-10), solver_tol(atol, p0.dtype, 1e-10)
     return _solve_boundary_value(p0, F_T, V, space, c, T, guess, steps=steps, learning=learning, method=method,
                                  rtol=rtol, atol=atol, max_steps=max_steps)
 

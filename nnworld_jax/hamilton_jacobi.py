@@ -380,9 +380,10 @@ def eigenvalue_constants(n: int, beta, m=0.0) -> tuple[Array, Array, Array]:
     μ = 2β, C_k = 2(1 - βm), C_0 = -(N/2β) log 4π, with q_k = λ_k the eigenvalues of G (8):
     (1/2β) Σ log(2(1 - βm) + 2βλ_k) - (N/2β) log 4π = (1/2β) Σ log(1 + β(λ_k - m)) - (N/2β) log 2π.
 
-    Returns: (mu, C, C0), scalars.
+    Returns: (mu, C, C0), scalars in β's dtype (a Python float β gives the default float).
     """
-    beta = check_positive(jnp.asarray(beta, dtype=jnp.zeros(()).dtype), "beta")
+    beta = jnp.asarray(beta)
+    beta = check_positive(beta if jnp.issubdtype(beta.dtype, jnp.floating) else beta.astype(jnp.zeros(()).dtype), "beta")
     if int(n) != n or n < 1:
         raise ValueError(f"n must be a positive integer, got {n}")
     m = jnp.asarray(m, beta.dtype)

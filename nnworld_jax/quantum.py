@@ -349,7 +349,7 @@ def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
     """Ψ ↦ V(a₀) T(b₀) … V(a_s) Ψ with V(a) = e^{-i a V/ħ}, T(b) = F⁻¹ e^{-i b ε_k/ħ} F (a, b in time units)."""
     check_field(space, V, "V")
     V = check_finite(V, "V")
-    real = V.dtype  # the phases, hence Ψ, keep V's precision (complex64 for float32)
+    real = V.dtype  # phases are built in V's precision, then applied in Ψ's (the state sets the dtype)
     hbar = effective_constants(c).hbar
     eps = _kinetic_symbol(space, c, real)
     axes = tuple(range(space.ndim))
@@ -357,8 +357,9 @@ def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
     kin = [jnp.exp(-1j * (jnp.asarray(b * dt / hbar, real) * eps)) for b in kin_fracs]
 
     def apply(psi):
-        psi = pot[0] * psi
-        for k_phase, v_phase in zip(kin, pot[1:]):
+        cast = [ph.astype(psi.dtype) for ph in pot], [ph.astype(psi.dtype) for ph in kin]
+        psi = cast[0][0] * psi
+        for k_phase, v_phase in zip(cast[1], cast[0][1:]):
             psi = v_phase * jnp.fft.ifftn(k_phase * jnp.fft.fftn(psi, axes=axes), axes=axes)
         return psi
 
@@ -412,8 +413,10 @@ def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float |
     return _init_for(space), step
 
 
-def harmonic_potential(space: Grid, c: Coefficients, omega: float, center=None) -> Float[Array, "..."]:
+def harmonic_potential(space: Grid, c: Coefficients, omega: float, center=None, *, dtype=None) -> Float[Array, "..."]:
     """V = ½ m_eff ω² |q - q₀|² on the grid (q₀ the box centre by default): E_n = ħ_eff ω(n + K/2), eq. (34).
+
+    ``dtype`` (default: the precision setting's float) is the dtype of the returned V.
 
     On the periodic box V jumps at the faces; states must vanish there (a box many widths
     √(ħ/(m ω)) wide).
@@ -424,7 +427,7 @@ def harmonic_potential(space: Grid, c: Coefficients, omega: float, center=None) 
     mass = effective_constants(c).mass
     q = space.mesh()
     r2 = sum((q[k] - center[k]) ** 2 for k in range(space.ndim))
-    return 0.5 * mass * omega**2 * r2
+    return jnp.asarray(0.5 * mass * omega**2 * r2, dtype)
 
 
 def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *, center=None):

@@ -40,6 +40,7 @@ import optimistix as optx
 from jaxtyping import Array, Float
 
 from ._checks import check_finite, check_positive
+from ._config import solver_tol
 
 Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
@@ -165,14 +166,15 @@ def _newton(residual, y0, rtol, atol, max_steps):
 
 
 def solve_schwarzschild(r: Float[Array, " n"], A_ends: Float[Array, " 2"], B_ends: Float[Array, " 2"], *,
-                        rtol: float = 1e-12, atol: float = 1e-12, max_steps: int = 50) -> Solution:
+                        rtol: float | None = None, atol: float | None = None, max_steps: int = 50) -> Solution:
     """Stationary point of :func:`schwarzschild_action` with fixed A, B at r[0] and r[-1].
 
     The Euler-Lagrange residuals δS/δA_i, δS/δB_i (interior nodes, divided by h) are ``jax.grad`` of
     the discrete action (88); Newton (``optimistix``) starts from the linear interpolation of the
     boundary data. Continuum solution: B = 1 - 2M/r, A = c B with M, c fixed by the data (the
     data must be consistent with it: the reduced equations are first order). Raises on NaN data or
-    non-positive A, B ends; non-convergence shows in ``residual``.
+    non-positive A, B ends; non-convergence shows in ``residual``. Newton tolerances default to 1e-12
+    in float64 and 1e-5 in float32 (r's dtype).
     """
     A_ends = check_positive(jnp.asarray(A_ends, r.dtype), "A_ends")
     B_ends = check_positive(jnp.asarray(B_ends, r.dtype), "B_ends")
@@ -180,6 +182,7 @@ def solve_schwarzschild(r: Float[Array, " n"], A_ends: Float[Array, " 2"], B_end
     check_positive(_steps(r, "r"), "grid spacing of r")
     if A_ends.shape != (2,) or B_ends.shape != (2,):
         raise ValueError(f"A_ends and B_ends must have shape (2,), got {A_ends.shape}, {B_ends.shape}")
+    rtol, atol = solver_tol(rtol, r.dtype, 1e-12), solver_tol(atol, r.dtype, 1e-12)
     return _solve_schwarzschild(r, A_ends, B_ends, rtol, atol, max_steps)
 
 
@@ -204,13 +207,14 @@ def _solve_schwarzschild(r, A_ends, B_ends, rtol, atol, max_steps):
 
 
 def solve_flrw_dust(t: Float[Array, " n"], a_ends: Float[Array, " 2"], *, rho0: float = 1.0,
-                    newton_G: float = 1.0, rtol: float = 1e-12, atol: float = 1e-12,
+                    newton_G: float = 1.0, rtol: float | None = None, atol: float | None = None,
                     max_steps: int = 50) -> Solution:
     """Stationary point of :func:`flrw_dust_action` (N = 1) with fixed a(t[0]), a(t[-1]).
 
     Residual: ``jax.grad`` of the discrete action (88) with respect to the interior a_i, over h; Newton
     (``optimistix``) from the linear interpolation. Continuum: 2aä + ȧ² = 0, a ∝ (t - t_b)^{2/3};
-    ρ₀ does not enter this equation (it enters :func:`friedmann_constraint`).
+    ρ₀ does not enter this equation (it enters :func:`friedmann_constraint`). Newton tolerances
+    default to 1e-12 in float64 and 1e-5 in float32 (t's dtype).
     """
     a_ends = check_positive(jnp.asarray(a_ends, t.dtype), "a_ends")
     t = check_finite(t, "t")
@@ -218,6 +222,7 @@ def solve_flrw_dust(t: Float[Array, " n"], a_ends: Float[Array, " 2"], *, rho0: 
     check_positive(newton_G, "newton_G")
     if a_ends.shape != (2,):
         raise ValueError(f"a_ends must have shape (2,), got {a_ends.shape}")
+    rtol, atol = solver_tol(rtol, t.dtype, 1e-12), solver_tol(atol, t.dtype, 1e-12)
     return _solve_flrw(t, a_ends, jnp.asarray(rho0, t.dtype), jnp.asarray(newton_G, t.dtype), rtol, atol, max_steps)
 
 

@@ -1,0 +1,509 @@
+"""Precision: every public kernel computes in the dtype of its inputs (issue #6).
+
+x64 is on in the tests, so a kernel that creates an array without ``dtype=`` silently promotes a
+float32 computation to float64 (twice the memory and, on GPUs, many times the time). Each public
+function of the physics modules has a case below that builds its inputs in a given dtype; the
+tests check that
+
+* with float32 inputs every floating output is float32 (complex64 for complex outputs), and
+* float32 and float64 agree to a tolerance set by float32's unit round-off (6e-8) times the
+  conditioning of the case (stated where it is above the default).
+
+A coverage test fails when a public function has neither a case nor a stated reason to skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import nnworld_jax as nw
+from nnworld_jax import (curvature, entropic, estimators, fokker_planck, gravity, grid, hamilton_jacobi,
+                         hidden, holography, learning, metrics, network, partition, quantum,
+                         reduced_gravity, strings, thermo)
+from nnworld_jax.entropic import Coefficients
+from nnworld_jax.grid import Grid
+
+MODULES = [network, partition, thermo, estimators, learning, grid, fokker_planck, entropic, quantum,
+           hamilton_jacobi, hidden, strings, metrics, curvature, gravity, reduced_gravity, holography]
+
+# Public functions with no floating inputs to follow, or whose dtype is fixed by something else.
+EXEMPT = {
+    "grid.check_field": "validation only, returns None",
+    "hidden.cycle_permutation": "integer index map",
+    "hidden.multi_cycle_permutation": "integer index map",
+    "hidden.transpose_permutation": "integer index map",
+    "learning.teacher_student_task": "builds an equinox MLP whose dtype follows the x64 setting",
+    "learning.train_student": "optax training loop over the MLP of teacher_student_task",
+    "learning.laws_of_learning": "post-processes a TrainingHistory (NumPy float64 by design)",
+    "learning.free_energy_regularizer": "returns a loss closure; covered by thermo_metrics",
+    "learning.network_from_mlp": "covered by thermo_metrics (it builds the Network)",
+    "strings.catenoid_parameter": "scalar root find on Python floats (returns a float)",
+    "strings.minimize_ring_surface": "optimistix solve from Python floats (radius, separation)",
+    "holography.random_chain_network": "builds its weights from a PRNG key in the default dtype",
+    "holography.cycle_network": "returns a NumPy matrix; dtype is an argument",
+    "holography.chain_network": "returns NumPy matrices; dtype is an argument",
+}
+
+F32, F64 = np.dtype("float32"), np.dtype("float64")  # hashable: the input builders are cached per dtype
+DEFAULT_TOL = 2e-5  # ~300 float32 round-offs relative to the output's scale
+
+
+def _a(x, dtype):
+    return jnp.asarray(np.asarray(x), dtype=dtype)
+
+
+@functools.lru_cache
+def _net(dtype, n=5, m=0.0, activation="tanh"):
+    rng = np.random.default_rng(0)
+    w = 0.5 / math.sqrt(n) * rng.standard_normal((n, n))
+    b = 0.3 * rng.standard_normal(n)
+    return nw.Network(_a(w, dtype), _a(b, dtype), activation=activation, m=m)
+
+
+def _grid1():
+    return Grid((16,))
+
+
+def _bump(g: Grid, dtype):
+    x = np.linspace(0, 2 * np.pi, g.shape[0], endpoint=False)
+    p = np.exp(np.cos(x)) / (2 * np.pi * 1.2660658777520082)  # von Mises, I0(1) = 1.26607
+    return _a(p, dtype)
+
+
+def _wave(g: Grid, dtype, phase=0.0):
+    x = np.linspace(0, 2 * np.pi, g.shape[0], endpoint=False)
+    return _a(0.3 * np.sin(x + phase) + 0.1 * np.cos(2 * x), dtype)
+
+
+C = Coefficients(D=0.2, gamma=1.0, mu=1.0)
+CQ = Coefficients(D=0.05, gamma=1.0, mu=1.0)  # γ < 4Dμ: the learning system is well posed
+
+
+@functools.lru_cache
+def _psi(g, dtype):
+    cdtype = jnp.complex64 if dtype == F32 else jnp.complex128
+    p, F = _bump(g, dtype), _wave(g, dtype)
+    return quantum.psi_from_madelung(p, F, C).astype(cdtype)
+
+
+@functools.lru_cache
+def _metric_pt(dtype):
+    # g, ∂g, ∂∂g of SPEC §6's test metric at one point, by jitted forward-mode autodiff.
+    def derivs(X):
+        metric = functools.partial(gravity.reference_metric, eps=0.1)
+        return metric(X), jax.jacfwd(metric)(X), jax.jacfwd(jax.jacfwd(metric))(X)
+
+    return jax.jit(derivs)(_a([0.3, 1.1, 2.0], dtype))
+
+
+@functools.lru_cache
+def _metric_field(dtype, n=2, pts=8):
+    g = Grid((pts,) * n)
+    return g, gravity.sample_metric(g, lambda X: gravity.reference_metric(X, eps=0.1)).astype(dtype)
+
+
+def _scalar_matter(g, dtype):
+    xs = np.meshgrid(*[np.linspace(0, 2 * np.pi, n, endpoint=False) for n in g.shape], indexing="ij")
+    return _a(0.2 * np.sin(xs[0] + 0.5 * xs[-1])[None], dtype)
+
+
+def _worldsheet(dtype):
+    g = Grid((8, 8))
+    t, s = np.meshgrid(*[np.linspace(0, 2 * np.pi, 8, endpoint=False)] * 2, indexing="ij")
+    y = np.stack([0.2 * np.sin(t), 0.3 * np.cos(s - t), 0.1 * np.sin(s + t)])
+    return g, _a(y, dtype)
+
+
+def _points(dtype, pts):
+    return _a(pts, dtype)
+
+
+def _ou_matrices(dtype):
+    a = np.array([[-1.0, 0.3], [-0.2, -0.8]])
+    d = np.array([[0.5, 0.1], [0.1, 0.4]])
+    return _a(a, dtype), _a(d, dtype)
+
+
+def _chain_w(dtype):
+    w = np.zeros((5, 5))
+    for i in range(4):
+        w[i + 1, i] = 0.9
+    w[0, 4] = 0.5
+    return _a(w, dtype)
+
+
+def _harmonic(q):
+    return 0.5 * jnp.sum(q**2)
+
+
+def _F0(q):
+    return 0.5 * 0.3 * jnp.sum(q**2)
+
+
+def _flrw():
+    return metrics.flrw(lambda t: t ** (2 / 3), -1.0)
+
+
+def _curv_metric():
+    return metrics.schwarzschild(1.0)
+
+
+_X4 = [0.0, 5.0, 1.0, 0.3]
+
+CASES = {
+    # ---- network (§2)
+    "network.preactivation": lambda d: network.preactivation(_net(d), _a(np.linspace(-1, 1, 5), d)),
+    "network.activation_slope": lambda d: network.activation_slope(_net(d), _a(np.linspace(-1, 1, 5), d)),
+    "network.step": lambda d: network.step(_net(d), _a(np.linspace(-1, 1, 5), d)),
+    "network.bulk_loss": lambda d: network.bulk_loss(_net(d, m=0.1), _a(np.linspace(-1, 1, 5), d)),
+    "network.boundary_loss": lambda d: network.boundary_loss(
+        nw.Network(_net(d).w, _net(d).b, inputs=(0,), outputs=(4,)), _a(np.linspace(-1, 1, 5), d), _a([0.2], d)),
+    # ---- partition function (§3)
+    "partition.mean_state": lambda d: partition.mean_state(_net(d)),
+    "partition.gauss_newton_operator": lambda d: partition.gauss_newton_operator(_net(d), _a(np.full(5, 0.1), d)),
+    "partition.logdet_spd": lambda d: partition.logdet_spd(_a(np.eye(3) * 2 + 0.1, d)),
+    "partition.log_partition_from_operator": lambda d: partition.log_partition_from_operator(
+        _a(np.eye(3) * 2 + 0.1, d), _a(1.3, d)),
+    "partition.log_partition": lambda d: partition.log_partition(_net(d), _a(1.3, d)),
+    "partition.free_energy": lambda d: partition.free_energy(_net(d), _a(1.3, d)),
+    "thermo.thermodynamics": lambda d: thermo.thermodynamics(_net(d), _a(1.3, d)),
+    "thermo.average_loss": lambda d: thermo.average_loss(_net(d), _a(1.3, d)),
+    "thermo.entropy": lambda d: thermo.entropy(_net(d), _a(1.3, d)),
+    "thermo.complexity": lambda d: thermo.complexity(_net(d), _a(1.3, d)),
+    "thermo.heat_capacity": lambda d: thermo.heat_capacity(_net(d), _a(1.3, d)),
+    "thermo.operator_spectrum": lambda d: thermo.operator_spectrum(_net(d)),
+    "thermo.free_energy_eigen": lambda d: thermo.free_energy_eigen(_a([0.3, 1.7, 4.0, 0.05], d), _a(1.3, d)),
+    "thermo.virial_average_loss": lambda d: thermo.virial_average_loss(_a([0.3, 1.7, 4.0, 0.05], d), _a(1.3, d)),
+    "estimators.log_partition_quadrature": lambda d: estimators.log_partition_quadrature(
+        _net(d, n=2), _a(2.0, d), n_points=21),
+    "estimators.log_partition_monte_carlo": lambda d: eqx.filter_jit(estimators.log_partition_monte_carlo)(
+        _net(d, n=2), _a(2.0, d), jax.random.PRNGKey(0), n_samples=1024).log_z,
+    "learning.thermo_metrics": lambda d: eqx.filter_jit(learning.thermo_metrics)(
+        _mlp(d), _a(1.0, d)),
+    # ---- grid layer
+    "grid.derivative": lambda d: grid.derivative(_grid1(), _wave(_grid1(), d), 0),
+    "grid.gradient": lambda d: grid.gradient(_grid1(), _wave(_grid1(), d)),
+    "grid.divergence": lambda d: grid.divergence(_grid1(), _wave(_grid1(), d)[None]),
+    "grid.laplacian": lambda d: grid.laplacian(_grid1(), _wave(_grid1(), d)),
+    "grid.integral": lambda d: grid.integral(_grid1(), _bump(_grid1(), d)),
+    "grid.functional_derivative": lambda d: grid.functional_derivative(
+        lambda f: grid.integral(_grid1(), f**3), _wave(_grid1(), d), _grid1()),
+    # ---- Fokker-Planck (§4)
+    "fokker_planck.normalize": lambda d: fokker_planck.normalize(2 * _bump(_grid1(), d), _grid1()),
+    "fokker_planck.ornstein_uhlenbeck_drift": lambda d: fokker_planck.ornstein_uhlenbeck_drift(_grid1(), 1.0, dtype=d),
+    "fokker_planck.fokker_planck_rhs": lambda d: fokker_planck.fokker_planck_rhs(
+        _bump(_grid1(), d), _grid1(), 0.2, F=_wave(_grid1(), d), gamma=1.0),
+    "fokker_planck.shannon_entropy": lambda d: fokker_planck.shannon_entropy(_bump(_grid1(), d), _grid1()),
+    "fokker_planck.entropy_production_parts": lambda d: fokker_planck.entropy_production_parts(
+        _bump(_grid1(), d), _grid1(), 0.2, F=_wave(_grid1(), d), gamma=1.0),
+    "fokker_planck.entropy_production": lambda d: fokker_planck.entropy_production(
+        _bump(_grid1(), d), _grid1(), 0.2, F=_wave(_grid1(), d), gamma=1.0),
+    "fokker_planck.etdrk4": lambda d: _fp_run(d, 3),
+    "fokker_planck.evolve": lambda d: _fp_run(d, 3),
+    "fokker_planck.trajectory": lambda d: _fp_traj(d),
+    # ---- entropic mechanics (§5)
+    "entropic.lagrangian_density": lambda d: entropic.lagrangian_density(
+        _bump(_grid1(), d), _wave(_grid1(), d), _wave(_grid1(), d, 1.0), _wave(_grid1(), d, 2.0), _grid1(), C),
+    "entropic.hamiltonian": lambda d: entropic.hamiltonian(
+        _bump(_grid1(), d), _wave(_grid1(), d), _wave(_grid1(), d, 2.0), _grid1(), C),
+    "entropic.action": lambda d: entropic.action(
+        jnp.stack([_bump(_grid1(), d)] * 4), jnp.stack([_wave(_grid1(), d, 0.1 * i) for i in range(4)]),
+        _wave(_grid1(), d, 2.0), Grid((4, 16)), C),
+    "entropic.equations_of_motion": lambda d: entropic.equations_of_motion(
+        _bump(_grid1(), d), _wave(_grid1(), d), _wave(_grid1(), d, 2.0), _grid1(), C),
+    "entropic.velocity": lambda d: entropic.velocity(_wave(_grid1(), d), _grid1(), C),
+    "entropic.spectral_filter": lambda d: entropic.apply_filter(_wave(_grid1(), d), entropic.spectral_filter(_grid1())),
+    "entropic.apply_filter": lambda d: entropic.apply_filter(_wave(_grid1(), d), entropic.spectral_filter(_grid1())),
+    "entropic.entropic_stepper": lambda d: _entropic_run(d),
+    "entropic.evolve": lambda d: _entropic_run(d),
+    "entropic.boundary_value_action": lambda d: entropic.boundary_value_action(
+        jnp.stack([_bump(_grid1(), d)] * 3), jnp.stack([_wave(_grid1(), d, 0.1 * i) for i in range(3)]),
+        _bump(_grid1(), d), _wave(_grid1(), d), _wave(_grid1(), d, 2.0), _grid1(), C, 0.5, learning=False),
+    "entropic.boundary_value_residual": lambda d: entropic.boundary_value_residual(
+        jnp.stack([_bump(_grid1(), d)] * 3), jnp.stack([_wave(_grid1(), d, 0.1 * i) for i in range(3)]),
+        _bump(_grid1(), d), _wave(_grid1(), d), _wave(_grid1(), d, 2.0), _grid1(), C, 0.5, learning=False),
+    "entropic.solve_boundary_value": lambda d: entropic.solve_boundary_value(
+        _bump(_grid1(), d), 0.1 * _wave(_grid1(), d), 0 * _bump(_grid1(), d), _grid1(), C, 0.1, 2, learning=False).F,
+    # ---- quantum (§5)
+    "quantum.effective_constants": lambda d: quantum.effective_constants(Coefficients(*(_a(v, d) for v in C))),
+    "quantum.psi_from_madelung": lambda d: quantum.psi_from_madelung(_bump(_grid1(), d), _wave(_grid1(), d), C),
+    "quantum.unwrap_phase": lambda d: quantum.unwrap_phase(_a(np.linspace(0, 9, 16) % 6.28, d)),
+    "quantum.madelung_from_psi": lambda d: quantum.madelung_from_psi(_psi(_grid1(), d), C),
+    "quantum.wrap_phase_difference": lambda d: quantum.wrap_phase_difference(_wave(_grid1(), d), _wave(_grid1(), d, 0.3), C),
+    "quantum.schrodinger_density": lambda d: quantum.schrodinger_density(
+        *(_wave(_grid1(), d, 0.5 * i) for i in range(5)), _grid1(), C),
+    "quantum.schrodinger_hamiltonian": lambda d: quantum.schrodinger_hamiltonian(
+        *(_wave(_grid1(), d, 0.5 * i) for i in range(3)), _grid1(), C),
+    "quantum.schrodinger_action": lambda d: quantum.schrodinger_action(
+        jnp.stack([_wave(_grid1(), d, 0.1 * i) for i in range(4)]),
+        jnp.stack([_wave(_grid1(), d, 1 + 0.1 * i) for i in range(4)]), _wave(_grid1(), d, 2.0), Grid((4, 16)), C),
+    "quantum.schrodinger_equations_of_motion": lambda d: quantum.schrodinger_equations_of_motion(
+        _psi(_grid1(), d), _wave(_grid1(), d, 2.0), _grid1(), C),
+    "quantum.norm": lambda d: quantum.norm(_psi(_grid1(), d), _grid1()),
+    "quantum.energy": lambda d: quantum.energy(_psi(_grid1(), d), _wave(_grid1(), d, 2.0), _grid1(), C),
+    "quantum.hamiltonian_matrix": lambda d: quantum.hamiltonian_matrix(_wave(_grid1(), d, 2.0), _grid1(), C),
+    "quantum.energy_levels": lambda d: quantum.energy_levels(_wave(_grid1(), d, 2.0), _grid1(), C, k=3),
+    "quantum.eigen_propagator": lambda d: quantum.eigen_propagator(_wave(_grid1(), d, 2.0), _grid1(), C)(
+        _psi(_grid1(), d), _a(0.3, d)),
+    "quantum.split_step": lambda d: _qm_run(d, "split"),
+    "quantum.integrate": lambda d: _qm_run(d, "split"),
+    "quantum.harmonic_potential": lambda d: quantum.harmonic_potential(_grid1(), C, 1.0, dtype=d),
+    "quantum.harmonic_split_step": lambda d: _qm_run(d, "harmonic"),
+    "quantum.madelung_stepper": lambda d: _qm_run(d, "madelung"),
+    # ---- Hamilton-Jacobi (§6)
+    "hamilton_jacobi.classical_density": lambda d: hamilton_jacobi.classical_density(
+        _bump(_grid1(), d), _wave(_grid1(), d), _wave(_grid1(), d, 1.0)[None], _wave(_grid1(), d, 2.0),
+        _wave(_grid1(), d, 3.0), 1.0, 1.0),
+    "hamilton_jacobi.hj_rhs": lambda d: hamilton_jacobi.hj_rhs(_wave(_grid1(), d), _wave(_grid1(), d, 2.0), _grid1(), 1.0, 1.0),
+    "hamilton_jacobi.hj_residual": lambda d: hamilton_jacobi.hj_residual(
+        lambda t, q: 0.5 * jnp.sum(q**2) / (1 + t), _harmonic, _a(0.2, d), _a([0.3, -0.4], d), 1.0, 1.0),
+    "hamilton_jacobi.classical_hamiltonian": lambda d: hamilton_jacobi.classical_hamiltonian(
+        _a([0.3, -0.4], d), _a([0.1, 0.2], d), _harmonic, 1.0),
+    "hamilton_jacobi.characteristic_field": lambda d: _characteristics(d)[1].q,
+    "hamilton_jacobi.characteristic_init": lambda d: hamilton_jacobi.characteristic_init(_F0, _a([0.3, -0.4], d)),
+    "hamilton_jacobi.characteristics": lambda d: _characteristics(d),
+    "hamilton_jacobi.rk4": lambda d: hamilton_jacobi.solve_rk4(lambda t, y: -y, _a([1.0, 2.0], d), 0.0, 0.1, 5),
+    "hamilton_jacobi.solve_rk4": lambda d: hamilton_jacobi.solve_rk4(lambda t, y: -y, _a([1.0, 2.0], d), 0.0, 0.1, 5),
+    "hamilton_jacobi.cole_hopf": lambda d: hamilton_jacobi.cole_hopf(_wave(_grid1(), d), 1.0),
+    "hamilton_jacobi.inverse_cole_hopf": lambda d: hamilton_jacobi.inverse_cole_hopf(1.5 + _wave(_grid1(), d), 1.0),
+    "hamilton_jacobi.cole_hopf_rhs": lambda d: hamilton_jacobi.cole_hopf_rhs(1.5 + _wave(_grid1(), d), _grid1(), 1.0, 1.0),
+    "hamilton_jacobi.stationary_free_energy": lambda d: hamilton_jacobi.stationary_free_energy(
+        _a([0.3, -0.4], d), _a(0.5, d), _a(0.1, d), _a(1.0, d)),
+    "hamilton_jacobi.eigenvalue_constants": lambda d: hamilton_jacobi.eigenvalue_constants(4, _a(1.3, d)),
+    "hamilton_jacobi.laplacian_in_eigenvalues": lambda d: hamilton_jacobi.laplacian_in_eigenvalues(
+        lambda lam: jnp.sum(jnp.log1p(lam)), lambda q: jnp.stack([q[0] ** 2 + 1, q[1] ** 2 + q[0]]), _a([0.3, 0.4], d)),
+    "hamilton_jacobi.eigenvalue_curvature_term": lambda d: hamilton_jacobi.eigenvalue_curvature_term(
+        lambda q: jnp.sum(jnp.log1p(q**2)), lambda q: jnp.stack([q[0] ** 2 + 1, q[1] ** 2 + q[0]]), _a([0.3, 0.4], d), 1.0, 1.0),
+    # ---- hidden variables (§7)
+    "hidden.subsystem_mean_states": lambda d: hidden.subsystem_mean_states(_net(d).w, _a(0.1 * np.ones((2, 5)), d)),
+    "hidden.overall_state": lambda d: hidden.overall_state(_a(np.arange(10.0).reshape(2, 5), d)),
+    "hidden.linearized_step": lambda d: hidden.linearized_step(_net(d), _a(np.full(5, 0.1), d), _a(np.linspace(0, 1, 5), d)),
+    "hidden.linearized_rhs": lambda d: hidden.linearized_rhs(_net(d), _a(np.full(5, 0.1), d), _a(np.linspace(0, 1, 5), d)),
+    "hidden.linear_rhs": lambda d: hidden.linear_rhs(hidden.shift, _a(np.zeros(5), d), _a(np.linspace(0, 1, 5), d), _a(2.0, d)),
+    "hidden.apply_permutation": lambda d: hidden.apply_permutation(hidden.cycle_permutation(5), _a(np.linspace(0, 1, 5), d)),
+    "hidden.shift": lambda d: hidden.shift(_a(np.linspace(0, 1, 5), d)),
+    "hidden.shift_transpose": lambda d: hidden.shift_transpose(_a(np.linspace(0, 1, 5), d)),
+    "hidden.permutation_rhs": lambda d: hidden.permutation_rhs(_a(np.linspace(0, 1, 5), d), _a(2.0, d)),
+    "hidden.permutation_flow": lambda d: _perm_flow(d),
+    "hidden.poisson_shift_exact": lambda d: hidden.poisson_shift_exact(_a(np.exp(-np.linspace(-3, 3, 16) ** 2), d), 2.0, 0.5),
+    "hidden.profile_moments": lambda d: hidden.profile_moments(_a(np.exp(-np.linspace(-3, 3, 16) ** 2), d)),
+    "hidden.translated_profile": lambda d: hidden.translated_profile(lambda s: jnp.exp(-s**2), _a(np.linspace(-3, 3, 16), d), 0.5),
+    "hidden.light_cone_interval": lambda d: hidden.light_cone_interval(_a(np.full(5, 0.1), d), _a(0.05 * np.ones((2, 5)), d)),
+    "hidden.light_cone_residual": lambda d: hidden.light_cone_residual(_a(np.ones((2, 5)), d), _a(np.linspace(0, 1, 10).reshape(2, 5), d)),
+    # ---- strings (§8)
+    "strings.ensemble_exact": lambda d: strings.ensemble_exact(_a(np.exp(-np.linspace(-3, 3, 16) ** 2), d), 2.0, 0.5),
+    "strings.ensemble_simulate": lambda d: strings.ensemble_simulate(_a(np.exp(-np.linspace(-3, 3, 16) ** 2), d), 2.0, 0.05, 4),
+    "strings.dalembert": lambda d: strings.dalembert(lambda s: jnp.exp(-s**2), _a(np.linspace(-3, 3, 16), d), 0.5),
+    "strings.dalembert_correction": lambda d: strings.dalembert_correction(
+        lambda s: (4 * s**2 - 2) * jnp.exp(-s**2), _a(np.linspace(-3, 3, 16), d), 0.5, 10.0),
+    "strings.minkowski": lambda d: strings.minkowski(3, dtype=d),
+    "strings.worldsheet_derivatives": lambda d: strings.worldsheet_derivatives(_worldsheet(d)[1], _worldsheet(d)[0]),
+    "strings.polyakov_density": lambda d: strings.polyakov_density(
+        strings.worldsheet_derivatives(_worldsheet(d)[1], _worldsheet(d)[0]), None, strings.minkowski(3, dtype=d), 1.0),
+    "strings.polyakov_action": lambda d: strings.polyakov_action(_worldsheet(d)[1], _worldsheet(d)[0]),
+    "strings.polyakov_eom": lambda d: strings.polyakov_eom(_worldsheet(d)[1], _worldsheet(d)[0]),
+    "strings.nambu_goto_density": lambda d: strings.nambu_goto_density(
+        strings.worldsheet_derivatives(_worldsheet(d)[1], _worldsheet(d)[0]), strings.minkowski(3, dtype=d), 1.0, euclidean=True),
+    "strings.nambu_goto_action": lambda d: strings.nambu_goto_action(_worldsheet(d)[1], _worldsheet(d)[0], euclidean=True),
+    "strings.virasoro_residuals": lambda d: strings.virasoro_residuals(_worldsheet(d)[1], _worldsheet(d)[0]),
+    "strings.catenoid_profile": lambda d: strings.catenoid_profile(_a(np.linspace(-0.5, 0.5, 9), d), _a(0.8, d)),
+    "strings.ring_surface_area": lambda d: strings.ring_surface_area(_a(np.cosh(np.linspace(-0.5, 0.5, 9)), d), 1.0),
+    # ---- metrics and curvature (§9)
+    "metrics.minkowski": lambda d: metrics.minkowski(4)(_a(_X4, d)),
+    "metrics.schwarzschild": lambda d: metrics.schwarzschild(1.0)(_a(_X4, d)),
+    "metrics.kerr": lambda d: metrics.kerr(1.0, 0.5)(_a(_X4, d)),
+    "metrics.reissner_nordstrom": lambda d: metrics.reissner_nordstrom(1.0, 0.3)(_a(_X4, d)),
+    "metrics.de_sitter": lambda d: metrics.de_sitter(0.5)(_a([0.3, 1.0, 0.2, 0.1], d)),
+    "metrics.flrw": lambda d: metrics.flrw(lambda t: t ** (2 / 3), 0.0)(_a([1.3, 1.0, 0.2, 0.1], d)),
+    "metrics.sphere": lambda d: metrics.sphere(2.0)(_a([1.0, 0.3], d)),
+    "metrics.periodic_test_metric": lambda d: metrics.periodic_test_metric(3, 0.1)(_a([0.3, 1.1, 2.0], d)),
+    "curvature.christoffel": lambda d: curvature.christoffel(_curv_metric(), _a(_X4, d)),
+    "curvature.curvature": lambda d: curvature.curvature(_flrw(), _a([1.3, 1.0, 0.2, 0.1], d)),
+    "curvature.riemann": lambda d: curvature.riemann(_curv_metric(), _a(_X4, d)),
+    "curvature.ricci_tensor": lambda d: curvature.ricci_tensor(_flrw(), _a([1.3, 1.0, 0.2, 0.1], d)),
+    "curvature.ricci_scalar": lambda d: curvature.ricci_scalar(metrics.sphere(2.0), _a([1.0, 0.3], d)),
+    "curvature.einstein_tensor": lambda d: curvature.einstein_tensor(metrics.flrw(lambda t: t ** (2 / 3)), _a([1.3, 1.0, 0.2, 0.1], d)),
+    "curvature.kretschmann": lambda d: curvature.kretschmann(_curv_metric(), _a(_X4, d)),
+    "curvature.covariant_divergence": lambda d: curvature.covariant_divergence(
+        metrics.sphere(2.0), lambda X: jnp.outer(jnp.sin(X), jnp.cos(X)) + jnp.outer(jnp.cos(X), jnp.sin(X)), _a([1.0, 0.3], d)),
+    "curvature.on_points": lambda d: curvature.on_points(curvature.kretschmann, _curv_metric(),
+                                                        _a([_X4, [0.0, 6.0, 1.2, 0.1]], d), chunk_size=2),
+    # ---- Onsager / Einstein-Hilbert (§9)
+    "gravity.contractions": lambda d: gravity.contractions(*_metric_pt(d)[:2]),
+    "gravity.onsager_density": lambda d: gravity.onsager_density(*_metric_pt(d)[:2], tensor="paper"),
+    "gravity.gamma_gamma_density": lambda d: gravity.gamma_gamma_density(*_metric_pt(d)[:2]),
+    "gravity.einstein_hilbert_density": lambda d: gravity.einstein_hilbert_density(*_metric_pt(d)),
+    "gravity.einstein_tensor_point": lambda d: gravity.einstein_tensor_point(*_metric_pt(d)),
+    "gravity.metric_derivatives": lambda d: gravity.metric_derivatives(*_metric_field(d), second=True),
+    "gravity.density_field": lambda d: gravity.density_field(*_metric_field(d)),
+    "gravity.gravity_action": lambda d: gravity.gravity_action(*_metric_field(d), "paper"),  # 2-D √gR integrates to 0
+    "gravity.euler_lagrange": lambda d: gravity.euler_lagrange(
+        lambda m: gravity.gravity_action(_metric_field(d)[0], m), _metric_field(d)[1], _metric_field(d)[0]),
+    "gravity.gravity_euler_lagrange": lambda d: gravity.gravity_euler_lagrange(*_metric_field(d)),
+    "gravity.scalar_field_lagrangian": lambda d: gravity.scalar_field_lagrangian(
+        _metric_pt(d)[0], _a([0.2], d), _a([[0.1, -0.2, 0.3]], d), mass=0.5),
+    "gravity.total_action": lambda d: gravity.total_action(
+        *_metric_field(d), _scalar_matter(_metric_field(d)[0], d), matter_lagrangian=gravity.scalar_field_lagrangian,
+        cosmological_constant=0.1),
+    "gravity.einstein_equations": lambda d: gravity.einstein_equations(
+        *_metric_field(d), _scalar_matter(_metric_field(d)[0], d), matter_lagrangian=gravity.scalar_field_lagrangian),
+    "gravity.stress_energy": lambda d: gravity.stress_energy(
+        *_metric_field(d), _scalar_matter(_metric_field(d)[0], d), matter_lagrangian=gravity.scalar_field_lagrangian),
+    "gravity.reference_metric": lambda d: gravity.reference_metric(_a([0.3, 1.1, 2.0], d), eps=0.1),
+    "gravity.sample_metric": lambda d: gravity.sample_metric(Grid((4, 4)), lambda X: gravity.reference_metric(X, eps=0.1).astype(d)),
+    "gravity.einstein_tensor_of": lambda d: gravity.einstein_tensor_of(
+        lambda X: gravity.reference_metric(X, eps=0.1), _a([0.3, 1.1, 2.0], d)),
+    # ---- reduced actions (§9)
+    "reduced_gravity.static_spherical_metric": lambda d: reduced_gravity.static_spherical_metric(
+        lambda r: 1 - 2 / r, lambda r: 1 / (1 - 2 / r))(_a([0.0, 5.0, 1.0, 0.3], d)),
+    "reduced_gravity.flrw_metric": lambda d: reduced_gravity.flrw_metric(lambda t: t ** (2 / 3))(_a([1.3, 1.0, 0.2, 0.1], d)),
+    "reduced_gravity.schwarzschild_lagrangian": lambda d: reduced_gravity.schwarzschild_lagrangian(
+        _a([3.0, 4.0], d), _a([0.4, 0.5], d), _a([0.3, 0.5], d), _a([0.1, 0.05], d)),
+    "reduced_gravity.flrw_dust_lagrangian": lambda d: reduced_gravity.flrw_dust_lagrangian(
+        _a([1.0, 1.2], d), _a([0.6, 0.5], d), _a([1.0, 1.0], d), 1.0),
+    "reduced_gravity.schwarzschild_action": lambda d: reduced_gravity.schwarzschild_action(
+        _a(1 - 2 / np.linspace(3, 6, 8), d), _a(0.5 + 0.05 * np.linspace(3, 6, 8), d), _a(np.linspace(3, 6, 8), d)),
+    "reduced_gravity.flrw_dust_action": lambda d: reduced_gravity.flrw_dust_action(
+        _a(np.linspace(1, 2, 8) ** (2 / 3), d), _a(np.linspace(1, 2, 8), d), 1.0),
+    "reduced_gravity.friedmann_constraint": lambda d: reduced_gravity.friedmann_constraint(
+        _a(np.linspace(1, 2, 8) ** (2 / 3), d), _a(np.linspace(1, 2, 8), d), 1.0),
+    "reduced_gravity.solve_schwarzschild": lambda d: reduced_gravity.solve_schwarzschild(
+        _a(np.linspace(3, 6, 8), d), _a([1 / 3, 2 / 3], d), _a([1 / 3, 2 / 3], d)).fields,
+    "reduced_gravity.solve_flrw_dust": lambda d: reduced_gravity.solve_flrw_dust(
+        _a(np.linspace(1, 2, 8), d), _a([1.0, 2 ** (2 / 3)], d), rho0=1 / (6 * np.pi)).fields,
+    # ---- holography (§10)
+    "holography.boundary_projector": lambda d: holography.boundary_projector((0, 4), 5, dtype=d),
+    "holography.boundary_state": lambda d: holography.boundary_state(_a(np.linspace(0, 1, 5), d), (0, 4)),
+    "holography.boundary_bias": lambda d: holography.boundary_bias(_a(np.linspace(0, 1, 5), d), (0, 4)),
+    "holography.spectral_radius": lambda d: holography.spectral_radius(_chain_w(d)),
+    "holography.boundary_weights": lambda d: holography.boundary_weights(_chain_w(d), _a(0.5, d), (0, 4)),
+    "holography.boundary_weights_series": lambda d: holography.boundary_weights_series(_chain_w(d), _a(0.5, d), (0, 4), tol=1e-6),
+    "holography.chain_length": lambda d: holography.chain_length(_a([[0.1, 0.01], [0.02, 0.2]], d), _a(0.5, d)),
+    "holography.stationary_covariance": lambda d: holography.stationary_covariance(*_ou_matrices(d)),
+    "holography.ou_entropy_production": lambda d: holography.ou_entropy_production(*_ou_matrices(d)),
+    "holography.bulk_entropy_production": lambda d: holography.bulk_entropy_production(_chain_w(d), _a(0.5, d)),
+    "holography.boundary_entropy_production": lambda d: holography.boundary_entropy_production(_chain_w(d), _a(0.5, d), (0, 4)),
+}
+
+# float32 vs float64 tolerances above DEFAULT_TOL, with the reason.
+TOLERANCE = {
+    "estimators.log_partition_monte_carlo": (1e-1, "two independent estimates (float32 and float64 draw different normals from one key), each with stderr ≈ 2.2%: ~3 standard errors of the difference"),
+    "thermo.heat_capacity": (1e-3, "second β-derivative of log det: cancellation of two O(1) terms"),
+    "hidden.permutation_flow": (1e-4, "time stepper: round-off accumulates over the steps"),
+    "hamilton_jacobi.laplacian_in_eigenvalues": (1e-4, "second derivatives by nested autodiff"),
+    "hamilton_jacobi.eigenvalue_curvature_term": (1e-4, "second derivatives by nested autodiff"),
+    "gravity.einstein_hilbert_density": (1e-4, "cancellation between ∂Γ and ΓΓ terms"),
+    "gravity.einstein_tensor_point": (1e-4, "cancellation between ∂Γ and ΓΓ terms"),
+    "gravity.einstein_tensor_of": (1e-4, "cancellation between ∂Γ and ΓΓ terms"),
+    "strings.nambu_goto_action": (1e-4, "spectral derivatives: FFT round-off times k_max, under a square root"),
+    "gravity.gravity_euler_lagrange": (1e-4, "Euler-Lagrange by grad of a spectral action"),
+    "gravity.euler_lagrange": (1e-4, "Euler-Lagrange by grad of a spectral action"),
+    "gravity.einstein_equations": (1e-4, "Euler-Lagrange by grad of a spectral action"),
+    "gravity.stress_energy": (1e-4, "Euler-Lagrange by grad of a spectral action"),
+    "reduced_gravity.solve_schwarzschild": (1e-4, "float32 Newton stops at its default tolerance 1e-5"),
+    "reduced_gravity.solve_flrw_dust": (1e-4, "float32 Newton stops at its default tolerance 1e-5"),
+    "entropic.solve_boundary_value": (1e-4, "float32 Newton stops at its default tolerance 1e-5"),
+    "fokker_planck.trajectory": (1e-4, "time stepper: round-off accumulates over the steps"),
+    "entropic.entropic_stepper": (1e-4, "time stepper: round-off accumulates over the steps"),
+    "entropic.evolve": (1e-4, "time stepper: round-off accumulates over the steps"),
+    "quantum.split_step": (1e-4, "time stepper: round-off accumulates over the steps"),
+    "quantum.integrate": (1e-4, "time stepper: round-off accumulates over the steps"),
+    "quantum.harmonic_split_step": (1e-4, "time stepper: round-off accumulates over the steps"),
+    "quantum.madelung_stepper": (1e-4, "time stepper: round-off accumulates over the steps"),
+}
+
+
+@functools.lru_cache
+def _mlp(d):
+    # Built in float64 and cast, so both precisions see the same weights.
+    mlp = eqx.nn.MLP(2, 1, 3, 1, activation=jnp.tanh, final_activation=jnp.tanh, key=jax.random.PRNGKey(0),
+                     dtype=jnp.float64)
+    return jax.tree_util.tree_map(lambda x: x.astype(d) if eqx.is_inexact_array(x) else x, mlp)
+
+
+def _fp_run(d, n):
+    g = _grid1()
+    init, step = fokker_planck.etdrk4(g, 0.2, 0.05, F=_wave(g, d), gamma=1.0)
+    return fokker_planck.evolve(step, init(_bump(g, d)), n).p
+
+
+def _fp_traj(d):
+    g = _grid1()
+    init, step = fokker_planck.etdrk4(g, 0.2, 0.05, F=_wave(g, d), gamma=1.0)
+    return fokker_planck.trajectory(step, init(_bump(g, d)), 2, 2)[1].p
+
+
+def _entropic_run(d):
+    g = _grid1()
+    init, step = entropic.entropic_stepper(_wave(g, d, 2.0), g, C, 1e-3, learning=False)
+    return entropic.evolve(step, init(_bump(g, d), _wave(g, d)), 3).F
+
+
+def _qm_run(d, which):
+    g = _grid1()
+    if which == "split":
+        init, step = quantum.split_step(_wave(g, d, 2.0), g, C, 0.05)
+        return quantum.integrate(step, init(_psi(g, d)), 3).psi
+    if which == "harmonic":
+        init, step = quantum.harmonic_split_step(g, C, 1.0, 0.05)
+        return quantum.integrate(step, init(_psi(g, d)), 3).psi
+    init, step = quantum.madelung_stepper(_wave(g, d, 2.0), g, C, 1e-3)
+    return quantum.integrate(step, init(_bump(g, d), _wave(g, d)), 3).F
+
+
+def _characteristics(d):
+    return hamilton_jacobi.characteristics(_F0, _harmonic, _a([0.3, -0.4], d), 1.0, 1.0, t1=0.5, n_steps=5)
+
+
+def _perm_flow(d):
+    init, step = hidden.permutation_flow(2.0, 0.05)
+    return _iterate(step, init(_a(np.exp(-np.linspace(-3, 3, 16) ** 2), d)), 3)
+
+
+def _iterate(step, state, n):
+    for _ in range(n):
+        state = step(state)
+    return state
+
+
+def _public(module):
+    name = module.__name__.rsplit(".", 1)[-1]
+    for attr, obj in vars(module).items():
+        if attr.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
+            continue
+        yield f"{name}.{attr}"
+
+
+def test_every_public_kernel_has_a_dtype_case():
+    missing = [f for m in MODULES for f in _public(m) if f not in CASES and f not in EXEMPT]
+    assert not missing, f"public functions without a dtype case (add one to CASES, or a reason to EXEMPT): {missing}"
+    stale = [f for f in CASES if f not in {g for m in MODULES for g in _public(m)}]
+    assert not stale, f"cases for functions that no longer exist: {stale}"
+
+
+def _float_leaves(tree):
+    return [x for x in jax.tree_util.tree_leaves(tree)
+            if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.inexact)]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_float32_in_float32_out_and_agrees_with_float64(name):
+    out32 = _float_leaves(CASES[name](F32))
+    assert out32, f"{name}: no floating output"
+    kinds = {str(x.dtype) for x in out32}
+    assert kinds <= {"float32", "complex64"}, f"{name}: float32 inputs gave {sorted(kinds)}"
+    out64 = _float_leaves(CASES[name](F64))
+    tol = TOLERANCE.get(name, (DEFAULT_TOL, ""))[0]
+    for a32, a64 in zip(out32, out64):
+        a32, a64 = np.asarray(a32, dtype=np.complex128), np.asarray(a64, dtype=np.complex128)
+        scale = max(np.max(np.abs(a64)), 1e-30)
+        err = np.max(np.abs(a32 - a64)) / scale
+        assert err <= tol, f"{name}: float32 vs float64 relative error {err:.2e} > {tol:.0e}"
