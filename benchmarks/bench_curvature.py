@@ -6,7 +6,9 @@ random points outside the horizon (N = 100,000; 10,000 with --quick), float64.
 Implementations, in this process (or a child process for the peer) and on the same points:
 
 * ``nnworld_jax``: ``curvature.on_points`` — forward-mode autodiff of the metric callable
-  (nested ``jax.jacfwd``), closed-form inverse, ``jit(vmap)`` over chunks of points. End to end
+  (nested jvps along the coordinates it depends on), component-wise algebra with closed-form
+  inverse, ``jit(vmap)`` over chunks of points (``--chunk``, default 4096).
+* ``baseline`` (with ``--baseline PATH``): an earlier ``curvature.py`` timed the same way in this run. End to end
   (metric callable -> values at N points) after compilation; ``compile_s`` is the first call on
   one chunk (trace + XLA compile), reported apart.
 * ``einsteinpy`` (if installed): symbolic (SymPy) Riemann/Ricci/Einstein tensors from the
@@ -20,7 +22,8 @@ Each record's ``error`` is max|K − K_exact| / max|K_exact| against the closed 
 (Schwarzschild: 48M²/r⁶; Kerr: Henry's formula), so both implementations are checked against the
 same independent reference; for nnworld_jax it also includes max|R| / √max|K| (R = 0 exactly).
 
-    python benchmarks/bench_curvature.py [--quick] [--json PATH] [--repeats K] [--peer-cap S]
+    python benchmarks/bench_curvature.py [--quick] [--json PATH] [--repeats K] [--peer-cap S] [--chunk C]
+                                         [--baseline OLD_CURVATURE_PY] [--no-peer]
 """
 
 from __future__ import annotations
@@ -61,33 +64,53 @@ def rel_err(x, ref) -> float:
 
 
 # ---------------------------------------------------------------------------------- nnworld_jax
-def bench_jax(kind: str, P: np.ndarray, repeats: int, chunk: int):
+def load_module(path: str):
+    """A curvature.py from a file (e.g. ``git show HEAD:nnworld_jax/curvature.py > /tmp/old.py``),
+    imported inside the nnworld_jax package, to time an earlier version in the same run."""
+    import importlib.util
+
+    import nnworld_jax  # noqa: F401
+
+    spec = importlib.util.spec_from_file_location("nnworld_jax._bench_baseline_curvature", path)
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = "nnworld_jax"
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def bench_jax(kind: str, P: np.ndarray, repeats: int, chunk: int, cv=None):
     import jax
 
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    from nnworld_jax import curvature as cv
     from nnworld_jax import metrics as mt
+
+    if cv is None:
+        from nnworld_jax import curvature as cv
 
     metric = mt.schwarzschild(M) if kind == "schwarzschild" else mt.kerr(M, A)
 
-    def fields(metric, X):
+    def fields(metric, X):  # the fused workload: R, G_ab and K from one curvature() per point
         c = cv.curvature(metric, X)
         return c.ricci_scalar, c.einstein_tensor, c.kretschmann
 
     pts = jnp.asarray(P)
-    t0 = time.perf_counter()
-    jax.block_until_ready(cv.on_points(fields, metric, pts[:chunk], chunk_size=chunk))
-    compile_s = time.perf_counter() - t0
-    times, out = [], None
+    # First call at the full size: trace + XLA compile (+ the small eager ops of the chunk loop)
+    # + one run; compile_s is that minus the median run below.
+    t0, c0 = time.perf_counter(), time.process_time()
+    jax.block_until_ready(cv.on_points(fields, metric, pts, chunk_size=chunk))
+    first_s, first_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    times, cpu, out = [], [], None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = jax.block_until_ready(cv.on_points(fields, metric, pts, chunk_size=chunk))
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     R, G, K = (np.asarray(o) for o in out)
     err = max(rel_err(K, exact_kretschmann(kind, P)), float(np.max(np.abs(R))) / float(np.max(np.abs(K))) ** 0.5)
-    return statistics.median(times), compile_s, err
+    med, med_cpu = statistics.median(times), statistics.median(cpu)
+    return med, first_s - med, err, {"cpu_s": med_cpu, "compile_cpu_s": first_cpu_s - med_cpu, "best_s": min(times)}
 
 
 # ------------------------------------------------------------------------------------ einsteinpy
@@ -167,20 +190,29 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--chunk", type=int, default=4096)
     ap.add_argument("--peer-cap", type=float, default=None, help="wall-clock cap for einsteinpy (s)")
+    ap.add_argument("--baseline", type=str, default=None,
+                    help="path of an earlier curvature.py to time beside the current one (impl 'baseline')")
+    ap.add_argument("--no-peer", action="store_true", help="skip einsteinpy")
     args = ap.parse_args(argv)
     n = 10_000 if args.quick else 100_000
     repeats = args.repeats or (2 if args.quick else 3)
     cap = args.peer_cap or (20.0 if args.quick else 120.0)
     import tempfile
 
+    baseline = load_module(args.baseline) if args.baseline else None
     records = []
     with tempfile.TemporaryDirectory() as workdir:
         for kind in ("schwarzschild", "kerr"):
             P = make_points(n)
             workload = f"{kind} R,G,K N={n}"
-            med, comp, err = bench_jax(kind, P, repeats, args.chunk)
-            records.append({"workload": workload, "impl": "nnworld_jax", "dtype": "float64", "median_s": med,
-                            "compile_s": comp, "error": err, "per_point_s": med / n})
+            impls = [("nnworld_jax", None)] + ([("baseline", baseline)] if baseline is not None else [])
+            for impl, mod in impls:
+                med, comp, err, extra = bench_jax(kind, P, repeats, args.chunk, mod)
+                records.append({"workload": workload, "impl": impl, "dtype": "float64", "median_s": med,
+                                "compile_s": comp, "error": err, "per_point_s": med / n, "points_per_s": n / med,
+                                "chunk": args.chunk, **extra})
+            if args.no_peer:
+                continue
             peer = bench_einsteinpy(kind, P, cap, workdir)
             if peer is None:
                 print(f"einsteinpy not installed: peer skipped for {kind}", file=sys.stderr)
@@ -190,13 +222,21 @@ def main(argv=None) -> list[dict]:
                 rec["per_point_s"] = peer["eval_s"] / n
             records.append(rec)
 
-    print(f"{'workload':32s} {'impl':12s} {'end-to-end s':>13s} {'compile s':>10s} {'per point':>10s} {'error':>10s}")
+    print(f"{'workload':28s} {'impl':12s} {'end-to-end s':>12s} {'compile s':>9s} {'+compile s':>10s} "
+          f"{'per point':>9s} {'points/s':>9s} {'cpu s':>7s} {'error':>9s}")
     for r in records:
         med = "capped" if r["median_s"] is None else f"{r['median_s']:.3f}"
         comp = "-" if r["compile_s"] is None else f"{r['compile_s']:.2f}"
+        tot = "-" if r["median_s"] is None or r["compile_s"] is None or r["impl"] == "einsteinpy" else \
+            f"{r['median_s'] + r['compile_s']:.2f}"
         pp = f"{r['per_point_s']:.2e}" if r.get("per_point_s") else "-"
+        pps = f"{r['points_per_s']:.2e}" if r.get("points_per_s") else "-"
+        cpu = f"{r['cpu_s']:.3f}" if r.get("cpu_s") else "-"
         err = r["error"] if isinstance(r["error"], str) else f"{r['error']:.1e}"
-        print(f"{r['workload']:32s} {r['impl']:12s} {med:>13s} {comp:>10s} {pp:>10s} {err:>10s}")
+        print(f"{r['workload']:28s} {r['impl']:12s} {med:>12s} {comp:>9s} {tot:>10s} {pp:>9s} {pps:>9s} "
+              f"{cpu:>7s} {err:>9s}")
+    print("nnworld_jax: end-to-end = metric callable -> R, G_ab, K at all N points, after compilation (median); "
+          "'+compile' adds the first-call compile; cpu s = process CPU time of one run (the machine may be shared).")
     print("einsteinpy: 'compile' = symbolic tensors + lambdify; per point = lambdified NumPy evaluation only; "
           f"cap {cap:g} s per metric (child process).")
     if args.json:

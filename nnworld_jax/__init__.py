@@ -72,4 +72,16 @@ from . import metrics as metrics
 from . import curvature as curvature
 from . import gravity as gravity
 from . import reduced_gravity as reduced_gravity
+from . import hidden_gravity as hidden_gravity
 from . import holography as holography
+
+# Scale (issue #6): sharded, resumable batch experiments and matrix-free large networks.
+from . import batch as batch
+from . import experiments as experiments
+from .batch import batch_map as batch_map, run_chunked as run_chunked
+from . import sparse as sparse
+from . import lanczos as lanczos
+from .lanczos import (FreeEnergyEstimate as FreeEnergyEstimate, LogDetEstimate as LogDetEstimate,
+                      free_energy_slq as free_energy_slq, gauss_newton_logdet as gauss_newton_logdet,
+                      sparse_free_energy as sparse_free_energy)
+from .sparse import SparseNetwork as SparseNetwork, SparseWeights as SparseWeights, sparse_mean_state as sparse_mean_state

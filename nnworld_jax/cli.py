@@ -2,6 +2,10 @@
 
     nnworld reproduce [--quick] [--only SECTION|CLAIM] [--out DIR] [--precision float64|float32]
     nnworld list
+    nnworld batch CONFIG.toml --out DIR [--quick]
+
+``nnworld batch`` runs a named experiment of :mod:`nnworld_jax.experiments` in chunks written
+atomically under DIR, with a manifest; rerunning it after a kill resumes from the finished chunks.
 
 The report directory holds ``claims.json`` (``{"claims": [...]}``), ``summary.md`` and one PNG per
 claim with a figure. It is written to a temporary sibling and renamed into place, so a killed run
@@ -126,6 +130,33 @@ def list_claims(args) -> int:
     return 0
 
 
+def batch(args) -> int:
+    from rich.console import Console
+
+    from . import set_precision
+    from .batch import ResumeMismatchError
+    from .experiments import load_config, resolve_params, run_experiment
+
+    console = Console(stderr=True)
+    try:
+        config = load_config(args.config)
+        _, params = resolve_params(config, quick=args.quick)
+    except (OSError, RuntimeError, ValueError) as e:
+        console.print(f"[red]{args.config}: {e}[/red]")
+        return 2
+    set_precision(params.get("precision", "float64"))
+    t0 = time.perf_counter()
+    try:
+        summary = run_experiment(config, args.out, quick=args.quick, progress=not args.no_progress)
+    except ResumeMismatchError as e:
+        console.print(f"[red]{e}[/red]")
+        return 2
+    console.print(f"{summary['experiment']}: {summary['chunks_computed']} chunks computed, "
+                  f"{summary['chunks_resumed']} resumed, {time.perf_counter() - t0:.1f} s; "
+                  f"results in {Path(args.out).resolve()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nnworld", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     lst = sub.add_parser("list", help="list the registered claims")
     lst.add_argument("--only", default=None)
     lst.set_defaults(func=list_claims)
+    bat = sub.add_parser("batch", help="run a named batch experiment from a config file (resumable)")
+    bat.add_argument("config", help="experiment config (.toml, or .json)")
+    bat.add_argument("--out", required=True, help="output directory (a killed run resumes from it)")
+    bat.add_argument("--quick", action="store_true", help="apply the config's [quick] sizes: seconds")
+    bat.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bat.set_defaults(func=batch)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -244,6 +244,26 @@ class ChainNetwork(NamedTuple):
     lengths: np.ndarray
 
 
+def _chain_edges(k: int, chains, n_total: int | None) -> tuple[int, list[tuple[int, int]]]:
+    """Layout of the (100) chain network: the neuron count and every edge (dst, src), repeated once
+    per chain that uses it (parallel L = 0 chains between one pair add up). Shared by the dense
+    builder here and :func:`nnworld_jax.sparse.chain_network_weights`."""
+    n = k + sum(int(c[2]) for c in chains)
+    if n_total is not None:
+        if n_total < n:
+            raise ValueError(f"n_total={n_total} is smaller than the {n} neurons the chains need")
+        n = int(n_total)
+    edges, nxt = [], k
+    for a, b, length in chains:
+        a, b, length = int(a), int(b), int(length)
+        if not (0 <= a < k and 0 <= b < k) or length < 0:
+            raise ValueError(f"chain {(a, b, length)}: endpoints must be boundary indices < {k}, L >= 0")
+        nodes = [a, *range(nxt, nxt + length), b]
+        nxt += length
+        edges += [(dst, src) for src, dst in zip(nodes[:-1], nodes[1:])]
+    return n, edges
+
+
 def chain_network(n_boundary: int, chains: Sequence[tuple[int, int, int]], *, weight: float = 1.0,
                   n_total: int | None = None, dtype=np.float64) -> ChainNetwork:
     """Assemble the (100) test network: boundary neurons 0..K-1, then for each chain (a, b, L) L new
@@ -255,23 +275,13 @@ def chain_network(n_boundary: int, chains: Sequence[tuple[int, int, int]], *, we
     ((5, 5), 3.0, inf)
     """
     k = int(n_boundary)
-    n = k + sum(int(c[2]) for c in chains)
-    if n_total is not None:
-        if n_total < n:
-            raise ValueError(f"n_total={n_total} is smaller than the {n} neurons the chains need")
-        n = int(n_total)
+    n, edges = _chain_edges(k, chains, n_total)
     w = np.zeros((n, n), dtype=dtype)
     lengths = np.full((k, k), np.inf)
-    nxt = k
+    for dst, src in edges:
+        w[dst, src] += weight
     for a, b, length in chains:
-        a, b, length = int(a), int(b), int(length)
-        if not (0 <= a < k and 0 <= b < k) or length < 0:
-            raise ValueError(f"chain {(a, b, length)}: endpoints must be boundary indices < {k}, L >= 0")
-        nodes = [a, *range(nxt, nxt + length), b]
-        nxt += length
-        for src, dst in zip(nodes[:-1], nodes[1:]):
-            w[dst, src] += weight
-        lengths[b, a] = min(lengths[b, a], length)
+        lengths[int(b), int(a)] = min(lengths[int(b), int(a)], int(length))
     return ChainNetwork(w, tuple(range(k)), tuple((int(a), int(b), int(c)) for a, b, c in chains), lengths)
 
 

@@ -8,17 +8,21 @@ import pytest
 
 import nnworld_jax as nw
 from nnworld_jax import (curvature, entropic, fokker_planck, gravity, grid, hamilton_jacobi, hidden,
-                         holography, learning, metrics, network, partition, quantum, reduced_gravity,
+                         hidden_gravity, holography, lanczos, sparse, learning, metrics, network, partition, quantum, reduced_gravity,
                          strings, thermo)
 
 # Utilities that implement no equation of the paper.
 NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_from_mlp",
                "teacher_student_task", "reference", "ACTIVATIONS", "MonteCarloEstimate",
                "TeacherStudent", "TrainingHistory", "LawsOfLearning", "Thermodynamics",
+               "SparseWeights", "LogDetEstimate", "FreeEnergyEstimate",
                # time-stepping and grid plumbing shared by the physics modules
                "evolve", "trajectory", "integrate", "rk4", "solve_rk4", "normalize", "norm",
-               "unwrap_phase", "apply_filter", "Grid", "check_field", "on_points"}
-PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, reduced_gravity, holography]
+               "unwrap_phase", "apply_filter", "Grid", "check_field", "on_points",
+               # batch-experiment plumbing (issue #6)
+               "batch_map", "run_chunked"}
+PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, reduced_gravity,
+                   hidden_gravity, holography, sparse, lanczos]
 EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")
 
 

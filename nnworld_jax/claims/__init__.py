@@ -2,6 +2,7 @@
 
 # Importing a module registers its claims, in paper order.
 from . import thermodynamics as thermodynamics  # noqa: F401  (§2, §3, §6: (5)-(17), (45)-(46))
+from . import large_networks as large_networks  # noqa: F401  (§3: (45), (60) at N = 10⁶)
 from . import fokker_planck as fokker_planck  # noqa: F401  (§4: (18)-(22))
 from . import entropic as entropic  # noqa: F401  (§5: (26)-(33))
 from . import quantum as quantum  # noqa: F401  (§5: (34)-(36))
@@ -10,6 +11,7 @@ from . import strings as strings  # noqa: F401  (§7, §8: (49)-(76))
 from . import curvature as curvature  # noqa: F401  (§9: (93), (96))
 from . import gravity as gravity  # noqa: F401  (§9: (88)-(95))
 from . import reduced_gravity as reduced_gravity  # noqa: F401  (§9: (88), (95) reduced)
+from . import hidden_gravity as hidden_gravity  # noqa: F401  (§9: (77)-(80))
 from . import holography as holography  # noqa: F401  (§10: (97)-(102))
 from ._registry import (
     REGISTRY as REGISTRY,

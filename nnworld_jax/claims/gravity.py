@@ -15,6 +15,8 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from matplotlib.figure import Figure
 
 from .. import gravity as gv
 from ..grid import Grid
@@ -54,6 +56,28 @@ def _integrals(quick):
     return grid, {d: float(gv.gravity_action(grid, m, d)) for d in gv.DENSITIES}
 
 
+_LABELS = {"paper": "∫L₉₁ (printed (91))", "corrected": "∫L corrected", "gamma-gamma": "∫L_ΓΓ",
+           "einstein-hilbert": "∫√g R"}
+
+
+def _integrals_figure(grid, s, highlight=()):
+    # Bars of the integrated densities with the SPEC §6 values (n = 24) as reference lines.
+    fig = Figure(figsize=(6, 3.8))
+    ax = fig.subplots()
+    names = list(gv.DENSITIES)
+    colors = ["tab:red" if d in highlight else "tab:blue" for d in names]
+    ax.bar(range(len(names)), [s[d] for d in names], color=colors)
+    ax.set_xticks(range(len(names)), [_LABELS[d] for d in names], fontsize=8)
+    ax.axhline(-0.3069736138, color="k", ls="--", lw=0.8, label="SPEC ∫√gR = -0.30697")
+    ax.axhline(-0.9554649474, color="tab:red", ls=":", lw=0.8, label="SPEC ∫L₉₁ = -0.95546")
+    ax.axhline(0.0, color="gray", lw=0.5)
+    ax.set_ylabel("integral over [0, 2π)³")
+    ax.set_title(f"d = 3, ε = 0.1, n = {grid.shape[0]}", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 @claim("gravity.gamma-gamma-identity", section="9", equations=("(92)",),
        statement="First line of (92): the ΓΓ Lagrangian differs from √-g R by a total derivative, so "
                  "their integrals over a periodic box are equal.",
@@ -62,6 +86,7 @@ def _gamma_gamma(ctx: Context) -> Result:
     grid, s = _integrals(ctx.quick)
     # trapezoid error of an analytic periodic integrand: ~1e-7 at n = 16, < 1e-10 at n = 24
     return Result(s["gamma-gamma"] - s["einstein-hilbert"], 0.0, 1e-6 if ctx.quick else 1e-9,
+                  figure=_integrals_figure(grid, s, highlight=("gamma-gamma", "einstein-hilbert")),
                   note=f"∫L_ΓΓ - ∫√gR, d = 3, ε = 0.1, n = {grid.shape[0]}",
                   details={"int_gamma_gamma": s["gamma-gamma"], "int_sqrt_g_R": s["einstein-hilbert"],
                            "spec_int_sqrt_g_R": -0.3069736138})
@@ -106,7 +131,11 @@ def _gauge_variations(grid, key):
 def _eq91_paper(ctx: Context) -> Result:
     grid, s = _integrals(ctx.quick)
     (var_paper, var_corrected), scale = _gauge_variations(Grid((8, 8, 8)), jax.random.PRNGKey(ctx.seed))
-    return Result(s["paper"], s["einstein-hilbert"], 1e-6,
+    fig = _integrals_figure(grid, s, highlight=("paper",))
+    ax = fig.axes[0]
+    ax.text(0.3, 0.45, f"linearized gauge variation δS₂ (δh = ∂ξ + ∂ξ):\nL₉₁: {float(var_paper):.3g}, "
+                       f"corrected: {float(var_corrected):.1e}", transform=ax.transAxes, fontsize=7)
+    return Result(s["paper"], s["einstein-hilbert"], 1e-6, figure=fig,
                   note=f"∫L₉₁ (measured) vs ∫√gR (expected), d = 3, ε = 0.1, n = {grid.shape[0]}; SPEC: "
                        "(91) = √|g|(-¼I1 - ¼I2 + ½I3), I2 sign flipped and -½I4 missing",
                   details={"int_L91": s["paper"], "int_L_corrected": s["corrected"],
@@ -124,8 +153,12 @@ def _el_errors(quick):
         grid, f = Grid((16, 16, 16)), _metric_fn(0.1, (-1.0, 1.0, 1.0))
     m = gv.sample_metric(grid, f)
     ref = _reference_el(grid, f)
-    err = {d: float(jnp.max(jnp.abs(gv.gravity_euler_lagrange(grid, m, d) - ref))) for d in ("corrected", "paper")}
-    return grid, err, float(jnp.max(jnp.abs(ref)))
+    el = {d: gv.gravity_euler_lagrange(grid, m, d) for d in ("corrected", "paper")}
+    err = {d: float(jnp.max(jnp.abs(e - ref))) for d, e in el.items()}
+    cut = (0,) * (grid.ndim - 1)  # a line along the last axis at X = 0 in the others
+    lines = {d: np.asarray(e[0, 0][cut]) for d, e in el.items()}
+    lines["reference"] = np.asarray(ref[0, 0][cut])
+    return grid, err, float(jnp.max(jnp.abs(ref))), lines
 
 
 @claim("gravity.eq91-corrected", section="9", equations=("(89)", "(91)", "(93)"),
@@ -133,10 +166,25 @@ def _el_errors(quick):
                  "the Onsager form (89) are -√-g G^{αβ} (jax.grad of the discretized action).",
        expected_verdict="holds-corrected")
 def _eq91_corrected(ctx: Context) -> Result:
-    grid, err, size = _el_errors(ctx.quick)
+    grid, err, size, lines = _el_errors(ctx.quick)
     # spectral aliasing of the nonlinear density: measured 5e-7 (2D, n = 24), 8e-5 (3D Lorentzian, n = 16)
     tol = 1e-5 if ctx.quick else 1e-3
-    return Result(err["corrected"], 0.0, tol, corrected=True,
+    fig = Figure(figsize=(8.5, 3.4))
+    ax1, ax2 = fig.subplots(1, 2)
+    x = np.asarray(grid.axis(grid.ndim - 1))
+    ax1.plot(x, lines["reference"], "k-", lw=2, label="-√|g| G⁰⁰ (reference)")
+    ax1.plot(x, lines["corrected"], "o", ms=3, label="E⁰⁰, corrected tensor")
+    ax1.plot(x, lines["paper"], "s-", ms=3, label="E⁰⁰, printed (91)")
+    ax1.set_xlabel(f"X{'¹²'[grid.ndim - 2]} (other coordinates 0)")
+    ax1.set_title("Euler-Lagrange equations by jax.grad", fontsize=9)
+    ax1.legend(fontsize=7)
+    ax2.bar([0, 1, 2], [err["corrected"], err["paper"], size], color=["tab:green", "tab:red", "gray"], log=True)
+    ax2.axhline(tol, color="k", ls="--", lw=0.8, label="tolerance")
+    ax2.set_xticks([0, 1, 2], ["max error\ncorrected", "max error\nprinted (91)", "max |√|g| G|"], fontsize=8)
+    ax2.legend(fontsize=7)
+    ax2.set_title(f"grid {grid.shape}", fontsize=9)
+    fig.tight_layout()
+    return Result(err["corrected"], 0.0, tol, corrected=True, figure=fig,
                   note=f"max |E^αβ + √|g| G^αβ| on a {grid.shape} grid (ε = 0.1"
                        f"{'' if ctx.quick else ', Lorentzian'}); the printed (91) misses by {err['paper']:.3g}",
                   details={"max_error_corrected": err["corrected"], "max_error_paper91": err["paper"],
@@ -179,7 +227,18 @@ def _einstein(ctx: Context) -> Result:
         size = float(s)
     # spectral error: 2D n = 16: 5e-6 relative; 3D: 1.4e-3, 1.3e-4 relative at n = 8, 12 (and 1.2e-5
     # at n = 16, too slow to compile here): exponential in n
-    return Result(errs[-1], 0.0, (1e-4 if ctx.quick else 1e-3) * size,
+    tol = (1e-4 if ctx.quick else 1e-3) * size
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.subplots()
+    ax.semilogy(ns, np.asarray(errs) / size, "o-", label="max |residual - (G + Λg - 8πG T)| / max|ref|")
+    ax.axhline(tol / size, color="k", ls="--", lw=0.8, label="tolerance")
+    ax.set_xlabel("grid points per axis n (spectral)")
+    ax.set_ylabel("relative error")
+    ax.set_xticks(list(ns))
+    ax.set_title(f"Einstein equations (95) from jax.grad of (88), d = {d}", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return Result(errs[-1], 0.0, tol, figure=fig,
                   note=f"max |residual(jax.grad of (88)) - (G + Λg - 8πG T)| in d = {d}, Lorentzian, "
                        f"Λ = {LAMBDA}, G = {NEWTON_G}, m = {MASS}; spectral grids n = {ns}",
                   details={"n": list(ns), "errors": errs, "max_reference": size})
