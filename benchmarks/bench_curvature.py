@@ -39,6 +39,7 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from _timing import write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 M, A = 1.0, 0.7
 
@@ -239,9 +240,7 @@ def main(argv=None) -> list[dict]:
           "'+compile' adds the first-call compile; cpu s = process CPU time of one run (the machine may be shared).")
     print("einsteinpy: 'compile' = symbolic tensors + lambdify; per point = lambdified NumPy evaluation only; "
           f"cap {cap:g} s per metric (child process).")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(records, fh, indent=1)
+    write_records(args.json, records)
     return records
 
 

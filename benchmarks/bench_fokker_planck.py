@@ -28,13 +28,12 @@ Implementations, in this process and on the same problem:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
 import time
 
-from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -177,10 +176,7 @@ def main(argv=None) -> int:
                              error=err, steps=steps))
         records += rows
     print_table(records)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(records, indent=1))
-        print(f"wrote {args.json}")
+    write_records(args.json, records)
     return 0
 
 

@@ -21,12 +21,11 @@ the gradient from the nnworld_jax float64 gradient (two independent routes for e
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 
-from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pathlib import Path
 
 # OpenBLAS's busy-waiting threads (NumPy) starve other libraries' threads on a small machine and
@@ -169,10 +168,7 @@ def main(argv=None) -> int:
                     records.append(dict(workload=workload, impl="torch", dtype=dtype, median_s=t,
                                         compile_s=0.0, error=err))
     print_table(records)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(records, indent=1))
-        print(f"wrote {args.json}")
+    write_records(args.json, records)
     return 0
 
 

@@ -28,14 +28,13 @@ and 7·10⁷ nonzeros here), else none (the SLQ standard error is still reported
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
 import time
 from pathlib import Path
 
-from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 # OpenBLAS's busy-waiting threads starve other threads on a small machine (see bench_free_energy.py).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -160,10 +159,7 @@ def main(argv=None) -> int:
                 print(f"  done {workload} {dtype}", file=sys.stderr, flush=True)
             records += sorted(rows, key=lambda r: (r["dtype"] != "float64", r["impl"] != "nnworld_jax"))
     print_table(records)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(records, indent=1))
-        print(f"wrote {args.json}")
+    write_records(args.json, records)
     return 0
 
 

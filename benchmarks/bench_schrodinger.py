@@ -26,13 +26,12 @@ reported separately. A peer that is not installed is skipped with a message.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
 import time
 
-from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pathlib import Path
 
 # OpenBLAS's busy-waiting threads starve other libraries' threads on a small machine.
@@ -235,10 +234,7 @@ def main(argv=None) -> int:
         rows += bench_dynamiqs(dq, grid, x, psi0, exact, repeats, args.quick)
     records = [dict(workload=workload, dtype="float64", **r) for r in rows]
     print_table(records)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(records, indent=1))
-        print(f"wrote {args.json}")
+    write_records(args.json, records)
     return 0
 
 

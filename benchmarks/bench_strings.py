@@ -20,11 +20,10 @@ Reported: steps (EOM evaluations) per second = 1 / median_s; compile time apart.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
-from _timing import median_time  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -154,9 +153,7 @@ def main() -> None:
     for r in records:
         print(f"{r['workload']:32s} {r['impl']:20s} {r['median_s']:10.4g} {1 / r['median_s']:10.4g} "
               f"{r['compile_s']:10.3g} {r['error']:10.2g}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(records, fh, indent=2)
+    write_records(args.json, records)
 
 
 if __name__ == "__main__":
