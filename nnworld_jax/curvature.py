@@ -828,21 +828,25 @@ def curvature_on_grid(g_field: Float[Array, "n n ..."], grid: gr.Grid, *,
         raise ValueError(f"g_field must have shape {(n, n, *grid.shape)} on this grid, got {jnp.shape(g_field)}; "
                          "kernels take one field, use jax.vmap to batch")
     g_field = check_finite(g_field, "g_field")
-
-    def d(f, axis):
-        return gr.derivative(grid, f, axis, 1, method=method)
-
-    def grad_components(t):  # t: (*idx, *grid.shape) -> (*idx, n, *grid.shape), derivative index last
-        k = t.ndim - n
-        flat = t.reshape((-1, *grid.shape))
-        out = jnp.stack([jax.vmap(lambda f, e=e: d(f, e))(flat) for e in range(n)], axis=1)
-        return out.reshape((*t.shape[:k], n, *grid.shape))
-
-    det, ginv = _inverse(g_field)
-    dg = grad_components(g_field)
-    gamma = _ein("ad...,dbc...->abc...", ginv, _christoffel_first(dg))
-    dgamma = grad_components(gamma)
+    det, ginv, gamma = _grid_christoffel(g_field, grid, method)
+    dgamma = _grid_gradient(gamma, grid, method)
     return _contractions(g_field, ginv, det, gamma, _riemann_from(gamma, dgamma))
+
+
+def _grid_gradient(t: Array, grid: gr.Grid, method: str) -> Array:
+    """∂_e of every component: t (*idx, *grid.shape) -> (*idx, n, *grid.shape), derivative index last."""
+    n = grid.ndim
+    flat = t.reshape((-1, *grid.shape))
+    out = jnp.stack([jax.vmap(lambda f, e=e: gr.derivative(grid, f, e, 1, method=method))(flat) for e in range(n)],
+                    axis=1)
+    return out.reshape((*t.shape[:t.ndim - n], n, *grid.shape))
+
+
+def _grid_christoffel(g_field: Array, grid: gr.Grid, method: str) -> tuple[Array, Array, Array]:
+    """det g, g^{ab} and Γ^a_{bc} (93) of a metric sampled on a grid (unchecked; see curvature_on_grid)."""
+    det, ginv = _inverse(g_field)
+    gamma = _ein("ad...,dbc...->abc...", ginv, _christoffel_first(_grid_gradient(g_field, grid, method)))
+    return det, ginv, gamma
 
 
 __all__ = ["Curvature", "christoffel", "riemann", "ricci_tensor", "ricci_scalar", "einstein_tensor",

@@ -64,7 +64,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import check
-from .gravity import _det_inv, _points_last_to_first, euler_lagrange, metric_derivatives
+from .curvature import _grid_christoffel
+from .gravity import _det_inv, _points_last_to_first, euler_lagrange
 from .grid import METHODS, Grid, derivative
 from .strings import worldsheet_derivatives
 
@@ -188,12 +189,7 @@ def _energy_momentum(grid, metric, fields, mass, coupling, method):
 
 
 def _christoffel(grid, metric, method):
-    metric = 0.5 * (metric + jnp.swapaxes(metric, 0, 1))
-    dg = metric_derivatives(grid, metric, method=method)  # dg[a, b, c] = ∂_c g_ab
-    lower = 0.5 * (dg + jnp.swapaxes(dg, 1, 2) - jnp.transpose(dg, (2, 0, 1, *range(3, dg.ndim))))
-    ginv = jnp.moveaxis(jax.vmap(lambda a: _det_inv(a)[1])(_points_last_to_first(metric, 2)), 0, -1)
-    ginv = ginv.reshape(metric.shape)
-    return jnp.einsum("ls...,smn...->lmn...", ginv, lower)
+    return _grid_christoffel(0.5 * (metric + jnp.swapaxes(metric, 0, 1)), grid, method)[2]
 
 
 def _divergence(grid, metric, dens, method):
@@ -390,7 +386,7 @@ def christoffel_field(grid: Grid, metric: Float[Array, "K K ..."], *,
                       method: str = "spectral") -> Float[Array, "K K K ..."]:
     """Christoffel symbols Γ^λ_{μν} = ½g^{λσ}(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ}) of eq. (93) on the grid.
 
-    Derivatives by :func:`nnworld_jax.gravity.metric_derivatives` (grid derivatives; use
+    Grid derivatives as in :func:`nnworld_jax.curvature.curvature_on_grid` (use
     :func:`nnworld_jax.curvature.christoffel` for an analytic metric at a point).
 
     Arguments: grid, metric (K, K, *grid.shape), method. Returns: Γ[λ, μ, ν], shape (K, K, K, *grid.shape).
