@@ -29,7 +29,7 @@ def _summary_markdown(records: list[dict], elapsed: float, quick: bool) -> str:
         "# nnworld reproduce: claims of 'The world as a neural network' (arXiv:2008.01540)",
         "",
         f"{len(records)} claims, {elapsed:.1f} s{' (quick)' if quick else ''}. "
-        "Verdicts: holds / holds-corrected (the form ../shared/SPEC.md corrects) / fails.",
+        "Verdicts: holds / holds-corrected (the form docs/conventions.md corrects) / fails.",
         "",
         "| id | § | eqs | measured | expected | tol | verdict | expected verdict |",
         "|---|---|---|---|---|---|---|---|",

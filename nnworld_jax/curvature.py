@@ -4,13 +4,13 @@ A metric is a callable ``metric(X) -> g`` from one point X of shape (n,) to the 
 g_ab of shape (n, n): any dimension n, any signature (see :mod:`nnworld_jax.metrics`). Kernels take
 one point; batch with ``jax.vmap``, or with :func:`on_points` for many points (chunked ``jit(vmap)``).
 
-Conventions (MTW / Wald; ``../shared/SPEC.md`` §6):
+Conventions (MTW / Wald; ``docs/conventions.md`` §6):
 
 * Christoffel symbols (93): Γ^a_{bc} = ½ g^{ad}(∂_b g_{dc} + ∂_c g_{db} − ∂_d g_{bc}), stored
   ``Γ[a, b, c]``.
 * Riemann: R^a_{bcd} = ∂_cΓ^a_{db} − ∂_dΓ^a_{cb} + Γ^a_{ce}Γ^e_{db} − Γ^a_{de}Γ^e_{cb},
   stored ``R[a, b, c, d]``; the 2-sphere has R^θ_{φθφ} = sin²θ > 0.
-* Ricci (96 as SPEC §6 reads it): R_{bd} = R^a_{bad}
+* Ricci (96 as conventions §6 reads it): R_{bd} = R^a_{bad}
   = ∂_αΓ^α_{bd} − ∂_dΓ^α_{bα} + Γ^α_{αβ}Γ^β_{bd} − Γ^α_{dβ}Γ^β_{bα}; R = g^{bd}R_{bd}.
 * Einstein tensor G_{ab} = R_{ab} − ½ g_{ab} R (lower indices); Kretschmann K = R_{abcd}R^{abcd}.
 
@@ -21,7 +21,7 @@ which coordinates each g_ab depends on and which g_ab vanish identically (Kerr: 
 of 16 entries zero; Schwarzschild: diagonal); those zeros are never multiplied. For n ≤ 4 the
 pointwise kernels then work component by component (one array per independent component, which
 under ``vmap`` is a contiguous vector over the points): g^{ab} by cofactors (closed form, no
-LAPACK call inside vmapped code: see SPEC "Numerical hazards"), Γ_{d,bc} and Γ^a_{bc} for b ≤ c,
+LAPACK call inside vmapped code: see conventions "Numerical hazards"), Γ_{d,bc} and Γ^a_{bc} for b ≤ c,
 the 21 independent
 R_abcd = ½(∂_b∂_c g_ad + ∂_a∂_d g_bc − ∂_a∂_c g_bd − ∂_b∂_d g_ac) + Γ^e_bc Γ_{e,ad} − Γ^e_bd Γ_{e,ac}
 (the lowered form of R^a_bcd above, so ∂Γ is never formed), then R^a_bcd = g^{ae}R_{ebcd},
@@ -41,7 +41,7 @@ sin/cos (XLA re-evaluates the metric's transcendentals inside several derivative
 dispatch, allocation and the chunk loop.
 Limitations: the metric must be twice differentiable by ``jax.jvp``; points where g is singular
 (horizons, coordinate poles) give inf/NaN; n > 4 uses ``jnp.linalg.inv`` (batched LAPACK under
-vmap: the SPEC hazard), so prefer single points or small batches there. Results of the component
+vmap: the reference hazard), so prefer single points or small batches there. Results of the component
 route and of the tensor route agree to round-off (~1e-15 relative), not bit for bit.
 """
 
@@ -673,7 +673,7 @@ def christoffel(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n n"]:
 def curvature(metric: Metric, X: Float[Array, " n"]) -> Curvature:
     """All curvature quantities of paper §9 at one point, sharing derivatives, eqs. (93)-(96).
 
-    Forward-mode autodiff gives g, ∂g and ∂∂g; Γ (93), Riemann, Ricci (96, SPEC §6 form), R, G_ab
+    Forward-mode autodiff gives g, ∂g and ∂∂g; Γ (93), Riemann, Ricci (96, conventions §6 form), R, G_ab
     and K follow algebraically (conventions in the module docstring). For n ≤ 4 metrics with
     structural zeros or unused coordinates (Kerr, Schwarzschild, FLRW) the algebra runs on the
     non-zero components only (the fast route of :func:`on_points`); dense metrics use tensor
@@ -710,7 +710,7 @@ def riemann(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n n n"]:
 
 
 def ricci_tensor(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n"]:
-    """Ricci tensor R_{bd} = R^a_{bad}, eq. (96) as SPEC §6 reads it:
+    """Ricci tensor R_{bd} = R^a_{bad}, eq. (96) as conventions §6 reads it:
     R_μν = ∂_αΓ^α_μν − ∂_νΓ^α_μα + Γ^α_αβΓ^β_μν − Γ^α_νβΓ^β_μα. Shape (n, n), symmetric."""
     return curvature(metric, X).ricci_tensor
 
@@ -723,7 +723,7 @@ def ricci_scalar(metric: Metric, X: Float[Array, " n"]) -> Float[Array, ""]:
 def einstein_tensor(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n"]:
     """Einstein tensor G_μν = R_μν − ½ g_μν R (lower indices), R_μν of eq. (96).
 
-    SPEC §6: the Euler-Lagrange expression of √|g| R is −√|g| G^{μν}; Einstein's equations read
+    conventions §6: the Euler-Lagrange expression of √|g| R is −√|g| G^{μν}; Einstein's equations read
     G_μν = 8π T_μν in units G = c = 1."""
     return curvature(metric, X).einstein_tensor
 
@@ -777,7 +777,7 @@ def on_points(fn: Callable, metric: Metric, points: Float[Array, "N n"], *, chun
     any ``fn(metric, X)`` works). The points are padded once (repeating the last point) to a
     whole number of chunks, so one compilation serves every chunk; ``fn`` and ``metric`` are
     static (reuse the same objects to hit the compile cache). Chunking keeps memory flat and
-    avoids the very large single programs that hung ``jax.lax.map`` on CPU (SPEC "Numerical
+    avoids the very large single programs that hung ``jax.lax.map`` on CPU (conventions "Numerical
     hazards"). Chunks of 4096-8192 points were fastest for the curvature kernels on CPU.
 
     Returns: ``fn``'s output pytree with a leading axis of length N.

@@ -2,7 +2,7 @@
 stepper, and the action principle as a boundary-value problem.
 
 Fields on a periodic grid in parameter space q (K = 1, 2, 3): the probability density p(t, q) > 0
-and the free energy F(t, q); a potential V(q). The Lagrangian density (28), as ``../shared/SPEC.md``
+and the free energy F(t, q); a potential V(q). The Lagrangian density (28), as ``docs/conventions.md``
 §3 fixes it, is
 
     ℒ = -4D √p ∇²√p + γ p ∇²F + μ p ∂_tF + μγ p |∇F|² + μ p V,                      (28)
@@ -34,7 +34,7 @@ found by Newton's method (optimistix). This form is well-posed for the learning 
 (F evolves backward from T, p forward from 0), where the initial-value problem is not.
 
 Units and measure: all fields are sampled on ``space`` (a :class:`~nnworld_jax.grid.Grid`);
-integrals are Σ · cell volume; D, γ, μ are the paper's constants (SPEC keeps μ; the paper sets it
+integrals are Σ · cell volume; D, γ, μ are the paper's constants (reference keeps μ; the paper sets it
 to 1 in §5.2 and to 2β in §6). D = 0 (no quantum potential: the Hamilton-Jacobi limit) is allowed;
 γ and μ must be positive.
 """

@@ -18,7 +18,7 @@ Experiments:
 
 * ``free_energy_vs_beta``: the distribution over random networks of the free energy F (45), the
   average loss U (46) and the entropy S_x = β²∂F/∂β (13), on a grid of β. Since S_x is computed
-  from ∂F/∂β, not from U, the identity S_x = β(U - F) (SPEC §1) is a check, reported in the
+  from ∂F/∂β, not from U, the identity S_x = β(U - F) (conventions §1) is a check, reported in the
   summary.
 """
 
@@ -122,7 +122,7 @@ def sample_network(key: PRNGKeyArray, n: int, *, sigma: float, bias: float, max_
 
     w_ij ~ N(0, σ²/N), then scaled by min(1, max_norm/‖w‖₂) so that ‖w‖₂ ≤ max_norm < 1 (a
     contraction: the mean state x* = tanh(w x* + b) is unique, H* = 0 and G is the exact Hessian,
-    SPEC §1); b_i ~ N(0, bias²).
+    conventions §1); b_i ~ N(0, bias²).
     """
     k_w, k_b = jax.random.split(key)
     w = (sigma / np.sqrt(n)) * jax.random.normal(k_w, (n, n), dtype)
@@ -197,7 +197,7 @@ def free_energy_vs_beta(params: dict, out_dir: Path, progress: bool = True) -> d
 
     Per network: F (45), U (46), S_x = β²∂F/∂β (13) on a log grid of β (see
     :func:`free_energy_vs_beta_item`); summary: quantiles of each at five β values and the
-    largest residual of S_x = β(U - F) (SPEC §1) over the whole batch, relative to max(1, |S_x|).
+    largest residual of S_x = β(U - F) (conventions §1) over the whole batch, relative to max(1, |S_x|).
     """
     dtype = _dtype(params)
     betas = _beta_grid(params, dtype)
@@ -237,7 +237,7 @@ def free_energy_vs_beta(params: dict, out_dir: Path, progress: bool = True) -> d
         for beta, q in table[name].items():
             lines.append(f"| {name} | {beta} | " + " | ".join(f"{q[c]:.5g}" for c in ("q05", "q25", "median", "q75",
                                                                                     "q95")) + " |")
-    lines += ["", f"Identity S_x = β(U - F) (SPEC §1) over all {f.size} (network, β) pairs: largest residual "
+    lines += ["", f"Identity S_x = β(U - F) (conventions §1) over all {f.size} (network, β) pairs: largest residual "
               f"{identity:.2e} (relative to max(1, |S_x|)).",
               f"Spectrum of G in [{summary['spectrum_min']:.4g}, {summary['spectrum_max']:.4g}]; "
               f"max ‖w‖₂ = {summary['weight_norm_max']:.4g}.",

@@ -6,7 +6,7 @@ evolves by stochastic learning with constant diffusion D > 0 and drift velocity 
 
     ∂_t p = ∇·(D ∇p − p v),        v = γ ∇F,                                   (18)-(20)
 
-with the sign of ``../shared/SPEC.md`` §2: the probability current is J = p v − D∇p, the
+with the sign of ``docs/conventions.md`` §2: the probability current is J = p v − D∇p, the
 stationary state is the Boltzmann density p ∝ exp(γF/D), and
 
     S = −∫ p log p dᴷq                                                              (21)
@@ -152,7 +152,7 @@ def fokker_planck_rhs(p: Float[Array, "..."], grid: Grid, D, *, F: Float[Array, 
 
     The drift velocity is v = γ∇F (``F`` and ``gamma``), or a given array ``drift`` of shape
     (K, *grid.shape) (e.g. :func:`ornstein_uhlenbeck_drift`; then ``gamma`` must be None). Sign:
-    the learning drift climbs F, so the stationary state is p ∝ exp(γF/D) (SPEC §2).
+    the learning drift climbs F, so the stationary state is p ∝ exp(γF/D) (conventions §2).
 
     Arguments:
         p: density at the grid points, shape ``grid.shape``.
@@ -235,7 +235,7 @@ def entropy_production_parts(p: Float[Array, "..."], grid: Grid, D, *, F=None, g
 def entropy_production(p: Float[Array, "..."], grid: Grid, D, *, F=None, gamma=None, drift=None,
                        drift_divergence=None, form: str = "flow", method: str = "spectral",
                        negative_tol: float | None = None) -> Float[Array, ""]:
-    """Entropy production dS/dt of eq. (22), in one of its three equal forms (SPEC §2).
+    """Entropy production dS/dt of eq. (22), in one of its three equal forms (conventions §2).
 
     * ``"flow"``:     −∫ log p ∂_t p, with ∂_t p from :func:`fokker_planck_rhs` (needs p > 0);
     * ``"flux"``:     ∫ ∂_k p (D ∂_k p / p − v_k)  (needs p > 0; where p/max p falls below the
@@ -259,7 +259,7 @@ def entropy_production(p: Float[Array, "..."], grid: Grid, D, *, F=None, gamma=N
 
     Returns: dS/dt, a scalar of p's dtype.
 
-    Example (the SPEC §2 test value):
+    Example (the conventions §2 test value):
         >>> g = Grid((256,))
         >>> q = g.axis(0)
         >>> p = normalize(jnp.exp(0.5 * jnp.cos(q) + 0.3 * jnp.sin(2 * q)), g)

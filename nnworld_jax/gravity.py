@@ -7,7 +7,7 @@ freedom as the quadratic form (89)
     ℒ = L^{αβμγδν}(g) g_{αβ,μ} g_{γδ,ν},                                              (89)
 
 with the tensor (91), and claims in (92) that ∫ℒ is the Einstein-Hilbert action ∫√-g R. In the
-basis of ``../shared/SPEC.md`` §6 (each term multiplying g_{αβ,μ} g_{γδ,ν})
+basis of ``docs/conventions.md`` §6 (each term multiplying g_{αβ,μ} g_{γδ,ν})
 
     I1 = g^{μν}g^{αγ}g^{βδ}, I2 = g^{μν}g^{αβ}g^{γδ}, I3 = g^{αγ}g^{βν}g^{μδ},
     I4 = g^{αν}g^{βμ}g^{γδ}, I5 = g^{αγ}g^{βμ}g^{δν},
@@ -25,13 +25,13 @@ Conventions:
 
 * Any dimension K and signature; √|g| = √|det g| (the paper's √-g for Lorentzian metrics).
 * Curvature: Γ^λ_{μν} = ½g^{λσ}(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ}),
-  R_{μν} = ∂_αΓ^α_{μν} - ∂_νΓ^α_{μα} + Γ^α_{αβ}Γ^β_{μν} - Γ^α_{νβ}Γ^β_{μα} ((96) with SPEC's
+  R_{μν} = ∂_αΓ^α_{μν} - ∂_νΓ^α_{μα} + Γ^α_{αβ}Γ^β_{μν} - Γ^α_{νβ}Γ^β_{μα} ((96) with the conventions'
   reading), R = g^{μν}R_{μν}, G_{μν} = R_{μν} - ½ g_{μν} R.
 * Pointwise arrays: ``g`` (K, K); ``dg[α, β, μ] = g_{αβ,μ}`` (K, K, K);
   ``ddg[α, β, μ, ν] = g_{αβ,μν}`` (K, K, K, K).
 * Fields: ``metric`` of shape (K, K, *grid.shape), derivatives by :mod:`nnworld_jax.grid`
   (``"spectral"`` default, ``"fd2"``, ``"fd4"``); actions are Σ density · cell volume (trapezoid).
-* Euler-Lagrange convention (SPEC §6): E^{αβ} = ∂L/∂g_{αβ} - ∂_μ(∂L/∂g_{αβ,μ}), symmetrized. The
+* Euler-Lagrange convention (conventions §6): E^{αβ} = ∂L/∂g_{αβ} - ∂_μ(∂L/∂g_{αβ,μ}), symmetrized. The
   discrete form is ``jax.grad`` of the action divided by the cell volume, where the action is
   evaluated at ½(g + gᵀ): the K² entries are independent arguments, so the gradient is symmetric
   and E^{αβ} = E^{βα} is *half* the derivative with respect to a single off-diagonal component
@@ -130,7 +130,7 @@ def _contractions(ginv, dg):
 
 
 def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, "5"]:
-    """The SPEC §6 basis (I1, …, I5) of eq. (89)-(91) contracted with g_{αβ,μ} g_{γδ,ν} (no √|g|).
+    """The conventions §6 basis (I1, …, I5) of eq. (89)-(91) contracted with g_{αβ,μ} g_{γδ,ν} (no √|g|).
 
     Arguments:
         g: metric g_{αβ} at one point, shape (n, n), any signature.
@@ -159,7 +159,7 @@ def onsager_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"], tensor: s
     Arguments:
         g: metric at one point, shape (n, n), any signature (√|det g| is used).
         dg: ``dg[α, β, μ] = g_{αβ,μ}``, shape (n, n, n).
-        tensor: ``"paper"``: (91) as printed, = √|g|(-¼I1 - ¼I2 + ½I3) (SPEC §6: wrong);
+        tensor: ``"paper"``: (91) as printed, = √|g|(-¼I1 - ¼I2 + ½I3) (conventions §6: wrong);
             ``"corrected"``: ¼√|g|(2I3 - I1 + I2 - 2I4), the Landau-Lifshitz ΓΓ Lagrangian.
 
     Returns: the scalar density (a weight-1 density, like √|g| R).
@@ -400,7 +400,7 @@ def euler_lagrange(action: Callable[[Array], Array], metric: Float[Array, "n n .
                    grid: Grid) -> Float[Array, "n n ..."]:
     """E^{αβ} = δS/δg_{αβ} of a discretized action, ``jax.grad`` / cell volume: eqs. (93)-(95).
 
-    The multi-component form of :func:`nnworld_jax.grid.functional_derivative`. Convention (SPEC §6):
+    The multi-component form of :func:`nnworld_jax.grid.functional_derivative`. Convention (conventions §6):
     the action is evaluated at ½(g + gᵀ) and all K² entries are independent arguments, so the result
     is symmetric and E^{αβ} is half the derivative with respect to one off-diagonal component,
     δS = Σ_{α,β} E^{αβ} δg_{αβ}. For the corrected form, E^{αβ} = -√|g| G^{αβ}.
@@ -578,11 +578,11 @@ def stress_energy(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Arr
 
 
 # ----------------------------------------------------------------------------------------------
-# Reference problem (SPEC §6)
+# Reference problem (conventions §6)
 # ----------------------------------------------------------------------------------------------
 
 def reference_metric(X: Float[Array, "d"], *, eps: float, signature: tuple[float, ...] | None = None) -> Float[Array, "d d"]:
-    """The SPEC §6 test metric for eqs. (89)-(96), at one point X (shape (d,)).
+    """The conventions §6 test metric for eqs. (89)-(96), at one point X (shape (d,)).
 
     g_ab = base_ab + ε[cos(X_a' + X_b' + 0.3(a'+b')) + 0.7 sin(X_{(a'+b'+1) mod d} - 0.5a')],
     a' = min(a, b), b' = max(a, b) (0-based); base = diag(signature) (default Euclidean).

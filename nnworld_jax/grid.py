@@ -3,7 +3,7 @@
 A :class:`Grid` is the box [0, L_1) × … × [0, L_K) sampled at n_k points per axis (cell-centred at
 q_j = j h, h = L/n), periodic in every axis. Fields are arrays of exactly ``grid.shape`` (one field
 per call; batch with ``jax.vmap``); vector fields carry the component first, ``(K, *grid.shape)``.
-Space-time fields use a grid whose first axis is time (periodic in t, as ``../shared/SPEC.md`` §3).
+Space-time fields use a grid whose first axis is time (periodic in t, as ``docs/conventions.md`` §3).
 
 Derivatives come in two families:
 

@@ -5,7 +5,7 @@ The density is then linear in p,
 
     ℒ_0 = p [μ ∂_tF + μγ |∇F|² + μV + γ ∇²F],                                        (28), D = 0
 
-and the F equation δS/δp = 0 reads (``../shared/SPEC.md`` §4; μ kept, as SPEC §3 asks)
+and the F equation δS/δp = 0 reads (``docs/conventions.md`` §4; μ kept, as conventions §3 asks)
 
     ∂_tF + γ|∇F|² + V + (γ/μ) ∇²F = 0.                                             (38)/(43)
 
@@ -22,7 +22,7 @@ What this module computes, and how:
   closed-form F(t, q) (non-periodic problems such as V = ½ω²q²), as ∂ℒ_0/∂p / μ at p = 1.
 * :func:`classical_hamiltonian` and :func:`characteristic_field`: characteristics of (38) from
   ``jax.grad`` of H(q, P): q̇ = ∂H/∂P = 2γP = u (31), Ṗ = -∂H/∂q = -∇V, so q̈ = -2γ∇V, Newton
-  with m_eff = 1/(2γ) (SPEC §4: the paper's (40)/(42) carry a different factor). The state also
+  with m_eff = 1/(2γ) (conventions §4: the paper's (40)/(42) carry a different factor). The state also
   carries F and its Hessian S along the path (a Riccati equation, from second derivatives of H).
 * :func:`rk4` (an ``(init, step)`` pair) and :func:`solve_rk4` (``lax.scan``): the time stepper.
 * :func:`cole_hopf`, :func:`inverse_cole_hopf`, :func:`cole_hopf_rhs`: the map of (43).
@@ -177,7 +177,7 @@ def classical_hamiltonian(q: Float[Array, " K"], P: Float[Array, " K"], potentia
 
     It is the D = 0, learning-free density divided by μp at ∂_tF = 0, ∇F = P
     (:func:`classical_density`), so it is the action's, not a separate model. Legendre dual:
-    L = |q̇|²/(4γ) - V, i.e. mass m_eff = 1/(2γ) (SPEC §3-§4).
+    L = |q̇|²/(4γ) - V, i.e. mass m_eff = 1/(2γ) (conventions §3-§4).
     """
     q, P = _check_point(q), _check_point(P, "P")
     if q.shape != P.shape:
@@ -201,7 +201,7 @@ class CharacteristicState(NamedTuple):
 def characteristic_field(potential: Callable, gamma, mu=1.0, *, learning: bool = True) -> Callable:
     """Vector field of the characteristics of the Hamilton-Jacobi equation (38), by ``jax.grad`` of H.
 
-    With H(q, P) of :func:`classical_hamiltonian` (SPEC §4, correcting (40)/(42)):
+    With H(q, P) of :func:`classical_hamiltonian` (conventions §4, correcting (40)/(42)):
 
         q̇ = ∂H/∂P = 2γP = u (31),   Ṗ = -∂H/∂q = -∇V,   so q̈ = -2γ∇V  (m_eff = 1/(2γ)),
         Ḟ = P·∂H/∂P - H - [(γ/μ) tr S],
@@ -309,7 +309,7 @@ def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"]
     """One characteristic of (38)/(43) from q0 over [t0, t1]: :func:`characteristic_field` by :func:`solve_rk4`.
 
     Returns: times (n_steps + 1,) and a :class:`CharacteristicState` whose leaves have a leading
-    time axis. Along it q̈ = -2γ∇V (SPEC §4), and F(t, q(t)), ∇F, ∇²F of the solution of (38).
+    time axis. Along it q̈ = -2γ∇V (conventions §4), and F(t, q(t)), ∇F, ∇²F of the solution of (38).
     """
     s0 = characteristic_init(F0_fn, q0)
     dtype = s0.q.dtype
@@ -401,7 +401,7 @@ def laplacian_in_eigenvalues(free_energy_of_lambda: Callable, eigenvalues_of_q: 
 
         ∇²_q F = Σ_ij (∂²F/∂λ_i∂λ_j) ∇λ_i·∇λ_j  [+ Σ_i (∂F/∂λ_i) ∇²_q λ_i].
 
-    The paper's (47) is ``curvature=False``: exact only when λ(q) is affine (SPEC §4). All
+    The paper's (47) is ``curvature=False``: exact only when λ(q) is affine (conventions §4). All
     derivatives by autodiff (λ(q) by ``jax.jacfwd``/``jax.hessian``; for eigenvalues of G they
     exist where the spectrum is simple).
 

@@ -1,7 +1,7 @@
 """Hidden variables, paper §7 (eqs. (49)-(65)): D non-interacting subsystems on one network, their
 linearized dynamics, the permutation-network limit and its right-moving waves.
 
-Conventions (``../shared/SPEC.md`` §5):
+Conventions (``docs/conventions.md`` §5):
 
 * Subsystem μ = 1..D has its own state x^μ (N,) and bias b^μ, shares the weights w (non-interacting:
   the total network is block diagonal). Its mean state x̄^μ is ``partition.mean_state`` of
@@ -226,7 +226,7 @@ def permutation_flow(alpha, dt, perm: Int[Array, " N"] | None = None):
 
 
 def poisson_shift_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, " N"]:
-    """Exact solution of eq. (61) on a single N-cycle (SPEC §5), by FFT.
+    """Exact solution of eq. (61) on a single N-cycle (conventions §5), by FFT.
 
     x(τ) = e^{-ατ} Σ_n (ατ)ⁿ/n! πⁿ x(0): in Fourier space (x̂_k = Σ_i x_i e^{-iki}) the multiplier is
     exp(ατ(e^{-ik} - 1)), k = 2π m/N. Periodic in i; exact up to FFT round-off.
@@ -296,7 +296,7 @@ def light_cone_residual(xs_before: Float[Array, "D N"], xs_after: Float[Array, "
 
     The overall state x^0 = Σ_μ x^μ moves by the sum of the subsystems' moves, so in Minkowski
     metric the residual is -2 Σ_{μ<ν} Δx^μ Δx^ν: exactly zero where at most one subsystem moves at
-    each neuron (SPEC §5), non-zero otherwise. Returns one value per neuron, shape (N,).
+    each neuron (conventions §5), non-zero otherwise. Returns one value per neuron, shape (N,).
     """
     d = jnp.asarray(xs_after) - jnp.asarray(xs_before)
     return light_cone_interval(jnp.sum(d, axis=0), d, metric)

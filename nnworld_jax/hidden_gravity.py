@@ -1,11 +1,11 @@
 """Hidden variables in the emergent curved space-time, paper §9, eqs. (77)-(80): their action,
 Euler-Lagrange equations, energy-momentum tensor density and its covariant conservation.
 
-Reading implemented (``../shared/SPEC.md`` §5-§6 and this module's tests). The D + 1 subsystems'
+Reading implemented (``docs/conventions.md`` §5-§6 and this module's tests). The D + 1 subsystems'
 average states x̄^μ (:mod:`nnworld_jax.hidden`) are the coordinates of the emergent space-time; for
 non-interacting subsystems its metric is Minkowski η (§8, strings), for minimally interacting ones it
 is a metric g_{μν}(X). The remaining hidden variables are fields φ_A(X), A = 1..m, on that space-time,
-coupled to it only through g (minimal coupling). Their action, (77)-(79) with SPEC's measure
+coupled to it only through g (minimal coupling). Their action, (77)-(79) with the conventions' measure
 d^{D+1}X in (79), is
 
     S_x[φ, g] = ∫ d^{D+1}X √|g| L_x,   L_x = -½ g^{μν} ∂_μφ_A ∂_νφ_A - V(φ),
@@ -22,7 +22,7 @@ Diffeomorphism invariance of S_x gives, for *any* fields and metric (off shell),
 
 so ∇_μ T^{μν} = 0 wherever the equations of motion E_A = 0 hold (conversely, conservation forces
 E_A ∂_νφ_A = 0). The printed text of (77)-(80) could not be retrieved when this module was written
-(only the abstract and SPEC's notes, which fix (79) to d^{D+1}X, were at hand): the forms above are
+(only the abstract and the conventions' notes, which fix (79) to d^{D+1}X, were at hand): the forms above are
 the standard minimally coupled reading, and every one of them is checked in ``tests/test_hidden_gravity.py`` against an independent
 computation (autodiff of analytic fields, :func:`nnworld_jax.curvature.covariant_divergence`).
 
@@ -335,7 +335,7 @@ def hidden_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Ar
 
 def hidden_action(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
                   mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, ""]:
-    """S_x = ∫ d^{D+1}X √|g| L_x = Σ density · cell volume, eqs. (77)-(79) ((79) with d^{D+1}X, SPEC §6).
+    """S_x = ∫ d^{D+1}X √|g| L_x = Σ density · cell volume, eqs. (77)-(79) ((79) with d^{D+1}X, conventions §6).
 
     Arguments: as :func:`hidden_density`. Returns: the scalar action.
 

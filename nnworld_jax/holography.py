@@ -2,7 +2,7 @@
 
 A network of N neurons with weights εw (``w[i, j]`` is the edge j → i, as everywhere in the
 toolkit) has K boundary neurons, listed by index in ``boundary``; ``P∂`` is the (K, N) projector
-onto them. Integrating out the bulk gives the boundary weight matrix (``../shared/SPEC.md`` §7)
+onto them. Integrating out the bulk gives the boundary weight matrix (``docs/conventions.md`` §7)
 
     w∂(ε) = P∂ εw (I - εw)⁻¹ P∂ᵀ = Σ_{n≥1} εⁿ P∂ wⁿ P∂ᵀ,        ε ρ(w) < 1,            (97)-(99)
 
@@ -15,7 +15,7 @@ is the number L of intermediate (bulk) neurons. d is not symmetric (w∂_ji = 0 
 and in general not an integer: parallel chains give d → L_min as ε → 0, weights shift d by
 log_ε Π w, and a cycle of length C multiplies w∂ by 1/(1 - ε^C).
 
-Entropy production (101)-(102). SPEC does not fix the paper's definitions; this module implements
+Entropy production (101)-(102). reference does not fix the paper's definitions; this module implements
 one reading and says so. The hidden variables follow the network's own linear dynamics (the
 form of the paper's (61), dx/dτ = α(π - I)x, with a general weight matrix and thermal noise)
 
@@ -32,7 +32,7 @@ conjectures that the bulk and boundary descriptions are dual.
 Numerics: w∂ uses one LU solve (no explicit inverse) and is written as εw·solve so that tiny
 entries (ε^{L+1} ~ 1e-18) keep their relative precision; the spectral radius uses Gelfand's
 formula by repeated squaring (matmuls only, no LAPACK: safe under ``jit(vmap)`` beside the
-solve, see SPEC "Numerical hazards").
+solve, see conventions "Numerical hazards").
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ def boundary_weights_series(w: Float[Array, "N N"], eps, boundary: Sequence[int]
 
 
 def chain_length(w_boundary: Float[Array, "K K"], eps) -> Float[Array, "K K"]:
-    """Chain length d(i, j) = log_ε |w∂_ij| - 1, eq. (100) (SPEC §7 relation).
+    """Chain length d(i, j) = log_ε |w∂_ij| - 1, eq. (100) (conventions §7 relation).
 
     For one unit-weight chain j → b_1 → … → b_L → i and no other walk, d = L, the number of
     intermediate neurons. Entries with w∂_ij = 0 (no walk from j to i) give d = +inf (not NaN;
@@ -357,7 +357,7 @@ def _ou_entropy_production(a, diffusion):
 
 @jax.jit
 def _ou_entropy_production_isotropic(a):
-    # D = T I: σ is T-independent (Σ ∝ T); one linear solve only (SPEC hazard: no second,
+    # D = T I: σ is T-independent (Σ ∝ T); one linear solve only (reference hazard: no second,
     # independent batched LAPACK call in the same program).
     sigma = _stationary_covariance(a, jnp.eye(a.shape[0], dtype=a.dtype))
     return jnp.trace(a.T @ a @ sigma) - jnp.trace(a)

@@ -1,7 +1,7 @@
 """Matrix-free log-determinants and the free energy (45) of 10⁶-neuron networks by stochastic
 Lanczos quadrature (SLQ).
 
-The free energy of eq. (45) (with (7)-(9), SPEC §1) is
+The free energy of eq. (45) (with (7)-(9), conventions §1) is
 
     F = (1/2β) log det A - (N/2β) log 2π,     A = (1 - βm) I + βG,   G = JᵀJ (8)-(9),
 
@@ -23,7 +23,7 @@ and log det A = tr log A = Σ_i log(1 + βν_i), ν = eig(G) - m. Dense Cholesky
 Lanczos runs without reorthogonalization (memory O(pN)): loss of orthogonality produces repeated
 Ritz values but Gauss quadrature of a smooth function stays accurate (Greenbaum 1989; Ubaru, Chen &
 Saad 2017). The k × k eigenproblems of all probes and of the truncation check go into one batched
-``eigh`` call (SPEC numerical hazards: no two independent batched LAPACK calls in one program).
+``eigh`` call (reference numerical hazards: no two independent batched LAPACK calls in one program).
 """
 
 from __future__ import annotations

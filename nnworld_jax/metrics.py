@@ -165,11 +165,11 @@ def sphere(a: float = 1.0) -> Metric:
 
 
 def periodic_test_metric(d: int, eps: float, signature: str = "euclidean") -> Metric:
-    """The smooth periodic test metric of ``../shared/SPEC.md`` §6 on [0, 2π)^d:
+    """The smooth periodic test metric of ``docs/conventions.md`` §6 on [0, 2π)^d:
 
     g_ab = base_ab + ε[cos(X_a' + X_b' + 0.3(a' + b')) + 0.7 sin(X_{(a'+b'+1) mod d} − 0.5a')],
     a' = min(a, b), b' = max(a, b) (0-based); base = δ_ab (``"euclidean"``) or diag(−1, 1, …)
-    (``"lorentzian"``). SPEC values: d = 3, ε = 0.1, n = 24 trapezoid: ∫√g R = −0.3069736138;
+    (``"lorentzian"``). reference values: d = 3, ε = 0.1, n = 24 trapezoid: ∫√g R = −0.3069736138;
     d = 2, ε = 0.2: ∫√g R = 0 (Gauss-Bonnet).
     """
     d = int(d)

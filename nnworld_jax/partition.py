@@ -5,7 +5,7 @@ state x* (the stationary point of H) the loss is quadratic with the Gauss-Newton
 
     G = Jᵀ J,   J = I - diag(f'(y*)) w,   y* = w x* + b,                         (8)-(9)
 
-and two Gaussian forms are offered (``../shared/SPEC.md`` §1 shows they are different integrals):
+and two Gaussian forms are offered (``docs/conventions.md`` §1 shows they are different integrals):
 
 * ``"paper"`` (default), eq. (7) as printed, the quadratic expansion weighted by a unit Gaussian:
   log Z₇ = (N/2) log 2π - ½ log det((1 - βm) I + βG).

@@ -5,7 +5,7 @@ Drop the learning term γ p ∇²F from the density (28) (``learning=False`` in
 
     ℒ₂₈ = -4D √p ∇²√p + μ p ∂_tF + μγ p |∇F|² + μ p V,
 
-is the Madelung (hydrodynamic) form of a Schrödinger field. With μ kept (``../shared/SPEC.md`` §3;
+is the Madelung (hydrodynamic) form of a Schrödinger field. With μ kept (``docs/conventions.md`` §3;
 the paper's (34)-(36) silently set μ = 1):
 
     ħ_eff = 2 √(D / (γμ)),   m_eff = 1 / (2γ),   ħ_eff² / (2 m_eff) = 4D / μ,             (34)
@@ -39,7 +39,7 @@ Time stepping (pure ``(init, step)`` pairs over NamedTuple states, jit/vmap/grad
   e^{-iαV/ħ} e^{-iβT̂/ħ} e^{-iαV/ħ}, α = tan(ωΔt/2)/ω, β = sin(ωΔt)/ω, equals e^{-iĤΔt/ħ} exactly (the
   metaplectic factorization of the Mehler kernel): no time-discretization error for |ωΔt| < π.
 * :func:`eigen_propagator`: e^{-iĤt/ħ} = U e^{-iEt/ħ} Uᵀ by ``jnp.linalg.eigh`` of the dense
-  :func:`hamiltonian_matrix` (small grids; unbatched: see SPEC hazards on batched LAPACK).
+  :func:`hamiltonian_matrix` (small grids; unbatched: see reference hazards on batched LAPACK).
 * :func:`madelung_stepper`: classical RK4 for (p, F) driven by
   :func:`nnworld_jax.entropic.equations_of_motion` (``learning=False``), the Madelung side.
 
@@ -71,7 +71,7 @@ class EffectiveConstants(NamedTuple):
 
 
 def effective_constants(c: Coefficients) -> EffectiveConstants:
-    """ħ_eff = 2√(D/(γμ)) and m_eff = 1/(2γ), eq. (34) with μ restored (SPEC §3).
+    """ħ_eff = 2√(D/(γμ)) and m_eff = 1/(2γ), eq. (34) with μ restored (conventions §3).
 
     The paper prints ħ = √(4D/γ), i.e. μ = 1; ``effective_constants(Coefficients(D, γ, 1.0))`` gives
     that form. ħ_eff²/(2m_eff) = 4D/μ is the coefficient of -∇² in Ĥ.

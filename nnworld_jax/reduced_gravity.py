@@ -8,7 +8,7 @@ are ``jax.grad`` of the discrete action with respect to the interior grid values
 values are fixed data), and their root is found by ``optimistix.Newton``. The analytic solutions
 (Schwarzschild, the dust a ∝ t^{2/3}) appear only in the tests and claims as the reference.
 
-Conventions (``../shared/SPEC.md`` §6; MTW signature (- + + +), time first; G = c = 1 unless a
+Conventions (``docs/conventions.md`` §6; MTW signature (- + + +), time first; G = c = 1 unless a
 ``newton_G`` is given):
 
 * Static spherical ansatz, X = (t, r, θ, φ): ds² = -A(r) dt² + dr²/B(r) + r²dΩ². With the curvature
@@ -95,7 +95,7 @@ def flrw_dust_lagrangian(a: Float[Array, "*b"], adot: Float[Array, "*b"], N: Flo
         L = -3 a ȧ² / (8πG N) - N ρ₀,
 
     where √-g R/(16πG) = -3aȧ²/(8πG N) + d/dt(3a²ȧ/(8πG N)) and the dust term is -√-g ρ with
-    ρ = ρ₀/a³ (SPEC signature (- + + +), lapse N). Elementwise.
+    ρ = ρ₀/a³ (reference signature (- + + +), lapse N). Elementwise.
     """
     return -3.0 * a * adot**2 / (8.0 * jnp.pi * newton_G * N) - N * rho0
 

@@ -1,6 +1,6 @@
 """Reference problems shared by the tests, the claims of ``nnworld reproduce`` and the notebooks.
 
-Values are those of ``../shared/SPEC.md`` §1 (derived symbolically and checked in float64), so the
+Values are those of ``docs/conventions.md`` §1 (derived symbolically and checked in float64), so the
 three consumers compare against one source.
 """
 
@@ -12,7 +12,7 @@ from jaxtyping import PRNGKeyArray
 
 from .network import Network
 
-# SPEC §1, linear activation: H is exactly quadratic.
+# conventions §1, linear activation: H is exactly quadratic.
 LINEAR_W = ((0.2, -0.3), (0.1, 0.4))
 LINEAR_B = (0.5, -0.2)
 LINEAR_M = 0.1
@@ -21,7 +21,7 @@ LINEAR_H_STAR = -0.035196752030
 LINEAR_LOG_Z = {0.5: 3.464600952474, 1.0: 2.789052147929, 3.0: 1.760833363321}  # exact (5) = Laplace
 LINEAR_LOG_Z7 = {0.5: 1.638480617239, 1.0: 1.476499803753, 3.0: 1.019262985702}  # weighted integral = (7)
 
-# SPEC §1, closed forms of U and S_x for the spectrum λ at β = 1.3.
+# conventions §1, closed forms of U and S_x for the spectrum λ at β = 1.3.
 SPECTRUM = (0.3, 1.7, 4.0, 0.05)
 SPECTRUM_BETA = 1.3
 SPECTRUM_U = {0.0: 0.718766000417956, 0.2: 0.525182693748178}
@@ -29,7 +29,7 @@ SPECTRUM_S = {0.0: 2.918600545614, 0.2: 2.974082167248}
 
 
 def linear_network(dtype=None) -> Network:
-    """The SPEC §1 linear network (N = 2, m = 0.1)."""
+    """The conventions §1 linear network (N = 2, m = 0.1)."""
     w = jnp.asarray(LINEAR_W, dtype=dtype)
     return Network(w, jnp.asarray(LINEAR_B, dtype=w.dtype), activation="linear", m=LINEAR_M)
 

@@ -19,7 +19,7 @@ construction; the values may be traced, differentiated and vmapped.
 
 The mean state of a sparse network is the fixed point x̄ = f(w x̄ + b) of the dynamics (1)-(2),
 found by iteration (:func:`sparse_mean_state`). It equals the stationary point x* of the bulk loss
-(3) used by :func:`nnworld_jax.mean_state` when m = 0 (SPEC §1); for m ≠ 0 pass the state ``x``
+(3) used by :func:`nnworld_jax.mean_state` when m = 0 (conventions §1); for m ≠ 0 pass the state ``x``
 explicitly. The iteration converges, to the unique fixed point, when x ↦ f(wx + b) is a
 contraction (‖diag(f') w‖ < 1); otherwise it raises.
 """
@@ -413,7 +413,7 @@ def sparse_mean_state(net: SparseNetwork, *, max_steps: int = 2000, rtol: float 
 
     Found by iterating the dynamics (1)-(2) from x = 0 until max|Δx| ≤ rtol (1 + max|x|) (default
     rtol 1e-13 in float64, 1e-6 in float32). For m = 0 it is the stationary point x* of the bulk
-    loss (3) (SPEC §1), i.e. :func:`nnworld_jax.mean_state`; for m ≠ 0 the two differ (pass x).
+    loss (3) (conventions §1), i.e. :func:`nnworld_jax.mean_state`; for m ≠ 0 the two differ (pass x).
     Unique and reached when x ↦ f(wx + b) is a contraction (‖diag(f') w‖ < 1, e.g. tanh with
     max_i Σ_j |w_ij| < 1); when the iteration does not converge (or diverges) it raises (eager
     ValueError, ``eqx.error_if`` under jit) instead of returning a wrong state.

@@ -1,7 +1,7 @@
 """Strings, paper §8 (eqs. (66)-(76)): the π/πᵀ ensemble and its wave equation, the Polyakov and
 Nambu-Goto actions on a world-sheet lattice, Virasoro constraints, and minimal surfaces.
 
-Conventions (``../shared/SPEC.md`` §5):
+Conventions (``docs/conventions.md`` §5):
 
 * Ensemble (66)-(72): x⁻ evolves with π, dx⁻/dτ = α(π - I)x⁻ (right-mover), x⁺ with πᵀ,
   dx⁺/dτ = α(πᵀ - I)x⁺ (left-mover), from the same x(0). G(π) = G(πᵀ) = 2I - π - πᵀ (67). The
@@ -13,7 +13,7 @@ Conventions (``../shared/SPEC.md`` §5):
   (so X⁰ = τ-like time coordinates fit a periodic lattice) and Y periodic, shape (D+1, Nτ, Nσ).
   Target metric η (default Minkowski diag(-1, 1, ..., 1)); world-sheet metric h_ab (default the
   conformal gauge diag(-1, 1)), constant (2, 2) or a field (2, 2, Nτ, Nσ).
-* Polyakov (76), with the SPEC's index fix (the second factor carries ν):
+* Polyakov (76), with the conventions' index fix (the second factor carries ν):
   S_P = -(T/2) ∫ dτ dσ √|h| h^{ab} ∂_aX^μ ∂_bX^ν η_μν. Nambu-Goto: S_NG = -T ∫ √(-det γ),
   γ_ab = ∂_aX·∂_bX (Euclidean target: +T ∫ √det γ, the area). The integral is the lattice sum
   times the cell volume; equations of motion are ``jax.grad`` of it divided by the cell volume.
@@ -82,7 +82,7 @@ def dalembert(profile, sigma: Float[Array, " N"], tau) -> Float[Array, " N"]:
 
 
 def dalembert_correction(profile_dd, sigma: Float[Array, " N"], tau, alpha) -> Float[Array, " N"]:
-    """First finite-α correction to d'Alembert, from the SPEC §5 continuum limit of (61):
+    """First finite-α correction to d'Alembert, from the conventions §5 continuum limit of (61):
     x̄ - ½[f(σ-τ) + f(σ+τ)] = (τ/4α)[f''(σ-τ) + f''(σ+τ)] + O(α⁻²). ``profile_dd`` is f''."""
     return tau / (4 * alpha) * (profile_dd(sigma - tau) + profile_dd(sigma + tau))
 
@@ -150,7 +150,7 @@ def _induced(dx, eta):
 
 
 def polyakov_density(dx: Float[Array, "2 D1 Nt Ns"], h, eta, tension) -> Float[Array, "Nt Ns"]:
-    """Polyakov Lagrangian density, eq. (76) with the SPEC index fix:
+    """Polyakov Lagrangian density, eq. (76) with the reference index fix:
     ℒ_P = -(T/2) √|h| h^{ab} ∂_aX^μ ∂_bX^ν η_μν at every lattice site.
 
     ``dx`` from :func:`worldsheet_derivatives`; ``h`` (2, 2, Nτ, Nσ) lower-index metric; ``eta``

@@ -2,7 +2,7 @@
 
 Every quantity is a derivative of βF(β) = -log Z(β) with respect to β at fixed network, so it
 comes from ``jax.jvp`` of the log-partition of :mod:`nnworld_jax.partition`, never from a
-separately coded formula. The closed forms of ``../shared/SPEC.md`` §1 are what the tests check.
+separately coded formula. The closed forms of ``docs/conventions.md`` §1 are what the tests check.
 
 Decomposition (12)-(14). The paper splits the entropy in learning equilibrium, where
 Z(β, b, w) = Z(β) Z(b, w), into a thermodynamic part S_0(β) and the complexity C(b, w). The

@@ -225,7 +225,7 @@ def test_cli_free_energy_vs_beta_physics_and_resume(tmp_path, capsys):
     assert f.shape == (256, 9) and f.dtype == np.float64
 
     # S_x = β²∂F/∂β (13) was computed from ∂F/∂β, U from the virial form (46): S_x = β(U - F)
-    # (SPEC §1) over all 2304 pairs is a real identity; float64 with |S|, β|U|, β|F| ≲ 100: 1e-12.
+    # (conventions §1) over all 2304 pairs is a real identity; float64 with |S|, β|U|, β|F| ≲ 100: 1e-12.
     resid = np.abs(s - betas.reshape(1, -1) * (u - f)) / np.maximum(1.0, np.abs(s))
     assert resid.max() < 1e-12 and summary["identity_S_eq_beta_U_minus_F_max_rel"] == pytest.approx(resid.max())
     # ‖w‖₂ ≤ 0.9 < 1 as configured (the scaling the experiment promises).

@@ -1,5 +1,5 @@
 """Curvature kernels (paper §9, eqs. (93)-(96)): exact solutions of general relativity, identities
-(contracted Bianchi, flat space in curvilinear coordinates), the SPEC §6 values, and the grid
+(contracted Bianchi, flat space in curvilinear coordinates), the conventions §6 values, and the grid
 (spectral) route against the pointwise (autodiff) route.
 
 Tolerances: the pointwise route is exact up to round-off (forward-mode autodiff, closed-form
@@ -222,9 +222,9 @@ def test_on_points_equals_pointwise_with_a_padded_last_chunk(key):
     np.testing.assert_allclose(K, one, rtol=1e-14)
 
 
-# ------------------------------------------------------------------------- SPEC §6 test metric
+# ------------------------------------------------------------------------- conventions §6 test metric
 def test_spec_einstein_components_at_a_point():
-    # SPEC §6: −√g G^{00} = 0.050095596285, −√g G^{01} = −0.026109302857 (d = 3, ε = 0.1), given to
+    # conventions §6: −√g G^{00} = 0.050095596285, −√g G^{01} = −0.026109302857 (d = 3, ε = 0.1), given to
     # 12 digits; the pointwise route is exact, so 1e-12 absolute.
     c = cv.curvature(mt.periodic_test_metric(3, 0.1), jnp.array([0.3, 1.1, 2.0]))
     G_up = c.inverse_metric @ c.einstein_tensor @ c.inverse_metric
@@ -240,7 +240,7 @@ def _sampled(metric, grid):
 
 @pytest.mark.parametrize("route", ["pointwise", "grid"])
 def test_spec_integral_of_sqrt_g_R_in_three_dimensions(route):
-    # SPEC §6: trapezoid ∫√g R on the n = 24 grid = −0.3069736138 (quoted to 1e-9 of it, 10 digits).
+    # conventions §6: trapezoid ∫√g R on the n = 24 grid = −0.3069736138 (quoted to 1e-9 of it, 10 digits).
     metric, grid = mt.periodic_test_metric(3, 0.1), gr.Grid((24, 24, 24))
     pts, g_field = _sampled(metric, grid)
     if route == "pointwise":
@@ -253,7 +253,7 @@ def test_spec_integral_of_sqrt_g_R_in_three_dimensions(route):
 
 
 def test_gauss_bonnet_in_two_dimensions():
-    # ∫√g R over the torus = 4πχ = 0 for any metric (SPEC §6: d = 2, ε = 0.2, n = 32); the grid
+    # ∫√g R over the torus = 4πχ = 0 for any metric (conventions §6: d = 2, ε = 0.2, n = 32); the grid
     # route gives it to round-off times the size of √g R (≈ 1), measured ~1e-12.
     grid = gr.Grid((32, 32))
     _, g_field = _sampled(mt.periodic_test_metric(2, 0.2), grid)

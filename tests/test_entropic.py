@@ -15,13 +15,13 @@ import pytest
 from nnworld_jax import entropic as en
 from nnworld_jax.grid import Grid, functional_derivative, gradient
 
-C = en.Coefficients(0.3, 0.7, 1.6)  # SPEC §3
+C = en.Coefficients(0.3, 0.7, 1.6)  # conventions §3
 NU = C.gamma / C.mu
 
 
 # ---------------------------------------------------------------- closed-form fields (q a K-vector)
 
-def p_1d(t, q):  # SPEC §3 test fields
+def p_1d(t, q):  # conventions §3 test fields
     return jnp.exp(0.4 * jnp.cos(q[0] - t) + 0.3 * jnp.sin(2 * q[0] + t))
 
 
@@ -55,7 +55,7 @@ def sqrt_of(f):
 
 
 def reference_29_30(p_fn, F_fn, V_fn, c):
-    """Eqs. (30) and (29) of SPEC §3 at one point (t, q), split as
+    """Eqs. (30) and (29) of conventions §3 at one point (t, q), split as
     (δS/δp without, δS/δF without, boxed γ∇²F of (30), boxed γ∇²p of (29))."""
     def at(t, q):
         p, grad_p, grad_F = p_fn(t, q), jax.grad(p_fn, 1)(t, q), jax.grad(F_fn, 1)(t, q)
@@ -94,9 +94,9 @@ def euler_lagrange(p, F, V, st, learning):
 
 
 def test_euler_lagrange_from_grad_matches_29_30():
-    # SPEC §3 test: 48 (t) × 64 (q) on [0, 2π)². The fields are entire with Fourier coefficients
+    # conventions §3 test: 48 (t) × 64 (q) on [0, 2π)². The fields are entire with Fourier coefficients
     # falling like 0.35^n/n!, so the spectral derivatives are exact to round-off (measured 1e-12 on
-    # |δS| ≈ 10); 1e-10 is SPEC's tolerance. learning=False drops both boxed terms, so both come
+    # |δS| ≈ 10); 1e-10 is the conventions' tolerance. learning=False drops both boxed terms, so both come
     # from γ p ∇²F; they are O(1) here, so dropping only one of them would fail.
     st = Grid((48, 64))
     p = on_grid(p_1d, st)
@@ -113,7 +113,7 @@ def test_euler_lagrange_from_grad_matches_29_30():
 def test_euler_lagrange_in_2d_space():
     # 40 (t) × 32 × 48 (q): the entire fields carry frequency 2 in q_2, so that axis needs 48 points
     # (32 leave 2e-8 in δS/δF); at these sizes the spectra fall to round-off (measured 1e-12) and
-    # the tolerance is SPEC's 1e-10.
+    # the tolerance is the conventions' 1e-10.
     st = Grid((40, 32, 48))
     p, F = on_grid(p_2d, st), on_grid(F_2d, st)
     V = on_grid(lambda t, q: V_2d(q), st)
@@ -150,7 +150,7 @@ def forms_32_33(dim, t0=0.4):
 
 @pytest.mark.parametrize("dim", [1, 2])
 def test_fokker_planck_and_navier_stokes_forms(dim):
-    # ∂_t p from jax.grad equals (32) and ∂_t u = 2γ∇∂_tF equals (33) as printed (SPEC §3 ✓), with
+    # ∂_t p from jax.grad equals (32) and ∂_t u = 2γ∇∂_tF equals (33) as printed (conventions §3 ✓), with
     # the learning terms (γ/μ)∇²p and -(γ/μ)∇²u present exactly when learning. Spectral derivatives
     # of entire fields: round-off ~1e-12 on values ~10; tolerance 1e-9. Flipping the sign of the
     # viscosity term (+(γ/μ)∇²u, ordinary viscosity) must fail by O(1).
@@ -179,7 +179,7 @@ def free_schrodinger_case(n=64):
 
 
 def test_madelung_stepper_matches_free_schrodinger_at_fourth_order():
-    # learning=False, V = 0: Ψ = √p exp(iF/ħ), ħ = 2√(D/(γμ)) (SPEC §3), evolves exactly as
+    # learning=False, V = 0: Ψ = √p exp(iF/ħ), ħ = 2√(D/(γμ)) (conventions §3), evolves exactly as
     # Ψ̂_k(t) = Ψ̂_k(0) exp(-iħγk²t). The RK4 error of the Madelung fields must fall at order 4 in
     # dt (fitted slope within 0.3; the two dt's are in the asymptotic range), mass is conserved to
     # round-off and H (conserved by the canonical equations) to the RK4 error.
@@ -204,7 +204,7 @@ def test_madelung_stepper_matches_free_schrodinger_at_fourth_order():
 
 
 def cole_hopf_pair(T, q):
-    """Exact solution of the learning system at D = 0, V = 0 (SPEC §4 Cole-Hopf, both directions):
+    """Exact solution of the learning system at D = 0, V = 0 (conventions §4 Cole-Hopf, both directions):
     φ = e^{μF} obeys ∂_tφ = -(γ/μ)∇²φ, χ obeys ∂_tχ = (γ/μ)∇²χ, and p = φχ. φ and χ are
     trigonometric polynomials, so p and F are smooth on [0, T] although forward evolution is
     ill-posed."""
@@ -295,7 +295,7 @@ def test_growth_of_high_modes_with_and_without_filter(kind):
 
 
 def frozen_jacobian_max_growth(n, c, learning=True):
-    """Largest real part of the eigenvalues of d(∂_t p, ∂_t F)/d(p, F) at the SPEC state (t = 0)."""
+    """Largest real part of the eigenvalues of d(∂_t p, ∂_t F)/d(p, F) at the reference state (t = 0)."""
     g = Grid((n,))
     q = g.axis(0)
     p = p_1d(0.0, q.reshape((1, n)))
@@ -309,8 +309,8 @@ def frozen_jacobian_max_growth(n, c, learning=True):
 
 
 def test_quantum_potential_regularizes_the_learning_system():
-    # Linearized, modes evolve as exp(±k²√((γ/μ)² - 4γD/μ)t): at the SPEC values γ = 0.7 < 4Dμ = 1.92
-    # the learning system is not ill-posed. Frozen-coefficient Jacobian at the (non-uniform) SPEC
+    # Linearized, modes evolve as exp(±k²√((γ/μ)² - 4γD/μ)t): at the reference values γ = 0.7 < 4Dμ = 1.92
+    # the learning system is not ill-posed. Frozen-coefficient Jacobian at the (non-uniform) reference
     # state: on odd grids its largest growth rate stays O(1) as the cutoff doubles (measured 0.62 at
     # n = 31 and 63), while at D = 0 it is (γ/μ)k_max² (backward heat). On an even grid the Nyquist
     # mode, whose p-F coupling the spectral gradient drops, grows at exactly (γ/μ)(n/2)².
@@ -370,7 +370,7 @@ def test_stationary_action_converges_at_second_order_and_is_a_saddle():
 
 
 def test_stationary_action_agrees_with_the_madelung_stepper():
-    # learning=False, SPEC D, γ, μ, V = cos q, T = 0.25, 16 points: run the RK4 stepper from
+    # learning=False, reference D, γ, μ, V = cos q, T = 0.25, 16 points: run the RK4 stepper from
     # (p0, F0) to get F(T); the stationary point with data p0, F(T) must reproduce the stepper's
     # trajectory to the scheme's O(dt²) (measured 7e-4 in p and 2.3e-3 in F at M = 16 on 32 points;
     # tolerances 2× that). Its p-equation residual, δS'/δF_{j+½} from jax.grad of the discrete action,

@@ -1,4 +1,4 @@
-"""Fokker-Planck dynamics, eqs. (18)-(22): the SPEC §2 entropy-production value in all three forms,
+"""Fokker-Planck dynamics, eqs. (18)-(22): the conventions §2 entropy-production value in all three forms,
 the Boltzmann stationary state, the Ornstein-Uhlenbeck solution (mean, variance, entropy, dS/dt),
 the stepper's fourth-order convergence, mass and dtype, and agreement with two independent
 routes (the free-energy gradient flow by jax.grad, and the §5 action's equations of motion)."""
@@ -14,7 +14,7 @@ from nnworld_jax import entropic
 from nnworld_jax import fokker_planck as fp
 from nnworld_jax.grid import Grid, divergence, functional_derivative, gradient, integral
 
-SPEC_VALUE = 0.04477887606517  # SPEC §2
+SPEC_VALUE = 0.04477887606517  # conventions §2
 
 
 def spec_problem():
@@ -66,7 +66,7 @@ def moments(grid, p):
 # ------------------------------------------------------------------------------------ (21)-(22)
 @pytest.mark.parametrize("form", fp.FORMS)
 def test_spec_entropy_production_in_all_three_forms(form):
-    # SPEC §2 test. Spectral derivatives of these analytic fields are exact to round-off at n = 256
+    # conventions §2 test. Spectral derivatives of these analytic fields are exact to round-off at n = 256
     # and integration by parts holds exactly for them, so each form hits the value to 1e-12.
     g, p, F, D, gamma = spec_problem()
     assert abs(float(fp.entropy_production(p, g, D, F=F, gamma=gamma, form=form)) - SPEC_VALUE) < 1e-12
@@ -124,7 +124,7 @@ def test_rhs_is_the_gradient_flow_of_the_free_energy_functional():
 
 def test_rhs_is_the_continuity_equation_of_the_section5_action():
     # The action (28) gives μ∂_t p = δH/δF, i.e. ∂_t p = (γ/μ)∇²p − 2γ∇·(p∇F) (32): eq. (18) with
-    # D → γ/μ and γ → 2γ. entropic.equations_of_motion obtains it by jax.grad (1e-10 like SPEC §3).
+    # D → γ/μ and γ → 2γ. entropic.equations_of_motion obtains it by jax.grad (1e-10 like conventions §3).
     g, p, F = smooth_2d()
     c = entropic.Coefficients(D=0.3, gamma=0.7, mu=1.6)
     dp_dt, _ = entropic.equations_of_motion(p, F, jnp.cos(g.mesh()[0]), g, c)
@@ -174,7 +174,7 @@ def test_ou_entropy_production_of_the_exact_gaussian():
     # For p = N(m, σ²) and drift −k q: dS/dt = d/dt ½ log(2πe σ²) = (D − kσ²)/σ² per axis. Box of
     # side 20: faces ≥ 8σ from the mean, truncation < 1e-14, so flow and operator forms hit it to
     # 1e-12. The flux form divides by p: where p/max p falls below the round-off of ∇p it is
-    # unreliable (SPEC's form for p > 0 only), so it is checked where min p/max p ~ 1e-16 (σ² =
+    # unreliable (the conventions' form for p > 0 only), so it is checked where min p/max p ~ 1e-16 (σ² =
     # 1.4), to 1e-9 (measured 7e-12; at σ² = 0.5 it is off by 1e15, as its docstring warns).
     g = Grid((160, 144), 20.0)
     drift = fp.ornstein_uhlenbeck_drift(g, OU_K)

@@ -111,7 +111,7 @@ def test_einstein_hilbert_density_of_a_sphere():
 
 
 def test_spec_einstein_tensor_at_a_point():
-    # SPEC §6: -√g G^{00}, -√g G^{01} at X = (0.3, 1.1, 2.0), d = 3, ε = 0.1 (12 printed digits).
+    # conventions §6: -√g G^{00}, -√g G^{01} at X = (0.3, 1.1, 2.0), d = 3, ε = 0.1 (12 printed digits).
     f = metric_fn(0.1)
 
     @jax.jit
@@ -129,12 +129,12 @@ def test_spec_einstein_tensor_at_a_point():
 
 
 # ------------------------------------------------------------------------------------------------
-# (92): integrals over the periodic box (SPEC §6 numbers)
+# (92): integrals over the periodic box (conventions §6 numbers)
 # ------------------------------------------------------------------------------------------------
 
 def test_eq92_integrals_2d():
     # d = 2, ε = 0.2, n = 32: Gauss-Bonnet gives ∫√gR = 0, hence ∫L_ΓΓ = ∫L_corrected = 0; the
-    # printed (91) gives -0.5041749773 (SPEC, 10 digits). Trapezoid on an analytic periodic integrand:
+    # printed (91) gives -0.5041749773 (reference, 10 digits). Trapezoid on an analytic periodic integrand:
     # exponentially accurate, n = 32 reaches ~1e-11 (second derivatives of the EH form are the worst).
     grid = Grid((32, 32))
     paper, corrected, gg, eh = all_actions(grid, gv.sample_metric(grid, metric_fn(0.2)))

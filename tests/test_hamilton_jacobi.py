@@ -16,7 +16,7 @@ from nnworld_jax import hamilton_jacobi as hj
 from nnworld_jax import reference as ref
 from nnworld_jax.network import Network
 
-# SPEC §4 test problem: V = ½ω²q², F = ½a(t)q² + c(t).
+# conventions §4 test problem: V = ½ω²q², F = ½a(t)q² + c(t).
 GAMMA, OMEGA2, MU, A0, Q0 = 0.7, 1.3, 2.0, 0.4, 1.0
 
 
@@ -134,7 +134,7 @@ def exact_quadratic_jnp(t):
 
 
 def test_quadratic_solution_solves_the_equation_with_the_learning_term():
-    # SPEC §4: F = ½a q² + c with ċ = -(γ/μ)a solves ∂_tF + γ|∇F|² + V + (γ/μ)∇²F = 0 exactly,
+    # conventions §4: F = ½a q² + c with ċ = -(γ/μ)a solves ∂_tF + γ|∇F|² + V + (γ/μ)∇²F = 0 exactly,
     # i.e. the D → 0 F equation of the action with learning on (entropic.py's F equation).
     t, q = (x.ravel() for x in np.meshgrid([0.0, 0.37, 1.1], [-1.3, 0.2, 2.0], indexing="ij"))
 
@@ -159,7 +159,7 @@ def test_quadratic_solution_solves_the_equation_with_the_learning_term():
 
 
 def _along_u_trajectory(n_steps=1000, t1=1.0):
-    """q̇ = u(t, q) = ∂H/∂P at P = ∇F (jax.grad), with (a, c) on the SPEC ODE, by RK4."""
+    """q̇ = u(t, q) = ∂H/∂P at P = ∇F (jax.grad), with (a, c) on the reference ODE, by RK4."""
 
     def velocity(q, a, c):
         grad_f = jax.grad(lambda x: 0.5 * a * jnp.sum(x**2) + c)(q)
@@ -175,7 +175,7 @@ def _along_u_trajectory(n_steps=1000, t1=1.0):
 
 
 def test_characteristic_along_u_accelerates_with_twice_gamma():
-    # SPEC §4: along u = 2γ∇F, q̈ = -2γV', so q̈/(-γV') = 2 (the paper's (40)/(42) give 1).
+    # conventions §4: along u = 2γ∇F, q̈ = -2γV', so q̈/(-γV') = 2 (the paper's (40)/(42) give 1).
     field, ts, q, a, c = _along_u_trajectory()
     h, stride = 0.01, 10  # samples every 1e-3; 5-point second difference with step h = 0.01
     qs = np.asarray(q)[::stride]

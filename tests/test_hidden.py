@@ -14,7 +14,7 @@ def gaussian(s):
 
 
 def test_subsystem_mean_states_are_fixed_points(key):
-    # m = 0, ‖w‖₂ < 1: each x̄^μ is the unique fixed point x = tanh(w x + b^μ) (SPEC §1); Newton
+    # m = 0, ‖w‖₂ < 1: each x̄^μ is the unique fixed point x = tanh(w x + b^μ) (conventions §1); Newton
     # converges to ~1e-14, so 1e-12 leaves room for the residual's round-off.
     k1, k2 = jax.random.split(key)
     w = 0.3 * jax.random.normal(k1, (6, 6)) / jnp.sqrt(6.0)
@@ -75,7 +75,7 @@ def test_permutations_index_maps():
 
 
 def test_poisson_shift_exact_vs_rk4_and_moments():
-    # SPEC §5: the FFT solution is exact; RK4 with α dt = 0.25 has a global error ~1e-9 at α = 16,
+    # conventions §5: the FFT solution is exact; RK4 with α dt = 0.25 has a global error ~1e-9 at α = 16,
     # τ = 5 (measured 6e-9; bound 1e-8). Mass, centroid and variance shifts are exact for the Poisson
     # kernel: Σx conserved (1e-12), Δcentroid = Δvariance = ατ sites (1e-9 relative, limited by the
     # 1e-300 tails being clipped at the ends of the 640-site ring).
@@ -110,7 +110,7 @@ def test_rk4_converges_at_fourth_order():
 
 def test_wave_speed_and_continuum_correction():
     # (62)-(63): the profile moves right at unit speed in σ = i/α (centroid, exact); its distance to
-    # the rigid translation f(σ - τ) is the SPEC correction (τ/2α) f'' + O(α⁻²): the uncorrected
+    # the rigid translation f(σ - τ) is the reference correction (τ/2α) f'' + O(α⁻²): the uncorrected
     # error falls like 1/α (slope -1 ± 0.1), the corrected one like 1/α² (slope -2 ± 0.15).
     tau = 4.0
     raw, cor = [], []

@@ -326,7 +326,7 @@ def test_string_action_flat_target_is_polyakov():
 
 
 def test_string_eom_in_curved_metric_matches_analytic():
-    # jax.grad of the discrete action vs the continuum string equation in the SPEC §6 Lorentzian
+    # jax.grad of the discrete action vs the continuum string equation in the conventions §6 Lorentzian
     # metric, with exact autodiff derivatives of the analytic sheet and metric (spectral error of the
     # composite g(x̄(τ, σ)): measured 1e-12 relative at n = 48).
     n, tension = 48, 0.8

@@ -1,4 +1,4 @@
-"""Holography §10: the boundary map (97)-(99) against SPEC §7 values, its walk series, gradients,
+"""Holography §10: the boundary map (97)-(99) against conventions §7 values, its walk series, gradients,
 the chain length (100) on exact chain networks, and the entropy-production reading of (101)-(102)."""
 
 import math
@@ -18,7 +18,7 @@ def wb_and_d(w, eps, boundary):
 
 
 def test_spec_single_chain():
-    # SPEC §7: L = 8, ε = 0.3: w∂ = ε⁹ = 1.9683e-5 exactly, d = 8. The solve involves only exact
+    # conventions §7: L = 8, ε = 0.3: w∂ = ε⁹ = 1.9683e-5 exactly, d = 8. The solve involves only exact
     # unit entries and powers of 0.3, so 1e-12 (relative) is float64 round-off with margin.
     net = h.chain_network(2, [(0, 1, 8)])
     wb, d = wb_and_d(net.w, 0.3, net.boundary)
@@ -30,7 +30,7 @@ def test_spec_single_chain():
 
 @pytest.mark.parametrize("eps,expected", [(0.5, 2.830075), (0.1, 2.999566), (0.01, 3.000000)])
 def test_spec_parallel_chains(eps, expected):
-    # SPEC §7 values are printed to 6 decimals: tolerance half a unit of the last digit. The exact
+    # conventions §7 values are printed to 6 decimals: tolerance half a unit of the last digit. The exact
     # form d = 3 + log(1 + ε³)/log ε is checked to round-off.
     net = h.chain_network(2, [(0, 1, 3), (0, 1, 6)])
     _, d = wb_and_d(net.w, eps, net.boundary)
@@ -39,7 +39,7 @@ def test_spec_parallel_chains(eps, expected):
 
 
 def test_spec_cycle():
-    # SPEC §7: 10-cycle, boundary {0, 4}, ε = 0.5: w∂ = ε⁴/(1 - ε¹⁰), d = 2.99859043 (8 decimals).
+    # conventions §7: 10-cycle, boundary {0, 4}, ε = 0.5: w∂ = ε⁴/(1 - ε¹⁰), d = 2.99859043 (8 decimals).
     w = h.cycle_network(10)
     wb, d = wb_and_d(w, 0.5, (0, 4))
     assert float(wb[1, 0]) == pytest.approx(0.5**4 / (1 - 0.5**10), rel=1e-13)
@@ -116,7 +116,7 @@ def test_gradients_match_finite_differences(key):
 
 
 def test_weights_shift_chain_length():
-    # SPEC §7: weights shift d by log_ε Π w. Chain of L = 5 with every edge 0.7: Π w = 0.7⁶.
+    # conventions §7: weights shift d by log_ε Π w. Chain of L = 5 with every edge 0.7: Π w = 0.7⁶.
     net = h.chain_network(2, [(0, 1, 5)], weight=0.7)
     _, d = wb_and_d(net.w, 0.2, net.boundary)
     assert float(d[1, 0]) == pytest.approx(5 + 6 * math.log(0.7) / math.log(0.2), abs=1e-12)

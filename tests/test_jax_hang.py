@@ -1,4 +1,4 @@
-"""Regression guard for the JAX CPU hang (../shared/repro/jax_cpu_batched_linalg_hang.py).
+"""Regression guard for the JAX CPU hang (docs/conventions.md, "Numerical hazards").
 
 jax/jaxlib 0.10.0-0.10.2 hang for ever on CPU when one jitted program holds two independent batched
 linear-algebra calls; pyproject pins jax < 0.10. The pattern runs in a subprocess under a timeout

@@ -194,7 +194,7 @@ def test_gradient_matches_jax_grad_of_the_dense_path():
     # Exact probes make tr(A⁻¹ dA) exact, so the SLQ/CG gradient (custom_jvp) must equal jax.grad
     # through the dense Cholesky path, including the implicit dependence of x̄ on (w, b), up to the
     # CG tolerance 1e-10: 1e-8 relative. m enters A explicitly; the dense path gets the same x̄
-    # (for m ≠ 0 the dense mean_state is a different point, SPEC §1), so m's gradient is A's.
+    # (for m ≠ 0 the dense mean_state is a different point, conventions §1), so m's gradient is A's.
     n = 14
     w0 = random_sparse(n, seed=11, scale=0.3)
     b0 = jnp.linspace(-0.5, 0.4, n)

@@ -13,13 +13,13 @@ from nnworld_jax import reference as ref
 def test_linear_mean_state_and_loss_match_spec():
     net = ref.linear_network()
     x = nw.mean_state(net)
-    np.testing.assert_allclose(x, ref.LINEAR_MEAN_STATE, atol=5e-9)  # SPEC prints 8 decimals
+    np.testing.assert_allclose(x, ref.LINEAR_MEAN_STATE, atol=5e-9)  # reference prints 8 decimals
     assert float(nw.bulk_loss(net, x)) == pytest.approx(ref.LINEAR_H_STAR, abs=1e-12)
 
 
 @pytest.mark.parametrize("beta", sorted(ref.LINEAR_LOG_Z))
 def test_linear_log_z_matches_spec_and_quadrature(beta):
-    # H is exactly quadratic for f linear, so both forms are exact integrals; SPEC prints 12 decimals,
+    # H is exactly quadratic for f linear, so both forms are exact integrals; reference prints 12 decimals,
     # and the trapezoid rule on a Gaussian converges to ~1e-14: 1e-9 is the bar with margin.
     net = ref.linear_network()
     laplace = float(nw.log_partition(net, beta, method="laplace"))

@@ -100,7 +100,7 @@ def _psi(g, dtype):
 
 @functools.lru_cache
 def _metric_pt(dtype):
-    # g, ∂g, ∂∂g of SPEC §6's test metric at one point, by jitted forward-mode autodiff.
+    # g, ∂g, ∂∂g of conventions §6's test metric at one point, by jitted forward-mode autodiff.
     def derivs(X):
         metric = functools.partial(gravity.reference_metric, eps=0.1)
         return metric(X), jax.jacfwd(metric)(X), jax.jacfwd(jax.jacfwd(metric))(X)

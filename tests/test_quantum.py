@@ -1,4 +1,4 @@
-"""The Madelung / Schrödinger limit, eqs. (34)-(36) with μ kept (SPEC §3).
+"""The Madelung / Schrödinger limit, eqs. (34)-(36) with μ kept (conventions §3).
 
 References used here, each independent of the code under test: the Schrödinger equation written
 out with spectral derivatives; the unboxed action (28) of nnworld_jax.entropic; an eigen-decomposition
@@ -18,14 +18,14 @@ from nnworld_jax import entropic as en
 from nnworld_jax import grid as gr
 from nnworld_jax import quantum as qm
 
-C = en.Coefficients(D=0.3, gamma=0.7, mu=1.6)  # SPEC §3 test constants; ħ = 1.0351, m = 0.7143
+C = en.Coefficients(D=0.3, gamma=0.7, mu=1.6)  # conventions §3 test constants; ħ = 1.0351, m = 0.7143
 HBAR = 2 * math.sqrt(0.3 / (0.7 * 1.6))
 MASS = 1 / (2 * 0.7)
 
 
 # ------------------------------------------------------------------------------------ helpers
 def schrodinger_operator(psi, V, space):
-    """ĤΨ = -(ħ²/2m)∇²Ψ + VΨ with the SPEC constants, written out (the reference form)."""
+    """ĤΨ = -(ħ²/2m)∇²Ψ + VΨ with the reference constants, written out (the reference form)."""
     return -(HBAR**2 / (2 * MASS)) * gr.laplacian(space, psi) + V * psi
 
 
@@ -106,7 +106,7 @@ def test_psi_map_round_trip_with_unwrapping_nd(shape):
 def spacetime_fields():
     st = gr.Grid((48, 64))
     t, x = mesh(st)
-    p = np.exp(0.4 * np.cos(x - t) + 0.3 * np.sin(2 * x + t))  # SPEC §3 test fields
+    p = np.exp(0.4 * np.cos(x - t) + 0.3 * np.sin(2 * x + t))  # conventions §3 test fields
     F = np.sin(x) * np.cos(t) + 0.3 * np.cos(2 * x - t)
     return st, t, x, p, F, np.cos(x)
 

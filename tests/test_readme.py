@@ -31,7 +31,7 @@ def test_readme_mechanics_tour_runs(capsys):
     code = _readme_block("Entropic mechanics")
     scope = {}
     exec(compile(code, "README.md", "exec"), scope)
-    # the printed constants are SPEC §3's, and Ψ carries the density: |Ψ|² = p
+    # the printed constants are conventions §3's, and Ψ carries the density: |Ψ|² = p
     assert "EffectiveConstants" in capsys.readouterr().out
     import numpy as np
 

@@ -116,7 +116,7 @@ def test_million_neuron_cycle_is_stored_in_O_N():
 
 
 def test_fixed_point_equals_dense_newton_mean_state_and_its_gradient():
-    # m = 0: the fixed point x = tanh(wx + b) is the stationary point of (3) (SPEC §1), so the
+    # m = 0: the fixed point x = tanh(wx + b) is the stationary point of (3) (conventions §1), so the
     # iteration and partition.mean_state's Newton solve are two independent routes to one x*;
     # both differentiate through the implicit function theorem. 1e-10: both converge to ~1e-13.
     w = random_sparse(25, seed=5, scale=0.25)

@@ -35,7 +35,7 @@ def test_ensemble_exact_vs_neuron_simulation():
 
 
 def test_ensemble_average_obeys_corrected_string_equation():
-    # SPEC §5: x̄ = ½(x⁻ + x⁺) satisfies ∂²_τx̄ = αΛ∂_τx̄ + α²Λx̄ exactly. ∂_τ by central differences
+    # conventions §5: x̄ = ½(x⁻ + x⁺) satisfies ∂²_τx̄ = αΛ∂_τx̄ + α²Λx̄ exactly. ∂_τ by central differences
     # of the exact solution (step 1e-3: error ~α⁴h²·|x| ~ 1e-6 relative at α = 4) must match; the
     # bare wave equation ∂²_τx̄ = α²Λx̄ (73) misses by the (1/α)∂²_σ∂_τx̄ term, far above that.
     alpha, tau, h = 4.0, 2.0, 1e-3

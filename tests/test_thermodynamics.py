@@ -1,4 +1,4 @@
-"""§3 and §6: U, S_x, S_0, C, heat capacity by autodiff in β vs SPEC closed forms; eqs. (45)-(46)."""
+"""§3 and §6: U, S_x, S_0, C, heat capacity by autodiff in β vs reference closed forms; eqs. (45)-(46)."""
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +24,7 @@ def _closed_form(m):
 def test_autodiff_thermodynamics_match_closed_forms(m):
     th = nw.thermodynamics(ref.diagonal_network(LAM, m=m), BETA, x=jnp.zeros(4))
     f, u, s, c_heat = _closed_form(m)
-    # SPEC §1 values, printed to 15 and 12 digits; autodiff of a 4×4 Cholesky is exact to ~1e-15.
+    # conventions §1 values, printed to 15 and 12 digits; autodiff of a 4×4 Cholesky is exact to ~1e-15.
     assert float(th.average_loss) == pytest.approx(ref.SPECTRUM_U[m], abs=1e-13)
     assert float(th.entropy) == pytest.approx(ref.SPECTRUM_S[m], abs=1e-11)
     assert float(th.free_energy) == pytest.approx(f, abs=1e-13)
@@ -63,14 +63,14 @@ def test_virial_46_equals_beta_derivative(key):
     lam = nw.operator_spectrum(net, x)
     u = float(nw.average_loss(net, 0.7, x=x))
     assert float(nw.virial_average_loss(lam, 0.7)) == pytest.approx(u, rel=1e-12)
-    # The printed virial identity is special to m = 0: with m ≠ 0 U = Σ λ ∂F/∂λ fails (SPEC §1),
+    # The printed virial identity is special to m = 0: with m ≠ 0 U = Σ λ ∂F/∂λ fails (conventions §1),
     # and the shifted form U = Σ (λ - m) ∂F/∂λ that virial_average_loss(…, m) computes holds.
     net_m = ref.random_network(key, 24, m=0.3)
     lam_m = nw.operator_spectrum(net_m)
     u_m = float(nw.average_loss(net_m, 0.7))
     assert abs(float(jnp.vdot(lam_m, jax.grad(nw.free_energy_eigen)(lam_m, 0.7, 0.3))) - u_m) > 1e-3
     assert float(nw.virial_average_loss(lam_m, 0.7, 0.3)) == pytest.approx(u_m, rel=1e-12)
-    # and the SPEC §1 closed-form values with m = 0.2
+    # and the conventions §1 closed-form values with m = 0.2
     lam_s = jnp.asarray(ref.SPECTRUM)
     assert float(nw.virial_average_loss(lam_s, ref.SPECTRUM_BETA, 0.2)) == pytest.approx(ref.SPECTRUM_U[0.2], abs=1e-13)
 

@@ -4,7 +4,7 @@ A claim is a plain function ``compute(ctx) -> Result`` registered with its paper
 the verdict recorded as expected. Verdicts:
 
 * ``holds``            |measured - expected| ≤ tolerance, with the paper's equation as printed;
-* ``holds-corrected``  the same, for the form ``../shared/SPEC.md`` corrects;
+* ``holds-corrected``  the same, for the form ``docs/conventions.md`` corrects;
 * ``fails``            outside the tolerance.
 
 ``nnworld reproduce`` exits non-zero when a verdict differs from ``expected_verdict``; the tests
@@ -34,7 +34,7 @@ class Result:
     measured: float
     expected: float
     tolerance: float
-    corrected: bool = False  # compares the SPEC-corrected form
+    corrected: bool = False  # compares the reference-corrected form
     note: str = ""
     figure: Any = None  # a matplotlib Figure, saved by the runner
     details: dict = dataclasses.field(default_factory=dict)

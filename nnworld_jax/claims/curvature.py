@@ -1,5 +1,5 @@
 """Claims of paper §9 (emergent gravity, eqs. (93)-(96)): the curvature built from the Christoffel
-symbols (93) and the Ricci tensor (96, SPEC §6 reading) gives the textbook solutions of general
+symbols (93) and the Ricci tensor (96, conventions §6 reading) gives the textbook solutions of general
 relativity — Schwarzschild vacuum, the Friedmann equations — and obeys the contracted Bianchi
 identity on a generic metric, the property that makes G_μν = 8πT_μν consistent with ∇_μT^μν = 0."""
 

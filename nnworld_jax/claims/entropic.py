@@ -2,7 +2,7 @@
 Fokker-Planck and Navier-Stokes forms, the (ill-)posedness of forward evolution with the learning
 terms, and the action principle as a boundary-value problem.
 
-References here are the analytic forms of ``../shared/SPEC.md`` §3, evaluated by pointwise autodiff
+References here are the analytic forms of ``docs/conventions.md`` §3, evaluated by pointwise autodiff
 of closed-form fields (independent of the grid's spectral derivatives); the equations of motion
 come from ``jax.grad`` of the discretized action (:mod:`nnworld_jax.entropic`)."""
 
@@ -20,11 +20,11 @@ from .. import entropic as en
 from ..grid import Grid, functional_derivative, gradient
 from ._registry import Context, Result, claim
 
-COEFFS = en.Coefficients(0.3, 0.7, 1.6)  # SPEC §3: D, γ, μ
+COEFFS = en.Coefficients(0.3, 0.7, 1.6)  # conventions §3: D, γ, μ
 PURE_LEARNING = en.Coefficients(0.0, 0.7, 1.6)  # D = 0: no quantum potential
 
 
-def _p(t, q):  # SPEC §3 test fields, q a 1-vector
+def _p(t, q):  # conventions §3 test fields, q a 1-vector
     return jnp.exp(0.4 * jnp.cos(q[0] - t) + 0.3 * jnp.sin(2 * q[0] + t))
 
 
@@ -60,7 +60,7 @@ def _on(grid: Grid, fn, t=None):
                  "come from γp∇²F.",
        expected_verdict="holds")
 def _euler_lagrange(ctx: Context) -> Result:
-    st = Grid((48, 64))  # SPEC §3 grid, [0, 2π)²
+    st = Grid((48, 64))  # conventions §3 grid, [0, 2π)²
     p, F = _on(st, _p), _on(st, _F)
     V = _on(st, lambda t, q: _V(q))[0]
     c = COEFFS
@@ -88,7 +88,7 @@ def _euler_lagrange(ctx: Context) -> Result:
             "dS/dp without boxed": float(jnp.max(jnp.abs(dp0 - (ref_p - box_p)))),
             "dS/dF without boxed": float(jnp.max(jnp.abs(df0 - (ref_f - box_f))))}
     return Result(max(errs.values()), 0.0, 1e-10,
-                  note="max |jax.grad of the discrete action / (h_t h_q) - analytic (29), (30)|, SPEC §3 fields, "
+                  note="max |jax.grad of the discrete action / (h_t h_q) - analytic (29), (30)|, conventions §3 fields, "
                        "48 × 64, with and without the boxed terms",
                   details={**errs, "max |boxed γ∇²F|": float(jnp.max(jnp.abs(box_p))),
                            "max |boxed γ∇²p|": float(jnp.max(jnp.abs(box_f)))})
@@ -129,7 +129,7 @@ def _fokker_planck(ctx: Context) -> Result:
         _, p_t, _, fp, _, _ = _rates_and_forms(learning)
         errs.append(float(jnp.max(jnp.abs(p_t - fp))))
     return Result(max(errs), 0.0, 1e-9,
-                  note="max |∂_tp from jax.grad - (32)| (without (γ/μ)∇²p when learning=False), SPEC fields at "
+                  note="max |∂_tp from jax.grad - (32)| (without (γ/μ)∇²p when learning=False), reference fields at "
                        "t = 0.4, 64 points",
                   details={"learning": errs[0], "no learning (continuity equation)": errs[1]})
 
@@ -145,8 +145,8 @@ def _navier_stokes(ctx: Context) -> Result:
     _, _, u_t0, _, ns0, _ = _rates_and_forms(False)
     err0 = float(jnp.max(jnp.abs(u_t0 - ns0)))
     return Result(max(err, err0), 0.0, 1e-9,
-                  note="max |∂_tu (= 2γ∇∂_tF from jax.grad) - (33)|, SPEC fields at t = 0.4, 64 points. Compared "
-                       "with (33) as SPEC §3 records it (checked there against the printed paper); the paper's "
+                  note="max |∂_tu (= 2γ∇∂_tF from jax.grad) - (33)|, reference fields at t = 0.4, 64 points. Compared "
+                       "with (33) as conventions §3 records it (checked there against the printed paper); the paper's "
                        "text itself was not re-read here.",
                   details={"learning": err, "no learning (Madelung/Euler form)": err0,
                            "with viscosity +γ/μ instead (wrong sign)": flipped})
@@ -226,7 +226,7 @@ def _ill_posed(ctx: Context) -> Result:
 
 @functools.lru_cache(maxsize=8)
 def _frozen_jacobian(n: int):
-    """jit-compiled Jacobian of the learning (29)-(30) at the SPEC state (t = 0) on n points, as a
+    """jit-compiled Jacobian of the learning (29)-(30) at the reference state (t = 0) on n points, as a
     function of the coefficients (one compilation per n)."""
     g = Grid((n,))
     q = g.axis(0).reshape((1, n))
@@ -243,14 +243,14 @@ def _frozen_jacobian(n: int):
 
 
 def _frozen_growth(n: int, c: en.Coefficients) -> float:
-    """Largest real part of the spectrum of the linearized (29)-(30) at the SPEC state (t = 0)."""
+    """Largest real part of the spectrum of the linearized (29)-(30) at the reference state (t = 0)."""
     return float(np.linalg.eigvals(np.asarray(_frozen_jacobian(n)(c))).real.max())
 
 
 @claim("entropic.quantum-regularization", section="5", equations=("(29)", "(30)", "(33)"),
        statement="The quantum potential (4D/μ)∇²√p/√p couples the anti-diffusion of F to the diffusion of p: "
                  "linearized modes evolve as exp(±k²√((γ/μ)² - 4γD/μ)t), so the learning system is ill-posed only "
-                 "for γ > 4Dμ and, at the SPEC values (γ = 0.7 < 4Dμ = 1.92), its growth rates stay bounded as "
+                 "for γ > 4Dμ and, at the reference values (γ = 0.7 < 4Dμ = 1.92), its growth rates stay bounded as "
                  "the grid is refined (toolkit finding, not in the paper).",
        expected_verdict="holds")
 def _quantum_regularization(ctx: Context) -> Result:
@@ -266,13 +266,13 @@ def _quantum_regularization(ctx: Context) -> Result:
     ax = fig.subplots()
     ax.loglog(kmax, pure, "o-", label="D = 0: max Re λ")
     ax.loglog(kmax, nu * kmax**2, "k:", label="(γ/μ)k_max²")
-    ax.loglog(kmax, spec, "s-", label="D = 0.3 (SPEC): max Re λ")
+    ax.loglog(kmax, spec, "s-", label="D = 0.3 (reference): max Re λ")
     ax.set_xlabel("grid cutoff k_max (odd n)"), ax.set_ylabel("largest growth rate")
-    ax.set_title("linearized learning system at the SPEC state")
+    ax.set_title("linearized learning system at the reference state")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return Result(slope_spec, 0.0, 0.2, figure=fig,
-                  note="slope of log(max Re λ) vs log k_max of the Jacobian of (29)-(30) at the SPEC state, odd grids, "
+                  note="slope of log(max Re λ) vs log k_max of the Jacobian of (29)-(30) at the reference state, odd grids, "
                        "D = 0.3 (bounded: 0; ill-posed: 2)",
                   details={"n": list(ns), "max_re_lambda_spec": spec.tolist(), "max_re_lambda_D0": pure.tolist(),
                            "slope_D0": slope_pure,

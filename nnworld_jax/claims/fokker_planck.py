@@ -14,7 +14,7 @@ from .. import fokker_planck as fp
 from ..grid import Grid, integral
 from ._registry import Context, Result, claim
 
-SPEC_ENTROPY_PRODUCTION = 0.04477887606517  # SPEC §2
+SPEC_ENTROPY_PRODUCTION = 0.04477887606517  # conventions §2
 
 # Ornstein-Uhlenbeck reference: drift −k q (well at the box centre), kT = D, τ = 1/k.
 OU_K, OU_D, OU_X0, OU_VAR0, OU_BOX = 1.0, 1.0, 1.0, 0.3**2, 14.0
@@ -39,7 +39,7 @@ def _spec_problem():
 
 @claim("fokker_planck.entropy-production-forms", section="4", equations=("(22)",),
        statement="The entropy production (22) has three equal forms, −∫log p ∂_t p = ∫∂_k p(D∂_k p/p − γ∂_kF) "
-                 "= ∫√p(−4D∇² + γ∇²F)√p (SPEC §2 value 0.04477887606517).",
+                 "= ∫√p(−4D∇² + γ∇²F)√p (conventions §2 value 0.04477887606517).",
        expected_verdict="holds")
 def _forms(ctx: Context) -> Result:
     g, p, F = _spec_problem()
@@ -47,7 +47,7 @@ def _forms(ctx: Context) -> Result:
     parts = fp.entropy_production_parts(p, g, 0.37, F=F, gamma=1.9)
     dev = max(abs(v - SPEC_ENTROPY_PRODUCTION) for v in values.values())
     return Result(dev, 0.0, 1e-12,
-                  note="max |form − SPEC value| over the three forms; n = 256, D = 0.37, γ = 1.9",
+                  note="max |form − reference value| over the three forms; n = 256, D = 0.37, γ = 1.9",
                   details={**values, "stochastic_part": float(parts.stochastic),
                            "learning_part": float(parts.learning)})
 

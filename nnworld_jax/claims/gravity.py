@@ -1,7 +1,7 @@
 """Claims of paper §9, eqs. (88)-(96): the Onsager entropy production of the metric and the
-Einstein-Hilbert action (``../shared/SPEC.md`` §6).
+Einstein-Hilbert action (``docs/conventions.md`` §6).
 
-Test metric: the SPEC §6 reference metric (:func:`nnworld_jax.gravity.reference_metric`) on the
+Test metric: the conventions §6 reference metric (:func:`nnworld_jax.gravity.reference_metric`) on the
 periodic box [0, 2π)^d, spectral derivatives, trapezoid integrals. Euler-Lagrange equations come from
 ``jax.grad`` of the discretized actions; the reference Einstein tensor is
 ``nnworld_jax.curvature.einstein_tensor`` when that module is present, else
@@ -50,7 +50,7 @@ def _reference_el(grid, f):
 
 
 def _integrals(quick):
-    # SPEC §6: d = 3, ε = 0.1, n = 24: ∫√gR = -0.3069736138, ∫L₉₁ = -0.9554649474.
+    # conventions §6: d = 3, ε = 0.1, n = 24: ∫√gR = -0.3069736138, ∫L₉₁ = -0.9554649474.
     grid = Grid((16,) * 3 if quick else (24,) * 3)
     m = gv.sample_metric(grid, _metric_fn(0.1))
     return grid, {d: float(gv.gravity_action(grid, m, d)) for d in gv.DENSITIES}
@@ -61,15 +61,15 @@ _LABELS = {"paper": "∫L₉₁ (printed (91))", "corrected": "∫L corrected", 
 
 
 def _integrals_figure(grid, s, highlight=()):
-    # Bars of the integrated densities with the SPEC §6 values (n = 24) as reference lines.
+    # Bars of the integrated densities with the conventions §6 values (n = 24) as reference lines.
     fig = Figure(figsize=(6, 3.8))
     ax = fig.subplots()
     names = list(gv.DENSITIES)
     colors = ["tab:red" if d in highlight else "tab:blue" for d in names]
     ax.bar(range(len(names)), [s[d] for d in names], color=colors)
     ax.set_xticks(range(len(names)), [_LABELS[d] for d in names], fontsize=8)
-    ax.axhline(-0.3069736138, color="k", ls="--", lw=0.8, label="SPEC ∫√gR = -0.30697")
-    ax.axhline(-0.9554649474, color="tab:red", ls=":", lw=0.8, label="SPEC ∫L₉₁ = -0.95546")
+    ax.axhline(-0.3069736138, color="k", ls="--", lw=0.8, label="reference ∫√gR = -0.30697")
+    ax.axhline(-0.9554649474, color="tab:red", ls=":", lw=0.8, label="reference ∫L₉₁ = -0.95546")
     ax.axhline(0.0, color="gray", lw=0.5)
     ax.set_ylabel("integral over [0, 2π)³")
     ax.set_title(f"d = 3, ε = 0.1, n = {grid.shape[0]}", fontsize=9)
@@ -136,7 +136,7 @@ def _eq91_paper(ctx: Context) -> Result:
     ax.text(0.3, 0.45, f"linearized gauge variation δS₂ (δh = ∂ξ + ∂ξ):\nL₉₁: {float(var_paper):.3g}, "
                        f"corrected: {float(var_corrected):.1e}", transform=ax.transAxes, fontsize=7)
     return Result(s["paper"], s["einstein-hilbert"], 1e-6, figure=fig,
-                  note=f"∫L₉₁ (measured) vs ∫√gR (expected), d = 3, ε = 0.1, n = {grid.shape[0]}; SPEC: "
+                  note=f"∫L₉₁ (measured) vs ∫√gR (expected), d = 3, ε = 0.1, n = {grid.shape[0]}; reference: "
                        "(91) = √|g|(-¼I1 - ¼I2 + ½I3), I2 sign flipped and -½I4 missing",
                   details={"int_L91": s["paper"], "int_L_corrected": s["corrected"],
                            "spec_int_L91": -0.9554649474,

@@ -1,8 +1,8 @@
 """Claims of paper §6, eqs. (38)-(48): the Hamilton-Jacobi limit of the action, its characteristics
-(the paper's classical limit (40)/(42) and SPEC's correction), Cole-Hopf (43), the stationary
+(the paper's classical limit (40)/(42) and the conventions' correction), Cole-Hopf (43), the stationary
 solution (44) as the eigenvalue free energy (45), and the chain rule (47)-(48).
 
-The SPEC §4 test problem: V = ½ω²q², F = ½a(t)q² + c(t) with ȧ = -2γa² - ω², ċ = -(γ/μ)a,
+The conventions §4 test problem: V = ½ω²q², F = ½a(t)q² + c(t) with ȧ = -2γa² - ω², ċ = -(γ/μ)a,
 γ = 0.7, ω² = 1.3, μ = 2, a(0) = 0.4, q(0) = 1. The (a, c) ODE, integrated finely, is the reference;
 everything compared with it comes from jax.grad of the D → 0 action (:mod:`nnworld_jax.hamilton_jacobi`).
 """
@@ -35,7 +35,7 @@ def _harmonic(q):
 
 @functools.lru_cache(maxsize=2)
 def _classical_limit_run():
-    """Characteristic along u = ∂H/∂P|_{P=∇F} (jax.grad), with (a, c) on the SPEC ODE; the
+    """Characteristic along u = ∂H/∂P|_{P=∇F} (jax.grad), with (a, c) on the reference ODE; the
     Hamiltonian characteristic (q, P, F, S) of (38)/(43); and the fine reference of the (a, c) ODE."""
     f64 = jnp.float64
 
@@ -55,7 +55,7 @@ def _classical_limit_run():
 
     _, ch = jax.jit(lambda q0: hj.characteristics(F0, _harmonic, q0, GAMMA, MU, t1=T_END, n_steps=N_STEPS))(y0[0])
 
-    # Reference: the SPEC (a, c) ODE and q̇ = 2γaq, hand-written, RK4 at a 4× finer step.
+    # Reference: the reference (a, c) ODE and q̇ = 2γaq, hand-written, RK4 at a 4× finer step.
     def reference(t, y):
         a, c, q = y
         return -2 * GAMMA * a**2 - OMEGA2, -GAMMA / MU * a, 2 * GAMMA * a * q
@@ -79,13 +79,13 @@ def _classical_limit_run():
 
 @claim("hamilton_jacobi.classical-limit-paper", section="6", equations=("(40)", "(42)"),
        statement="The paper's classical limit (40)/(42): along the characteristics of (38) the trainable "
-                 "variables move as q̈ = -γ∇V (SPEC §4 normalization: q̈/(-γV') = 1).",
+                 "variables move as q̈ = -γ∇V (conventions §4 normalization: q̈/(-γV') = 1).",
        expected_verdict="fails")
 def _classical_limit_paper(ctx: Context) -> Result:
     run = _classical_limit_run()
     ratio = run["ratio"]
     return Result(float(np.median(ratio)), 1.0, 1e-7,
-                  note="median of q̈/(-γV') along the characteristic q̇ = u = 2γ∇F (SPEC §4 problem, "
+                  note="median of q̈/(-γV') along the characteristic q̇ = u = 2γ∇F (conventions §4 problem, "
                        "t ∈ [0.02, 0.98]); the paper's factor gives 1, the action gives 2 (m_eff = 1/(2γ))",
                   details={"ratio_min": float(ratio.min()), "ratio_max": float(ratio.max()),
                            "gamma": GAMMA, "omega2": OMEGA2, "mu": MU})
@@ -93,7 +93,7 @@ def _classical_limit_paper(ctx: Context) -> Result:
 
 @claim("hamilton_jacobi.characteristics-corrected", section="6", equations=("(38)", "(40)", "(42)"),
        statement="Characteristics of ∂_tF + γ|∇F|² + V = 0 are q̇ = 2γ∇F = u and q̈ = -2γ∇V (Newton with "
-                 "m_eff = 1/(2γ)); along them F equals the exact ½a(t)q² + c(t) (SPEC §4).",
+                 "m_eff = 1/(2γ)); along them F equals the exact ½a(t)q² + c(t) (conventions §4).",
        expected_verdict="holds-corrected")
 def _characteristics_corrected(ctx: Context) -> Result:
     run = _classical_limit_run()
@@ -116,7 +116,7 @@ def _characteristics_corrected(ctx: Context) -> Result:
     ax1.set_xlabel("t"), ax1.set_ylabel("q(t)"), ax1.set_title("V = ½ω²q², same q(0), q̇(0)")
     ax1.legend(fontsize=7)
     ax2.plot(run["t_ratio"], ratio, label="q̈/(-γV') along u (finite differences)")
-    ax2.axhline(2.0, color="k", ls=":", label="SPEC: 2")
+    ax2.axhline(2.0, color="k", ls=":", label="reference: 2")
     ax2.axhline(1.0, color="r", ls="--", label="paper: 1")
     ax2.set_ylim(0.5, 2.5), ax2.set_xlabel("t"), ax2.legend(fontsize=7)
     ax2.set_title("acceleration ratio")
@@ -314,7 +314,7 @@ def _eq47_nonaffine(ctx: Context) -> Result:
 
 @claim("hamilton_jacobi.eq47-corrected", section="6", equations=("(47)", "(48)"),
        statement="With Σ_i (∂F/∂λ_i)∇²_qλ_i added, (47) holds for any λ(q); (48) gains "
-                 "(γ/μ)Σ_i ∇²λ_i (∂q_m/∂λ_i)∂_mF (SPEC §4).",
+                 "(γ/μ)Σ_i ∇²λ_i (∂q_m/∂λ_i)∂_mF (conventions §4).",
        expected_verdict="holds-corrected")
 def _eq47_corrected(ctx: Context) -> Result:
     affine, runs, _, _ = _eq47_runs(ctx.quick, ctx.seed)

@@ -4,7 +4,7 @@ their energy-momentum tensor density 𝒯^{μν} = 2δS/δg_{μν} and its covar
 Set-up (1+1 dimensions, periodic box [0, 2π)², spectral derivatives; see
 :mod:`nnworld_jax.hidden_gravity` for the reading of (77)-(80)):
 
-* off shell: the SPEC §6 reference metric with Lorentzian base diag(-1, 1), ε = 0.1, two fields
+* off shell: the conventions §6 reference metric with Lorentzian base diag(-1, 1), ε = 0.1, two fields
   φ₁ = 0.3 sin(X⁰+2X¹) + 0.2 cos X¹ + 0.1, φ₂ = 0.4 cos(X⁰-X¹) + 0.1 sin 2X⁰, m = 0.7, λ = 0.5;
 * on shell: the metric the network states x̄^μ = Y^μ + u^μ(Y) pull back from Minkowski space, times
   a conformal factor e^{2ω} (curved), with massless d'Alembert fields of the flat coordinates x̄
@@ -165,7 +165,7 @@ def _noether(ctx: Context) -> Result:
     rel = off[:, 2] / off[:, 1]
     # aliasing error of the nonlinear products at n = 48: measured 5e-12 relative
     return Result(float(rel[i]), 0.0, 1e-8, figure=_conservation_figure(ns, on, off),
-                  note="max |√-g ∇_μT^μ_ν - E_A∂_νφ_A| / max|E∂φ| at n = 48, SPEC §6 Lorentzian metric, 2 fields, "
+                  note="max |√-g ∇_μT^μ_ν - E_A∂_νφ_A| / max|E∂φ| at n = 48, conventions §6 Lorentzian metric, 2 fields, "
                        f"m = {MASS}, λ = {COUPLING}; |∇T| itself is {off[i, 0] / off[i, 3]:.2f} of max|√-g T| "
                        "(not conserved off shell)",
                   details={"n": list(ns), "identity_residual": rel.tolist(),

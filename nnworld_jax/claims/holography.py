@@ -1,5 +1,5 @@
 """Claims of paper §10 (eqs. (97)-(102)): the boundary weight matrix w∂(ε) of a network, the chain
-length d = log_ε w∂ - 1 it encodes (SPEC §7), and a measurement comparing the entropy production of
+length d = log_ε w∂ - 1 it encodes (conventions §7), and a measurement comparing the entropy production of
 the bulk and of the boundary network (this toolkit's reading of (101)-(102), see
 ``nnworld_jax/holography.py``)."""
 
@@ -24,10 +24,10 @@ def _decode(net, eps):
 @claim("holography.chain-length", section="10", equations=("(97)", "(99)", "(100)"),
        statement="For unit-weight bulk chains j → b_1 → … → b_L → i (and no other walks) the boundary "
                  "weight is w∂_ij = ε^{L+1}, so d = log_ε w∂_ij - 1 equals the number L of intermediate "
-                 "neurons exactly, and d(j, i) = +inf (d is not symmetric) (SPEC §7 relation).",
+                 "neurons exactly, and d(j, i) = +inf (d is not symmetric) (conventions §7 relation).",
        expected_verdict="holds")
 def _chain_length(ctx: Context) -> Result:
-    # SPEC value: L = 8, ε = 0.3.
+    # reference value: L = 8, ε = 0.3.
     spec_net = hg.chain_network(2, [(0, 1, 8)])
     wb, d = _decode(spec_net, 0.3)
     spec_w, spec_d = float(wb[1, 0]), float(d[1, 0])
@@ -55,7 +55,7 @@ def _chain_length(ctx: Context) -> Result:
     ax.set_title("Eq. (100): chain length from the boundary map")
     ax.legend(fontsize=7)
     return Result(err, 0.0, 1e-9, figure=fig,
-                  note="max |d - L| (and relative error of w∂ = 1.9683e-5 at L = 8, ε = 0.3) over the SPEC "
+                  note="max |d - L| (and relative error of w∂ = 1.9683e-5 at L = 8, ε = 0.3) over the reference "
                        "chain and random source → sink chain networks; inf if a chainless pair decodes finite",
                   details={"spec_w_boundary": spec_w, "spec_d": spec_d,
                            "n_pairs_checked": len(true_l), "eps": list(epss)})
@@ -63,7 +63,7 @@ def _chain_length(ctx: Context) -> Result:
 
 @claim("holography.parallel-chains", section="10", equations=("(99)", "(100)"),
        statement="With parallel chains d is not an integer; it tends to the shortest chain length as "
-                 "ε → 0: chains of 3 and 6 give d = 2.830075, 2.999566, 3.000000 at ε = 0.5, 0.1, 0.01 (SPEC §7).",
+                 "ε → 0: chains of 3 and 6 give d = 2.830075, 2.999566, 3.000000 at ε = 0.5, 0.1, 0.01 (conventions §7).",
        expected_verdict="holds")
 def _parallel(ctx: Context) -> Result:
     net = hg.chain_network(2, [(0, 1, 3), (0, 1, 6)])
@@ -81,13 +81,13 @@ def _parallel(ctx: Context) -> Result:
     ax.semilogx(epss, gaps, "-", color="0.6", lw=0.8)
     ax.semilogx([], [], "-", color="0.6", label="random pairs, up to 3 parallel chains")
     d36 = np.array([float(_decode(net, e)[1][1, 0]) for e in epss]) - 3
-    ax.semilogx(epss, d36, "o-", label="chains 3 and 6 (SPEC)")
-    ax.semilogx(list(spec), np.array(list(spec.values())) - 3, "kx", ms=9, label="SPEC §7 values")
+    ax.semilogx(epss, d36, "o-", label="chains 3 and 6 (reference)")
+    ax.semilogx(list(spec), np.array(list(spec.values())) - 3, "kx", ms=9, label="conventions §7 values")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("ε"), ax.set_ylabel("d - L_min"), ax.set_title("Eq. (100): parallel chains, d → L_min as ε → 0")
     ax.legend(fontsize=7)
     return Result(err, 0.0, 5e-7, figure=fig,
-                  note="max |d - SPEC| at ε = 0.5, 0.1, 0.01 (SPEC printed to 6 decimals)",
+                  note="max |d - reference| at ε = 0.5, 0.1, 0.01 (reference printed to 6 decimals)",
                   details={"d": [got[e] for e in spec], "spec": list(spec.values()),
                            "max_abs_gap_random_at_smallest_eps": float(np.max(np.abs(gaps[0]))),
                            "eps_smallest": float(epss[0])})
@@ -95,7 +95,7 @@ def _parallel(ctx: Context) -> Result:
 
 @claim("holography.cycle", section="10", equations=("(97)", "(99)", "(100)"),
        statement="A cycle of length C multiplies the boundary weight by 1/(1 - ε^C): for the 10-cycle "
-                 "with boundary {0, 4} at ε = 0.5, w∂ = ε⁴/(1 - ε¹⁰) = 6.25610948e-2 and d = 2.99859043 (SPEC §7).",
+                 "with boundary {0, 4} at ε = 0.5, w∂ = ε⁴/(1 - ε¹⁰) = 6.25610948e-2 and d = 2.99859043 (conventions §7).",
        expected_verdict="holds")
 def _cycle(ctx: Context) -> Result:
     w10 = hg.cycle_network(10)
@@ -103,7 +103,7 @@ def _cycle(ctx: Context) -> Result:
     d = float(np.asarray(hg.chain_length(jnp.asarray(wb), 0.5))[1, 0])
     exact_d = 3.0 + math.log(1 / (1 - 0.5**10)) / math.log(0.5)
     errs = [abs(wb[1, 0] - 0.5**4 / (1 - 0.5**10)) / wb[1, 0], abs(d - exact_d) / 3.0]
-    if abs(d - 2.99859043) > 5e-9 or abs(wb[1, 0] - 6.25610948e-2) > 5e-11:  # SPEC's printed digits
+    if abs(d - 2.99859043) > 5e-9 or abs(wb[1, 0] - 6.25610948e-2) > 5e-11:  # the conventions' printed digits
         errs.append(math.inf)
     cs = (3, 6, 10) if ctx.quick else (3, 4, 6, 10, 16)
     epss = np.linspace(0.1, 0.95, 6 if ctx.quick else 18)
@@ -125,7 +125,7 @@ def _cycle(ctx: Context) -> Result:
     ax.legend(fontsize=7)
     return Result(max(errs), 0.0, 1e-10, figure=fig,
                   note="max relative error of w∂ against ε^n/(1 - ε^C) (all boundary pairs of C-cycles) and "
-                       "of d for the SPEC 10-cycle (exact form; SPEC's printed 8-9 digits must match too)",
+                       "of d for the reference 10-cycle (exact form; the conventions' printed 8-9 digits must match too)",
                   details={"w_boundary_10_cycle": wb[1, 0], "d_10_cycle": d, "cycles": list(cs)})
 
 

@@ -1,7 +1,7 @@
 """Claims of paper §5.2, eqs. (34)-(36): the Madelung / Schrödinger limit of the entropic action.
 
 Dropping the learning term γp∇²F from (28), the Madelung equations for (p, F) are the Schrödinger
-equation for Ψ = √p e^{iF/ħ_eff}, with ħ_eff = 2√(D/(γμ)), m_eff = 1/(2γ) (SPEC §3 keeps μ; the
+equation for Ψ = √p e^{iF/ħ_eff}, with ħ_eff = 2√(D/(γμ)), m_eff = 1/(2γ) (conventions §3 keeps μ; the
 paper's (34)-(36) set μ = 1). Everything dynamical comes from jax.grad of a discretized action:
 the (p, F) side from :func:`nnworld_jax.entropic.equations_of_motion` (``learning=False``), the Ψ
 side from :mod:`nnworld_jax.quantum`. The analytic forms (free-packet width, oscillator levels)
@@ -22,7 +22,7 @@ from .. import grid as gr
 from .. import quantum as qm
 from ._registry import Context, Result, claim
 
-SPEC_C = en.Coefficients(D=0.3, gamma=0.7, mu=1.6)  # SPEC §3 constants (μ ≠ 1)
+SPEC_C = en.Coefficients(D=0.3, gamma=0.7, mu=1.6)  # conventions §3 constants (μ ≠ 1)
 PAPER_C = en.Coefficients(D=0.3, gamma=0.7, mu=1.0)  # the paper's setting μ = 1 (§5.2)
 
 
@@ -195,9 +195,9 @@ def _levels(ctx: Context) -> Result:
        expected_verdict="holds-corrected")
 def _action(ctx: Context) -> Result:
     c = SPEC_C
-    st = gr.Grid((48, 64))  # the SPEC grid (coarser grids under-resolve e^{iF/ħ} in t: 1e-8 at 24 × 32)
+    st = gr.Grid((48, 64))  # the reference grid (coarser grids under-resolve e^{iF/ħ} in t: 1e-8 at 24 × 32)
     t, x = np.stack(np.meshgrid(*(np.arange(m) * h for m, h in zip(st.shape, st.spacing)), indexing="ij"))
-    p = np.exp(0.4 * np.cos(x - t) + 0.3 * np.sin(2 * x + t))  # SPEC §3 test fields
+    p = np.exp(0.4 * np.cos(x - t) + 0.3 * np.sin(2 * x + t))  # conventions §3 test fields
     F = np.sin(x) * np.cos(t) + 0.3 * np.cos(2 * x - t)
     V = np.cos(x)
 

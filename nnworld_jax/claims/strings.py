@@ -30,7 +30,7 @@ def _rk4(x0, alpha, dt, steps):
 
 @claim("strings.poisson-shift", section="7", equations=("(61)",),
        statement="The permutation-network dynamics dx/dτ = α(π - I)x is solved exactly by the Poisson "
-                 "shift e^{-ατ} Σ (ατ)ⁿ/n! πⁿ x(0) (SPEC §5): neuron-level RK4 agrees with the FFT form.",
+                 "shift e^{-ατ} Σ (ατ)ⁿ/n! πⁿ x(0) (conventions §5): neuron-level RK4 agrees with the FFT form.",
        expected_verdict="holds")
 def _poisson_shift(ctx: Context) -> Result:
     alpha, tau = (8.0, 2.0) if ctx.quick else (16.0, 5.0)
@@ -75,7 +75,7 @@ def _wave_speed(ctx: Context) -> Result:
 
 @claim("strings.dalembert", section="8", equations=("(66)", "(67)", "(72)", "(73)"),
        statement="The π/πᵀ ensemble average obeys the 1+1 wave equation: x̄ → d'Alembert's solution, "
-                 "with the SPEC correction (1/α)∂²_σ∂_τx̄, i.e. error (τ/4α)[f''(σ-τ) + f''(σ+τ)] + O(α⁻²).",
+                 "with the reference correction (1/α)∂²_σ∂_τx̄, i.e. error (τ/4α)[f''(σ-τ) + f''(σ+τ)] + O(α⁻²).",
        expected_verdict="holds-corrected")
 def _dalembert(ctx: Context) -> Result:
     alphas = (32.0, 64.0) if ctx.quick else (32.0, 64.0, 128.0)
@@ -99,7 +99,7 @@ def _dalembert(ctx: Context) -> Result:
     ax.legend()
     return Result(slope_cor, -2.0, 0.2, corrected=True,
                   note="fitted order in α of |x̄ - d'Alembert - (τ/4α)(f''(σ-τ)+f''(σ+τ))| (O(α⁻²) if the "
-                       "SPEC correction is the whole first-order term); uncorrected order in details",
+                       "reference correction is the whole first-order term); uncorrected order in details",
                   figure=fig, details={"alphas": list(alphas), "raw_error": raw, "corrected_error": cor,
                                        "raw_order": slope_raw})
 
@@ -171,7 +171,7 @@ def _catenoid(ctx: Context) -> Result:
 @claim("strings.eq76-index-typo", section="8", equations=("(76)",),
        statement="(76) as printed, h^{ab} ∂_aX^μ ∂_bX^μ η_μν (both factors indexed μ), is the Polyakov "
                  "action. It coincides with the corrected form only for a diagonal η; in light-cone "
-                 "target coordinates X^± = X⁰ ± X¹ it differs (SPEC §5: the second index is ν).",
+                 "target coordinates X^± = X⁰ ± X¹ it differs (conventions §5: the second index is ν).",
        expected_verdict="fails")
 def _eq76_typo(ctx: Context) -> Result:
     g, _, _, y = _sheet(16 if ctx.quick else 24)

@@ -22,7 +22,7 @@ BETAS_LINEAR = (0.5, 1.0, 3.0)
 
 @claim("partition.linear-exact", section="2", equations=("(5)", "(6)"),
        statement="For a linear activation the Laplace form of (5) is exact: it equals the numerical "
-                 "integral of exp(-βH) (SPEC §1 values).",
+                 "integral of exp(-βH) (conventions §1 values).",
        expected_verdict="holds")
 def _linear_exact(ctx: Context) -> Result:
     net = ref.linear_network(jnp.float64)
@@ -35,7 +35,7 @@ def _linear_exact(ctx: Context) -> Result:
 
 @claim("partition.eq7-weighted-integral", section="2", equations=("(7)",),
        statement="(7) is the unit-Gaussian-weighted quadratic integral ∫exp(-½|δ|² - (β/2)δᵀ(G-m)δ) "
-                 "= (2π)^{N/2} Π(1+βν_i)^{-1/2} (SPEC §1 reading).",
+                 "= (2π)^{N/2} Π(1+βν_i)^{-1/2} (conventions §1 reading).",
        expected_verdict="holds-corrected")
 def _eq7_weighted(ctx: Context) -> Result:
     net = ref.linear_network(jnp.float64)
@@ -118,7 +118,7 @@ def _average_loss(ctx: Context) -> Result:
 
 
 @claim("thermo.average-loss-mass", section="3", equations=("(10)", "(46)"),
-       statement="With the bulk mass m, U = ½Σν_i/(1+βν_i), ν = λ - m (SPEC §1 generalization).",
+       statement="With the bulk mass m, U = ½Σν_i/(1+βν_i), ν = λ - m (conventions §1 generalization).",
        expected_verdict="holds-corrected")
 def _average_loss_mass(ctx: Context) -> Result:
     u = float(_spectrum_thermo(0.2).average_loss)
