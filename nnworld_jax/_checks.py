@@ -53,3 +53,45 @@ def check_vector(v, name: str, n: int):
             "use jax.vmap to batch"
         )
     return v
+
+
+# --- The input policy (README "Errors and domains") -------------------------------------------
+# 1. Integer and bool inputs are promoted to a floating dtype *before* anything is cast to the
+#    dtype of another argument, never the other way (an int array must not truncate β = 2.5).
+# 2. Scalar physical parameters are scalars: a batch of them is an error that says to use vmap.
+# 3. NaN/inf in any input is an error; each physical domain is checked where the value enters.
+# 4. Every check returns the checked value and the caller must use it: under jit a check whose
+#    result is discarded is dead code and disappears.
+
+
+def as_float(x, name: str, dtype=None):
+    """``x`` as a floating (or complex) array; integers and bools are promoted to ``dtype`` (or the
+    default floating dtype), never truncated. Strings, objects and ``None`` are rejected by name."""
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__}")
+    try:
+        arr = jnp.asarray(x)
+    except TypeError as e:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__}") from e
+    if jnp.issubdtype(arr.dtype, jnp.inexact):
+        return arr if dtype is None else arr.astype(jnp.result_type(dtype, arr.dtype) if jnp.issubdtype(arr.dtype, jnp.complexfloating) else dtype)
+    if jnp.issubdtype(arr.dtype, jnp.integer) or arr.dtype == jnp.bool_:
+        return arr.astype(dtype if dtype is not None else jnp.zeros(()).dtype)
+    raise TypeError(f"{name} must have a numeric dtype, got {arr.dtype}")
+
+
+def float_dtype(*arrays):
+    """The floating dtype shared by ``arrays`` after integer promotion (the widest inexact one,
+    else the default floating dtype): the dtype every parameter is then cast to."""
+    inexact = [jnp.asarray(a).dtype for a in arrays if jnp.issubdtype(jnp.asarray(a).dtype, jnp.inexact)]
+    if not inexact:
+        return jnp.zeros(()).dtype
+    return jnp.result_type(*inexact)
+
+
+def check_scalar(x, name: str):
+    """Static check: ``x`` has shape (); a batch of parameters goes through ``jax.vmap``."""
+    shape = jnp.shape(x)
+    if shape != ():
+        raise ValueError(f"{name} must be a scalar, got shape {shape}; use jax.vmap to batch over {name}")
+    return x

@@ -28,7 +28,7 @@ def test_verdict_logic():
     assert claims.Result(1.0, 1.0, 0.1).verdict() == "holds"
     assert claims.Result(1.05, 1.0, 0.1, corrected=True).verdict() == "holds-corrected"
     assert claims.Result(1.2, 1.0, 0.1).verdict() == "fails"
-    assert claims.Result(float("nan"), 1.0, 0.1).verdict() == "fails"
+    assert claims.Result(float("nan"), 1.0, 0.1).verdict() == "error"
 
 
 def test_select_by_section_and_id():

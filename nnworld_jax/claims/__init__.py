@@ -14,6 +14,7 @@ from . import reduced_gravity as reduced_gravity  # noqa: F401  (§9: (88), (95)
 from . import hidden_gravity as hidden_gravity  # noqa: F401  (§9: (77)-(80))
 from . import holography as holography  # noqa: F401  (§10: (97)-(102))
 from ._registry import (
+    OUTCOMES as OUTCOMES,
     REGISTRY as REGISTRY,
     VERDICTS as VERDICTS,
     Claim as Claim,

@@ -1,14 +1,23 @@
 """The claims registry: each claim recomputes one statement of the paper and gives a verdict.
 
 A claim is a plain function ``compute(ctx) -> Result`` registered with its paper equations and
-the verdict recorded as expected. Verdicts:
+the verdict recorded as expected. Every verdict can come out otherwise (``tests/test_claims.py``
+perturbs each claim's measurement and requires its verdict to change):
 
-* ``holds``            |measured - expected| ≤ tolerance, with the paper's equation as printed;
+* ``holds``            |measured - expected| ≤ tolerance, the paper's equation as printed;
 * ``holds-corrected``  the same, for the form ``docs/conventions.md`` corrects;
-* ``fails``            outside the tolerance.
+* ``fails``            the paper's printed form, measured, lands on the value the corrected theory
+                       *predicts* for it (``Result.predicted``) and not on what the paper states
+                       (``expected``). A ``fails`` claim must give a prediction: a broken computation
+                       then reads ``unexplained``, never ``fails``;
+* ``measured``         a quantity the paper only conjectures or that is reported along training:
+                       the value with its ``uncertainty``, checked only against the band
+                       ``expected ± tolerance`` that an independent estimate or a physical bound gives;
+* ``unexplained``      (never expected) outside every band the claim states;
+* ``error``            (never expected) a non-finite measurement or an exception.
 
-``nnworld reproduce`` exits non-zero when a verdict differs from ``expected_verdict``; the tests
-and notebooks call the same functions.
+``nnworld reproduce`` exits 1 when a verdict differs from ``expected_verdict`` and 3 when any claim
+gives ``error``; the tests and notebooks call the same functions.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-VERDICTS = ("holds", "holds-corrected", "fails")
+VERDICTS = ("holds", "holds-corrected", "fails", "measured")  # what a claim may expect
+OUTCOMES = VERDICTS + ("unexplained", "error")  # what a claim may give
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,16 +44,31 @@ class Result:
     measured: float
     expected: float
     tolerance: float
-    corrected: bool = False  # compares the reference-corrected form
+    corrected: bool = False  # compares the form docs/conventions.md corrects
     note: str = ""
     figure: Any = None  # a matplotlib Figure, saved by the runner
     details: dict = dataclasses.field(default_factory=dict)
+    predicted: float | None = None  # the corrected theory's value for a printed form that fails
+    uncertainty: float | None = None  # statistical error of a ``measured`` quantity
+    kind: str = "check"  # "check" (holds / fails) or "measured"
 
     def verdict(self) -> str:
-        ok = math.isfinite(self.measured) and abs(self.measured - self.expected) <= self.tolerance
-        if not ok:
-            return "fails"
-        return "holds-corrected" if self.corrected else "holds"
+        values = [self.measured, self.expected, self.tolerance]
+        values += [v for v in (self.predicted, self.uncertainty) if v is not None]
+        if not all(math.isfinite(float(v)) for v in values) or self.tolerance < 0:
+            return "error"
+        near_expected = abs(self.measured - self.expected) <= self.tolerance
+        if self.kind == "measured":
+            return "measured" if near_expected else "unexplained"
+        if self.predicted is not None:
+            near_predicted = abs(self.measured - self.predicted) <= self.tolerance
+            if near_predicted == near_expected:  # both (cannot tell them apart) or neither
+                return "unexplained"
+            if near_predicted:
+                return "fails"
+        if near_expected:
+            return "holds-corrected" if self.corrected else "holds"
+        return "unexplained" if self.predicted is not None else "fails"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +113,20 @@ def select(only: str | None = None) -> list[Claim]:
 
 
 def evaluate(c: Claim, ctx: Context) -> tuple[dict, Any]:
-    """Run one claim; returns its JSON record and its figure (or None)."""
-    res = c.compute(ctx)
+    """Run one claim; returns its JSON record and its figure (or None).
+
+    An exception inside the claim, or a ``fails``/``measured`` claim that does not state what makes
+    its verdict checkable (a prediction, an uncertainty), gives the verdict ``error``.
+    """
+    try:
+        res = c.compute(ctx)
+    except Exception as e:  # noqa: BLE001 - reported as the claim's verdict, never swallowed silently
+        res = Result(math.nan, math.nan, math.nan, note=f"exception: {type(e).__name__}: {e}")
+    verdict = res.verdict()
+    if c.expected_verdict == "fails" and res.predicted is None:
+        verdict, res.note = "error", f"a 'fails' claim must state the corrected theory's prediction; {res.note}"
+    if c.expected_verdict == "measured" and (res.kind != "measured" or res.uncertainty is None):
+        verdict, res.note = "error", f"a 'measured' claim must state its uncertainty; {res.note}"
     record = {
         "id": c.id,
         "section": c.section,
@@ -98,7 +135,10 @@ def evaluate(c: Claim, ctx: Context) -> tuple[dict, Any]:
         "measured": float(res.measured),
         "expected": float(res.expected),
         "tolerance": float(res.tolerance),
-        "verdict": res.verdict(),
+        "predicted": None if res.predicted is None else float(res.predicted),
+        "uncertainty": None if res.uncertainty is None else float(res.uncertainty),
+        "corrected": bool(res.corrected),
+        "verdict": verdict,
         "expected_verdict": c.expected_verdict,
         "note": res.note,
         "details": {k: _jsonable(v) for k, v in res.details.items()},
