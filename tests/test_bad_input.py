@@ -1,0 +1,56 @@
+"""No silent wrong answers (issue #11): every public function rejects bad input by name.
+
+The cases live in ``tests/bad_input/<module>.py`` (see its ``__init__``). Each must raise an error
+whose message matches the case's pattern (the argument's name or the violated condition); a call
+that returns, or raises something that names neither, fails here. A public function of a covered
+module without a case or a stated exemption fails the coverage test, so a new function cannot
+slip in unchecked.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+import nnworld_jax
+from bad_input import _harness
+
+CASE_MODULES = sorted(m.name for m in pkgutil.iter_modules(importlib.import_module("bad_input").__path__)
+                      if not m.name.startswith("_"))
+_loaded = {name: importlib.import_module(f"bad_input.{name}") for name in CASE_MODULES}
+CASES = [c for mod in _loaded.values() for c in mod.CASES]
+EXEMPT = {k: v for mod in _loaded.values() for k, v in getattr(mod, "EXEMPT", {}).items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_fails_loudly_and_by_name(case):
+    outcome, detail = _harness.classify(case)
+    assert outcome == "clear", f"{outcome}: expected an error matching {case.match!r}, got {detail}"
+
+
+def public_functions(module_name: str) -> list[str]:
+    """``module.name`` of every public function or class defined in ``nnworld_jax.<module_name>``."""
+    module = importlib.import_module(f"nnworld_jax.{module_name}")
+    names = getattr(module, "__all__", None) or [n for n in vars(module) if not n.startswith("_")]
+    out = []
+    for n in names:
+        obj = getattr(module, n)
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and getattr(obj, "__module__", "") == module.__name__:
+            out.append(f"{module_name}.{n}")
+    return out
+
+
+@pytest.mark.parametrize("module_name", CASE_MODULES)
+def test_every_public_function_has_a_bad_input_case(module_name):
+    covered = {c.function for c in CASES} | set(EXEMPT)
+    missing = [f for f in public_functions(module_name) if f not in covered]
+    assert not missing, f"public functions without a bad-input case (add one, or a reason to EXEMPT): {missing}"
+
+
+def test_cases_name_existing_functions():
+    known = {f for m in CASE_MODULES for f in public_functions(m)}
+    stale = sorted({c.function for c in CASES} - known) + sorted(set(EXEMPT) - known)
+    assert not stale, f"cases or exemptions for names that do not exist: {stale}"
