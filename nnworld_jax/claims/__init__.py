@@ -22,5 +22,9 @@ from ._registry import (
     Result as Result,
     claim as claim,
     evaluate as evaluate,
+    judge as judge,
+    result_of as result_of,
+    running_float64 as running_float64,
     select as select,
+    tol as tol,
 )

@@ -18,14 +18,22 @@ perturbs each claim's measurement and requires its verdict to change):
 
 ``nnworld reproduce`` exits 1 when a verdict differs from ``expected_verdict`` and 3 when any claim
 gives ``error``; the tests and notebooks call the same functions.
+
+Precision: ``nnworld reproduce --precision float32`` runs every claim in float32 except those
+registered with ``needs_float64="why"``, which run inside ``jax.enable_x64`` and are reported as
+such. A tolerance that depends on the dtype is written ``tol(float64=..., float32=...)`` with the
+reason beside it; ``tol`` reads the precision the claim is running in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
+
+import jax
 
 VERDICTS = ("holds", "holds-corrected", "fails", "measured")  # what a claim may expect
 OUTCOMES = VERDICTS + ("unexplained", "error")  # what a claim may give
@@ -37,6 +45,17 @@ class Context:
 
     quick: bool = False
     seed: int = 0
+    precision: str = "float64"  # the run's precision; a needs_float64 claim runs in float64 anyway
+
+
+def running_float64() -> bool:
+    """Whether the claim now running computes in float64 (x64 enabled)."""
+    return bool(jax.config.jax_enable_x64)
+
+
+def tol(*, float64: float, float32: float) -> float:
+    """The tolerance for the precision the claim runs in; write the reason for each beside the call."""
+    return float64 if running_float64() else float32
 
 
 @dataclasses.dataclass
@@ -79,20 +98,26 @@ class Claim:
     statement: str
     expected_verdict: str
     compute: Callable[[Context], Result]
+    needs_float64: str = ""  # why the claim cannot run in float32 ("" if it can)
 
 
 REGISTRY: dict[str, Claim] = {}
 
 
-def claim(id: str, *, section: str, equations: tuple[str, ...], statement: str, expected_verdict: str):
-    """Decorator registering ``compute(ctx) -> Result`` as a claim."""
+def claim(id: str, *, section: str, equations: tuple[str, ...], statement: str, expected_verdict: str,
+          needs_float64: str = ""):
+    """Decorator registering ``compute(ctx) -> Result`` as a claim.
+
+    ``needs_float64``: the reason the claim must compute in float64 (it then does so even under
+    ``--precision float32``, and the report says so); empty when float32 suffices.
+    """
     if expected_verdict not in VERDICTS:
         raise ValueError(f"expected_verdict must be one of {VERDICTS}")
 
     def register(fn: Callable[[Context], Result]) -> Callable[[Context], Result]:
         if id in REGISTRY:
             raise ValueError(f"claim {id!r} registered twice")
-        REGISTRY[id] = Claim(id, section, tuple(equations), statement, expected_verdict, fn)
+        REGISTRY[id] = Claim(id, section, tuple(equations), statement, expected_verdict, fn, needs_float64)
         return fn
 
     return register
@@ -118,15 +143,13 @@ def evaluate(c: Claim, ctx: Context) -> tuple[dict, Any]:
     An exception inside the claim, or a ``fails``/``measured`` claim that does not state what makes
     its verdict checkable (a prediction, an uncertainty), gives the verdict ``error``.
     """
+    float64 = running_float64() or bool(c.needs_float64)
     try:
-        res = c.compute(ctx)
+        with jax.enable_x64(True) if float64 and not running_float64() else contextlib.nullcontext():
+            res = c.compute(ctx)
     except Exception as e:  # noqa: BLE001 - reported as the claim's verdict, never swallowed silently
         res = Result(math.nan, math.nan, math.nan, note=f"exception: {type(e).__name__}: {e}")
-    verdict = res.verdict()
-    if c.expected_verdict == "fails" and res.predicted is None:
-        verdict, res.note = "error", f"a 'fails' claim must state the corrected theory's prediction; {res.note}"
-    if c.expected_verdict == "measured" and (res.kind != "measured" or res.uncertainty is None):
-        verdict, res.note = "error", f"a 'measured' claim must state its uncertainty; {res.note}"
+    verdict, res.note = judge(c, res)
     record = {
         "id": c.id,
         "section": c.section,
@@ -138,12 +161,33 @@ def evaluate(c: Claim, ctx: Context) -> tuple[dict, Any]:
         "predicted": None if res.predicted is None else float(res.predicted),
         "uncertainty": None if res.uncertainty is None else float(res.uncertainty),
         "corrected": bool(res.corrected),
+        "kind": res.kind,
         "verdict": verdict,
+        "precision": "float64" if float64 else "float32",
+        "needs_float64": c.needs_float64,
         "expected_verdict": c.expected_verdict,
         "note": res.note,
         "details": {k: _jsonable(v) for k, v in res.details.items()},
     }
     return record, res.figure
+
+
+def judge(c: Claim, res: Result) -> tuple[str, str]:
+    """The verdict of ``res`` for claim ``c`` and its note: ``Result.verdict``, except that a claim
+    expected to ``fail`` without a prediction, or expected ``measured`` without an uncertainty,
+    gives ``error`` (its verdict could not come out otherwise)."""
+    if c.expected_verdict == "fails" and res.predicted is None:
+        return "error", f"a 'fails' claim must state the corrected theory's prediction; {res.note}"
+    if c.expected_verdict == "measured" and (res.kind != "measured" or res.uncertainty is None):
+        return "error", f"a 'measured' claim must state its uncertainty; {res.note}"
+    return res.verdict(), res.note
+
+
+def result_of(record: dict) -> Result:
+    """The :class:`Result` a JSON record was made from (without figure and details)."""
+    return Result(record["measured"], record["expected"], record["tolerance"], corrected=record["corrected"],
+                  note=record["note"], predicted=record["predicted"], uncertainty=record["uncertainty"],
+                  kind=record.get("kind", "check"))
 
 
 def _jsonable(v):

@@ -193,8 +193,14 @@ def _eq76_typo(ctx: Context) -> Result:
     s_printed_diag = float(printed(y, drift, eta))
     s_printed_lc = float(printed(y_lc, drift_lc, eta_lc))
     rel = abs(s_printed_lc - s_true) / abs(s_true)
-    return Result(rel, 0.0, 1e-10,
+    # Prediction: with X^± = X⁰ ± X¹ the typo's weights Σ_ν η_μν = (-½, -½, 1) turn
+    # -½(∂X⁺)² - ½(∂X⁻)² into -(∂X⁰)² - (∂X¹)², i.e. the printed form is the Polyakov action with
+    # η' = diag(-1, -1, 1) in the original coordinates: an independent route through S.polyakov_action.
+    s_predicted = float(S.polyakov_action(y, g, drift=drift, eta=jnp.diag(jnp.array([-1.0, -1.0, 1.0]))))
+    predicted = abs(s_predicted - s_true) / abs(s_true)
+    return Result(rel, 0.0, 1e-10, predicted=predicted,
                   note="|S_printed - S_P| / |S_P| in light-cone target coordinates (the corrected S_P is "
                        "coordinate invariant; the printed contraction is not)",
                   details={"S_P": s_true, "S_P_lightcone": s_true_lc, "S_printed_minkowski": s_printed_diag,
+                           "S_predicted_eta_diag(-1,-1,1)": s_predicted,
                            "S_printed_lightcone": s_printed_lc})
