@@ -33,7 +33,7 @@ import os
 import sys
 import time
 
-from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, report_load, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -143,6 +143,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="write the records to this JSON file")
     parser.add_argument("--repeats", type=int, default=None, help="timed repetitions per record")
     args = parser.parse_args(argv)
+    report_load("before")
     workloads = WORKLOADS  # --quick: the same grids (coarser ones under-resolve σ0), fewer repeats
     repeats = args.repeats or (3 if args.quick else 20)
 
@@ -176,13 +177,14 @@ def main(argv=None) -> int:
                              error=err, steps=steps))
         records += rows
     print_table(records)
+    report_load("after")
     write_records(args.json, records)
     return 0
 
 
 def print_table(records) -> None:
     """One row per record; speed-up is the peer's propagate time over ours (> 1: we win)."""
-    header = (f"{'workload':<16} {'impl':<12} {'dtype':<8} {'steps':>5} {'median ms':>10} "
+    header = (f"{'workload':<16} {'impl':<12} {'dtype':<8} {'steps':>5} {'median ms':>10} {'± ms':>7} "
               f"{'compile/build s':>15} {'L1 error':>9} {'speed-up':>9}")
     print(header)
     print("-" * len(header))
@@ -190,7 +192,8 @@ def print_table(records) -> None:
         peer = next((p for p in records if p["workload"] == r["workload"] and p["impl"] == "fplanck"), None)
         speedup = f"{peer['median_s'] / r['median_s']:.1f}x" if peer and r["impl"] != "fplanck" else ""
         steps = "" if r["steps"] is None else str(r["steps"])
-        print(f"{r['workload']:<16} {r['impl']:<12} {r['dtype']:<8} {steps:>5} {1e3 * r['median_s']:>10.2f} "
+        spread = 1e3 * getattr(r["median_s"], "spread", float("nan"))
+        print(f"{r['workload']:<16} {r['impl']:<12} {r['dtype']:<8} {steps:>5} {1e3 * r['median_s']:>10.2f} {spread:>7.2f} "
               f"{r['compile_s']:>15.2f} {r['error']:>9.1e} {speedup:>9}")
 
 

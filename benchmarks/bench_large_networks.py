@@ -13,8 +13,9 @@ same network:
 * ``nnworld_jax``: ``jit(free_energy_slq)`` — the fixed point x̄ by iteration, then stochastic
   Lanczos quadrature with p = max(4, 4·10⁶/N) (at most 512) Rademacher probes, so that Hutchinson's
   relative standard error is ~2e-4 at every N, and 24 Lanczos steps; O(pN) memory; compile time apart.
-* ``scipy``: A assembled as a CSC matrix (``scipy.sparse``, from w and the same x̄), sparse LU
-  (``splu``), log det = Σ log|U_ii| (A is SPD, so no sign); where it fits in memory.
+* ``scipy``: the same end-to-end work: the fixed point x̄ by iteration with the CSR matvec, then A
+  assembled as a CSC matrix (``scipy.sparse``), sparse LU (``splu``), log det = Σ log|U_ii| (A is SPD,
+  so no sign); where it fits in memory. Timed with its mean state, as ours is.
 
 ``error`` is |log det - exact| / |exact| against the closed forms of
 ``nnworld_jax.claims.large_networks`` (circulant spectrum for the cycle, tridiagonal pivot
@@ -34,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import load1, median_and_spread, report_load, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 # OpenBLAS's busy-waiting threads starve other threads on a small machine (see bench_free_energy.py).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -96,26 +97,40 @@ def bench_jax(net, repeats):
     compiled = prog.lower(net).compile()
     compile_s = time.perf_counter() - t0
     out = jax.block_until_ready(compiled(net))
-    median_s = median_time(lambda: jax.block_until_ready(compiled(net)), repeats)
-    return out.logdet, median_s, compile_s
+    median_s, spread_s = median_and_spread(lambda: jax.block_until_ready(compiled(net)), repeats)
+    return out.logdet, median_s, spread_s, compile_s
 
 
 # ---------------------------------------------------------------------------------------- scipy
-def scipy_logdet(sps, spla, w_csr, d, n):
+def scipy_mean_state(w_csr, n, tol=1e-12, max_iter=500):
+    """The fixed point x = tanh(w x + b) by iteration with the CSR matvec (the same contraction
+    nnworld_jax iterates), so SciPy pays for the mean state as our side does."""
+    x = np.zeros(n)
+    for _ in range(max_iter):
+        x_new = np.tanh(w_csr @ x + B)
+        if np.max(np.abs(x_new - x)) < tol:
+            return x_new
+        x = x_new
+    raise RuntimeError("scipy mean state did not converge")
+
+
+def scipy_logdet(sps, spla, w_csr, n):
+    """End to end as a user would: mean state, J, A = I + βJᵀJ assembled as CSC, sparse LU (A is
+    SPD, so log det = Σ log|U_ii|)."""
+    x = scipy_mean_state(w_csr, n)
+    d = 1 - np.tanh(w_csr @ x + B) ** 2
     jac = sps.identity(n, format="csr") - sps.diags(d) @ w_csr
     a = (sps.identity(n, format="csr") + BETA * (jac.T @ jac)).tocsc()
     lu = spla.splu(a)
     return float(np.sum(np.log(np.abs(lu.U.diagonal()))))
 
 
-def bench_scipy(sps, spla, net, x, repeats):
+def bench_scipy(sps, spla, net, repeats):
     w = net.weights
     n = w.n
     w_csr = sps.csr_matrix((np.asarray(w.values, np.float64), (np.asarray(w.rows), np.asarray(w.cols))), shape=(n, n))
-    y = np.asarray(sparse.sparse_preactivation(net, x), np.float64)
-    d = 1 - np.tanh(y) ** 2
-    out = scipy_logdet(sps, spla, w_csr, d, n)
-    return out, median_time(lambda: scipy_logdet(sps, spla, w_csr, d, n), repeats)
+    out = scipy_logdet(sps, spla, w_csr, n)
+    return (out, *median_and_spread(lambda: scipy_logdet(sps, spla, w_csr, n), repeats))
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -138,6 +153,7 @@ def main(argv=None) -> int:
 
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; numpy {np.__version__}"
           + (f"; scipy {scipy.__version__}" if scipy else "") + f"; {os.cpu_count()} CPUs")
+    load_before = report_load("before")
     records = []
     for kind, kind_sizes in sizes.items():
         for n in kind_sizes:
@@ -147,18 +163,20 @@ def main(argv=None) -> int:
             for dtype in ("float64", "float32"):
                 net = build(kind, n, jnp.dtype(dtype))
                 if scipy is not None and dtype == "float64" and n <= SCIPY_MAX_N[kind]:
-                    x = jax.jit(sparse.sparse_mean_state)(net)
-                    out, t = bench_scipy(sps, spla, net, x, repeats)
+                    out, t, spread = bench_scipy(sps, spla, net, repeats)
                     exact = out if exact is None else exact
-                    rows.append(dict(workload=workload, impl="scipy", dtype=dtype, median_s=t, compile_s=0.0,
-                                     error=rel(out, exact)))
-                est, t, c = bench_jax(net, repeats)
-                rows.append(dict(workload=workload, impl="nnworld_jax", dtype=dtype, median_s=t, compile_s=c,
+                    rows.append(dict(workload=workload, impl="scipy", dtype=dtype, median_s=t, spread_s=spread,
+                                     compile_s=0.0, error=rel(out, exact), load1=load1()))
+                est, t, spread, c = bench_jax(net, repeats)
+                rows.append(dict(workload=workload, impl="nnworld_jax", dtype=dtype, median_s=t, spread_s=spread,
+                                 compile_s=c, load1=load1(),
                                  error=rel(est.value, exact), std_error=float(est.std_error / abs(est.value)),
                                  probes=num_probes(n)))
                 print(f"  done {workload} {dtype}", file=sys.stderr, flush=True)
             records += sorted(rows, key=lambda r: (r["dtype"] != "float64", r["impl"] != "nnworld_jax"))
     print_table(records)
+    if max(load_before, report_load("after")) > 1.0:
+        print("(not an idle run: rerun on a quiet machine before quoting these ratios)")
     write_records(args.json, records)
     return 0
 
@@ -166,7 +184,7 @@ def main(argv=None) -> int:
 def print_table(records) -> None:
     """One row per record; speed-up is the peer's time over ours (> 1: we win), float64 rows; SLQ σ/|x|
     is the reported relative standard error of the SLQ log-det; rel err n/a: no reference."""
-    header = (f"{'workload':<16} {'dtype':<8} {'impl':<12} {'median s':>10} {'compile s':>10} {'rel err':>9} "
+    header = (f"{'workload':<16} {'dtype':<8} {'impl':<12} {'median s':>10} {'± s':>7} {'compile s':>10} {'rel err':>9} "
               f"{'SLQ σ/|x|':>10} {'speed-up':>9}")
     print(header)
     print("-" * len(header))
@@ -180,7 +198,7 @@ def print_table(records) -> None:
             speedup = f"{peers[r['dtype']] / r['median_s']:.2f}x" if ours and r["dtype"] in peers else ""
             sigma = f"{r['std_error']:.1e}" if "std_error" in r else ""
             err = "n/a" if r["error"] is None else f"{r['error']:.1e}"
-            print(f"{workload:<16} {r['dtype']:<8} {r['impl']:<12} {r['median_s']:>10.3f} {r['compile_s']:>10.2f} "
+            print(f"{workload:<16} {r['dtype']:<8} {r['impl']:<12} {r['median_s']:>10.3f} {r['spread_s']:>7.3f} {r['compile_s']:>10.2f} "
                   f"{err:>9} {sigma:>10} {speedup:>9}")
 
 

@@ -31,7 +31,7 @@ import os
 import sys
 import time
 
-from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, report_load, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from pathlib import Path
 
 # OpenBLAS's busy-waiting threads starve other libraries' threads on a small machine.
@@ -209,6 +209,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="write the records to this JSON file")
     parser.add_argument("--repeats", type=int, default=None, help="timed repetitions per record")
     args = parser.parse_args(argv)
+    report_load("before")
     n = 256 if args.quick else 1024
     repeats = args.repeats or (3 if args.quick else 7)
     workload = f"HO coherent state N={n} t={T_END:g}"
@@ -234,6 +235,7 @@ def main(argv=None) -> int:
         rows += bench_dynamiqs(dq, grid, x, psi0, exact, repeats, args.quick)
     records = [dict(workload=workload, dtype="float64", **r) for r in rows]
     print_table(records)
+    report_load("after")
     write_records(args.json, records)
     return 0
 
@@ -241,7 +243,7 @@ def main(argv=None) -> int:
 def print_table(records) -> None:
     """One row per record. Speed-ups (> 1: we win) over the fastest peer reaching error ≤ 1e-8: on the same
     grid Hamiltonian ("vs grid"), and over any peer, the Fock-basis route included ("vs any")."""
-    header = (f"{'impl':<44} {'median ms':>11} {'compile s':>10} {'max-abs err':>12} {'≤1e-8':>6} "
+    header = (f"{'impl':<44} {'median ms':>11} {'± ms':>8} {'compile s':>10} {'max-abs err':>12} {'≤1e-8':>6} "
               f"{'vs grid':>9} {'vs any':>8}")
     print(f"workload: {records[0]['workload']} (error: max-abs on the grid vs the analytic state)")
     print(header)
@@ -256,7 +258,8 @@ def print_table(records) -> None:
         ok = r["error"] <= TARGET
         ours = r["impl"].startswith("nnworld_jax") and ok
         cols = [f"{b / r['median_s']:.1f}x" if ours and b else "" for b in (best_grid, best_any)]
-        print(f"{r['impl']:<44} {1e3 * r['median_s']:>11.3f} {r['compile_s']:>10.2f} {r['error']:>12.1e} "
+        spread = 1e3 * getattr(r["median_s"], "spread", float("nan"))
+        print(f"{r['impl']:<44} {1e3 * r['median_s']:>11.3f} {spread:>8.3f} {r['compile_s']:>10.2f} {r['error']:>12.1e} "
               f"{'yes' if ok else 'no':>6} {cols[0]:>9} {cols[1]:>8}")
 
 

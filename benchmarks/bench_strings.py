@@ -23,7 +23,7 @@ import argparse
 import os
 import time
 
-from _timing import median_time, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, report_load, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -148,11 +148,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     n_perm, n_sheet = (10**5, 256) if args.quick else (10**6, 1024)
+    report_load("before")
     records = bench_perm(n_perm, 3, args.repeats, np.float64) + bench_polyakov(n_sheet, args.repeats, np.float64)
-    print(f"{'workload':32s} {'impl':20s} {'median_s':>10s} {'steps/s':>10s} {'compile_s':>10s} {'error':>10s}")
+    print(f"{'workload':32s} {'impl':20s} {'median_s':>10s} {'± s':>9s} {'steps/s':>10s} {'compile_s':>10s} {'error':>10s}")
     for r in records:
-        print(f"{r['workload']:32s} {r['impl']:20s} {r['median_s']:10.4g} {1 / r['median_s']:10.4g} "
+        spread = getattr(r["median_s"], "spread", float("nan"))
+        print(f"{r['workload']:32s} {r['impl']:20s} {r['median_s']:10.4g} {spread:9.2g} {1 / r['median_s']:10.4g} "
               f"{r['compile_s']:10.3g} {r['error']:10.2g}")
+    report_load("after")
     write_records(args.json, records)
 
 
