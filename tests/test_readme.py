@@ -72,3 +72,6 @@ def test_readme_large_network_example_matches_closed_form():
     exact = 0.5 / beta * np.sum(np.log1p(beta * lam)) - n / (2 * beta) * np.log(2 * np.pi)
     est = scope["est"]
     assert abs(float(est.free_energy) - exact) <= 5 * float(est.std_error) + 1e-9 * abs(exact)
+    # The README states σ ≈ 4e-4 |F| for the default probes: the reported standard error must be that
+    # size (a factor 2 either way: σ is itself estimated from 4 probes).
+    assert 2e-4 <= float(est.std_error) / abs(exact) <= 8e-4
