@@ -3,6 +3,8 @@ through ``equinox.error_if`` (a runtime error naming the problem) when traced un
 
 from __future__ import annotations
 
+import operator
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -82,8 +84,15 @@ def as_float(x, name: str, dtype=None):
 
 def float_dtype(*arrays):
     """The floating dtype shared by ``arrays`` after integer promotion (the widest inexact one,
-    else the default floating dtype): the dtype every parameter is then cast to."""
-    inexact = [jnp.asarray(a).dtype for a in arrays if jnp.issubdtype(jnp.asarray(a).dtype, jnp.inexact)]
+    else the default floating dtype): the dtype every parameter is then cast to. Python floats
+    are weak (a float32 array with β = 2.5 stays float32), as in jax's own promotion."""
+    def is_inexact(a):  # anything non-numeric is left for as_float to reject by name
+        try:
+            return jnp.issubdtype(jnp.result_type(a), jnp.inexact)
+        except (TypeError, ValueError):
+            return False
+
+    inexact = [a for a in arrays if is_inexact(a)]
     if not inexact:
         return jnp.zeros(()).dtype
     return jnp.result_type(*inexact)
@@ -95,3 +104,46 @@ def check_scalar(x, name: str):
     if shape != ():
         raise ValueError(f"{name} must be a scalar, got shape {shape}; use jax.vmap to batch over {name}")
     return x
+
+
+def check_count(n, name: str, minimum: int = 1) -> int:
+    """Static check: ``n`` is an integer (not a bool, not a float) and ``n >= minimum``; returns ``int(n)``.
+
+    Counts (samples, probes, steps, grid points) fix array shapes and loop lengths, so they are
+    Python integers known at trace time; a float such as 8.7 is an error, never truncated."""
+    if isinstance(n, bool) or isinstance(n, jax.core.Tracer):
+        raise TypeError(f"{name} must be a Python integer >= {minimum}, got {n!r}")
+    try:
+        k = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {n!r}") from None
+    if k < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {k}")
+    return k
+
+
+def scalar_param(x, name: str, dtype=None, *, positive: bool = False):
+    """A scalar physical parameter: promoted to float (:func:`as_float`), shape () (else "use
+    jax.vmap"), finite, and ``> 0`` when ``positive``. Returns the checked value: use it."""
+    x = check_scalar(as_float(x, name, dtype), name)
+    return check_positive(x, name) if positive else check_finite(x, name)
+
+
+def float_array(x, name: str, dtype=None, *, shape: tuple[int, ...] | None = None, ndim: int | None = None):
+    """An array input: promoted to float, of the given ``shape``/``ndim`` (static check, "use
+    jax.vmap" for extra axes), with no NaN/inf. Returns the checked value: use it."""
+    x = as_float(x, name, dtype)
+    if (shape is not None and x.shape != tuple(shape)) or (ndim is not None and x.ndim != ndim):
+        want = str(tuple(shape)) if shape is not None else f"{ndim} axes"
+        raise ValueError(f"{name} must have shape {want}, got {x.shape}; kernels take one unbatched "
+                         "input, use jax.vmap to batch")
+    return check_finite(x, name)
+
+
+def check_symmetric(a, name: str):
+    """``a`` equals its transpose to a few ulps of its scale (a non-symmetric matrix is an error,
+    not silently mirrored). Returns the checked value."""
+    a = jnp.asarray(a)
+    scale = jnp.max(jnp.abs(a))
+    tol = 100 * jnp.finfo(a.dtype).eps * jnp.where(jnp.isfinite(scale), scale, 0)
+    return check(a, jnp.abs(a - a.T) > tol, f"{name} must be symmetric")
