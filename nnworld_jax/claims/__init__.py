@@ -11,7 +11,7 @@ from . import strings as strings  # noqa: F401  (§7, §8: (49)-(76))
 from . import curvature as curvature  # noqa: F401  (§9: (93), (96))
 from . import gravity as gravity  # noqa: F401  (§9: (88)-(95))
 from . import reduced_gravity as reduced_gravity  # noqa: F401  (§9: (88), (95) reduced)
-from . import hidden_gravity as hidden_gravity  # noqa: F401  (§9: (77)-(80))
+from . import network_gravity as network_gravity  # noqa: F401  (§9: (77)-(83))
 from . import holography as holography  # noqa: F401  (§10: (97)-(102))
 from ._registry import (
     OUTCOMES as OUTCOMES,
