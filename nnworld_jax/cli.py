@@ -1,15 +1,22 @@
 """``nnworld``: the command line. ``nnworld reproduce`` recomputes the paper's claims.
 
     nnworld reproduce [--quick] [--only SECTION|CLAIM] [--out DIR] [--precision float64|float32]
-    nnworld list
+    nnworld list [--only SECTION|CLAIM]
     nnworld batch CONFIG.toml --out DIR [--quick]
 
 ``nnworld batch`` runs a named experiment of :mod:`nnworld_jax.experiments` in chunks written
 atomically under DIR, with a manifest; rerunning it after a kill resumes from the finished chunks.
 
-The report directory holds ``claims.json`` (``{"claims": [...]}``), ``summary.md`` and one PNG per
-claim with a figure. It is written to a temporary sibling and renamed into place, so a killed run
-never leaves a half-written report. Exit status 1 when a verdict differs from the recorded one.
+The report directory holds ``claims.json`` (``{"claims": [...]}``), ``summary.md``, a self-contained
+``index.html``, ``conventions.md`` and one PNG per claim with a figure, plus a marker file
+(``.nnworld-report.json``) listing what it wrote. The report is built in a temporary sibling and
+renamed into place, so a killed run never leaves a half-written report. ``--out`` may name a new
+path, an empty directory or an earlier report (whose files it replaces, and only those); anything
+else is refused before a claim runs. ``--only`` refreshes those claims in an earlier report and
+keeps the rest.
+
+Exit status: 0 every verdict as recorded; 1 a verdict differs; 3 a claim gave ``error`` (a
+non-finite result or an exception); 2 a usage error (bad arguments, a refused ``--out``).
 """
 
 from __future__ import annotations
@@ -21,108 +28,211 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
-
-def _summary_markdown(records: list[dict], elapsed: float, quick: bool) -> str:
-    lines = [
-        "# nnworld reproduce: claims of 'The world as a neural network' (arXiv:2008.01540)",
-        "",
-        f"{len(records)} claims, {elapsed:.1f} s{' (quick)' if quick else ''}. "
-        "Verdicts: holds / holds-corrected (the form docs/conventions.md corrects) / fails.",
-        "",
-        "| id | § | eqs | measured | expected | tol | verdict | expected verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in records:
-        flag = "" if r["verdict"] == r["expected_verdict"] else " **MISMATCH**"
-        lines.append(f"| {r['id']} | {r['section']} | {' '.join(r['equations'])} | {r['measured']:.6g} | "
-                     f"{r['expected']:.6g} | {r['tolerance']:.1e} | {r['verdict']}{flag} | {r['expected_verdict']} |")
-    lines += ["", "## Notes", ""]
-    lines += [f"- **{r['id']}**: {r['statement']} Measured: {r['note']}." for r in records]
-    return "\n".join(lines) + "\n"
+MARKER = ".nnworld-report.json"  # written last into every report: which files nnworld wrote
+EXIT_MISMATCH, EXIT_USAGE, EXIT_ERROR = 1, 2, 3
+_CONVENTIONS = Path(__file__).resolve().parents[1] / "docs" / "conventions.md"
 
 
-def _write_report_atomically(out: Path, records: list[dict], figures: dict, text: str) -> None:
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+class ReportTargetError(ValueError):
+    """``--out`` names something the report must not replace."""
+
+
+def _earlier_report(out: Path) -> dict | None:
+    """The marker of the report at ``out``, None if ``out`` is absent or an empty directory.
+
+    Raises :class:`ReportTargetError` for anything nnworld did not write: a file, a link, a
+    non-empty directory without a marker, or a report holding files its marker does not list.
+    """
+    if out.is_symlink():
+        raise ReportTargetError(f"--out {out} is a symbolic link; name the directory itself")
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        raise ReportTargetError(f"--out {out} exists and is not a directory; choose a directory path")
+    entries = {p.name for p in out.iterdir()}
+    if not entries:
+        return None
+    if MARKER not in entries:
+        raise ReportTargetError(f"--out {out} is a non-empty directory that is not an nnworld report "
+                                f"(no {MARKER}); choose a new or empty directory")
     try:
-        with open(tmp / "claims.json", "w") as fh:
-            json.dump({"claims": records}, fh, indent=2)
-        (tmp / "summary.md").write_text(text)
-        for cid, fig in figures.items():
-            fig.savefig(tmp / f"{cid}.png", dpi=110)
-        old = None
+        marker = json.loads((out / MARKER).read_text())
+        written = set(marker["files"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ReportTargetError(f"--out {out}: unreadable report marker {MARKER} ({e})") from None
+    foreign = sorted(entries - written - {MARKER})
+    if foreign:
+        raise ReportTargetError(f"--out {out} is an nnworld report holding files it did not write "
+                                f"({', '.join(foreign[:5])}); move them away or choose another --out")
+    return marker
+
+
+def _check_out(out: Path) -> dict | None:
+    """Validate ``--out`` before any claim runs; returns the earlier report's marker (or None)."""
+    cwd = Path.cwd().resolve()
+    resolved = out.resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise ReportTargetError(f"--out {out} is the working directory or one of its parents; "
+                                "name a report directory inside it, e.g. --out report")
+    marker = _earlier_report(out.absolute())
+    parent = resolved.parent
+    if parent.exists() and not parent.is_dir():
+        raise ReportTargetError(f"--out {out}: its parent {parent} is not a directory")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ReportTargetError(f"--out {out}: cannot write in {probe} (permission denied)")
+    return marker
+
+
+def _merge(old_records: list[dict], new_records: list[dict], order: list[str]) -> list[dict]:
+    """The earlier report's records with ``new_records`` added or refreshed, in paper order."""
+    by_id = {r["id"]: r for r in old_records}
+    by_id.update({r["id"]: r for r in new_records})
+    rank = {cid: i for i, cid in enumerate(order)}
+    return sorted(by_id.values(), key=lambda r: rank.get(r["id"], len(rank)))
+
+
+def _write_report(out: Path, earlier: dict | None, new_records: list[dict], figures: dict, meta: dict,
+                  order: list[str]) -> list[dict]:
+    """Write the report (merging ``new_records`` into an earlier one) and swap it into place.
+
+    Everything is written into a temporary sibling first; the earlier report, which holds only
+    files its marker lists, is renamed aside, the new one renamed in, then the old one removed.
+    Returns the records the report now holds.
+    """
+    from . import report
+
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records = new_records
+    if earlier is not None and (out / "claims.json").exists():
+        records = _merge(json.loads((out / "claims.json").read_text())["claims"], new_records, order)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-tmp-", dir=out.parent))
+    old = None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; a report is an ordinary directory
+        fresh = {r["id"] for r in new_records}
+        for r in records:
+            name = report.figure_name(r["id"])
+            if r["id"] in figures:
+                figures[r["id"]].savefig(tmp / name, dpi=110)
+                r["figure"] = name
+            elif r["id"] not in fresh and r.get("figure") and (out / r["figure"]).is_file():
+                shutil.copy2(out / r["figure"], tmp / r["figure"])  # kept from the earlier report
+            else:
+                r["figure"] = None
+        (tmp / "claims.json").write_text(json.dumps({"claims": records}, indent=2))
+        (tmp / "summary.md").write_text(report.summary_markdown(records, meta))
+        (tmp / "index.html").write_text(report.render_html(records, meta, tmp))
+        if _CONVENTIONS.is_file():
+            shutil.copyfile(_CONVENTIONS, tmp / report.CONVENTIONS)
+        files = sorted(p.name for p in tmp.iterdir())
+        (tmp / MARKER).write_text(json.dumps({"tool": "nnworld reproduce", "files": files}, indent=1))
+        _earlier_report(out)  # again, right before the swap: refuse files added meanwhile
         if out.exists():
             old = out.with_name(f".{out.name}-old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            if old is not None:
+                os.rename(old, out)
+                old = None
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if old is not None:
+        shutil.rmtree(old)  # only what an earlier run wrote (checked against its marker)
+    return records
+
+
+def _progress_line(i: int, n: int, record: dict) -> str:
+    flag = "" if record["verdict"] == record["expected_verdict"] else f"  (recorded: {record['expected_verdict']})"
+    return f"[{i:>{len(str(n))}}/{n}] §{record['section']:<3} {record['id']:<42} {record['verdict']:<16}" \
+           f"{record['seconds']:6.1f} s{flag}"
 
 
 def reproduce(args) -> int:
+    """``nnworld reproduce``: run the selected claims, print one line per claim, write the report."""
     from . import set_precision
 
     set_precision(args.precision)
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from . import claims
 
     # A pipe or CI log has no terminal width; 80 columns would fold the table unreadably.
     console = Console() if sys.stdout.isatty() else Console(width=150)
+    out = Path(args.out)
     try:
         selected = claims.select(args.only)
+        earlier = _check_out(out)
     except ValueError as e:
-        console.print(f"[red]{e}[/red]")
-        return 2
-    ctx = claims.Context(quick=args.quick, seed=args.seed)
+        console.print(f"[red]nnworld reproduce: {e}[/red]", highlight=False)
+        return EXIT_USAGE
+    ctx = claims.Context(quick=args.quick, seed=args.seed, precision=args.precision)
     records, figures = [], {}
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
-        task = progress.add_task("claims", total=len(selected))
-        for c in selected:
-            progress.update(task, description=f"§{c.section} {c.id}")
+    with warnings.catch_warnings():
+        # Under --precision float32 the claims' float64 requests give float32 by design.
+        warnings.filterwarnings("ignore", message="Explicitly requested dtype float64")
+        for i, c in enumerate(selected, 1):
             t_claim = time.perf_counter()
             record, fig = claims.evaluate(c, ctx)
-            record["seconds"] = round(time.perf_counter() - t_claim, 2)
+            record.update(seconds=round(time.perf_counter() - t_claim, 2), quick=args.quick,
+                          run_precision=args.precision, seed=args.seed)
             records.append(record)
             if fig is not None:
                 figures[c.id] = fig
-            progress.advance(task)
-        progress.update(task, description="done")
+            # One line per finished claim, flushed: progress shows in a pipe or a CI log too.
+            print(_progress_line(i, len(selected), record), flush=True)
     elapsed = time.perf_counter() - t0
 
-    table = Table(title=f"nnworld reproduce ({elapsed:.1f} s)")
-    for col in ("claim", "§", "eqs", "measured", "expected", "tol", "verdict", "expected"):
+    table = Table(title=f"nnworld reproduce ({elapsed:.1f} s, {args.precision}{', quick' if args.quick else ''})")
+    for col in ("claim", "§", "eqs", "measured", "expected", "tol", "verdict", "recorded"):
         table.add_column(col)
-    mismatches = 0
     for r in records:
-        ok = r["verdict"] == r["expected_verdict"]
-        mismatches += not ok
-        style = "green" if ok else "bold red"
+        style = "green" if r["verdict"] == r["expected_verdict"] else "bold red"
         table.add_row(r["id"], r["section"], " ".join(r["equations"]), f"{r['measured']:.4g}", f"{r['expected']:.4g}",
                       f"{r['tolerance']:.0e}", f"[{style}]{r['verdict']}[/{style}]", r["expected_verdict"])
     console.print(table)
-    _write_report_atomically(Path(args.out), records, figures, _summary_markdown(records, elapsed, args.quick))
-    console.print(f"report written to {Path(args.out).resolve()}")
+    meta = {"elapsed": elapsed, "quick": args.quick, "precision": args.precision}
+    try:
+        kept = _write_report(out, earlier, records, figures, meta, [c.id for c in claims.select()])
+    except (ReportTargetError, OSError) as e:
+        console.print(f"[red]nnworld reproduce: could not write the report: {e}[/red]", highlight=False)
+        return EXIT_USAGE
+    console.print(f"report written to {out.resolve()} ({len(kept)} claims; open index.html)", highlight=False)
+    errors = [r["id"] for r in records if r["verdict"] == "error"]
+    mismatches = [r["id"] for r in records if r["verdict"] != r["expected_verdict"]]
+    if errors:
+        console.print(f"[bold red]{len(errors)} claim(s) gave no result: {', '.join(errors)}[/bold red]")
+        return EXIT_ERROR
     if mismatches:
-        console.print(f"[bold red]{mismatches} claim(s) differ from their recorded verdict[/bold red]")
-        return 1
+        console.print(f"[bold red]{len(mismatches)} claim(s) differ from their recorded verdict: "
+                      f"{', '.join(mismatches)}[/bold red]")
+        return EXIT_MISMATCH
     return 0
 
 
 def list_claims(args) -> int:
+    """``nnworld list``: the registered claims (id, section, equations, recorded verdict)."""
     from . import claims
 
-    chosen = claims.select(args.only)
+    try:
+        chosen = claims.select(args.only)
+    except ValueError as e:
+        print(f"nnworld list: {e}", file=sys.stderr)
+        return EXIT_USAGE
     width = max(len(c.id) for c in chosen)
     eq_width = max(len(" ".join(c.equations)) for c in chosen)
     for c in chosen:
@@ -131,6 +241,7 @@ def list_claims(args) -> int:
 
 
 def batch(args) -> int:
+    """``nnworld batch``: run a named experiment from a config file, resumably."""
     from rich.console import Console
 
     from . import set_precision
@@ -158,6 +269,7 @@ def batch(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``nnworld``; returns the exit status (argparse exits 2 on bad arguments)."""
     parser = argparse.ArgumentParser(prog="nnworld", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("reproduce", help="recompute the paper's claims and write a report")

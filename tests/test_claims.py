@@ -1,7 +1,14 @@
-"""`nnworld reproduce`: every registered claim gives its recorded verdict; the CLI writes the report."""
+"""`nnworld reproduce`: every registered claim gives its recorded verdict in the default (full) mode,
+and that verdict is falsifiable: perturbing the measurement must change it. The float32 run is a
+separate CLI process (x64 is process-wide in JAX)."""
 
 import json
+import math
+import os
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
 from nnworld_jax import claims
@@ -11,24 +18,60 @@ SLOW = {"partition.gaussian-error-tanh", "learning.second-law", "learning.first-
         "entropic.action-minimization", "hamilton_jacobi.eq47-affine", "curvature.bianchi",
         "curvature.flrw-friedmann", "gravity.einstein-equations", "gravity.eq91-corrected",
         "gravity.gamma-gamma-identity", "holography.entropy-production",
-        "reduced_gravity.schwarzschild", "reduced_gravity.flrw-dust"}
+        "reduced_gravity.schwarzschild", "reduced_gravity.flrw-dust", "large_networks.cycle-free-energy"}
+
+
+def perturbations(record: dict, seed: int) -> dict[str, float]:
+    """Measurements a broken computation could give instead of ``record["measured"]``.
+
+    ``random``: 10³-10⁴ times the claim's own scale away from the paper's value (so also from the
+    prediction, which lies within that scale); ``sign``: the opposite sign when that moves the value
+    by more than 3 tolerances (then it leaves every band by > 2 tolerances), else an offset of 5
+    tolerances (it leaves the band it was in by > 4 tolerances).
+    """
+    m, e, t = record["measured"], record["expected"], record["tolerance"]
+    scale = max(abs(m), abs(e), abs(record["predicted"] or 0.0), t, 1.0)
+    rng = np.random.default_rng(seed)
+    far = e + rng.choice([-1.0, 1.0]) * (1e3 + 9e3 * rng.random()) * scale
+    return {"nan": math.nan, "random": float(far), "sign": -m if abs(2 * m) > 3 * t else m + 5 * t}
 
 
 @pytest.mark.parametrize(
     "claim_id", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in claims.REGISTRY]
 )
-def test_claim_gives_its_recorded_verdict(claim_id):
+def test_claim_gives_its_recorded_verdict_and_could_give_another(claim_id):
     c = claims.REGISTRY[claim_id]
-    record, _ = claims.evaluate(c, claims.Context(quick=True))
+    record, _ = claims.evaluate(c, claims.Context(quick=False))  # the default mode users run
     assert record["verdict"] == c.expected_verdict, record
     assert record["equations"] and all(e.startswith("(") for e in record["equations"])
+    if c.expected_verdict == "fails":  # a prediction that the paper's value cannot also satisfy
+        assert abs(record["predicted"] - record["expected"]) > 2 * record["tolerance"], record
+    # Falsifiable: the same claim with a broken measurement must read otherwise.
+    for how, value in perturbations(record, seed=len(claim_id)).items():
+        verdict, _ = claims.judge(c, claims.result_of({**record, "measured": value}))
+        assert verdict != c.expected_verdict, f"{claim_id}: measured → {how} ({value!r}) still reads {verdict}"
 
 
 def test_verdict_logic():
-    assert claims.Result(1.0, 1.0, 0.1).verdict() == "holds"
-    assert claims.Result(1.05, 1.0, 0.1, corrected=True).verdict() == "holds-corrected"
-    assert claims.Result(1.2, 1.0, 0.1).verdict() == "fails"
-    assert claims.Result(float("nan"), 1.0, 0.1).verdict() == "error"
+    R = claims.Result
+    assert R(1.0, 1.0, 0.1).verdict() == "holds"
+    assert R(1.05, 1.0, 0.1, corrected=True).verdict() == "holds-corrected"
+    assert R(2.0, 1.0, 0.1, predicted=2.0).verdict() == "fails"  # on the prediction, off the paper
+    assert R(1.5, 1.0, 0.1, predicted=2.0).verdict() == "unexplained"  # on neither
+    assert R(1.0, 1.0, 0.1, predicted=1.05).verdict() == "unexplained"  # on both: cannot tell
+    assert R(float("nan"), 1.0, 0.1).verdict() == "error"
+    assert R(1.1, 1.0, 0.2, kind="measured", uncertainty=0.05).verdict() == "measured"
+    assert R(1.5, 1.0, 0.2, kind="measured", uncertainty=0.05).verdict() == "unexplained"
+    fails = claims.Claim("x", "1", ("(1)",), "s", "fails", lambda ctx: R(2.0, 1.0, 0.1))
+    assert claims.evaluate(fails, claims.Context())[0]["verdict"] == "error"  # no prediction stated
+
+
+def test_tolerances_follow_the_precision():
+    import jax
+
+    assert claims.tol(float64=1e-12, float32=1e-5) == 1e-12  # conftest enables x64
+    with jax.enable_x64(False):
+        assert claims.tol(float64=1e-12, float32=1e-5) == 1e-5
 
 
 def test_select_by_section_and_id():
@@ -38,24 +81,43 @@ def test_select_by_section_and_id():
         claims.select("99")
 
 
-def test_cli_writes_report_atomically(tmp_path, capsys):
+def test_cli_refuses_a_directory_it_did_not_write(tmp_path, capsys):
+    """Issue #11: a user's file in --out used to be deleted; now the run is refused and it stays."""
     out = tmp_path / "report"
     out.mkdir()
     (out / "stale.txt").write_text("from an earlier run")
-    assert main(["reproduce", "--quick", "--only", "6", "--out", str(out)]) == 0
-    data = json.loads((out / "claims.json").read_text())
-    keys = {"id", "section", "equations", "measured", "expected", "tolerance", "verdict", "expected_verdict"}
-    assert data["claims"] and all(keys <= set(r) for r in data["claims"])
-    assert {r["section"] for r in data["claims"]} == {"6"}
-    assert "| thermo.virial |" in (out / "summary.md").read_text()
-    assert not (out / "stale.txt").exists()  # replaced whole, not merged
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report-")]  # no temp left
+    assert main(["reproduce", "--quick", "--only", "6", "--out", str(out)]) == 2
+    assert (out / "stale.txt").read_text() == "from an earlier run"
+    assert "not an nnworld report" in capsys.readouterr().out
+    assert main(["reproduce", "--quick", "--only", "6", "--out", str(tmp_path / "fresh")]) == 0
+    data = json.loads((tmp_path / "fresh" / "claims.json").read_text())
+    assert data["claims"] and {r["section"] for r in data["claims"]} == {"6"}
     assert "thermo.eigen-form" in capsys.readouterr().out
 
 
 def test_cli_exits_nonzero_on_a_verdict_mismatch(tmp_path, monkeypatch):
     c = claims.REGISTRY["thermo.virial"]
     monkeypatch.setitem(claims.REGISTRY, c.id, claims.Claim(c.id, c.section, c.equations, c.statement, "fails", c.compute))
+    # a 'fails' claim without a prediction reads 'error': exit 3, not 1
+    assert main(["reproduce", "--quick", "--only", "thermo.virial", "--out", str(tmp_path / "r")]) == 3
+    monkeypatch.setitem(claims.REGISTRY, c.id, claims.Claim(c.id, c.section, c.equations, c.statement,
+                                                            "holds-corrected", c.compute))
     assert main(["reproduce", "--quick", "--only", "thermo.virial", "--out", str(tmp_path / "r")]) == 1
     assert main(["reproduce", "--only", "nonexistent", "--out", str(tmp_path / "r")]) == 2
 
+
+@pytest.mark.slow
+def test_float32_run_gives_every_recorded_verdict(tmp_path):
+    """`nnworld reproduce --quick --precision float32` in its own process: exit 0, and the report
+    says which claims ran in float64 because they declared they need it."""
+    out = tmp_path / "r32"
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    proc = subprocess.run([sys.executable, "-m", "nnworld_jax.cli", "reproduce", "--quick", "--precision", "float32",
+                           "--out", str(out)], capture_output=True, text=True, timeout=1500, env=env)
+    records = json.loads((out / "claims.json").read_text())["claims"]
+    wrong = [(r["id"], r["verdict"], r["expected_verdict"], r["measured"], r["tolerance"]) for r in records
+             if r["verdict"] != r["expected_verdict"]]
+    assert proc.returncode == 0 and not wrong, (wrong, proc.stdout[-3000:])
+    assert len(records) == len(claims.REGISTRY)
+    for r in records:
+        assert r["precision"] == ("float64" if claims.REGISTRY[r["id"]].needs_float64 else "float32"), r["id"]

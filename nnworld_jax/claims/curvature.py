@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from .. import curvature as cv
 from .. import metrics as mt
-from ._registry import Context, Result, claim
+from ._registry import Context, Result, claim, tol
 
 _SCHW = mt.schwarzschild(1.0)
 
@@ -28,7 +28,8 @@ def _schw_fields(metric, X):
 @claim("curvature.schwarzschild-vacuum", section="9", equations=("(93)", "(96)"),
        statement="The Ricci tensor (96) of the Schwarzschild metric vanishes (vacuum) and its "
                  "Kretschmann scalar is 48M²/r⁶.",
-       expected_verdict="holds")
+       expected_verdict="holds",
+       needs_float64="R_μν = 0 is a cancellation of terms ~1/r³ relative to K ~ 48M²/r⁶; float32 leaves ~1e-4")
 def _schwarzschild_vacuum(ctx: Context) -> Result:
     n = 2_000 if ctx.quick else 100_000
     rng = np.random.default_rng(ctx.seed)
@@ -98,7 +99,8 @@ def _flrw_friedmann(ctx: Context) -> Result:
         ax.set_xlabel("t"), ax.set_title(f"{q}: autodiff (o) vs Friedmann (—)")
     axes[0].legend(fontsize=6)
     fig.tight_layout()
-    return Result(float(max(errs)), 0.0, 1e-11, figure=fig,
+    # float32: second derivatives of a(t) by autodiff, relative to the largest exact value: ~1e-6
+    return Result(float(max(errs)), 0.0, tol(float64=1e-11, float32=1e-4), figure=fig,
                   note="max error of G_tt, G^i_i, R, K relative to the largest exact value, over t ∈ [0.5, 2.5], "
                        "cases " + ", ".join(f"{nm} k={k:g}" for nm, k in cases),
                   details={"per_case_error": [float(e) for e in errs]})
@@ -144,7 +146,8 @@ def _bianchi(ctx: Context) -> Result:
     ax.set_ylabel("divergence")
     ax.set_title(f"Contracted Bianchi identity, random metric, d = {d}, {n} points", fontsize=9)
     ax.legend(fontsize=7)
-    return Result(float(rel.max()), 0.0, 1e-11, figure=fig,
+    # float32: the covariant divergence cancels terms of size 1 to ~3e-6
+    return Result(float(rel.max()), 0.0, tol(float64=1e-11, float32=1e-4), figure=fig,
                   note=f"max over {n} points of max_ν|∇_μG^μν| / max_ν|∂_μG^μν| (the terms that cancel), "
                        f"random Lorentzian metric η + 0.15 Σ sym(A_k) sin(w_k·X + φ_k) in d = {d}",
                   details={"max_abs_divergence": float(np.max(res)), "typical_partial_divergence": float(np.median(scale))})

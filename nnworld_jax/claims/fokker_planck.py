@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from .. import fokker_planck as fp
 from ..grid import Grid, integral
-from ._registry import Context, Result, claim
+from ._registry import Context, Result, claim, tol
 
 SPEC_ENTROPY_PRODUCTION = 0.04477887606517  # conventions §2
 
@@ -46,7 +46,8 @@ def _forms(ctx: Context) -> Result:
     values = {form: float(fp.entropy_production(p, g, 0.37, F=F, gamma=1.9, form=form)) for form in fp.FORMS}
     parts = fp.entropy_production_parts(p, g, 0.37, F=F, gamma=1.9)
     dev = max(abs(v - SPEC_ENTROPY_PRODUCTION) for v in values.values())
-    return Result(dev, 0.0, 1e-12,
+    # float32: three 256-point quadratures of a value 0.045 carry round-off ~2e-7 (ε₃₂ = 1.2e-7 times the sum)
+    return Result(dev, 0.0, tol(float64=1e-12, float32=1e-5),
                   note="max |form − reference value| over the three forms; n = 256, D = 0.37, γ = 1.9",
                   details={**values, "stochastic_part": float(parts.stochastic),
                            "learning_part": float(parts.learning)})
@@ -131,7 +132,8 @@ def _boltzmann(ctx: Context) -> Result:
     ax.set_xlabel("t"), ax.set_title("Relaxation to the Boltzmann state, 2D, D = 0.3, γ = 0.45", fontsize=9)
     ax.legend(fontsize=7)
     measured = max(rhs, production, dist[-1])
-    return Result(measured, 0.0, 1e-9, figure=fig,
+    # float32: the stationary state is exact to round-off, measured ~2e-6 (spectral ∇² lifts ε₃₂ by ~10)
+    return Result(measured, 0.0, tol(float64=1e-9, float32=5e-5), figure=fig,
                   note="max of |∂_t p|, |dS/dt| (three forms) at exp(γF/D), and the L1 distance "
                        "after relaxing to t = 90",
                   details={"max_abs_rhs": rhs, "max_abs_entropy_production": production,
@@ -173,7 +175,8 @@ def _balance(ctx: Context) -> Result:
     ax.plot(t[1:-1], np.gradient(s, dt)[1:-1], "r:", label="finite-difference dS/dt of (21)")
     ax.axhline(0, color="gray", lw=0.5)
     ax.set_xlabel("t"), ax.legend(fontsize=7), ax.set_title("Entropy production parts, 2D", fontsize=9)
-    return Result(abs(integral_sigma - delta_s), 0.0, 1e-8, figure=fig,
+    # float32: 100 Simpson steps of round-off-level σ accumulate ~3e-6
+    return Result(abs(integral_sigma - delta_s), 0.0, tol(float64=1e-8, float32=1e-4), figure=fig,
                   note=f"|∫σ dt (Simpson) − ΔS| over t = 0…{t[-1]:g}, dt = {dt}",
                   details={"delta_S": delta_s, "integral_sigma": integral_sigma,
                            "min_stochastic_part": float(stoch.min()), "min_learning_part": float(learn.min()),

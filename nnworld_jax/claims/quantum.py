@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from .. import entropic as en
 from .. import grid as gr
 from .. import quantum as qm
-from ._registry import Context, Result, claim
+from ._registry import Context, Result, claim, tol
 
 SPEC_C = en.Coefficients(D=0.3, gamma=0.7, mu=1.6)  # conventions §3 constants (μ ≠ 1)
 PAPER_C = en.Coefficients(D=0.3, gamma=0.7, mu=1.0)  # the paper's setting μ = 1 (§5.2)
@@ -58,7 +58,8 @@ def _madelung_residual(c_true: en.Coefficients, c_map: en.Coefficients, scale: b
        expected_verdict="holds-corrected")
 def _constants(ctx: Context) -> Result:
     r = _madelung_residual(SPEC_C, SPEC_C)
-    return Result(r, 0.0, 1e-10, corrected=True,
+    # float32: the spectral ∇² in Ĥ lifts round-off by k_max² ≈ 10³: measured 5e-5
+    return Result(r, 0.0, tol(float64=1e-10, float32=1e-3), corrected=True,
                   note="relative residual of the Schrödinger equation when ∂_tΨ comes from the Madelung flow "
                        "(D = 0.3, γ = 0.7, μ = 1.6, n = 64; round-off ~1e-14)",
                   details={"hbar_eff": float(qm.effective_constants(SPEC_C).hbar),
@@ -78,7 +79,8 @@ def _constants_paper(ctx: Context) -> Result:
     lap = float(jnp.max(jnp.abs(gr.laplacian(g, jnp.sqrt(jnp.asarray(p))))))
     hbar = float(qm.effective_constants(PAPER_C).hbar)
     predicted = 4 * SPEC_C.D * abs(1 - 1 / SPEC_C.mu) * lap / (hbar * size)
-    return Result(r, 0.0, 1e-10, predicted=predicted,
+    # float32: as quantum.madelung-constants (~5e-5); the prediction 0.11 stays far from 0
+    return Result(r, 0.0, tol(float64=1e-10, float32=1e-3), predicted=predicted,
                   note="relative residual at μ = 1.6 with the μ = 1 constants: the quantum-potential "
                        "coefficient is off by a factor μ (ħ by √μ); at μ = 1 the printed form holds",
                   details={"residual_at_mu_1": at_mu1, "hbar_ratio_paper_over_spec":
@@ -128,7 +130,8 @@ def _agreement(ctx: Context) -> Result:
     for a in ax:
         a.set_xlabel("q"), a.legend(fontsize=7)
     fig.tight_layout()
-    return Result(max(err_p, err_f), 0.0, 1e-8, figure=fig,
+    # float32: 400-800 RK4 steps accumulate round-off ~1e-4 (float64: the RK4 error ~1e-11)
+    return Result(max(err_p, err_f), 0.0, tol(float64=1e-8, float32=1e-3), figure=fig,
                   note=f"max |Δp|, |ΔF mod 2πħ| at t = {t_end:g}, n = {n}, D = 0.3, γ = 0.7, μ = 1 "
                        "(RK4 error ~1e-11 at Δt = 1/800)",
                   details=details)
@@ -168,7 +171,8 @@ def _free_packet(ctx: Context) -> Result:
     ax.plot(t, sigma, "o", ms=3, label="split-step, ⟨(x-⟨x⟩)²⟩^½")
     ax.set_xlabel("t"), ax.set_ylabel("σ(t)"), ax.legend(fontsize=7)
     ax.set_title(f"free packet, ħ_eff = {hbar:.3f}, m_eff = {mass:.3f}")
-    return Result(rel, 0.0, 1e-9, figure=fig,
+    # float32: the exact propagator keeps round-off at ~1.5e-6 of σ
+    return Result(rel, 0.0, tol(float64=1e-9, float32=1e-4), figure=fig,
                   note=f"max relative error of σ(t), t ≤ {t[-1]:g}, n = {n} on a box of {length:g} "
                        "(D = 0.3, γ = 0.7, μ = 1)",
                   details={"sigma_final": float(sigma[-1]), "expected_final": float(expected[-1])})
@@ -192,7 +196,8 @@ def _levels(ctx: Context) -> Result:
     ax.plot(np.arange(n_levels), expected, "k-", label="ħω(n + ½)")
     ax.plot(np.arange(n_levels), levels, "o", label=f"eigh of the grid Ĥ (n = {n})")
     ax.set_xlabel("n"), ax.set_ylabel("E_n"), ax.legend(fontsize=7)
-    return Result(err, 0.0, 1e-9, figure=fig,
+    # float32: eigenvalues of a 256-point Ĥ carry ~1e-5 of ħω
+    return Result(err, 0.0, tol(float64=1e-9, float32=1e-4), figure=fig,
                   note=f"max |E_n - ħω(n+½)| / ħω over n < {n_levels} (ω = 1.3, D = 0.3, γ = 0.7, μ = 1)",
                   details={"levels": levels.tolist()})
 
@@ -220,7 +225,8 @@ def _action(ctx: Context) -> Result:
     v28, g28 = jax.jit(jax.value_and_grad(s28, argnums=(0, 1)))(p, F)
     rel_action = float(abs(v36 - v28) / abs(v28))
     el = [float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b))) for a, b in zip(g36, g28)]
-    return Result(max(rel_action, *el), 0.0, 1e-10, corrected=True,
+    # float32: functional derivatives divided by the cell volume: measured 4e-5
+    return Result(max(rel_action, *el), 0.0, tol(float64=1e-10, float32=1e-3), corrected=True,
                   note="max of |S₃₆ - S₂₈|/|S₂₈| and the relative gaps of δS/δp, δS/δF (D = 0.3, γ = 0.7, μ = 1.6, "
                        f"{st.shape[0]} × {st.shape[1]} space-time grid)",
                   details={"S36": float(v36), "S28": float(v28), "rel_action": rel_action,

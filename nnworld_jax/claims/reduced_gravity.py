@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import reduced_gravity as rg
-from ._registry import Context, Result, claim
+from ._registry import Context, Result, claim, tol
 
 MASS, R0, R1 = 1.3, 3.0, 15.0
 T0, T1 = 0.5, 2.0
@@ -48,7 +48,8 @@ def _schwarzschild(ctx: Context) -> Result:
     ax2.set_xlabel("grid points n"), ax2.set_ylabel("max |A, B − (1 − 2M/r)|")
     ax2.set_title("error (rounding: the midpoint scheme is exact)")
     err = max(errs.values())
-    return Result(err, 0.0, 1e-10,
+    # float32: the reduced Newton solve meets its float32 tolerance at ~1e-5 (M = 1.2999996)
+    return Result(err, 0.0, tol(float64=1e-10, float32=1e-4),
                   note=f"max error {err:.1e} for n in {list(errs)}; recovered M = {masses[max(masses)]:.12f} "
                        f"(exact {MASS}); the discrete equation 1 - B̄ - r_c ΔB/h = 0 holds exactly for 1/r, "
                        "so there is no discretization error to converge",

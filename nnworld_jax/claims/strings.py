@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from .. import hidden as H
 from .. import strings as S
 from ..grid import Grid, derivative
-from ._registry import Context, Result, claim
+from ._registry import Context, Result, claim, tol
 
 
 def _gauss(s):
@@ -41,7 +41,8 @@ def _poisson_shift(ctx: Context) -> Result:
     err = float(jnp.max(jnp.abs(sim.x - exact)))
     m0, c0, v0 = H.profile_moments(x0)
     m, c, v = H.profile_moments(exact)
-    return Result(err, 0.0, 1e-7, note=f"max |x_RK4 - x_Poisson| at α = {alpha}, τ = {tau}, α dt = 1/4",
+    # float32: 8·τ/dt RK4 steps accumulate round-off ~4e-7 (float64: the RK4 error)
+    return Result(err, 0.0, tol(float64=1e-7, float32=1e-5), note=f"max |x_RK4 - x_Poisson| at α = {alpha}, τ = {tau}, α dt = 1/4",
                   details={"mass_change": float(m - m0), "centroid_shift_over_alpha_tau": float((c - c0) / (alpha * tau)),
                            "variance_growth_over_alpha_tau": float((v - v0) / (alpha * tau))})
 
@@ -122,7 +123,8 @@ def _polyakov_eom(ctx: Context) -> Result:
     wave = jnp.stack([derivative(g, f, 1, 2) - derivative(g, f, 0, 2) for f in y])
     ref = 1.7 * jnp.einsum("mn,nij->mij", S.minkowski(3), wave)
     err = float(jnp.max(jnp.abs(eom - ref)) / jnp.max(jnp.abs(ref)))
-    return Result(err, 0.0, 1e-11, note="max |δS_P/δX - T η(∂²_σ - ∂²_τ)X| / max |T η(∂²_σ - ∂²_τ)X|, spectral")
+    # float32: jax.grad / cell volume with spectral second derivatives: measured 1.2e-6
+    return Result(err, 0.0, tol(float64=1e-11, float32=1e-4), note="max |δS_P/δX - T η(∂²_σ - ∂²_τ)X| / max |T η(∂²_σ - ∂²_τ)X|, spectral")
 
 
 @claim("strings.virasoro", section="8", equations=("(65)", "(75)"),
@@ -137,14 +139,16 @@ def _virasoro(ctx: Context) -> Result:
     res = float(jnp.max(jnp.abs(S.virasoro_residuals(yr, g, drift=v))))
     generic = float(jnp.max(jnp.abs(S.virasoro_residuals(y, g, drift=v))))
     p, ng = float(S.polyakov_action(yr, g, drift=v)), float(S.nambu_goto_action(yr, g, drift=v))
-    return Result(res, 0.0, 1e-12, note="max |T_±±| of the rotating string X⁰ = rτ, X¹+iX² = r cos σ e^{iτ}",
+    # float32: T_±± is a difference of O(r²) terms: ~3e-7
+    return Result(res, 0.0, tol(float64=1e-12, float32=1e-5), note="max |T_±±| of the rotating string X⁰ = rτ, X¹+iX² = r cos σ e^{iτ}",
                   details={"generic_max_residual": generic, "polyakov_action": p, "nambu_goto_action": ng})
 
 
 @claim("strings.catenoid", section="8", equations=("(76)",),
        statement="Minimizing the discretized Euclidean Nambu-Goto area between coaxial rings gives the "
                  "catenoid a cosh(z/a), R = a cosh(L/2a), to O(Δz²); beyond L/R ≈ 1.3255 it collapses.",
-       expected_verdict="holds")
+       expected_verdict="holds",
+       needs_float64="a convergence-order fit needs discretization errors far below float32 round-off")
 def _catenoid(ctx: Context) -> Result:
     ns = (8, 16) if ctx.quick else (8, 16, 24)
     a = S.catenoid_parameter(1.0, 1.0)
@@ -198,7 +202,8 @@ def _eq76_typo(ctx: Context) -> Result:
     # η' = diag(-1, -1, 1) in the original coordinates: an independent route through S.polyakov_action.
     s_predicted = float(S.polyakov_action(y, g, drift=drift, eta=jnp.diag(jnp.array([-1.0, -1.0, 1.0]))))
     predicted = abs(s_predicted - s_true) / abs(s_true)
-    return Result(rel, 0.0, 1e-10, predicted=predicted,
+    # float32: two routes to an O(1) relative gap agree to ~1e-6; the paper's 0 lies 0.93 away
+    return Result(rel, 0.0, tol(float64=1e-10, float32=1e-5), predicted=predicted,
                   note="|S_printed - S_P| / |S_P| in light-cone target coordinates (the corrected S_P is "
                        "coordinate invariant; the printed contraction is not)",
                   details={"S_P": s_true, "S_P_lightcone": s_true_lc, "S_printed_minkowski": s_printed_diag,
