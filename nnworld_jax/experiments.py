@@ -24,8 +24,12 @@ Experiments:
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import json
+import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,71 +40,187 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .batch import _write_atomically, run_chunked
+from ._checks import as_float, check_finite, check_positive, check_square
+from .batch import _write_atomically, lock_run_dir, run_chunked
 from .network import Network
 from .partition import gauss_newton_operator, mean_state
 from .thermo import free_energy_eigen, virial_average_loss
 
-__all__ = ["EXPERIMENTS", "Experiment", "load_config", "resolve_params", "run_experiment", "sample_network",
+__all__ = ["EXPERIMENTS", "Experiment", "Param", "load_config", "resolve_params", "run_experiment", "sample_network",
            "spectral_norm",
            "free_energy_vs_beta_item", "free_energy_vs_beta"]
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named batch experiment: default parameters, ``--quick`` overrides and its runner."""
+    """A named batch experiment: default parameters, ``--quick`` overrides, its runner and the
+    domain of each parameter (:class:`Param`), against which a config is validated."""
 
     name: str
     description: str
     defaults: dict
     quick: dict
     run: Callable[[dict, Path, bool], dict]  # (params, out_dir, progress) -> summary
+    schema: dict = dataclasses.field(default_factory=dict)  # parameter -> Param
+
+
+@dataclass(frozen=True)
+class Param:
+    """The domain of one config parameter: its type (int, float or str), bounds, allowed values."""
+
+    kind: type
+    minimum: float | None = None  # inclusive
+    maximum: float | None = None  # inclusive
+    exclusive: bool = False  # bounds exclusive
+    choices: tuple = ()
+
+    def expected(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        what = {int: "an integer", float: "a finite number", str: "a string"}[self.kind]
+        lo, hi = ("(", ")") if self.exclusive else ("[", "]")
+        if self.minimum is not None and self.maximum is not None:
+            return f"{what} in {lo}{self.minimum}, {self.maximum}{hi}"
+        if self.minimum is not None:
+            return f"{what} {'>' if self.exclusive else '>='} {self.minimum}"
+        return what
+
+    def ok(self, value) -> bool:
+        if isinstance(value, bool):
+            return False
+        if self.kind is int and not isinstance(value, int):
+            return False
+        if self.kind is float and not (isinstance(value, (int, float)) and math.isfinite(value)):
+            return False
+        if self.kind is str and not isinstance(value, str):
+            return False
+        if self.choices:
+            return value in self.choices
+        if self.minimum is not None and (value <= self.minimum if self.exclusive else value < self.minimum):
+            return False
+        return not (self.maximum is not None and (value >= self.maximum if self.exclusive else value > self.maximum))
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
+_TOP = ("experiment", "params", "quick", "description")
+
+
+def _did_you_mean(word, known) -> str:
+    close = difflib.get_close_matches(str(word), [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def load_config(path) -> dict:
-    """Read an experiment config: TOML (``tomllib``, Python ≥ 3.11) or JSON (``.json``)."""
+    """Read an experiment config: TOML (``.toml``; ``tomllib``, Python ≥ 3.11) or JSON (``.json``).
+
+    A missing file, another suffix, a syntax error or a top level that is not a table is an error
+    naming the file (the parameters are validated by :func:`resolve_params`).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"config path must be a str or os.PathLike, got {type(path).__name__}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"config file {path} not found")
+    if not path.is_file():
+        raise IsADirectoryError(f"config file {path} is not a file")
+    if path.suffix not in (".toml", ".json"):
+        raise ValueError(f"config file {path} must end in .toml or .json, got {path.suffix or 'no suffix'!r}")
     if path.suffix == ".json":
-        return json.loads(path.read_text())
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        raise RuntimeError(f"reading {path} needs tomllib (Python >= 3.11); on Python 3.10 write the "
-                           "same keys as a .json config") from None
-    with open(path, "rb") as fh:
-        return tomllib.load(fh)
+        try:
+            config = json.loads(path.read_bytes())
+        except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+            raise ValueError(f"{path} is not valid JSON: {e}") from None
+    else:
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            raise RuntimeError(f"reading {path} needs tomllib (Python >= 3.11); on Python 3.10 write the "
+                               "same keys as a .json config") from None
+        try:
+            with open(path, "rb") as fh:
+                config = tomllib.load(fh)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path} is not valid TOML: {e}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: the top level must be a table (experiment = ..., then params and quick tables), "
+                         f"got a {type(config).__name__}")
+    return config
+
+
+def _check_section(config: dict, section: str, exp: Experiment) -> dict:
+    values = config.get(section, {})
+    if not isinstance(values, dict):
+        raise ValueError(f"section {section} must be a table of parameters, got {section} = {values!r}")
+    for key, value in values.items():
+        if key not in exp.defaults:
+            raise ValueError(f"{section}.{key} = {value!r}: unknown parameter of {exp.name}"
+                             f"{_did_you_mean(key, exp.defaults)}; known: {', '.join(sorted(exp.defaults))}")
+        spec = exp.schema.get(key)
+        if spec is not None and not spec.ok(value):
+            raise ValueError(f"{section}.{key} = {value!r}: expected {spec.expected()}")
+    return values
 
 
 def resolve_params(config: dict, *, quick: bool = False) -> tuple[Experiment, dict]:
     """(experiment, parameters): defaults, the config's ``[params]``; with ``quick`` then the
-    experiment's quick sizes and the config's ``[quick]``."""
-    unknown_top = set(config) - {"experiment", "params", "quick", "description"}
-    if unknown_top:
-        raise ValueError(f"unknown config keys {sorted(unknown_top)}; expected experiment, params, quick")
-    name = config.get("experiment")
-    if name not in EXPERIMENTS:
-        raise ValueError(f"config names experiment {name!r}; known experiments: {sorted(EXPERIMENTS)}")
+    experiment's quick sizes and the config's ``[quick]``.
+
+    Every key is validated, each error naming the key, the value and what was expected: unknown
+    keys (with a "did you mean"), a missing or unknown ``experiment``, a section that is not a
+    table, a value of the wrong type or outside its domain (:class:`Param`), and constraints
+    between parameters (e.g. ``beta_min <= beta_max``) of the resolved set.
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict (from load_config), got {type(config).__name__}")
+    for key in config:
+        if key not in _TOP:
+            raise ValueError(f"unknown config key {key!r}{_did_you_mean(key, _TOP)}; expected experiment, params, "
+                             "quick (and an optional description)")
+    if not isinstance(config.get("description", ""), str):
+        raise ValueError(f"description = {config['description']!r}: expected a string")
+    if "experiment" not in config:
+        raise ValueError(f"config has no 'experiment' key; known experiments: {', '.join(sorted(EXPERIMENTS))}")
+    name = config["experiment"]
+    if not isinstance(name, str) or name not in EXPERIMENTS:
+        raise ValueError(f"experiment = {name!r} is not a known experiment{_did_you_mean(name, EXPERIMENTS)}; "
+                         f"known experiments: {', '.join(sorted(EXPERIMENTS))}")
     exp = EXPERIMENTS[name]
-    for section in ("params", "quick"):
-        unknown = set(config.get(section, {})) - set(exp.defaults)
-        if unknown:
-            raise ValueError(f"[{section}] has unknown parameters {sorted(unknown)} for {name}; "
-                             f"known: {sorted(exp.defaults)}")
-    params = {**exp.defaults, **config.get("params", {})}
+    params = {**exp.defaults, **_check_section(config, "params", exp)}
     if quick:  # the experiment's own quick sizes, then the config's [quick]
-        params.update({**exp.quick, **config.get("quick", {})})
-    return exp, params
+        params.update({**exp.quick, **_check_section(config, "quick", exp)})
+    else:
+        _check_section(config, "quick", exp)  # a typo there is an error even without --quick
+    return exp, _check_params(exp, params)
+
+
+def _check_params(exp: Experiment, params: dict) -> dict:
+    """The resolved parameters against the schema (a direct ``exp.run(params, ...)`` call is
+    checked too) and the experiment's cross-parameter constraints."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of {exp.name}'s parameters, got {type(params).__name__}")
+    missing = [k for k in exp.defaults if k not in params]
+    unknown = [k for k in params if k not in exp.defaults]
+    if missing or unknown:
+        raise ValueError(f"params of {exp.name}: missing {missing}, unknown {unknown}; use resolve_params")
+    for key, spec in exp.schema.items():
+        if not spec.ok(params[key]):
+            raise ValueError(f"{key} = {params[key]!r}: expected {spec.expected()}")
+    if "beta_min" in params and params["beta_min"] > params["beta_max"]:
+        raise ValueError(f"beta_min = {params['beta_min']!r} must be <= beta_max = {params['beta_max']!r}")
+    return params
 
 
 def run_experiment(config: dict, out_dir, *, quick: bool = False, progress: bool = True) -> dict:
-    """Run the experiment a config names into ``out_dir`` (resuming a killed run); return its summary."""
+    """Run the experiment a config names into ``out_dir`` (resuming a killed run); return its summary.
+
+    The config is validated first (:func:`resolve_params`); the run holds the directory's lock
+    (:func:`nnworld_jax.batch.lock_run_dir`) from the first chunk to the last summary file.
+    """
     exp, params = resolve_params(config, quick=quick)
-    return exp.run(params, Path(out_dir), progress)
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a path (str or os.PathLike), got {type(out_dir).__name__}")
+    with lock_run_dir(out_dir):
+        return exp.run(params, Path(out_dir), progress)
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,8 +233,31 @@ def spectral_norm(w: Float[Array, "N N"]) -> Float[Array, ""]:
     Not ``jnp.linalg.norm(w, 2)``: its batched SVD (LAPACK gesdd) deadlocks jax 0.9.2 on CPU when
     the program runs on several devices of one process and also holds a Newton solve and an
     ``eigvalsh`` (seen with 2 virtual devices; ``eigvalsh`` alone does not).
+
+    ``w`` is one (N, N) matrix (integers promoted to float; batch with ``jax.vmap``); NaN/inf is
+    an error, also under jit.
     """
+    w = check_finite(check_square(as_float(w, "w"), "w"), "w")
     return jnp.sqrt(jnp.linalg.eigvalsh(w.T @ w)[-1])
+
+
+def _check_key(key):
+    if hasattr(key, "dtype") and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"key must be one PRNG key, got shape {key.shape}; use jax.vmap to batch")
+        return key
+    arr = jnp.asarray(key)
+    if arr.dtype != jnp.uint32 or arr.ndim != 1:
+        raise TypeError(f"key must be one PRNG key (jax.random.key or PRNGKey), got dtype {arr.dtype} "
+                        f"shape {arr.shape}")
+    return key
+
+
+def _check_static(value, name: str, ok, expected: str):
+    """A Python-number parameter fixed for the whole batch (closed over, not traced)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not ok(value):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
 
 
 def sample_network(key: PRNGKeyArray, n: int, *, sigma: float, bias: float, max_norm: float, dtype) -> Network:
@@ -123,7 +266,19 @@ def sample_network(key: PRNGKeyArray, n: int, *, sigma: float, bias: float, max_
     w_ij ~ N(0, σ²/N), then scaled by min(1, max_norm/‖w‖₂) so that ‖w‖₂ ≤ max_norm < 1 (a
     contraction: the mean state x* = tanh(w x* + b) is unique, H* = 0 and G is the exact Hessian,
     conventions §1); b_i ~ N(0, bias²).
+
+    Domains: n a positive integer, σ ≥ 0, bias ≥ 0, 0 < max_norm < 1 (Python numbers, fixed per
+    ensemble), ``dtype`` a floating dtype, ``key`` one PRNG key; anything else is a ValueError or
+    TypeError naming the argument.
     """
+    key = _check_key(key)
+    n = _check_static(n, "n", lambda v: isinstance(v, (int, np.integer)) and v >= 1, "a positive integer")
+    sigma = _check_static(sigma, "sigma", lambda v: math.isfinite(v) and v >= 0, "finite and >= 0")
+    bias = _check_static(bias, "bias", lambda v: math.isfinite(v) and v >= 0, "finite and >= 0")
+    max_norm = _check_static(max_norm, "max_norm", lambda v: 0 < v < 1,
+                             "in (0, 1) (a contraction: unique mean state)")
+    if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
+        raise TypeError(f"dtype must be a floating dtype, got {jnp.dtype(dtype)}")
     k_w, k_b = jax.random.split(key)
     w = (sigma / np.sqrt(n)) * jax.random.normal(k_w, (n, n), dtype)
     w = w * jnp.minimum(jnp.ones((), dtype), max_norm / spectral_norm(w))
@@ -141,7 +296,14 @@ def free_energy_vs_beta_item(betas: Float[Array, " K"], key: PRNGKeyArray, *, n:
 
     Returns: dict with ``free_energy``, ``average_loss``, ``entropy`` (each (K,)), ``spectrum``
     (N,) ascending, and ``weight_norm`` ‖w‖₂ (scalar), all in the dtype of ``betas``.
+
+    ``betas`` is a 1-D array (integers promoted to float) with every β finite and > 0 (checked
+    eagerly and under jit); n, sigma, bias and max_norm as for :func:`sample_network`.
     """
+    betas = as_float(betas, "betas")  # integers promoted, never the reverse
+    if betas.ndim != 1 or betas.shape[0] == 0:
+        raise ValueError(f"betas must be a non-empty 1-D grid of β, got shape {betas.shape}")
+    betas = check_positive(betas, "betas")
     net = sample_network(key, n, sigma=sigma, bias=bias, max_norm=max_norm, dtype=betas.dtype)
     lam = jnp.linalg.eigvalsh(gauss_newton_operator(net, mean_state(net)))
     f = jax.vmap(free_energy_eigen, in_axes=(None, 0))(lam, betas)
@@ -198,7 +360,19 @@ def free_energy_vs_beta(params: dict, out_dir: Path, progress: bool = True) -> d
     Per network: F (45), U (46), S_x = β²∂F/∂β (13) on a log grid of β (see
     :func:`free_energy_vs_beta_item`); summary: quantiles of each at five β values and the
     largest residual of S_x = β(U - F) (conventions §1) over the whole batch, relative to max(1, |S_x|).
+
+    ``params`` is the full parameter set (:func:`resolve_params`), validated again here. The
+    run holds ``out_dir``'s lock until the last summary file is written.
     """
+    params = _check_params(EXPERIMENTS["free_energy_vs_beta"], params)
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a path (str or os.PathLike), got {type(out_dir).__name__}")
+    out_dir = Path(out_dir)
+    with lock_run_dir(out_dir) as lock:
+        return _free_energy_vs_beta(params, out_dir, progress, lock.run_id)
+
+
+def _free_energy_vs_beta(params: dict, out_dir: Path, progress: bool, run_id: str) -> dict:
     dtype = _dtype(params)
     betas = _beta_grid(params, dtype)
     keys = jax.random.split(jax.random.PRNGKey(params["seed"]), params["n_networks"])
@@ -215,7 +389,8 @@ def free_energy_vs_beta(params: dict, out_dir: Path, progress: bool = True) -> d
     identity = float(np.max(np.abs(s - b * (u - f)) / np.maximum(1.0, np.abs(s))))
 
     fig = _figure(betas, res)
-    _write_atomically(out_dir / "free_energy_vs_beta.png", lambda fh: fig.savefig(fh, format="png", dpi=110))
+    _write_atomically(out_dir / "free_energy_vs_beta.png", lambda fh: fig.savefig(fh, format="png", dpi=110),
+                      run_id)
 
     shown = np.unique(np.linspace(0, len(betas) - 1, 5).round().astype(int))
     table = {name: {f"{float(betas[k]):.4g}": dict(zip(("q05", "q25", "median", "q75", "q95"),
@@ -242,8 +417,10 @@ def free_energy_vs_beta(params: dict, out_dir: Path, progress: bool = True) -> d
               f"Spectrum of G in [{summary['spectrum_min']:.4g}, {summary['spectrum_max']:.4g}]; "
               f"max ‖w‖₂ = {summary['weight_norm_max']:.4g}.",
               f"{len(run.computed)} chunks computed, {len(run.skipped)} resumed, {seconds:.1f} s."]
-    _write_atomically(out_dir / "summary.md", lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
-    _write_atomically(out_dir / "summary.json", lambda fh: fh.write(json.dumps(summary, indent=2).encode()))
+    _write_atomically(out_dir / "summary.md", lambda fh: fh.write(("\n".join(lines) + "\n").encode()),
+                      run_id)
+    _write_atomically(out_dir / "summary.json", lambda fh: fh.write(json.dumps(summary, indent=2).encode()),
+                      run_id)
     return summary
 
 
@@ -254,4 +431,8 @@ EXPERIMENTS["free_energy_vs_beta"] = Experiment(
               "beta_min": 0.1, "beta_max": 100.0, "n_beta": 31, "chunk_size": 1000, "precision": "float64"},
     quick={"n_networks": 256, "n_beta": 9, "chunk_size": 128},
     run=free_energy_vs_beta,
+    schema={"seed": Param(int, 0, 2**63 - 1), "n_networks": Param(int, 1), "n_neurons": Param(int, 1),
+            "sigma": Param(float, 0.0), "bias": Param(float, 0.0), "max_norm": Param(float, 0.0, 1.0, exclusive=True),
+            "beta_min": Param(float, 0.0, exclusive=True), "beta_max": Param(float, 0.0, exclusive=True),
+            "n_beta": Param(int, 1), "chunk_size": Param(int, 1), "precision": Param(str, choices=("float64", "float32"))},
 )

@@ -2,12 +2,17 @@
 SIGKILL without recomputing, two real jax.distributed processes, and the free_energy_vs_beta
 experiment against the direct thermodynamics call.
 
+Issue #11 (runs that cannot mix or lose results): a deleted manifest, a truncated, swapped or
+unrecorded chunk, a corrupt manifest, a second concurrent run, user files in the run directory
+and config typos, each with its precise outcome.
+
 In-process tests use the 2 virtual CPU devices of conftest.py; 4-device and multi-process tests
 run tests/_batch_worker.py in a fresh interpreter (the device count is fixed at jax import).
 """
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +28,8 @@ import pytest
 import nnworld_jax as nw
 from _batch_worker import BETAS, eigen_kernel
 from nnworld_jax import cli, experiments
-from nnworld_jax.batch import MANIFEST, ResumeMismatchError, batch_map, load_chunks, make_batch_fn, run_chunked
+from nnworld_jax.batch import (LOCK, MANIFEST, CorruptManifestError, ResumeMismatchError, RunDirectoryBusyError,
+                                UntrustedChunkWarning, batch_map, load_chunks, make_batch_fn, run_chunked)
 
 WORKER = Path(__file__).with_name("_batch_worker.py")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "free_energy_vs_beta.toml"
@@ -128,8 +134,15 @@ def test_run_chunked_writes_resumes_and_refuses_another_config(tmp_path):
     ref = plain(eigen_kernel, keys, betas)
     for k in ref:  # the last chunk (2 items) was padded to 4 and stripped
         np.testing.assert_array_equal(first.results[k], np.asarray(ref[k]))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunk_000000.npz", "chunk_000001.npz",
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK, "chunk_000000.npz", "chunk_000001.npz",
                                                           "chunk_000002.npz", MANIFEST]
+    # The manifest vouches for each chunk by size and SHA-256 of the file as written.
+    import hashlib
+    m = json.loads((tmp_path / MANIFEST).read_text())
+    for name, entry in m["chunks"].items():
+        data = (tmp_path / name).read_bytes()
+        assert entry == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    assert m["layout"]["n_chunks"] == 3 and m["layout"]["chunk_size"] == 4 and m["layout"]["n_items"] == 10
     again = run_chunked(eigen_kernel, keys, tmp_path, shared=betas, chunk_size=4, config=cfg, progress=False)
     assert again.computed == [] and again.skipped == [0, 1, 2]
     loaded = load_chunks(tmp_path)  # by leaf name, without the treedef
@@ -140,6 +153,11 @@ def test_run_chunked_writes_resumes_and_refuses_another_config(tmp_path):
         run_chunked(eigen_kernel, keys, tmp_path, shared=betas, chunk_size=5, config=cfg)
     with pytest.raises(ResumeMismatchError, match="batch_hash"):
         run_chunked(eigen_kernel, keys[::-1], tmp_path, shared=betas, chunk_size=4, config=cfg)
+    # The shared input (β grid) and the kernel are part of the run too: neither may change on resume.
+    with pytest.raises(ResumeMismatchError, match="shared_hash"):
+        run_chunked(eigen_kernel, keys, tmp_path, shared=2 * betas, chunk_size=4, config=cfg)
+    with pytest.raises(ResumeMismatchError, match="kernel"):
+        run_chunked(lambda b, k: eigen_kernel(b, k), keys, tmp_path, shared=betas, chunk_size=4, config=cfg)
 
 
 def test_killed_run_resumes_without_recomputing_finished_chunks(tmp_path):
@@ -147,6 +165,11 @@ def test_killed_run_resumes_without_recomputing_finished_chunks(tmp_path):
     # files exist, then rerun: finished chunks keep their inode and mtime and are not recomputed,
     # the rest is, and the result is bitwise an uninterrupted run of the same layout.
     out, fresh = tmp_path / "run", tmp_path / "fresh"
+    out.mkdir()
+    # Files of the user, one even shaped like the run's temporary files (another run id): kept.
+    user = {".x.tmp": b"mine", ".chunk_000001.npz.0123456789abcdef.tmp": b"also mine"}
+    for name, data in user.items():
+        (out / name).write_bytes(data)
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     proc = subprocess.Popen([sys.executable, str(WORKER), "run", str(out), "48", "8", "0.4"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -166,7 +189,9 @@ def test_killed_run_resumes_without_recomputing_finished_chunks(tmp_path):
     assert r["skipped"] == done
     assert r["computed"] == list(range(len(done), 6))
     assert {name: ((out / name).stat().st_ino, (out / name).stat().st_mtime_ns) for name in finished} == finished
-    assert not list(out.glob(".*.tmp"))
+    # The killed run's own temporary file (if the kill hit a write) is gone; the user's are intact.
+    assert sorted(p.name for p in out.glob(".*.tmp")) == sorted(user)
+    assert all((out / name).read_bytes() == data for name, data in user.items())
 
     keys = jax.random.split(jax.random.PRNGKey(3), 48)  # the worker's batch
     ref = plain(eigen_kernel, keys, jnp.asarray(BETAS))
@@ -272,9 +297,205 @@ def test_configs_json_and_errors(tmp_path):
     _, quick = experiments.resolve_params(loaded, quick=True)
     assert (full["n_networks"], full["n_beta"]) == (12, 31)
     assert (quick["n_networks"], quick["n_beta"]) == (256, 3)  # --quick: experiment's sizes, then [quick]
-    with pytest.raises(ValueError, match="unknown parameters"):
+    with pytest.raises(ValueError, match="unknown parameter of free_energy_vs_beta"):
         experiments.resolve_params({"experiment": "free_energy_vs_beta", "params": {"n_nets": 3}})
-    with pytest.raises(ValueError, match="known experiments"):
+    with pytest.raises(ValueError, match="not a known experiment"):
         experiments.resolve_params({"experiment": "nope"})
     (tmp_path / "bad.json").write_text(json.dumps({"experiment": "nope"}))
     assert cli.main(["batch", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o")]) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# issue #11: runs that cannot mix or lose results
+
+
+def _eigen_run(out, seed=4, n=10, chunk_size=4, **kw):
+    keys = jax.random.split(jax.random.PRNGKey(seed), n)
+    betas = jnp.asarray(BETAS)
+    run = run_chunked(eigen_kernel, keys, out, shared=betas, chunk_size=chunk_size, config={"n": n, "seed": seed},
+                      progress=False, **kw)
+    return run, plain(eigen_kernel, keys, betas)
+
+
+def _assert_results(run, ref):
+    for k in ref:  # elementwise kernel: bitwise the one-device vmap (see the first test)
+        np.testing.assert_array_equal(run.results[k], np.asarray(ref[k]))
+
+
+def test_deleted_manifest_trusts_no_chunk(tmp_path):
+    # Issue #11: with manifest.json deleted, a rerun with another seed reported "0 computed, 16
+    # resumed" and returned the old seed's numbers. Now every chunk file is recomputed, each named
+    # in a warning, and the results are the new seed's.
+    _eigen_run(tmp_path, seed=1, n=16)
+    (tmp_path / MANIFEST).unlink()
+    with pytest.warns(UntrustedChunkWarning) as seen:
+        run, ref = _eigen_run(tmp_path, seed=2, n=16)
+    assert run.computed == [0, 1, 2, 3] and run.skipped == [] and sorted(run.rejected) == [0, 1, 2, 3]
+    assert sorted(str(w.message).split(": ", 1)[1].split(" ")[0] for w in seen) == \
+        [str(tmp_path / f"chunk_00000{i}.npz") for i in range(4)]
+    _assert_results(run, ref)
+
+
+def test_deleted_manifest_and_another_chunk_size_gives_the_whole_batch(tmp_path):
+    # Issue #11: the same with another chunk_size returned 8 results for a batch of 10.
+    _eigen_run(tmp_path, chunk_size=4)
+    (tmp_path / MANIFEST).unlink()
+    with pytest.warns(UntrustedChunkWarning, match="manifest.json is missing") as seen:
+        run, ref = _eigen_run(tmp_path, chunk_size=8)
+    assert [str(w.message).split(": ", 1)[1].split(" ")[0] for w in seen] == \
+        [str(tmp_path / "chunk_000000.npz"), str(tmp_path / "chunk_000001.npz")]
+    assert run.computed == [0, 1] and run.results["F"].shape == (10, 3)
+    _assert_results(run, ref)
+    assert load_chunks(tmp_path)["F"].shape == (10, 3)  # the leftover chunk_000002.npz is not part of it
+
+
+def test_truncated_chunk_is_named_and_recomputed(tmp_path):
+    # Issue #11: a truncated chunk counted as done, then failed forever with BadZipFile naming no
+    # file. Now load_chunks names it, and a rerun recomputes exactly that chunk.
+    _eigen_run(tmp_path)
+    path = tmp_path / "chunk_000001.npz"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CorruptManifestError, match=r"chunk_000001\.npz does not match the checksum.*truncated"):
+        load_chunks(tmp_path)
+    with pytest.warns(UntrustedChunkWarning, match=r"chunk_000001\.npz .*100 bytes"):
+        run, ref = _eigen_run(tmp_path)
+    assert run.computed == [1] and run.skipped == [0, 2]
+    _assert_results(run, ref)
+
+
+def test_swapped_chunk_is_recomputed(tmp_path):
+    # Issue #11: a chunk swapped for another valid chunk file was accepted (no checksums): the
+    # results of items 4-7 would have been those of items 0-3.
+    _eigen_run(tmp_path)
+    shutil.copy(tmp_path / "chunk_000000.npz", tmp_path / "chunk_000001.npz")
+    with pytest.warns(UntrustedChunkWarning, match=r"chunk_000001\.npz does not match the checksum"):
+        run, ref = _eigen_run(tmp_path)
+    assert run.computed == [1] and run.skipped == [0, 2]
+    _assert_results(run, ref)
+
+
+def test_chunk_without_manifest_entry_is_recomputed(tmp_path):
+    # A kill between publishing a chunk file and recording it: the file has no entry, so it is
+    # recomputed (one chunk's work lost, never a wrong result).
+    _eigen_run(tmp_path)
+    m = json.loads((tmp_path / MANIFEST).read_text())
+    del m["chunks"]["chunk_000002.npz"]
+    (tmp_path / MANIFEST).write_text(json.dumps(m))
+    with pytest.warns(UntrustedChunkWarning, match=r"chunk_000002\.npz has no entry"):
+        run, ref = _eigen_run(tmp_path)
+    assert run.computed == [2] and run.skipped == [0, 1]
+    _assert_results(run, ref)
+
+
+def test_corrupt_or_foreign_manifest_is_refused_and_kept(tmp_path):
+    # An unreadable manifest names its file and how to recover, and is left as it is; so is a
+    # manifest.json that is not ours (a user's file in the chosen directory).
+    _eigen_run(tmp_path)
+    (tmp_path / MANIFEST).write_bytes(b'{"kind": "nnworld_jax.batch.run_ch')
+    with pytest.raises(CorruptManifestError, match=rf"{MANIFEST} is not readable JSON.*move .* aside"):
+        _eigen_run(tmp_path)
+    with pytest.raises(CorruptManifestError, match=MANIFEST):
+        load_chunks(tmp_path)
+    assert (tmp_path / MANIFEST).read_bytes() == b'{"kind": "nnworld_jax.batch.run_ch'
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / MANIFEST).write_text('{"name": "my project"}')
+    with pytest.raises(CorruptManifestError, match="not a run_chunked manifest"):
+        _eigen_run(foreign)
+    assert (foreign / MANIFEST).read_text() == '{"name": "my project"}'
+    assert sorted(p.name for p in foreign.iterdir()) == [LOCK, MANIFEST]  # no chunk written
+
+
+def test_user_tmp_files_survive_and_own_leftovers_go(tmp_path):
+    # Issue #11: `nnworld batch --out DIR` deleted any user file matching .*.tmp. Only temporary
+    # files of runs recorded in the manifest (.<name>.<run id>.tmp) are cleaned up.
+    user = [".x.tmp", ".notes.tmp", f".{MANIFEST}.fedcba9876543210.tmp"]
+    for name in user:
+        (tmp_path / name).write_text("user data")
+    _eigen_run(tmp_path)
+    writer = json.loads((tmp_path / MANIFEST).read_text())["writers"][0]
+    (tmp_path / f".chunk_000001.npz.{writer}.tmp").write_bytes(b"half a chunk")  # as a kill would leave it
+    run, _ = _eigen_run(tmp_path)
+    assert run.computed == []
+    assert sorted(p.name for p in tmp_path.glob(".*.tmp")) == sorted(user)
+    assert all((tmp_path / name).read_text() == "user data" for name in user)
+
+
+def test_second_concurrent_run_is_refused(tmp_path, capsys):
+    # Issue #11: two runs into one directory both computed everything. A worker runs 6 chunks with
+    # 1 s pauses; meanwhile a run_chunked call and `nnworld batch` into the same directory are
+    # refused, naming the directory and the worker's pid; the worker finishes undisturbed.
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    proc = subprocess.Popen([sys.executable, str(WORKER), "run", str(out), "24", "4", "1.0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not list(out.glob("chunk_*.npz")):
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.monotonic() < deadline, "worker wrote no chunk in 180 s"
+            time.sleep(0.05)
+        keys = jax.random.split(jax.random.PRNGKey(3), 24)
+        with pytest.raises(RunDirectoryBusyError, match=rf"{out} is in use by another run \(pid {proc.pid}"):
+            run_chunked(eigen_kernel, keys, out, shared=jnp.asarray(BETAS), chunk_size=4, progress=False)
+        capsys.readouterr()
+        assert cli.main(["batch", str(EXAMPLE), "--out", str(out), "--quick", "--no-progress"]) == 2
+        assert f"pid {proc.pid}" in capsys.readouterr().err
+        assert proc.poll() is None  # the refusals happened while the worker held the directory
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    assert json.loads(stdout.strip().splitlines()[-1])["computed"] == list(range(6))
+
+
+def test_bad_batch_inputs_name_the_argument():
+    f = lambda s, x: x  # noqa: E731
+    with pytest.raises(ValueError, match=r"batch contains NaN or inf \(at index \(2,\)"):
+        batch_map(f, jnp.asarray([1.0, 2.0, jnp.nan]))
+    with pytest.raises(ValueError, match="shared contains NaN"):
+        batch_map(f, jnp.ones(3), shared=jnp.asarray([jnp.inf]))
+    with pytest.raises(TypeError, match="batch leaves must be numeric"):
+        batch_map(f, np.asarray(["a", "b"]))
+    for bad in (True, 2.5, "4", -1):  # never truncated or read as 1
+        with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+            batch_map(f, jnp.ones(3), chunk_size=bad)
+    with pytest.raises(TypeError, match="outside jax.jit"):
+        jax.jit(lambda x: batch_map(f, x))(jnp.ones(3))
+    with pytest.raises(TypeError, match="config.*'a'.*object"):
+        run_chunked(f, jnp.ones(3), "unused", chunk_size=2, config={"a": object()})
+
+
+def _write_toml(path, text):
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('experiment = "free_energy_vs_beta"\n[params]\nn_networs = 3\n',
+     "params.n_networs = 3: unknown parameter of free_energy_vs_beta (did you mean 'n_networks'?)"),
+    ('experiment = "free_energy_vs_beta"\n[params]\nchunk_size = 0\n', "params.chunk_size = 0: expected an integer >= 1"),
+    ('experiment = "free_energy_vs_beta"\n[params]\nn_networks = 12.5\n',
+     "params.n_networks = 12.5: expected an integer >= 1"),
+    ('experiment = "free_energy_vs_beta"\n[params]\nsigma = "0.5"\n', "params.sigma = '0.5': expected a finite number"),
+    ('experiment = "free_energy_vs_beta"\n[params]\nmax_norm = 1.5\n',
+     "params.max_norm = 1.5: expected a finite number in (0.0, 1.0)"),
+    ('experiment = "free_energy_vs_beta"\n[params]\nprecision = "float16"\n',
+     "params.precision = 'float16': expected one of 'float64', 'float32'"),
+    ('experiment = "free_energy_vs_beta"\n[quick]\nn_bta = 3\n', "quick.n_bta = 3: unknown parameter"),
+    ('experiment = "free_energy_vs_beta"\n[params]\nbeta_min = 5.0\nbeta_max = 1.0\n',
+     "beta_min = 5.0 must be <= beta_max = 1.0"),
+    ('experimnt = "free_energy_vs_beta"\n', "unknown config key 'experimnt' (did you mean 'experiment'?)"),
+    ('[params]\nseed = 1\n', "config has no 'experiment' key"),
+    ('experiment = "free_energy_vs_bta"\n', "experiment = 'free_energy_vs_bta' is not a known experiment (did you mean"),
+    ('experiment = "free_energy_vs_beta"\nparams = 3\n', "section params must be a table"),
+    ('experiment = "free_energy_vs_beta"\n[params\n', "is not valid TOML"),
+])
+def test_config_errors_name_key_value_and_expectation(tmp_path, capsys, text, expected):
+    # Each typo is refused before anything runs (exit 2, no output directory), and the message
+    # names the key, the value and what was expected.
+    cfg = _write_toml(tmp_path / "c.toml", text)
+    assert cli.main(["batch", str(cfg), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert expected in capsys.readouterr().err.replace("\n", " ").replace("  ", " ")
+    assert not (tmp_path / "o").exists()
