@@ -90,11 +90,12 @@ def _check_out(out: Path) -> dict | None:
 
 
 def _merge(old_records: list[dict], new_records: list[dict], order: list[str]) -> list[dict]:
-    """The earlier report's records with ``new_records`` added or refreshed, in paper order."""
-    by_id = {r["id"]: r for r in old_records}
-    by_id.update({r["id"]: r for r in new_records})
+    """The earlier report's records with ``new_records`` added or refreshed, in paper order (records
+    of claims no longer registered, which nnworld wrote itself, are dropped)."""
     rank = {cid: i for i, cid in enumerate(order)}
-    return sorted(by_id.values(), key=lambda r: rank.get(r["id"], len(rank)))
+    by_id = {r["id"]: r for r in old_records if r["id"] in rank}
+    by_id.update({r["id"]: r for r in new_records})
+    return sorted(by_id.values(), key=lambda r: rank[r["id"]])
 
 
 def _write_report(out: Path, earlier: dict | None, new_records: list[dict], figures: dict, meta: dict,
