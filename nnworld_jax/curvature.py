@@ -40,7 +40,8 @@ Remaining time per point (perf, before the structural zeros): ~45% the compiled 
 sin/cos (XLA re-evaluates the metric's transcendentals inside several derivative fusions), ~30%
 dispatch, allocation and the chunk loop.
 Limitations: the metric must be twice differentiable by ``jax.jvp``; points where g is singular
-(horizons, coordinate poles) give inf/NaN; n > 4 uses ``jnp.linalg.inv`` (batched LAPACK under
+(horizons, coordinate poles) are errors, as are non-symmetric metrics and NaN/inf points, checked
+per point under jit, vmap and grad too (README "Errors and domains"); n > 4 uses ``jnp.linalg.inv`` (batched LAPACK under
 vmap: the reference hazard), so prefer single points or small batches there. Results of the component
 route and of the tensor route agree to round-off (~1e-15 relative), not bit for bit.
 """
@@ -52,6 +53,7 @@ import itertools
 from collections.abc import Callable
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.extend.core
 import jax.numpy as jnp
@@ -59,7 +61,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from . import grid as gr
-from ._checks import check_finite
+from ._checks import as_float, check_finite
 
 Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
@@ -185,13 +187,89 @@ def _contractions(g: Array, ginv: Array, det: Array, gamma: Array, riem: Array) 
     return Curvature(g, ginv, det, gamma, riem, ricci, scalar, einstein, kretsch)
 
 
+# ------------------------------------------------------------------------------ checks
+# The kernels return (result, flags) from their jitted body; ``flags[i]`` says that condition i of
+# ``_MESSAGES`` failed. :func:`_guard` raises the first one: a ``ValueError`` naming the point when
+# the flags are concrete (an eager call), an equinox runtime error under jit/vmap/grad.
+_MESSAGES = (
+    "X contains NaN or inf",
+    "metric(X) must be symmetric (g_ab = g_ba); its upper triangle is not mirrored for you",
+    "metric is degenerate or not finite at X (det g = 0, NaN or inf: a horizon or a coordinate "
+    "singularity such as r = 2M or θ = 0?)",
+    "the curvature is not finite at X: the metric's derivatives are singular there",
+    "T_upper_fn(X) contains NaN or inf",
+)
+
+
+def _symmetry_tolerance(dtype) -> float:
+    # A metric built symmetrically is symmetric to a few ulp of its largest entry (e.g. J η Jᵀ
+    # summed in another order); 1000 ulp leaves room for that and still catches any real asymmetry.
+    return 1e3 * float(jnp.finfo(dtype).eps)
+
+
+def _metric_flags(X: Array, g: Array, det: Array, *results) -> Array:
+    """Booleans for ``_MESSAGES`` 0-3 at one point (g: (n, n, *pts), det: (*pts)); a result's sum is
+    finite only if all its entries are (inf − inf = NaN), so one reduction checks each result."""
+    scale = jnp.max(jnp.abs(g))
+    asym = jnp.max(jnp.abs(g - jnp.swapaxes(g, 0, 1))) > _symmetry_tolerance(g.dtype) * scale
+    degenerate = ~jnp.isfinite(scale) | jnp.any(~jnp.isfinite(det) | (det == 0))
+    singular = jnp.zeros((), bool)
+    for r in results:
+        singular = singular | ~jnp.isfinite(jnp.sum(r))
+    return jnp.stack([~jnp.all(jnp.isfinite(X)), asym, degenerate, singular, jnp.zeros((), bool)])
+
+
+def _raise_first(x, flags, messages):
+    return eqx.branched_error_if(x, jnp.any(flags), jnp.argmax(flags), messages)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _checked(out, flags, messages):
+    """``out`` once no flag is set. The JVP also routes every tangent through the check, so it
+    survives ``jit(grad)``: a check on the primal output alone is dead code when only the
+    derivative is used, and XLA removes it."""
+    return _raise_first(out, flags, messages)
+
+
+@_checked.defjvp
+def _checked_jvp(messages, primals, tangents):
+    out, flags = primals
+    t_out, _ = tangents
+    one = _raise_first(jnp.ones((), jnp.float32), flags, messages)
+    t_out = jax.tree_util.tree_map(  # integer outputs carry float0 tangents: nothing to scale
+        lambda t: t if t.dtype == jax.dtypes.float0 else t * one.astype(t.dtype), t_out)
+    return _checked(out, flags, messages), t_out
+
+
+def _guard(out, flags, messages=_MESSAGES, where: str = ""):
+    """Raise the message of the first set flag, else return ``out``: ``ValueError`` (with ``where``
+    appended) when ``flags`` is concrete, an equinox runtime error under transformations."""
+    if isinstance(flags, jax.core.Tracer):
+        return _checked(out, flags, tuple(messages))
+    flags = np.asarray(flags)
+    if flags.any():
+        raise ValueError(messages[int(np.argmax(flags))] + where)
+    return out
+
+
+def _where(X) -> str:
+    if isinstance(X, jax.core.Tracer):  # e.g. under an eager jax.grad: no value to show
+        return ""
+    return f" (at X = {np.asarray(X).tolist()})"
+
+
 # ------------------------------------------------------------------------------- pointwise
+def _check_metric_callable(metric, name: str = "metric"):
+    if not callable(metric):
+        raise TypeError(f"{name} must be a callable X (n,) -> (n, n), got {type(metric).__name__}")
+
+
 def _check_point(metric: Metric, X) -> Array:
-    X = jnp.asarray(X)
-    if X.ndim != 1:
+    X = as_float(X, "X")
+    if X.ndim != 1 or X.shape[0] < 1:
         raise ValueError(f"X must be one point of shape (n,), got {X.shape}; use jax.vmap or on_points to batch")
     if not jnp.issubdtype(X.dtype, jnp.floating):
-        X = X.astype(jnp.zeros(()).dtype)
+        raise TypeError(f"X must be real, got dtype {X.dtype}")
     shape = jax.eval_shape(metric, X).shape
     if shape != (X.shape[0], X.shape[0]):
         raise ValueError(f"metric(X) must have shape ({X.shape[0]}, {X.shape[0]}) for X of shape {X.shape}, "
@@ -200,20 +278,19 @@ def _check_point(metric: Metric, X) -> Array:
 
 
 def _point_kernel(static_argnums):
-    """jit with the callables static; a concrete X is checked eagerly (``ValueError`` on NaN/inf).
-
-    Under the caller's jit/vmap the check is skipped (it cost 25% of the throughput per point):
-    a non-finite X then gives non-finite output; :func:`on_points` checks its points eagerly.
-    """
+    """jit a body ``fn(*callables, X) -> (result, flags)`` with the callables static; the wrapper
+    raises the first failed condition of ``_MESSAGES`` (:func:`_guard`): eagerly a ``ValueError``
+    naming the point, under the caller's jit/vmap/grad an equinox runtime error."""
     def decorate(fn):
         jitted = jax.jit(fn, static_argnums=static_argnums)
 
         @functools.wraps(fn)
         def wrapper(*args):
-            X = args[-1]
-            if not isinstance(X, jax.core.Tracer):
-                check_finite(X, "X")
-            return jitted(*args)
+            *callables, X = args
+            for name, f in zip(("metric", "T_upper_fn"), callables):
+                _check_metric_callable(f, name)
+            out, flags = jitted(*callables, as_float(X, "X"))
+            return _guard(out, flags, where=_where(X))
 
         return wrapper
 
@@ -647,6 +724,10 @@ def christoffel(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n n"]:
 
     Returns: Γ[a, b, c] = Γ^a_{bc}, shape (n, n, n), symmetric in (b, c).
 
+    Raises: ``ValueError`` naming the point (an equinox runtime error under jit/vmap/grad) when X
+    has NaN/inf, metric(X) is not symmetric, is degenerate or not finite (det g = 0: horizons,
+    coordinate poles), or Γ is not finite there.
+
     Example:
         >>> import jax.numpy as jnp
         >>> from nnworld_jax.metrics import sphere
@@ -654,6 +735,11 @@ def christoffel(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n n"]:
         >>> round(float(G[0, 1, 1]), 6)  # Γ^θ_φφ = -sinθ cosθ
         -0.454649
     """
+    return _christoffel(metric, X)
+
+
+def _christoffel(metric: Metric, X: Array) -> tuple[Array, Array]:
+    """(Γ^a_bc, flags of ``_MESSAGES``) at one point; the body of :func:`christoffel`."""
     X = _check_point(metric, X)
     n = X.shape[0]
     structure = _structure(metric, X) if n <= _COMPONENTS_MAX_N else None
@@ -661,12 +747,14 @@ def christoffel(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n n"]:
         dirs = _directions(structure)
         g_arr, dg_arr, _ = _jet_along(metric, X, dirs, 1)
         g, dg, _ = _components(g_arr, dg_arr, None, dirs, structure)
-        _, ginv = _inverse_components(g, n, jnp.zeros_like(g_arr[0, 0]))
+        det, ginv = _inverse_components(g, n, jnp.zeros_like(g_arr[0, 0]))
         _, second = _christoffel_components(ginv, dg, n)
-        return _assemble(lambda a, b, c: second[(a, _key(b, c))], (n, n, n), jnp.zeros_like(g_arr[0, 0]))
+        gamma = _assemble(lambda a, b, c: second[(a, _key(b, c))], (n, n, n), jnp.zeros_like(g_arr[0, 0]))
+        return gamma, _metric_flags(X, g_arr, det, gamma)
     dg, g = jax.jacfwd(lambda x: (metric(x),) * 2, has_aux=True)(X)
-    _, ginv = _inverse(g)
-    return _ein("ad,dbc->abc", ginv, _christoffel_first(dg))
+    det, ginv = _inverse(g)
+    gamma = _ein("ad,dbc->abc", ginv, _christoffel_first(dg))
+    return gamma, _metric_flags(X, g, det, gamma)
 
 
 @_point_kernel(0)
@@ -686,6 +774,11 @@ def curvature(metric: Metric, X: Float[Array, " n"]) -> Curvature:
     Returns: :class:`Curvature` (metric, inverse_metric, det, christoffel, riemann, ricci_tensor,
     ricci_scalar, einstein_tensor, kretschmann), tensors with the shapes of the point kernels.
 
+    Raises: ``ValueError`` naming the point (an equinox runtime error under jit/vmap/grad, which
+    also guards the derivatives) when X has NaN/inf, metric(X) is not symmetric, is degenerate or
+    not finite (det g = 0: Schwarzschild at r = 2M, the sphere at θ = 0), or the curvature is not
+    finite there.
+
     Example:
         >>> import jax.numpy as jnp
         >>> from nnworld_jax.metrics import schwarzschild
@@ -697,10 +790,13 @@ def curvature(metric: Metric, X: Float[Array, " n"]) -> Curvature:
     structure = _structure(metric, X) if X.shape[0] <= _COMPONENTS_MAX_N else None
     if structure is not None and _sparse_structure(X.shape[0], structure):
         dirs = _directions(structure)
-        return _curvature_components(*_jet_along(metric, X, dirs, 2), dirs, structure)
-    g, dg, d2g = _jet(metric, X)
-    det, ginv, gamma, dgamma = _gamma_and_derivative(g, dg, d2g)
-    return _contractions(g, ginv, det, gamma, _riemann_from(gamma, dgamma))
+        c = _curvature_components(*_jet_along(metric, X, dirs, 2), dirs, structure)
+    else:
+        g, dg, d2g = _jet(metric, X)
+        det, ginv, gamma, dgamma = _gamma_and_derivative(g, dg, d2g)
+        c = _contractions(g, ginv, det, gamma, _riemann_from(gamma, dgamma))
+    # R and K contract every component of Γ and Riemann: finite only if all of them are.
+    return c, _metric_flags(X, c.metric, c.det, c.ricci_scalar, c.kretschmann)
 
 
 def riemann(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n n n"]:
@@ -747,15 +843,19 @@ def covariant_divergence(metric: Metric, T_upper_fn: Callable[[Array], Array],
 
     Returns: the vector ∇_μ T^{μν}, shape (n,). With T^{μν} = G^{μν} this is the contracted
     Bianchi identity, zero for every metric.
+
+    Raises: as :func:`christoffel`, and when T or ∂T has NaN/inf at X.
     """
     X = _check_point(metric, X)
     n = X.shape[0]
     if jax.eval_shape(T_upper_fn, X).shape != (n, n):
-        raise ValueError(f"T_upper_fn(X) must have shape ({n}, {n})")
+        raise ValueError(f"T_upper_fn(X) must have shape ({n}, {n}), got {jax.eval_shape(T_upper_fn, X).shape}")
     dT, T = jax.jacfwd(lambda x: (T_upper_fn(x),) * 2, has_aux=True)(X)  # dT[m, n, e] = ∂_e T^mn
-    gamma = christoffel(metric, X)
-    return (jnp.einsum("mvm->v", dT) + jnp.einsum("mml,lv->v", gamma, T)
-            + jnp.einsum("vml,ml->v", gamma, T))
+    gamma, flags = _christoffel(metric, X)
+    div = (jnp.einsum("mvm->v", dT) + jnp.einsum("mml,lv->v", gamma, T)
+           + jnp.einsum("vml,ml->v", gamma, T))
+    flags = flags.at[4].set(~jnp.isfinite(jnp.sum(T) + jnp.sum(dT)))
+    return div, flags.at[3].set(flags[3] | (~flags[4] & ~jnp.isfinite(jnp.sum(div))))
 
 
 # ------------------------------------------------------------------------------ many points
@@ -781,17 +881,23 @@ def on_points(fn: Callable, metric: Metric, points: Float[Array, "N n"], *, chun
     hazards"). Chunks of 4096-8192 points were fastest for the curvature kernels on CPU.
 
     Returns: ``fn``'s output pytree with a leading axis of length N.
+
+    Raises: ``ValueError`` for NaN/inf points; the kernels' own checks (singular or non-symmetric
+    metric at a point) fire per point inside the compiled chunks, as equinox runtime errors.
     """
-    points = jnp.asarray(points)
-    if points.ndim != 2:
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable fn(metric, X), got {type(fn).__name__}")
+    _check_metric_callable(metric)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    points = as_float(points, "points")
+    if points.ndim != 2 or points.shape[1] < 1:
         raise ValueError(f"points must have shape (N, n), got {points.shape}")
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     N = points.shape[0]
     if N == 0:
-        raise ValueError("points is empty")
+        raise ValueError("points is empty (N = 0): nothing to evaluate")
     if not isinstance(points, jax.core.Tracer):
-        check_finite(points, "points")
+        points = check_finite(points, "points")
     size = min(int(chunk_size), N)
     n_chunks = -(-N // size)
     if n_chunks == 1:
@@ -804,7 +910,6 @@ def on_points(fn: Callable, metric: Metric, points: Float[Array, "N n"], *, chun
 
 
 # ------------------------------------------------------------------------------------- grid
-@functools.partial(jax.jit, static_argnames="method")
 def curvature_on_grid(g_field: Float[Array, "n n ..."], grid: gr.Grid, *,
                       method: str = "spectral") -> Curvature:
     """Curvature of a metric sampled on a periodic grid, eqs. (93)-(96), by grid derivatives.
@@ -822,15 +927,47 @@ def curvature_on_grid(g_field: Float[Array, "n n ..."], grid: gr.Grid, *,
     Returns: :class:`Curvature` with the grid axes trailing every field (e.g. ricci_scalar has
     shape grid.shape, riemann (n, n, n, n, *grid.shape)). ∫√|g| R dⁿX is
     ``grid.integral(grid, jnp.sqrt(jnp.abs(c.det)) * c.ricci_scalar)``.
+
+    Raises: ``ValueError`` (an equinox runtime error under jit/vmap/grad) when g_field has NaN/inf,
+    is not symmetric in (a, b), or is degenerate (det g = 0) at some grid point.
     """
+    if not isinstance(grid, gr.Grid):
+        raise TypeError(f"grid must be a nnworld_jax.grid.Grid, got {type(grid).__name__}")
+    if method not in gr.METHODS:
+        raise ValueError(f"method must be one of {gr.METHODS}, got {method!r}")
     n = grid.ndim
+    g_field = as_float(g_field, "g_field")
     if jnp.shape(g_field) != (n, n, *grid.shape):
         raise ValueError(f"g_field must have shape {(n, n, *grid.shape)} on this grid, got {jnp.shape(g_field)}; "
                          "kernels take one field, use jax.vmap to batch")
-    g_field = check_finite(g_field, "g_field")
+    # the field is checked before any derivative sees it, so the error names g_field
+    g_field = _guard(g_field, _grid_field_flags(g_field), _GRID_MESSAGES)
+    out, flags = _curvature_on_grid(g_field, grid, method)
+    return _guard(out, flags, _GRID_MESSAGES)
+
+
+_GRID_MESSAGES = (
+    "g_field contains NaN or inf",
+    "g_field must be symmetric in its first two axes (g_ab = g_ba) at every grid point",
+    "g_field is degenerate (det g = 0) at some grid point",
+    "the curvature of g_field is not finite at some grid point",
+    "",
+)
+
+
+@jax.jit
+def _grid_field_flags(g_field):
+    no = jnp.zeros((), bool)
+    return _metric_flags(no, g_field, _inverse(g_field)[0]).at[0].set(~jnp.all(jnp.isfinite(g_field)))
+
+
+@functools.partial(jax.jit, static_argnames="method")
+def _curvature_on_grid(g_field, grid, method):
     det, ginv, gamma = _grid_christoffel(g_field, grid, method)
     dgamma = _grid_gradient(gamma, grid, method)
-    return _contractions(g_field, ginv, det, gamma, _riemann_from(gamma, dgamma))
+    c = _contractions(g_field, ginv, det, gamma, _riemann_from(gamma, dgamma))
+    no = jnp.zeros((), bool)
+    return c, jnp.stack([no, no, no, ~jnp.isfinite(jnp.sum(c.ricci_scalar) + jnp.sum(c.kretschmann)), no])
 
 
 def _grid_gradient(t: Array, grid: gr.Grid, method: str) -> Array:

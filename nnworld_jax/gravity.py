@@ -44,14 +44,14 @@ Conventions:
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check
+from ._checks import as_float, check_scalar
+from .curvature import _guard, _symmetry_tolerance
 from .grid import METHODS, Grid, derivative
 
 TENSORS = ("paper", "corrected")
@@ -68,15 +68,52 @@ DENSITIES = (*TENSORS, *GRAVITY_FORMS)
 # Pointwise densities
 # ----------------------------------------------------------------------------------------------
 
+# Input policy (README "Errors and domains"): shapes are checked statically; integer inputs are
+# promoted to the floating dtype; NaN/inf, asymmetric or degenerate metrics are errors. Value checks
+# are flags raised by curvature._guard on the *result*, whose JVP also guards every tangent, so
+# they fire eagerly (ValueError) and under jit, vmap, grad and jit(grad) (equinox runtime error).
+_POINT_MESSAGES = (
+    "g contains NaN or inf",
+    "dg contains NaN or inf",
+    "ddg contains NaN or inf",
+    "g must be symmetric (g_αβ = g_βα)",
+    "dg must be symmetric in its first two indices (dg[α, β, μ] = g_αβ,μ)",
+    "ddg must be symmetric in (α, β) and in (μ, ν) (ddg[α, β, μ, ν] = g_αβ,μν)",
+    "g is degenerate (det g = 0)",
+)
+
+
+def _asymmetric(t, axes=(0, 1), scale=None):
+    scale = jnp.max(jnp.abs(t)) if scale is None else scale
+    return jnp.max(jnp.abs(t - jnp.swapaxes(t, *axes))) > _symmetry_tolerance(t.dtype) * scale
+
+
 def _check_point(g, dg, ddg=None):
+    """(g, dg, ddg) promoted to one floating dtype, after the static shape checks."""
+    g, dg = as_float(g, "g"), as_float(dg, "dg")
+    ddg = None if ddg is None else as_float(ddg, "ddg")
     shape = jnp.shape(g)
-    if len(shape) != 2 or shape[0] != shape[1]:
+    if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
         raise ValueError(f"g must have shape (n, n), got {shape}; kernels take one point, use jax.vmap to batch")
     n = shape[0]
     if jnp.shape(dg) != (n, n, n):
-        raise ValueError(f"dg must have shape {(n, n, n)} (dg[α, β, μ] = g_αβ,μ), got {jnp.shape(dg)}")
+        raise ValueError(f"dg must have shape {(n, n, n)} (dg[α, β, μ] = g_αβ,μ), got {jnp.shape(dg)}; "
+                         "use jax.vmap to batch")
     if ddg is not None and jnp.shape(ddg) != (n, n, n, n):
-        raise ValueError(f"ddg must have shape {(n, n, n, n)} (ddg[α, β, μ, ν] = g_αβ,μν), got {jnp.shape(ddg)}")
+        raise ValueError(f"ddg must have shape {(n, n, n, n)} (ddg[α, β, μ, ν] = g_αβ,μν), got {jnp.shape(ddg)}; "
+                         "use jax.vmap to batch")
+    dtype = jnp.result_type(*(a for a in (g, dg, ddg) if a is not None))
+    return g.astype(dtype), dg.astype(dtype), (None if ddg is None else ddg.astype(dtype))
+
+
+def _point_flags(g, dg, ddg=None):
+    """Booleans for ``_POINT_MESSAGES`` at one point."""
+    no = jnp.zeros((), bool)
+    ddg_bad = no if ddg is None else ~jnp.all(jnp.isfinite(ddg))
+    ddg_asym = no if ddg is None else (_asymmetric(ddg) | _asymmetric(ddg, (2, 3)))
+    det = _det_inv(g)[0]
+    return jnp.stack([~jnp.all(jnp.isfinite(g)), ~jnp.all(jnp.isfinite(dg)), ddg_bad,
+                      _asymmetric(g), _asymmetric(dg), ddg_asym, ~jnp.isfinite(det) | (det == 0)])
 
 
 def _det_entries(rows, cols, g):
@@ -143,8 +180,8 @@ def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Arr
         >>> contractions(jnp.eye(2), jnp.zeros((2, 2, 2))).tolist()
         [0.0, 0.0, 0.0, 0.0, 0.0]
     """
-    _check_point(g, dg)
-    return _contractions(_det_inv(g)[1], dg)
+    g, dg, _ = _check_point(g, dg)
+    return _guard(_contractions(_det_inv(g)[1], dg), _point_flags(g, dg), _POINT_MESSAGES)
 
 
 def _onsager(g, dg, tensor):
@@ -171,8 +208,8 @@ def onsager_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"], tensor: s
     """
     if tensor not in TENSORS:
         raise ValueError(f"tensor must be one of {TENSORS}, got {tensor!r}")
-    _check_point(g, dg)
-    return _onsager(g, dg, tensor)
+    g, dg, _ = _check_point(g, dg)
+    return _guard(_onsager(g, dg, tensor), _point_flags(g, dg), _POINT_MESSAGES)
 
 
 def _gamma_gamma(g, dg):
@@ -196,8 +233,8 @@ def gamma_gamma_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Fl
 
     Returns: the scalar density.
     """
-    _check_point(g, dg)
-    return _gamma_gamma(g, dg)
+    g, dg, _ = _check_point(g, dg)
+    return _guard(_gamma_gamma(g, dg), _point_flags(g, dg), _POINT_MESSAGES)
 
 
 def _ricci(g, dg, ddg):
@@ -229,8 +266,8 @@ def einstein_hilbert_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
 
     Returns: the scalar density √|det g| R.
     """
-    _check_point(g, dg, ddg)
-    return _sqrt_abs_det(g) * _scalar_curvature(g, dg, ddg)
+    g, dg, ddg = _check_point(g, dg, ddg)
+    return _guard(_sqrt_abs_det(g) * _scalar_curvature(g, dg, ddg), _point_flags(g, dg, ddg), _POINT_MESSAGES)
 
 
 def _scalar_curvature(g, dg, ddg):
@@ -247,21 +284,31 @@ def einstein_tensor_point(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
 
     Arguments: as :func:`einstein_hilbert_density`. Returns: G_{μν}, shape (n, n).
     """
-    _check_point(g, dg, ddg)
+    g, dg, ddg = _check_point(g, dg, ddg)
     ricci, ginv = _ricci(g, dg, ddg)
     ricci = 0.5 * (ricci + ricci.T)
-    return ricci - 0.5 * g * jnp.einsum("mn,mn->", ginv, ricci)
+    return _guard(ricci - 0.5 * g * jnp.einsum("mn,mn->", ginv, ricci), _point_flags(g, dg, ddg), _POINT_MESSAGES)
 
 
 # ----------------------------------------------------------------------------------------------
 # Fields on a periodic grid
 # ----------------------------------------------------------------------------------------------
 
-def _check_metric_field(grid: Grid, metric):
+def _check_metric_field(grid: Grid, metric, name: str = "metric"):
+    """The field promoted to a floating dtype, after the static grid and shape checks."""
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a nnworld_jax.grid.Grid, got {type(grid).__name__}")
+    metric = as_float(metric, name)
     n = grid.ndim
     if jnp.shape(metric) != (n, n, *grid.shape):
-        raise ValueError(f"metric must have shape {(n, n, *grid.shape)} (one K x K metric per point of a "
+        raise ValueError(f"{name} must have shape {(n, n, *grid.shape)} (one K x K metric per point of a "
                          f"{n}-axis grid), got {jnp.shape(metric)}; use jax.vmap to batch")
+    return metric
+
+
+def _check_method(method):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
 def _component_derivative(grid: Grid, f, axis: int, order: int, method: str):
@@ -283,7 +330,15 @@ def metric_derivatives(grid: Grid, metric: Float[Array, "n n ..."], *, second: b
     also ``ddg`` of shape (K, K, K, K, *grid.shape) (mixed derivatives as two first derivatives,
     pure ones with the second-derivative operator).
     """
-    _check_metric_field(grid, metric)
+    metric = _check_metric_field(grid, metric)
+    _check_method(method)
+    if not isinstance(second, bool):
+        raise TypeError(f"second must be a bool, got {second!r}")
+    metric = _guard(metric, jnp.stack([~jnp.all(jnp.isfinite(metric))]), ("metric contains NaN or inf",))
+    return _metric_derivatives(grid, metric, second, method)
+
+
+def _metric_derivatives(grid: Grid, metric, second: bool, method: str):
     n = grid.ndim
     flat = metric.reshape((n * n, *grid.shape))
     d1 = [_component_derivative(grid, flat, mu, 1, method) for mu in range(n)]
@@ -314,11 +369,11 @@ def _density_field(grid: Grid, metric, density: str, method: str):
     metric = 0.5 * (metric + jnp.swapaxes(metric, 0, 1))
     gp = _points_last_to_first(metric, 2)
     if density == "einstein-hilbert":
-        dg, ddg = metric_derivatives(grid, metric, second=True, method=method)
+        dg, ddg = _metric_derivatives(grid, metric, True, method)
         out = jax.vmap(lambda a, b, c: _sqrt_abs_det(a) * _scalar_curvature(a, b, c))(
             gp, _points_last_to_first(dg, 3), _points_last_to_first(ddg, 4))
     else:
-        dg = _points_last_to_first(metric_derivatives(grid, metric, method=method), 3)
+        dg = _points_last_to_first(_metric_derivatives(grid, metric, False, method), 3)
         if density in TENSORS:
             out = jax.vmap(lambda a, b: _onsager(a, b, density))(gp, dg)
         else:
@@ -331,33 +386,56 @@ def _action(grid: Grid, metric, density: str, method: str):
 
 
 def _check_density_args(grid: Grid, metric, density: str, method: str):
-    _check_metric_field(grid, metric)
+    metric = _check_metric_field(grid, metric)
     if density not in DENSITIES:
         raise ValueError(f"density must be one of {DENSITIES}, got {density!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    _check_method(method)
+    return metric
 
 
-def _checked_metric(grid: Grid, metric):
-    metric = check(metric, ~jnp.isfinite(metric), "metric contains NaN or inf")
+_FIELD_MESSAGES = (
+    "metric contains NaN or inf",
+    "metric must be symmetric in its first two axes (g_αβ = g_βα) at every grid point",
+    "metric is degenerate (det g = 0) somewhere on the grid",
+    "matter contains NaN or inf",
+    "newton_g must be finite and > 0",
+    "cosmological_constant must be finite",
+)
+
+
+def _field_flags(grid: Grid, metric, matter=None, newton_g=1.0, lam=0.0):
+    """Booleans for ``_FIELD_MESSAGES`` (inside the jitted bodies, so traced values are checked)."""
     det = jax.vmap(lambda a: _det_inv(a)[0])(_points_last_to_first(metric, 2))
-    return check(metric, ~(jnp.abs(det) > 0), "metric is degenerate (det g = 0) somewhere on the grid")
+    newton_g, lam = jnp.asarray(newton_g), jnp.asarray(lam)  # ~ of a Python bool is an int
+    no = jnp.zeros((), bool)
+    return jnp.stack([~jnp.all(jnp.isfinite(metric)), _asymmetric(metric), ~jnp.all(jnp.abs(det) > 0),
+                      no if matter is None else ~jnp.all(jnp.isfinite(matter)),
+                      ~(newton_g > 0) | ~jnp.isfinite(newton_g), ~jnp.isfinite(lam)])
+
+
+_field_flags_jit = jax.jit(_field_flags)
+
+
+def _guard_fields(grid, metric, matter=None, newton_g=1.0, lam=0.0):
+    """The inputs, checked before any derivative sees them (so the error names the argument, and
+    under grad the guard sits on the input's tangent path)."""
+    return _guard((metric, matter, newton_g, lam), _field_flags_jit(grid, metric, matter, newton_g, lam),
+                  _FIELD_MESSAGES)
 
 
 @functools.partial(jax.jit, static_argnames=("density", "method"))
 def _density_field_jit(grid, metric, density, method):
-    return _density_field(grid, _checked_metric(grid, metric), density, method)
+    return _density_field(grid, metric, density, method)
 
 
 @functools.partial(jax.jit, static_argnames=("density", "method"))
 def _action_jit(grid, metric, density, method):
-    return _action(grid, _checked_metric(grid, metric), density, method)
+    return _action(grid, metric, density, method)
 
 
 @functools.partial(jax.jit, static_argnames=("density", "method"))
 def _el_jit(grid, metric, density, method):
-    metric = _checked_metric(grid, metric)
-    return euler_lagrange(lambda m: _action(grid, m, density, method), metric, grid)
+    return _euler_lagrange(lambda m: _action(grid, m, density, method), metric, grid)
 
 
 def density_field(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
@@ -366,7 +444,9 @@ def density_field(grid: Grid, metric: Float[Array, "n n ..."], density: str = "c
 
     Arguments:
         grid: periodic box with K axes.
-        metric: shape (K, K, *grid.shape), non-degenerate; symmetrized as ½(g + gᵀ) before use.
+        metric: shape (K, K, *grid.shape), symmetric and non-degenerate at every point (NaN/inf,
+            an asymmetric or a degenerate field is an error: ValueError, or an equinox runtime
+            error under jit/vmap/grad).
         density: ``"paper"`` ((89) with (91) as printed), ``"corrected"`` ((89) with the corrected
             tensor), ``"gamma-gamma"`` (Landau-Lifshitz ΓΓ from Christoffels), ``"einstein-hilbert"``
             (√|g| R with second derivatives).
@@ -374,7 +454,7 @@ def density_field(grid: Grid, metric: Float[Array, "n n ..."], density: str = "c
 
     Returns: the density, shape ``grid.shape``.
     """
-    _check_density_args(grid, metric, density, method)
+    metric = _guard_fields(grid, _check_density_args(grid, metric, density, method))[0]
     return _density_field_jit(grid, metric, density, method)
 
 
@@ -392,7 +472,7 @@ def gravity_action(grid: Grid, metric: Float[Array, "n n ..."], density: str = "
         >>> float(gravity_action(grid, flat, "paper"))
         0.0
     """
-    _check_density_args(grid, metric, density, method)
+    metric = _guard_fields(grid, _check_density_args(grid, metric, density, method))[0]
     return _action_jit(grid, metric, density, method)
 
 
@@ -412,8 +492,15 @@ def euler_lagrange(action: Callable[[Array], Array], metric: Float[Array, "n n .
 
     Returns: E^{αβ} at every grid point, shape (K, K, *grid.shape).
     """
-    _check_metric_field(grid, metric)
+    if not callable(action):
+        raise TypeError(f"action must be a callable metric -> scalar, got {type(action).__name__}")
+    metric = _check_metric_field(grid, metric)
+    flags = jnp.stack([~jnp.all(jnp.isfinite(metric)), _asymmetric(metric)])
+    # guard the result: for an action linear in the field the gradient never reads its value
+    return _guard(_euler_lagrange(action, metric, grid), flags, _FIELD_MESSAGES[:2])
 
+
+def _euler_lagrange(action, metric, grid):
     def sym_action(m):
         return action(0.5 * (m + jnp.swapaxes(m, 0, 1)))
 
@@ -429,7 +516,7 @@ def gravity_euler_lagrange(grid: Grid, metric: Float[Array, "n n ..."], density:
 
     Arguments: as :func:`density_field`. Returns: E^{αβ}, shape (K, K, *grid.shape).
     """
-    _check_density_args(grid, metric, density, method)
+    metric = _guard_fields(grid, _check_density_args(grid, metric, density, method))[0]
     return _el_jit(grid, metric, density, method)
 
 
@@ -449,29 +536,40 @@ def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, "m"], dq: Fl
 
     Returns: L_m (a scalar, not yet multiplied by √|g|).
     """
+    g, _, _ = _check_point(g, jnp.zeros(jnp.shape(g)[:1] * 3))
+    n = g.shape[0]
+    q, dq = as_float(q, "q"), as_float(dq, "dq")
+    if q.ndim != 1 or dq.shape != (q.shape[0], n):
+        raise ValueError(f"q must have shape (m,) and dq shape (m, {n}), got {q.shape} and {dq.shape}; "
+                         "use jax.vmap to batch")
+    mass = check_scalar(as_float(mass, "mass"), "mass")
+    flags = jnp.concatenate([_point_flags(g, jnp.zeros((n, n, n), g.dtype)),
+                             jnp.stack([~jnp.all(jnp.isfinite(q)) | ~jnp.all(jnp.isfinite(dq)), ~jnp.isfinite(mass)])])
     ginv = _det_inv(g)[1]
-    return -0.5 * jnp.einsum("mn,im,in->", ginv, dq, dq) - 0.5 * mass**2 * jnp.sum(q**2)
+    out = -0.5 * jnp.einsum("mn,im,in->", ginv, dq, dq) - 0.5 * mass**2 * jnp.sum(q**2)
+    return _guard(out, flags, (*_POINT_MESSAGES, "q or dq contains NaN or inf", "mass must be finite"))
 
 
 def _check_total_args(grid, metric, matter, matter_lagrangian, newton_g, cosmological_constant, gravity, method):
-    _check_metric_field(grid, metric)
+    """Static checks and promotion: (metric, matter, newton_g, Λ) as floating arrays. The values
+    (finite, G > 0, metric symmetric and non-degenerate) are checked by ``_field_flags``."""
+    metric = _check_metric_field(grid, metric)
     if gravity not in GRAVITY_FORMS:
         raise ValueError(f"gravity must be one of {GRAVITY_FORMS}, got {gravity!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    _check_method(method)
     if matter is not None:
         if matter_lagrangian is None:
             raise ValueError("matter given without a matter_lagrangian")
+        if not callable(matter_lagrangian):
+            raise TypeError(f"matter_lagrangian must be a callable (g, q, dq) -> L_m, got "
+                            f"{type(matter_lagrangian).__name__}")
+        matter = as_float(matter, "matter", metric.dtype)
         if jnp.ndim(matter) < 1 or jnp.shape(matter)[1:] != grid.shape:
             raise ValueError(f"matter must have shape (m, *{grid.shape}), got {jnp.shape(matter)}; "
                              "use jax.vmap to batch")
-    for name, value, positive in (("newton_g", newton_g, True), ("cosmological_constant", cosmological_constant, False)):
-        try:
-            v = float(value)
-        except (TypeError, jax.errors.ConcretizationTypeError):
-            continue  # traced: checked by the caller's own validation
-        if not math.isfinite(v) or (positive and not v > 0):
-            raise ValueError(f"{name} must be finite{' and > 0' if positive else ''}, got {value}")
+    newton_g = check_scalar(as_float(newton_g, "newton_g", metric.dtype), "newton_g")
+    lam = check_scalar(as_float(cosmological_constant, "cosmological_constant", metric.dtype), "cosmological_constant")
+    return metric, matter, newton_g, lam
 
 
 def _matter_density(grid: Grid, metric, matter, matter_lagrangian, method):
@@ -497,7 +595,7 @@ _STATIC = ("matter_lagrangian", "gravity", "method")
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def _total_action_jit(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method):
-    return _total_action(grid, _checked_metric(grid, metric), matter, matter_lagrangian, lam, newton_g, gravity, method)
+    return _total_action(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method)
 
 
 def total_action(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Array, "m ..."] | None = None, *,
@@ -519,8 +617,10 @@ def total_action(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Arra
 
     Returns: the scalar action Σ density · cell volume.
     """
-    _check_total_args(grid, metric, matter, matter_lagrangian, newton_g, cosmological_constant, gravity, method)
-    return _total_action_jit(grid, metric, matter, matter_lagrangian, cosmological_constant, newton_g, gravity, method)
+    metric, matter, newton_g, lam = _check_total_args(grid, metric, matter, matter_lagrangian, newton_g,
+                                                      cosmological_constant, gravity, method)
+    metric, matter, newton_g, lam = _guard_fields(grid, metric, matter, newton_g, lam)
+    return _total_action_jit(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method)
 
 
 def _lower(metric, e):
@@ -533,9 +633,8 @@ def _root_field(grid, metric):
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def _einstein_jit(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method):
-    metric = _checked_metric(grid, metric)
-    e = euler_lagrange(lambda m: _total_action(grid, m, matter, matter_lagrangian, lam, newton_g, gravity, method),
-                       metric, grid)
+    e = _euler_lagrange(lambda m: _total_action(grid, m, matter, matter_lagrangian, lam, newton_g, gravity, method),
+                        metric, grid)
     root = _root_field(grid, metric).reshape((1, 1, *grid.shape))
     return -16 * jnp.pi * newton_g * _lower(metric, e) / root
 
@@ -552,18 +651,18 @@ def einstein_equations(grid: Grid, metric: Float[Array, "n n ..."], matter: Floa
     Arguments: as :func:`total_action`. Returns: the residual, shape (K, K, *grid.shape); zero on a
     solution. In vacuum with Λ = 0 it is the Einstein tensor G_{μν} itself.
     """
-    _check_total_args(grid, metric, matter, matter_lagrangian, newton_g, cosmological_constant, gravity, method)
-    return _einstein_jit(grid, metric, matter, matter_lagrangian, cosmological_constant, newton_g, gravity, method)
+    metric, matter, newton_g, lam = _check_total_args(grid, metric, matter, matter_lagrangian, newton_g,
+                                                      cosmological_constant, gravity, method)
+    metric, matter, newton_g, lam = _guard_fields(grid, metric, matter, newton_g, lam)
+    return _einstein_jit(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method)
 
 
 @functools.partial(jax.jit, static_argnames=("matter_lagrangian", "method"))
 def _stress_jit(grid, metric, matter, matter_lagrangian, method):
-    metric = _checked_metric(grid, metric)
-
     def matter_action(m):
         return jnp.sum(_matter_density(grid, m, matter, matter_lagrangian, method)) * grid.cell_volume
 
-    e = euler_lagrange(matter_action, metric, grid)
+    e = _euler_lagrange(matter_action, metric, grid)
     return 2 * _lower(metric, e) / _root_field(grid, metric).reshape((1, 1, *grid.shape))
 
 
@@ -573,7 +672,10 @@ def stress_energy(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Arr
 
     Arguments: as :func:`total_action`. Returns: T_{μν} (lower indices), shape (K, K, *grid.shape).
     """
-    _check_total_args(grid, metric, matter, matter_lagrangian, 1.0, 0.0, "gamma-gamma", method)
+    if matter is None:
+        raise ValueError("matter must be an array of shape (m, *grid.shape), got None")
+    metric, matter, _, _ = _check_total_args(grid, metric, matter, matter_lagrangian, 1.0, 0.0, "gamma-gamma", method)
+    metric, matter, _, _ = _guard_fields(grid, metric, matter)
     return _stress_jit(grid, metric, matter, matter_lagrangian, method)
 
 
@@ -592,21 +694,39 @@ def reference_metric(X: Float[Array, "d"], *, eps: float, signature: tuple[float
         >>> reference_metric(jnp.zeros(2), eps=0.0).tolist()
         [[1.0, 0.0], [0.0, 1.0]]
     """
+    X = as_float(X, "X")
+    if X.ndim != 1 or X.shape[0] < 1:
+        raise ValueError(f"X must be one point of shape (d,), got {X.shape}; use jax.vmap to batch")
     d = X.shape[0]
-    base = jnp.diag(jnp.asarray(signature if signature is not None else (1.0,) * d, dtype=X.dtype))
+    eps = check_scalar(as_float(eps, "eps", X.dtype), "eps")
+    signature = as_float(signature if signature is not None else (1.0,) * d, "signature", X.dtype)
+    if signature.shape != (d,):
+        raise ValueError(f"signature must have one entry per coordinate, shape ({d},), got {signature.shape}")
+    base = jnp.diag(signature)
     a = jnp.arange(d).reshape(d, 1)
     b = jnp.arange(d).reshape(1, d)
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
     pert = jnp.cos(X[lo] + X[hi] + 0.3 * (lo + hi)) + 0.7 * jnp.sin(X[(lo + hi + 1) % d] - 0.5 * lo)
-    return base + eps * pert
+    flags = jnp.stack([~jnp.all(jnp.isfinite(X)), ~jnp.isfinite(eps),
+                       ~jnp.all(jnp.isfinite(signature) & (signature != 0))])
+    return _guard(base + eps * pert, flags, ("X contains NaN or inf", "eps must be finite",
+                                             "signature must be finite and non-zero"))
 
 
 def sample_metric(grid: Grid, metric_fn: Callable[[Array], Array]) -> Float[Array, "n n ..."]:
     """A metric field (K, K, *grid.shape) sampled from a callable X -> g_{μν}(X), for eqs. (89)-(96)."""
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a nnworld_jax.grid.Grid, got {type(grid).__name__}")
+    if not callable(metric_fn):
+        raise TypeError(f"metric_fn must be a callable X (K,) -> g (K, K), got {type(metric_fn).__name__}")
     pts = _points_last_to_first(grid.mesh(), 1)
-    vals = jax.vmap(metric_fn)(pts)  # (P, K, K)
     n = grid.ndim
-    return jnp.moveaxis(vals, 0, -1).reshape((n, n, *grid.shape))
+    shape = jax.eval_shape(metric_fn, pts[0]).shape
+    if shape != (n, n):
+        raise ValueError(f"metric_fn(X) must have shape ({n}, {n}) on a {n}-axis grid, got {shape}")
+    vals = jax.vmap(metric_fn)(pts)  # (P, K, K)
+    out = jnp.moveaxis(vals, 0, -1).reshape((n, n, *grid.shape))
+    return _guard(out, jnp.stack([~jnp.all(jnp.isfinite(vals))]), ("metric_fn(X) is NaN or inf at some grid point",))
 
 
 def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Float[Array, "d"]) -> Float[Array, "d d"]:
@@ -615,4 +735,13 @@ def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Float[Array, "d"]
     Derivatives by forward-mode autodiff (exact), curvature by :func:`einstein_tensor_point`: the
     reference the grid Euler-Lagrange equations are compared with, free of discretization error.
     """
+    if not callable(metric_fn):
+        raise TypeError(f"metric_fn must be a callable X (d,) -> g (d, d), got {type(metric_fn).__name__}")
+    X = as_float(X, "X")
+    if X.ndim != 1 or X.shape[0] < 1:
+        raise ValueError(f"X must be one point of shape (d,), got {X.shape}; use jax.vmap to batch")
+    d = X.shape[0]
+    if jax.eval_shape(metric_fn, X).shape != (d, d):
+        raise ValueError(f"metric_fn(X) must have shape ({d}, {d}), got {jax.eval_shape(metric_fn, X).shape}")
+    X = _guard(X, jnp.stack([~jnp.all(jnp.isfinite(X))]), ("X contains NaN or inf",))
     return einstein_tensor_point(metric_fn(X), jax.jacfwd(metric_fn)(X), jax.jacfwd(jax.jacfwd(metric_fn))(X))

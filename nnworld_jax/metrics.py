@@ -7,34 +7,79 @@ metric g_ab of shape (n, n) (one point per call; batch with ``jax.vmap``). Conve
 * Lorentzian metrics have signature (− + + +) with time first;
 * spherical coordinates are (t, r, θ, φ), θ the polar angle.
 
-The factories take plain parameters; the returned closures are pure functions of X and work
-under ``jax.jit``, ``jax.vmap`` and forward/reverse autodiff (the curvature kernels differentiate
-them twice by ``jax.jacfwd``). Parameters are validated eagerly (``ValueError``).
+The factories take scalar parameters (a batch of them is an error: build one metric per value, or
+``jax.vmap`` over a function that builds it); the returned closures are pure functions of X and
+work under ``jax.jit``, ``jax.vmap`` and forward/reverse autodiff (the curvature kernels
+differentiate them twice by ``jax.jacfwd``). Parameters are validated where they enter: eagerly
+(``ValueError``) for numbers, by an equinox runtime error for traced ones. The closures check only
+the shape of X (value checks inside them would hide their structure from the curvature kernels'
+dataflow pass); the curvature kernels check the point and the metric's value there (NaN/inf,
+symmetry, det g ≠ 0: a horizon or a pole is an error there).
 """
 
 from __future__ import annotations
 
-import math
+import operator
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
+
+from ._checks import as_float, check, check_scalar
 
 Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
 
-def _positive(value, name: str) -> float:
-    value = float(value)
-    if not (value > 0) or not math.isfinite(value):
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
+def _scalar(value, name: str):
+    """A real scalar parameter: int/bool promoted to float (never the other way), shape ()."""
+    value = check_scalar(as_float(value, name), name)
+    if not jnp.issubdtype(value.dtype, jnp.floating):
+        raise TypeError(f"{name} must be real, got dtype {value.dtype}")
     return value
 
 
-def _finite(value, name: str) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+def _traced(x) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def _checked(value, bad, message: str):
+    """``value`` once ``bad`` is False; a concrete value comes back as a Python float, so it stays
+    weakly typed (a float32 point gives a float32 metric, as with a literal)."""
+    if _traced(value):
+        return check(value, bad, message)
+    check(value, bad, f"{message}, got {float(value)}")
+    return float(value)
+
+
+def _positive(value, name: str):
+    value = _scalar(value, name)
+    return _checked(value, ~(value > 0) | ~jnp.isfinite(value), f"{name} must be finite and > 0")
+
+
+def _finite(value, name: str):
+    value = _scalar(value, name)
+    return _checked(value, ~jnp.isfinite(value), f"{name} must be finite")
+
+
+def _integer(value, name: str, minimum: int) -> int:
+    """A dimension: a Python/NumPy integer >= minimum (2.5 or True is an error, never truncated)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     return value
+
+
+def _point(X, n: int):
+    """X as one point of shape (n,) (a static check only: see the module docstring)."""
+    if jnp.shape(X) != (n,):
+        raise ValueError(f"X must be one point of shape ({n},), got {jnp.shape(X)}; use jax.vmap to batch")
+    return X
 
 
 def _diag(*entries) -> Array:
@@ -49,12 +94,11 @@ def minkowski(n: int = 4) -> Metric:
         >>> minkowski(3)(jnp.zeros(3)).tolist()
         [[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
-    if int(n) < 2:
-        raise ValueError(f"n must be >= 2, got {n}")
-    n = int(n)
+    n = _integer(n, "n", 2)
 
     def g(X: Float[Array, " n"]) -> Float[Array, "n n"]:
-        return jnp.diag(jnp.ones(n, X.dtype).at[0].set(-1.0))
+        X = _point(X, n)
+        return jnp.diag(jnp.ones(n, jnp.result_type(X.dtype, float)).at[0].set(-1.0))
 
     return g
 
@@ -67,7 +111,7 @@ def schwarzschild(M: float) -> Metric:
     M = _positive(M, "M")
 
     def g(X):
-        _, r, th, _ = X
+        _, r, th, _ = _point(X, 4)
         f = 1 - 2 * M / r
         return _diag(-f, 1 / f, r**2, (r * jnp.sin(th)) ** 2)
 
@@ -82,11 +126,11 @@ def kerr(M: float, a: float) -> Metric:
     """
     M = _positive(M, "M")
     a = _finite(a, "a")
-    if abs(a) > M:
-        raise ValueError(f"|a| must be <= M for a black hole, got a = {a}, M = {M}")
+    a = check(a, jnp.abs(a) > M, "|a| must be <= M for a black hole" +
+              ("" if _traced(a) or _traced(M) else f", got a = {a}, M = {M}"))
 
     def g(X):
-        _, r, th, _ = X
+        _, r, th, _ = _point(X, 4)
         s2 = jnp.sin(th) ** 2
         sigma = r**2 + (a * jnp.cos(th)) ** 2
         delta = r**2 - 2 * M * r + a**2
@@ -110,7 +154,7 @@ def reissner_nordstrom(M: float, Q: float) -> Metric:
     Q = _finite(Q, "Q")
 
     def g(X):
-        _, r, th, _ = X
+        _, r, th, _ = _point(X, 4)
         f = 1 - 2 * M / r + (Q / r) ** 2
         return _diag(-f, 1 / f, r**2, (r * jnp.sin(th)) ** 2)
 
@@ -125,7 +169,7 @@ def de_sitter(H: float) -> Metric:
     H = _positive(H, "H")
 
     def g(X):
-        a2 = jnp.exp(2 * H * X[0])
+        a2 = jnp.exp(2 * H * _point(X, 4)[0])
         return _diag(-jnp.ones_like(a2), a2, a2, a2)
 
     return g
@@ -142,11 +186,11 @@ def flrw(a_fn: Callable[[Array], Array], k: float = 0.0) -> Metric:
     G^i_j = −(2ä/a + (ȧ² + k)/a²)δ^i_j.
     """
     if not callable(a_fn):
-        raise ValueError("a_fn must be a callable t -> a(t)")
+        raise TypeError(f"a_fn must be a callable t -> a(t), got {type(a_fn).__name__}")
     k = _finite(k, "k")
 
     def g(X):
-        t, r, th, _ = X
+        t, r, th, _ = _point(X, 4)
         a2 = a_fn(t) ** 2
         return _diag(-jnp.ones_like(a2), a2 / (1 - k * r**2), a2 * r**2, a2 * (r * jnp.sin(th)) ** 2)
 
@@ -158,7 +202,7 @@ def sphere(a: float = 1.0) -> Metric:
     a = _positive(a, "a")
 
     def g(X):
-        th = X[0]
+        th = _point(X, 2)[0]
         return _diag(a**2 * jnp.ones_like(th), (a * jnp.sin(th)) ** 2)
 
     return g
@@ -172,9 +216,7 @@ def periodic_test_metric(d: int, eps: float, signature: str = "euclidean") -> Me
     (``"lorentzian"``). reference values: d = 3, ε = 0.1, n = 24 trapezoid: ∫√g R = −0.3069736138;
     d = 2, ε = 0.2: ∫√g R = 0 (Gauss-Bonnet).
     """
-    d = int(d)
-    if d < 1:
-        raise ValueError(f"d must be >= 1, got {d}")
+    d = _integer(d, "d", 1)
     eps = _finite(eps, "eps")
     if signature not in ("euclidean", "lorentzian"):
         raise ValueError(f"signature must be 'euclidean' or 'lorentzian', got {signature!r}")
@@ -183,6 +225,7 @@ def periodic_test_metric(d: int, eps: float, signature: str = "euclidean") -> Me
         base[0] = -1.0
 
     def g(X):
+        X = _point(X, d)
         rows = []
         for a in range(d):
             row = []

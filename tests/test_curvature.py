@@ -358,3 +358,55 @@ def test_component_route_equals_the_christoffel_derivative_route(key, name):
         scale = max(float(np.max(np.abs(b))), 1e-3)
         np.testing.assert_allclose(a, b, atol=1e-12 * scale, err_msg=field)
     assert float(jnp.max(jnp.abs(ref.riemann))) > 1e-2  # curved: the comparison is not 0 == 0
+
+
+# --------------------------------------------------------------- issue #11: no silent wrong answers
+def _upper_triangle_only(X):
+    # non-symmetric: g_01 = 0.3, g_10 = 0. Before issue #11 the component route mirrored the upper
+    # triangle and returned a finite Ricci scalar for it.
+    return jnp.array([[1.0, 0.3], [0.0, 1.0]]) + 0.1 * jnp.sin(X[0]) * jnp.eye(2)
+
+
+def test_non_symmetric_metric_is_an_error_naming_symmetry():
+    with pytest.raises(ValueError, match=r"metric\(X\) must be symmetric"):
+        cv.ricci_scalar(_upper_triangle_only, jnp.array([0.1, 0.2]))
+    with pytest.raises(Exception, match=r"metric\(X\) must be symmetric"):  # and under jit, per point
+        jax.block_until_ready(jax.jit(lambda x: cv.ricci_scalar(_upper_triangle_only, x))(jnp.array([0.1, 0.2])))
+
+
+def test_schwarzschild_at_the_horizon_is_an_error_naming_the_point():
+    # r = 2M: g_tt = 0 and g_rr = 1/0; before issue #11 the kernels returned NaN/inf silently.
+    with pytest.raises(ValueError, match=r"degenerate or not finite at X.*X = \[0\.0, 2\.0, 1\.0, 0\.0\]"):
+        cv.curvature(SCHW, jnp.array([0.0, 2.0, 1.0, 0.0]))
+
+
+def test_sphere_at_the_pole_is_an_error_under_jit_vmap_and_grad():
+    pole, ok = jnp.array([0.0, 0.3]), jnp.array([1.0, 0.3])
+    sphere = mt.sphere(1.0)
+    with pytest.raises(ValueError, match="degenerate"):
+        cv.ricci_scalar(sphere, pole)
+    R = lambda x: cv.ricci_scalar(sphere, x)  # noqa: E731
+    for f, x in ((jax.jit(R), pole), (jax.vmap(R), jnp.stack([ok, pole])), (jax.jit(jax.grad(R)), pole),
+                 (jax.jit(jax.vmap(jax.grad(R))), jnp.stack([ok, pole]))):
+        with pytest.raises(Exception, match="degenerate"):
+            jax.block_until_ready(f(x))
+    with pytest.raises(Exception, match="degenerate"):
+        cv.on_points(cv.ricci_scalar, sphere, jnp.stack([ok, pole]))
+    # the same calls at regular points are unaffected: R = 2/a² on the unit sphere, exactly (to round-off)
+    np.testing.assert_allclose(jax.vmap(R)(jnp.stack([ok, ok])), 2.0, rtol=1e-13)
+
+
+def test_integer_point_is_promoted_not_truncated():
+    # X = (1, 0) as integers is the float point (1.0, 0.0): same Γ^θ_φφ = -sin1 cos1 to the last bit.
+    sphere = mt.sphere(1.0)
+    np.testing.assert_array_equal(cv.christoffel(sphere, jnp.array([1, 0])), cv.christoffel(sphere, jnp.array([1.0, 0.0])))
+
+
+def test_metric_parameters_are_scalars_and_dimensions_integers():
+    with pytest.raises(ValueError, match=r"M must be a scalar.*jax\.vmap"):
+        mt.schwarzschild(jnp.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="n must be an integer"):
+        mt.minkowski(2.5)  # used to build a 2-dimensional metric silently
+    # an integer parameter is the float one: M = 1 and M = 1.0 give the same metric
+    X = jnp.array([0.0, 3.0, 1.0, 0.0])
+    np.testing.assert_array_equal(mt.schwarzschild(1)(X), mt.schwarzschild(1.0)(X))

@@ -357,3 +357,26 @@ def test_bad_inputs_raise():
         gv.gravity_action(grid, flat.at[1, 1, 2, 3].set(0.0))
     with pytest.raises(Exception, match="NaN"):
         gv.gravity_euler_lagrange(grid, flat.at[0, 1, 0, 0].set(jnp.nan))
+
+
+# --------------------------------------------------------------- issue #11: no silent wrong answers
+def test_field_checks_name_the_metric_and_survive_jit_grad():
+    grid = Grid((8, 8))
+    flat = jnp.broadcast_to(jnp.eye(2).reshape(2, 2, 1, 1), (2, 2, 8, 8)) * 1.0
+    with pytest.raises(ValueError, match="metric must be symmetric"):  # used to be symmetrized silently
+        gv.gravity_action(grid, flat.at[0, 1].set(0.2))
+    act = jax.jit(jax.grad(lambda m: gv.gravity_action(grid, m)))
+    with pytest.raises(Exception, match="metric is degenerate"):
+        jax.block_until_ready(act(flat.at[1, 1, 4, 4].set(0.0)))
+    with pytest.raises(Exception, match="newton_g must be finite and > 0"):  # a traced G is checked too
+        jax.block_until_ready(jax.jit(lambda G_: gv.total_action(grid, flat, newton_g=G_))(-1.0))
+    # flat space: the action is stationary, E = 0 exactly (no derivative of a constant field survives)
+    np.testing.assert_array_equal(act(flat), 0.0)
+
+
+def test_pointwise_density_of_integer_metric_is_the_float_one():
+    # ints are promoted before anything is cast (never the other way): diag(1, 2) as ints is diag(1., 2.)
+    dg = 0.1 * jnp.arange(8.0).reshape(2, 2, 2)
+    dg = 0.5 * (dg + jnp.swapaxes(dg, 0, 1))
+    np.testing.assert_array_equal(gv.gamma_gamma_density(jnp.diag(jnp.array([1, 2])), dg),
+                                  gv.gamma_gamma_density(jnp.diag(jnp.array([1.0, 2.0])), dg))

@@ -9,6 +9,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from nnworld_jax import curvature as cv
@@ -108,3 +109,36 @@ def test_bad_input_raises():
         rg.solve_flrw_dust(r, jnp.array([1.0, 2.0]), newton_G=0.0)
     with pytest.raises(ValueError, match="same shape"):
         rg.schwarzschild_action(r[:-1], r, r)
+
+
+# --------------------------------------------------------------- issue #11: no silent wrong answers
+def test_integer_grid_does_not_truncate_the_boundary_data():
+    # Before issue #11 the boundary data were cast to r's dtype: on an integer grid A_ends = (4/3, 3.2)
+    # became (1, 3) and B_ends = (1/3, 0.8) became (0, 0), then rejected as "B_ends must be > 0".
+    # Promotion goes the other way now: the integer grid gives the float grid's solution, A = 4B.
+    r_int = jnp.arange(3, 11)
+    ends = jnp.array([1 - 2 / 3.0, 1 - 2 / 10.0])
+    a = rg.solve_schwarzschild(r_int, 4 * ends, ends)
+    b = rg.solve_schwarzschild(r_int.astype(jnp.float64), 4 * ends, ends)
+    for x, y in zip(a.fields, b.fields):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_allclose(a.fields[0], 4 * (1 - 2 / r_int), rtol=1e-12)  # A = cB, B = 1 - 2M/r exactly
+
+
+def test_solver_options_and_non_convergence_are_errors():
+    r = jnp.linspace(3.0, 10.0, 8)
+    ends = jnp.array([1 - 2 / 3.0, 1 - 2 / 10.0])
+    with pytest.raises(ValueError, match="max_steps must be an integer >= 1"):
+        rg.solve_schwarzschild(r, ends, ends, max_steps=-5)
+    # one Newton step from the linear start cannot reach the tolerance: an error, not a silent residual
+    with pytest.raises(ValueError, match="Newton did not converge"):
+        rg.solve_schwarzschild(r, ends, ends, max_steps=1)
+
+
+def test_domain_checks_survive_jit_grad():
+    # the Lagrangian needs A/B > 0 (√(A/B)); A < 0 used to give NaN gradients under jit(grad)
+    f = jax.jit(jax.grad(lambda A: rg.schwarzschild_lagrangian(3.0, A, 0.5, 0.1)))
+    with pytest.raises(Exception, match="A must be > 0"):
+        jax.block_until_ready(f(-0.2))
+    # and at a valid point the derivative is the analytic one: ∂L/∂A = √(1/(AB)) (1 - B - r B')
+    np.testing.assert_allclose(f(0.5), (1 / 0.5) * (1 - 0.5 - 0.3), rtol=1e-14)
