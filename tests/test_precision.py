@@ -47,6 +47,7 @@ EXEMPT = {
     "learning.laws_of_learning": "post-processes a TrainingHistory (NumPy float64 by design)",
     "learning.free_energy_regularizer": "returns a loss closure; covered by thermo_metrics",
     "learning.network_from_mlp": "covered by thermo_metrics (it builds the Network)",
+    "learning.boundary_neurons": "integer index tuples",
     "strings.catenoid_parameter": "scalar root find on Python floats (returns a float)",
     "strings.minimize_ring_surface": "optimistix solve from Python floats (radius, separation)",
     "holography.random_chain_network": "builds its weights from a PRNG key in the default dtype",
@@ -202,6 +203,18 @@ CASES = {
         _net(d, n=2), _a(2.0, d), jax.random.PRNGKey(0), n_samples=1024).log_z,
     "learning.thermo_metrics": lambda d: eqx.filter_jit(learning.thermo_metrics)(
         _mlp(d), _a(1.0, d)),
+    # the paper's learning: the data clamp neurons 0 (input) and 4 (output) of the 5-neuron network
+    "learning.clamped_mean_state": lambda d: learning.clamped_mean_state(_clamped(d), _a([0.4, -0.2], d)),
+    "learning.clamped_thermodynamics": lambda d: learning.clamped_thermodynamics(
+        _clamped(d), _a(3.0, d), _a([0.4, -0.2], d)),
+    "learning.data_thermodynamics": lambda d: learning.data_thermodynamics(
+        _clamped(d), _a(3.0, d), _a([[0.4, -0.2], [-0.3, 0.5]], d)),
+    "learning.learn": lambda d: learning.learn(_clamped(d), _a([[0.4, -0.2], [-0.3, 0.5]], d), _a(3.0, d), steps=2),
+    "learning.learning_equilibrium": lambda d: learning.learning_equilibrium(
+        _clamped(d), _a([[0.4, -0.2], [-0.3, 0.5]], d), _a(3.0, d), max_steps=2),
+    "learning.first_law": lambda d: learning.first_law(
+        nw.Thermodynamics(*(_a(v, d) for v in (1.0, 2.0, 3.0, 4.0, -1.0, 0.5))),
+        nw.Thermodynamics(*(_a(v, d) for v in (1.5, 2.5, 3.5, 4.0, -0.5, 0.7))), _a(3.0, d)),
     # ---- grid layer
     "grid.derivative": lambda d: grid.derivative(_grid1(), _wave(_grid1(), d), 0),
     "grid.gradient": lambda d: grid.gradient(_grid1(), _wave(_grid1(), d)),
@@ -484,6 +497,12 @@ def _mlp(d):
     mlp = eqx.nn.MLP(2, 1, 3, 1, activation=jnp.tanh, final_activation=jnp.tanh, key=jax.random.PRNGKey(0),
                      dtype=jnp.float64)
     return jax.tree_util.tree_map(lambda x: x.astype(d) if eqx.is_inexact_array(x) else x, mlp)
+
+
+@functools.lru_cache
+def _clamped(d):
+    # _net with boundary neurons: input 0, output 4; bulk 1, 2, 3 (learning's clamped ensemble).
+    return nw.Network(_net(d).w, _net(d).b, inputs=(0,), outputs=(4,))
 
 
 def _fp_run(d, n):

@@ -1,0 +1,100 @@
+"""Bad input for nnworld_jax.learning: MLP conversion, metrics, training, the paper's learning, laws."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+
+from nnworld_jax import learning as ln
+from nnworld_jax.network import Network
+from nnworld_jax.thermo import Thermodynamics
+
+from ._harness import Case
+
+MLP = eqx.nn.MLP(2, 1, 2, 1, activation=jnp.tanh, final_activation=jnp.tanh, key=jax.random.PRNGKey(0))
+NET = ln.network_from_mlp(MLP)  # N = 5: inputs (0, 1), bulk (2, 3), output (4)
+FREE = Network(0.3 * jnp.eye(3), jnp.zeros(3))  # no boundary neurons
+SAMPLE = jnp.array([0.5, -0.3, 0.2])
+DATA = jnp.array([[0.5, -0.3, 0.2], [-0.1, 0.4, -0.6]])
+NAN_NET = eqx.tree_at(lambda n: n.w, NET, NET.w.at[2, 0].set(jnp.nan))
+TASK = ln.TeacherStudent(jnp.zeros((4, 2)), jnp.zeros((4, 1)), MLP)
+
+
+def _thermo(n):
+    return Thermodynamics(*(jnp.linspace(1.0, 2.0, n) for _ in Thermodynamics._fields))
+
+
+HIST = ln.LearningHistory(_thermo(5), jnp.zeros(5))
+NAN_HIST = ln.LearningHistory(_thermo(5)._replace(entropy=jnp.linspace(1.0, 2.0, 5).at[2].set(jnp.nan)), jnp.zeros(5))
+STATE = Thermodynamics(*(jnp.asarray(1.0) for _ in Thermodynamics._fields))
+
+
+def run(fn, *args, **kw):
+    return lambda: jax.block_until_ready(fn(*args, **kw))
+
+
+CASES = [
+    Case("learning.network_from_mlp", "final activation differs",
+         run(ln.network_from_mlp, eqx.nn.MLP(2, 1, 2, 1, activation=jnp.tanh, key=jax.random.PRNGKey(0))),
+         "one activation"),
+    Case("learning.thermo_metrics", "not a network", run(ln.thermo_metrics, object(), 1.0), "Network or an equinox"),
+    Case("learning.thermo_metrics", "beta = 0", run(ln.thermo_metrics, MLP, 0.0), "beta must be finite and > 0",
+         kind="domain"),
+    Case("learning.free_energy_regularizer", "beta = -1", run(lambda: ln.free_energy_regularizer(-1.0)(MLP)),
+         "beta must be finite and > 0", kind="domain"),
+    Case("learning.teacher_student_task", "n_data = 0", run(ln.teacher_student_task, jax.random.PRNGKey(0), n_data=0),
+         "n_data must be"),
+    Case("learning.teacher_student_task", "noise = nan",
+         run(ln.teacher_student_task, jax.random.PRNGKey(0), noise=float("nan")), "noise must be"),
+    Case("learning.train_student", "beta = nan", run(ln.train_student, jax.random.PRNGKey(1), TASK, float("nan"), steps=2),
+         "beta must be finite and > 0", kind="domain"),
+    Case("learning.train_student", "beta shape (2,)",
+         run(ln.train_student, jax.random.PRNGKey(1), TASK, jnp.ones(2), steps=2), "beta must be a scalar"),
+    Case("learning.boundary_neurons", "no boundary neurons", run(ln.boundary_neurons, FREE), "no boundary neurons"),
+    Case("learning.clamped_mean_state", "sample of the wrong length", run(ln.clamped_mean_state, NET, SAMPLE[:2]),
+         r"values must have shape \(3,\)"),
+    Case("learning.clamped_mean_state", "NaN in the sample", run(ln.clamped_mean_state, NET, SAMPLE.at[1].set(jnp.nan)),
+         "values contains NaN"),
+    Case("learning.clamped_mean_state", "NaN in w under jit", run(jax.jit(ln.clamped_mean_state), NAN_NET, SAMPLE),
+         "w contains NaN", kind="transform"),
+    Case("learning.clamped_thermodynamics", "beta = 0", run(ln.clamped_thermodynamics, NET, 0.0, SAMPLE),
+         "beta must be finite and > 0", kind="domain"),
+    Case("learning.clamped_thermodynamics", "beta < 0 under jit",
+         run(jax.jit(ln.clamped_thermodynamics), NET, -2.0, SAMPLE), "beta must be finite and > 0", kind="transform"),
+    Case("learning.clamped_thermodynamics", "unknown method",
+         run(ln.clamped_thermodynamics, NET, 1.0, SAMPLE, method="exact"), "method must be one of"),
+    Case("learning.data_thermodynamics", "data of the wrong width", run(ln.data_thermodynamics, NET, 1.0, DATA[:, :2]),
+         r"data must have shape \(P, 3\)"),
+    Case("learning.data_thermodynamics", "inf in data under jit",
+         run(jax.jit(ln.data_thermodynamics), NET, 1.0, DATA.at[0, 0].set(jnp.inf)), "data contains NaN or inf",
+         kind="transform"),
+    Case("learning.learn", "beta shape (2,)", run(ln.learn, NET, DATA, jnp.ones(2), steps=1), "beta must be a scalar"),
+    Case("learning.learn", "edges of the wrong shape", run(ln.learn, NET, DATA, 1.0, steps=1, edges=jnp.ones((2, 2), bool)),
+         "edges must have the shape of w"),
+    Case("learning.learning_equilibrium", "gtol = 0", run(ln.learning_equilibrium, NET, DATA, 1.0, gtol=0.0),
+         "gtol must be finite and > 0", kind="domain"),
+    Case("learning.learning_equilibrium", "NaN in data",
+         run(ln.learning_equilibrium, NET, DATA.at[1, 2].set(jnp.nan), 1.0, optimizer=optax.sgd(0.1)),
+         "data contains NaN"),
+    Case("learning.laws_of_learning", "NaN in the history", run(ln.laws_of_learning, NAN_HIST, 1.0),
+         "history entropy S_x contains NaN"),
+    Case("learning.laws_of_learning", "NaN in the history under jit", run(jax.jit(ln.laws_of_learning), NAN_HIST, 1.0),
+         "history entropy S_x contains NaN", kind="transform"),
+    Case("learning.laws_of_learning", "start leaves one step", run(ln.laws_of_learning, HIST, 1.0, start=4),
+         "start must leave at least two steps"),
+    Case("learning.laws_of_learning", "beta = inf", run(ln.laws_of_learning, HIST, float("inf")),
+         "beta must be finite and > 0", kind="domain"),
+    Case("learning.first_law", "beta = 0", run(ln.first_law, STATE, STATE, 0.0), "beta must be finite and > 0",
+         kind="domain"),
+    Case("learning.first_law", "NaN in a state", run(ln.first_law, STATE, STATE._replace(free_energy=jnp.asarray(jnp.nan)), 1.0),
+         "free_energy contains NaN"),
+]
+
+EXEMPT = {
+    "learning.TeacherStudent": "a NamedTuple of arrays; the functions that take it check its contents",
+    "learning.TrainingHistory": "a NamedTuple of results; laws_of_learning checks what it reads",
+    "learning.LearningHistory": "a NamedTuple of results; laws_of_learning checks what it reads",
+    "learning.LearningEquilibrium": "a NamedTuple of results",
+    "learning.LawsOfLearning": "a NamedTuple of results",
+    "learning.FirstLaw": "a NamedTuple of results",
+}
