@@ -1,12 +1,22 @@
-"""Hidden variables, paper §7 (eqs. (49)-(65)): D non-interacting subsystems on one network, their
-linearized dynamics, the permutation-network limit and its right-moving waves.
+"""Hidden variables, paper §7 (eqs. (49)-(65)): D non-interacting subsystems on one network, the
+leading-order dynamics of their moving means, the permutation-network limit and its right-moving waves.
 
-Conventions (``docs/conventions.md`` §5):
+Conventions (``docs/conventions.md`` §5), read against the paper's text:
 
-* Subsystem μ = 1..D has its own state x^μ (N,) and bias b^μ, shares the weights w (non-interacting:
-  the total network is block diagonal). Its mean state x̄^μ is ``partition.mean_state`` of
-  ``Network(w, b^μ)``; the overall state is x̄^0 = Σ_μ x̄^μ (the sum, so that the light-cone form
-  (55) carries no factor 1/D²).
+* Subsystem d = 1..D has its own states x^(d) (N,) — "e.g., D separate sets of training data" — and
+  all are "processed by the very same neural network described by the same trainable variable b
+  and ŵ": one shared bias b and one weight matrix w. The distribution of states is multimodal with
+  maxima x̄^(d), and each maximum *moves*: the paper maps the moving mean itself,
+  "x̄_i^(d)(t + 1) ≈ (f̂′_d ŵ)_ij x̄_j^(d)(t)" (50), with f̂′_d the diagonal matrix of f′(y_i) at
+  "y_i = w_ij x̄_j^(d) + b_i" (52), i.e. at the current mean. Eq. (49) is the same map for the overall
+  state, whose definition is the paper's (51): "x̄^(0) = Σ_d x̄^(d)".
+* (53) makes time continuous: "∂x̄_i^(μ)/∂τ = α (x̄_i^(μ)(t + 1) − x̄_i^(μ)(t))", μ = 0..D; α > 0 is a
+  rate (α network steps per unit τ) and is kept everywhere.
+* Light cone: (54)-(55) hold "if ... ∂x̄^(c)/∂τ ∂x̄^(d)/∂τ ∝ δ_cd with no summation over index i";
+  then η_μν ∂_τx̄_i^(μ) ∂_τx̄_i^(ν) = 0 at every neuron, η = diag(-1, 1, ..., 1). With interactions,
+  (56) has "the metric tensor g^i_μν" — one metric *per neuron* i.
+* Linear activation (57)-(58): with f̂′ = Î, "x̄^(μ)(t + 1) ≈ w_ij x̄_j^(μ)" and
+  "∂x̄_i^(μ)/∂τ ≈ α (w_ij − δ_ij) x̄_j^(μ)": no bias term (as in (49)-(50)).
 * Permutations are index maps, never dense N×N matrices: ``perm[i] = j`` means (πx)_i = x_j. The
   single cycle (59)-(60) is (πx)_i = x_{i-1} (``jnp.roll(x, 1)``); πᵀ = π⁻¹ is (πᵀx)_i = x_{i+1}.
 * Neuron dynamics (61): dx/dτ = α(π - I)x. Exact solution x(τ) = e^{-ατ} Σ_n (ατ)ⁿ/n! πⁿ x(0), a
@@ -28,12 +38,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from ._checks import check, check_finite, check_positive
+from ._checks import as_float, check, check_finite, check_positive, check_scalar
 from .network import Network, activation_slope, preactivation
-from .partition import mean_state
 
 __all__ = [
-    "subsystem_mean_states", "overall_state", "linearized_step", "linearized_rhs", "linear_rhs",
+    "overall_state", "mean_step", "mean_rhs", "mean_trajectory", "linear_step", "linear_rhs",
     "cycle_permutation", "multi_cycle_permutation", "apply_permutation", "transpose_permutation",
     "shift", "shift_transpose", "permutation_rhs", "FlowState", "permutation_flow",
     "poisson_shift_exact", "profile_moments", "translated_profile", "light_cone_interval",
@@ -42,60 +51,89 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
-# Subsystems and linearized dynamics, eqs. (49)-(58)
+# Moving means of D subsystems, eqs. (49)-(58)
 
 
-def subsystem_mean_states(w: Float[Array, "N N"], biases: Float[Array, "D N"], *,
-                          activation="tanh") -> Float[Array, "D N"]:
-    """Mean states x̄^μ of D non-interacting subsystems sharing the weights w, eqs. (49)-(50).
+def _states(xs, name: str = "xs"):
+    xs = check_finite(as_float(xs, name), name)
+    if xs.ndim != 2:
+        raise ValueError(f"{name} must have shape (D, N), got {xs.shape}; one row per subsystem")
+    return xs
 
-    Each subsystem μ is ``Network(w, biases[μ], activation)``; x̄^μ is its stationary point of the
-    bulk loss (3) (``partition.mean_state``, Newton). Returns x̄ with shape (D, N).
-    """
-    biases = jnp.asarray(biases)
-    if biases.ndim != 2 or biases.shape[1] != jnp.shape(w)[0]:
-        raise ValueError(f"biases must have shape (D, N) with N = {jnp.shape(w)[0]}, got {biases.shape}")
-    return jax.vmap(lambda b: mean_state(Network(w, b, activation)))(biases)
+
+def _alpha(alpha, dtype):
+    check_scalar(alpha, "alpha")
+    return check_positive(as_float(alpha, "alpha", dtype), "alpha")
 
 
 def overall_state(xs: Float[Array, "D N"]) -> Float[Array, " N"]:
-    """The overall state x^0 = Σ_μ x^μ of D subsystems, §7 eqs. (49)-(55) (the sum, see the module conventions)."""
-    xs = jnp.asarray(xs)
-    if xs.ndim != 2:
-        raise ValueError(f"xs must have shape (D, N), got {xs.shape}")
-    return jnp.sum(xs, axis=0)
+    """The overall state of eq. (51), x̄^(0) = Σ_d x̄^(d) (the paper's definition, not a choice).
+
+    Args: xs (D, N), one subsystem's mean state per row. Returns x̄^(0), shape (N,).
+    Summing, not averaging, is what makes (54) — (∂_τx̄_i^(0))² = Σ_d (∂_τx̄_i^(d))² for
+    non-overlapping subsystems — come out without a factor 1/D².
+    """
+    return jnp.sum(_states(xs), axis=0)
 
 
-def linearized_step(net: Network, xbar: Float[Array, " N"], dx: Float[Array, " N"]) -> Float[Array, " N"]:
-    """One synchronous step of a perturbation around the mean state, eqs. (49)-(52).
+def mean_step(net: Network, xbar: Float[Array, " N"]) -> Float[Array, " N"]:
+    """Leading-order step of a subsystem's moving mean, eqs. (49)-(50) with (52).
 
-    x(t+1) = f(w x(t) + b) with x = x̄ + δx gives, to first order,
-    δx(t+1) = f(w x̄ + b) - x̄ + diag(f'(w x̄ + b)) w δx(t); at the mean state of an m = 0 network
-    the residual f(w x̄ + b) - x̄ vanishes and δx(t+1) = diag(f'(ȳ)) w δx(t).
-    Returns δx(t+1), shape (N,).
+    x̄_i^(d)(t + 1) ≈ (f̂′_d ŵ)_ij x̄_j^(d)(t),  (f̂′_d)_ii = f′(y_i),  y_i = w_ij x̄_j^(d)(t) + b_i:
+    the slope is taken at the *current* mean and the network's one shared bias b enters only there.
+    The exact network step (1) is f(w x̄ + b); for b = 0 the two differ by
+    f(y) - f′(y) y = O(|y|³) (tanh: (2/3)y³), while for b ≠ 0 they differ by O(1) at small x̄
+    (f(b) versus 0): (49)-(50) are leading order in the amplitude of the states *and* of b.
+    Returns x̄(t + 1), shape (N,); for D subsystems ``jax.vmap(lambda x: mean_step(net, x))(xs)``.
     """
     y = preactivation(net, xbar)
-    return net.activation(y) - xbar + activation_slope(net, y) * (net.w @ dx)
+    return activation_slope(net, y) * (net.w @ jnp.asarray(xbar, net.w.dtype))
 
 
-def linearized_rhs(net: Network, xbar: Float[Array, " N"], dx: Float[Array, " N"]) -> Float[Array, " N"]:
-    """Continuous-time linearized dynamics, eq. (53): dδx/dt = linearized_step(δx) - δx.
+def mean_rhs(net: Network, xbar: Float[Array, " N"], alpha) -> Float[Array, " N"]:
+    """Continuous-time form of (50), eq. (53): ∂x̄/∂τ = α (x̄(t + 1) - x̄(t)), x̄(t + 1) from :func:`mean_step`.
 
-    The unit time step of (1) becomes a rate: δx(t+1) - δx(t) ≈ dδx/dt.
+    α > 0 (a scalar) is the paper's auxiliary rate: α network steps per unit τ. Returns (N,).
     """
-    return linearized_step(net, xbar, dx) - dx
+    alpha = _alpha(alpha, net.w.dtype)
+    return alpha * (mean_step(net, xbar) - jnp.asarray(xbar, net.w.dtype))
 
 
-def linear_rhs(apply_w: Callable[[Array], Array], b: Float[Array, " N"], x: Float[Array, " N"],
-               alpha) -> Float[Array, " N"]:
-    """Linear-activation limit, eqs. (57)-(58): dx/dτ = α (w x + b - x).
+def mean_trajectory(net: Network, xs0: Float[Array, "D N"], steps: int) -> Float[Array, "T D N"]:
+    """Iterate (50)-(52) ``steps`` times for D subsystems sharing ``net``: x̄^(d)(t), t = 0..steps.
 
-    ``apply_w`` is the map x ↦ w x (a dense ``w.__matmul__`` or a sparse index map such as
-    :func:`shift`); α > 0 is the rate: α synchronous steps of (1) per unit of τ, so
-    x(t+1) - x(t) ≈ (1/α) dx/dτ. With w = π and b = 0 this is eq. (61).
+    Returns shape (steps + 1, D, N); the overall state (49), (51) is ``trajectory.sum(axis=1)``.
     """
-    alpha = check_positive(alpha, "alpha")
-    return alpha * (apply_w(x) + b - x)
+    xs0 = _states(xs0, "xs0")
+    if int(steps) < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+
+    def body(xs, _):
+        nxt = jax.vmap(lambda x: mean_step(net, x))(xs)
+        return nxt, nxt
+
+    _, traj = jax.lax.scan(body, xs0.astype(net.w.dtype), None, length=int(steps))
+    return jnp.concatenate([xs0[None].astype(net.w.dtype), traj], axis=0)
+
+
+def linear_step(apply_w: Callable[[Array], Array], x: Float[Array, " N"]) -> Float[Array, " N"]:
+    """Linear-activation limit of (49)-(50), eq. (57): x̄_i^(μ)(t + 1) ≈ w_ij x̄_j^(μ) (no bias term).
+
+    ``apply_w`` is the map x ↦ w x (``w.__matmul__``, or an index map such as :func:`shift` for the
+    permutation (59)-(60)). Returns (N,).
+    """
+    x = check_finite(as_float(x, "x"), "x")
+    return apply_w(x)
+
+
+def linear_rhs(apply_w: Callable[[Array], Array], x: Float[Array, " N"], alpha) -> Float[Array, " N"]:
+    """Linear-activation limit, eq. (58): ∂x̄_i/∂τ ≈ α (w_ij - δ_ij) x̄_j — (57) put into (53), no ``+ b``.
+
+    α > 0 is the rate of (53); with w = π this is eq. (61). Returns (N,).
+    """
+    x = check_finite(as_float(x, "x"), "x")
+    alpha = _alpha(alpha, x.dtype)
+    return alpha * (apply_w(x) - x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,8 +182,20 @@ def apply_permutation(perm: Int[Array, " N"], x: Float[Array, " N"]) -> Float[Ar
 
 def transpose_permutation(perm: Int[Array, " N"]) -> Int[Array, " N"]:
     """The index map of πᵀ = π⁻¹ of a permutation (59): (πᵀx)_j = x_i where perm[i] = j."""
-    n = jnp.shape(perm)[0]
+    perm = jnp.asarray(perm)
+    if perm.ndim != 1 or not jnp.issubdtype(perm.dtype, jnp.integer):
+        raise ValueError(f"perm must be a 1-d integer index map, got shape {perm.shape} and dtype {perm.dtype}")
+    n = perm.shape[0]
+    perm = check(perm, jnp.any(jnp.sort(perm) != jnp.arange(n, dtype=perm.dtype)),
+                 "perm must be a permutation of 0..N-1 (each index exactly once)")
     return jnp.zeros(n, dtype=perm.dtype).at[perm].set(jnp.arange(n, dtype=perm.dtype))
+
+
+def _neurons(x):
+    x = jnp.asarray(x)
+    if x.ndim < 1:
+        raise ValueError(f"x must be a state with a neuron axis (N,), got shape {x.shape}")
+    return x
 
 
 def shift(x: Float[Array, " N"]) -> Float[Array, " N"]:
@@ -156,19 +206,22 @@ def shift(x: Float[Array, " N"]) -> Float[Array, " N"]:
         >>> shift(jnp.arange(4.0)).tolist()
         [3.0, 0.0, 1.0, 2.0]
     """
-    return jnp.roll(x, 1, axis=-1)
+    return jnp.roll(_neurons(x), 1, axis=-1)
 
 
 def shift_transpose(x: Float[Array, " N"]) -> Float[Array, " N"]:
     """πᵀ of the single cycle (60): (πᵀx)_i = x_{i+1} (the left-moving partner of eq. (66), §8)."""
-    return jnp.roll(x, -1, axis=-1)
+    return jnp.roll(_neurons(x), -1, axis=-1)
 
 
 def permutation_rhs(x: Float[Array, " N"], alpha, perm: Int[Array, " N"] | None = None) -> Float[Array, " N"]:
     """Neuron dynamics of a permutation network, eq. (61): dx/dτ = α(π - I)x.
 
     ``perm=None`` is the single cycle (``jnp.roll``); otherwise the gather (πx)_i = x_{perm[i]}.
+    α > 0 is the rate of (53).
     """
+    x = check_finite(as_float(x, "x"), "x")
+    alpha = _alpha(alpha, x.dtype)
     px = shift(x) if perm is None else apply_permutation(perm, x)
     return alpha * (px - x)
 
@@ -234,6 +287,9 @@ def poisson_shift_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, " N"
     x0 = check_finite(jnp.asarray(x0), "x0")
     if x0.ndim != 1:
         raise ValueError(f"x0 must have shape (N,), got {x0.shape}; use jax.vmap to batch")
+    alpha = _alpha(alpha, jnp.real(x0).dtype)
+    check_scalar(tau, "tau")
+    tau = check_finite(as_float(tau, "tau", jnp.real(x0).dtype), "tau")
     n = x0.shape[0]
     k = 2 * jnp.pi * jnp.fft.fftfreq(n).astype(jnp.real(x0).dtype)
     mult = jnp.exp(alpha * tau * (jnp.exp(-1j * k) - 1.0))
@@ -246,9 +302,12 @@ def profile_moments(x: Float[Array, " N"]) -> tuple[Float[Array, ""], Float[Arra
 
     Not periodic-aware: keep the profile away from the ends. Divide by α for σ = i/α units.
     """
-    x = jnp.asarray(x)
+    x = check_finite(as_float(x, "x"), "x")
+    if x.ndim != 1:
+        raise ValueError(f"x must have shape (N,), got {x.shape}; use jax.vmap to batch")
     i = jnp.arange(x.shape[0], dtype=x.dtype)
     mass = jnp.sum(x)
+    mass = check(mass, mass == 0, "x must have a non-zero mass Σx (the centroid divides by it)")
     c = jnp.sum(i * x) / mass
     var = jnp.sum((i - c) ** 2 * x) / mass
     return mass, c, var
@@ -266,37 +325,46 @@ def translated_profile(profile: Callable[[Array], Array], sigma: Float[Array, " 
 
 
 # ---------------------------------------------------------------------------------------------
-# Light cone, eqs. (55)-(56), (65)
+# Light cone, eqs. (54)-(56), (65)
 
 
 def light_cone_interval(dx0: Float[Array, " N"], dxs: Float[Array, "D N"],
-                        metric: Float[Array, "D1 D1"] | None = None) -> Float[Array, " N"]:
-    """g_μν dx^μ dx^ν at every neuron, eqs. (55)-(56), with dx^μ (μ = 0..D) the increments.
+                        metric: Float[Array, "N D1 D1"] | None = None) -> Float[Array, " N"]:
+    """g^i_μν dx_i^μ dx_i^ν at every neuron i, eqs. (55)-(56), with dx^μ (μ = 0..D) the velocities.
 
-    ``metric`` is a user-given (D+1)×(D+1) symmetric matrix (eq. (56)); None is Minkowski
-    diag(-1, 1, ..., 1) (eq. (55)): -(dx^0)² + Σ_μ (dx^μ)². Returns one value per neuron, shape (N,).
+    ``metric`` is one symmetric (D+1)×(D+1) matrix *per neuron*, shape (N, D+1, D+1): the paper's
+    "g^i_μν describes the strength of the interactions" (56). None is η = diag(-1, 1, ..., 1) at
+    every neuron (55): -(dx^0)² + Σ_d (dx^d)². Returns one value per neuron, shape (N,).
     """
-    dxs = jnp.asarray(dxs)
-    if dxs.ndim != 2 or jnp.shape(dx0) != dxs.shape[1:]:
-        raise ValueError(f"dx0 must be (N,) and dxs (D, N); got {jnp.shape(dx0)} and {dxs.shape}")
-    d1 = dxs.shape[0] + 1
+    dxs = check_finite(as_float(dxs, "dxs"), "dxs")
+    dx0 = check_finite(as_float(dx0, "dx0", dxs.dtype), "dx0")
+    if dxs.ndim != 2 or dx0.shape != dxs.shape[1:]:
+        raise ValueError(f"dx0 must be (N,) and dxs (D, N); got {dx0.shape} and {dxs.shape}")
+    d1, n = dxs.shape[0] + 1, dxs.shape[1]
+    dx = jnp.concatenate([dx0[None], dxs], axis=0)
     if metric is None:
-        metric = jnp.diag(jnp.concatenate([-jnp.ones(1, dxs.dtype), jnp.ones(d1 - 1, dxs.dtype)]))
-    metric = jnp.asarray(metric, dtype=dxs.dtype)
-    if metric.shape != (d1, d1):
-        raise ValueError(f"metric must have shape ({d1}, {d1}) for D = {d1 - 1}, got {metric.shape}")
-    metric = check(metric, ~jnp.allclose(metric, metric.T), "metric must be symmetric")
-    dx = jnp.concatenate([jnp.reshape(dx0, (1, -1)), dxs], axis=0)
-    return jnp.einsum("ab,an,bn->n", metric, dx, dx)
+        return jnp.sum(dxs**2, axis=0) - dx0**2
+    metric = check_finite(as_float(metric, "metric", dxs.dtype), "metric")
+    if metric.shape != (n, d1, d1):
+        raise ValueError(f"metric must have shape (N, D+1, D+1) = ({n}, {d1}, {d1}), one metric g^i per "
+                         f"neuron (eq. (56)), got {metric.shape}")
+    metric = check(metric, jnp.abs(metric - jnp.swapaxes(metric, 1, 2)) > 1e-12 * (1 + jnp.abs(metric)),
+                   "metric must be symmetric (g^i_μν = g^i_νμ at every neuron)")
+    return jnp.einsum("nab,an,bn->n", metric, dx, dx)
 
 
-def light_cone_residual(xs_before: Float[Array, "D N"], xs_after: Float[Array, "D N"],
-                        metric: Float[Array, "D1 D1"] | None = None) -> Float[Array, " N"]:
-    """Light-cone constraint (55)/(65) on simulated data: g_μν Δx^μ Δx^ν with Δx^0 = Σ_μ Δx^μ.
+def light_cone_residual(xs_before: Float[Array, "D N"], xs_after: Float[Array, "D N"], alpha=1.0,
+                        metric: Float[Array, "N D1 D1"] | None = None) -> Float[Array, " N"]:
+    """Light-cone constraint (55)/(56) on simulated data, velocities from (53), overall state from (51).
 
-    The overall state x^0 = Σ_μ x^μ moves by the sum of the subsystems' moves, so in Minkowski
-    metric the residual is -2 Σ_{μ<ν} Δx^μ Δx^ν: exactly zero where at most one subsystem moves at
-    each neuron (conventions §5), non-zero otherwise. Returns one value per neuron, shape (N,).
+    ∂_τx̄^(d) = α (x̄^(d)(t + 1) - x̄^(d)(t)) for each subsystem, ∂_τx̄^(0) = Σ_d ∂_τx̄^(d); returns
+    g^i_μν ∂_τx̄_i^(μ) ∂_τx̄_i^(ν) at every neuron, shape (N,). In η the residual is
+    -2 Σ_{c<d} ∂_τx̄_i^(c) ∂_τx̄_i^(d): zero exactly where at most one subsystem moves at neuron i
+    (the paper's condition "∝ δ_cd with no summation over index i"), non-zero otherwise.
     """
-    d = jnp.asarray(xs_after) - jnp.asarray(xs_before)
-    return light_cone_interval(jnp.sum(d, axis=0), d, metric)
+    before = _states(xs_before, "xs_before")
+    after = _states(xs_after, "xs_after")
+    if before.shape != after.shape:
+        raise ValueError(f"xs_before and xs_after must have the same shape, got {before.shape} and {after.shape}")
+    v = _alpha(alpha, before.dtype) * (after - before)
+    return light_cone_interval(jnp.sum(v, axis=0), v, metric)

@@ -1,4 +1,5 @@
-"""Holography: the boundary map of a network and the chain length it encodes, paper §10, eqs. (97)-(102).
+"""Holography: the boundary map of a network, the chain length it encodes and the two actions of the
+conjectured duality, paper §10, eqs. (97)-(102).
 
 A network of N neurons with weights εw (``w[i, j]`` is the edge j → i, as everywhere in the
 toolkit) has K boundary neurons, listed by index in ``boundary``; ``P∂`` is the (K, N) projector
@@ -15,19 +16,33 @@ is the number L of intermediate (bulk) neurons. d is not symmetric (w∂_ji = 0 
 and in general not an integer: parallel chains give d → L_min as ε → 0, weights shift d by
 log_ε Π w, and a cycle of length C multiplies w∂ by 1/(1 - ε^C).
 
-Entropy production (101)-(102). reference does not fix the paper's definitions; this module implements
-one reading and says so. The hidden variables follow the network's own linear dynamics (the
-form of the paper's (61), dx/dτ = α(π - I)x, with a general weight matrix and thermal noise)
+The two actions of (101)-(102). The paper states that the bulk and the boundary *actions* are
+proportional, "S_x[g(X), Q(X)] ∼ S_q[p(q∂), F(q∂)]" (101), written out in (102) as the action (88)
+of a metric theory in the bulk and the action (28) of the trainable variables on the boundary,
+q∂ = (b∂, w∂) of (98)-(99), and that "the duality transformation is nothing but changes of variables
+between g, Q and p, F". It gives no such change of variables: the duality is a conjecture, and no
+number of this module is a test of it. What can be computed is both sides for one explicit choice
+of each, with the toolkit's existing kernels, and whether their ratio is the same across networks
+and ε (it would have to be, for a proportionality with one constant):
 
-    dx = -(I - εw) x dτ + √(2T) dW          (bulk, N neurons)                            (101)
-    dx∂ = -(I - w∂) x∂ dτ + √(2T) dW∂       (boundary network w∂, K neurons)              (102)
+* :func:`boundary_action` — S_q of (28) (``entropic.action``) per unit time on a one-dimensional
+  slice of boundary trainable variables, q∂ = (b∂ + q e_a, w∂(ε)): p(q) a normalized Gaussian of
+  width ``width`` about q = 0 (this toolkit's choice), F(q) the free energy (45) of the boundary
+  network (``partition.free_energy``), V = 0, time-independent fields. It also returns the boxed
+  learning term γ∫p∇²F, whose smallness is the paper's condition for quantum mechanics.
+* :func:`bulk_action` — S_x of (88) (``gravity.total_action``) per unit τ for a bulk that is one
+  ring of neurons (the single-cycle network of §7 (59)-(60), lattice coordinate σ = neuron index):
+  metric η = diag(-1, 1) on (τ, σ) (non-interacting subsystems, §8), Λ = 0, and one massless
+  scalar Q(σ) = the stationary bulk state of the linear network, x = εw x + P∂ᵀ b∂ (the bias on
+  the boundary neurons, (98)).
 
-and the entropy production is the stationary rate of the Ornstein-Uhlenbeck process
-dx = -A x dτ + √(2D) dW: σ = tr(Aᵀ D⁻¹ A Σ) - tr A with A Σ + Σ Aᵀ = 2D. It is ≥ 0, zero exactly
-for reversible (detailed-balance) dynamics (A = D·symmetric, e.g. symmetric w), independent of
-the temperature T and of the bias, and positive for directed chains. The claim
-``holography.entropy-production`` reports how the two compare as a measurement: the paper only
-conjectures that the bulk and boundary descriptions are dual.
+This toolkit's own model (not the paper's equations). The §10 prose says the bulk entropy
+production "should correspond" to the boundary one; :func:`bulk_entropy_production` and
+:func:`boundary_entropy_production` give one concrete toy reading: the stationary entropy production
+of noisy linear network dynamics dx = -(I - εw) x dτ + √(2T) dW on the bulk and the same with w∂ on
+the boundary. For dx = -A x dτ + √(2D) dW the rate is σ = tr(Aᵀ D⁻¹ A Σ) - tr A with
+A Σ + Σ Aᵀ = 2D: ≥ 0, zero exactly for detailed balance, independent of T. It carries no paper
+equation number.
 
 Numerics: w∂ uses one LU solve (no explicit inverse) and is written as εw·solve so that tiny
 entries (ε^{L+1} ~ 1e-18) keep their relative precision; the spectral radius uses Gelfand's
@@ -46,13 +61,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import check, check_finite, check_positive, check_square
+from . import entropic, gravity
+from ._checks import as_float, check, check_finite, check_positive, check_scalar, check_square
+from .grid import Grid
+from .network import Network
+from .partition import free_energy
 
 __all__ = [
     "boundary_projector", "boundary_state", "boundary_bias", "spectral_radius", "boundary_weights",
     "boundary_weights_series", "chain_length", "ChainNetwork", "chain_network", "random_chain_network",
-    "cycle_network", "stationary_covariance", "ou_entropy_production", "bulk_entropy_production",
-    "boundary_entropy_production",
+    "cycle_network", "boundary_network", "BoundaryAction", "boundary_action", "bulk_state", "bulk_action",
+    "stationary_covariance", "ou_entropy_production", "bulk_entropy_production", "boundary_entropy_production",
 ]
 
 
@@ -100,6 +119,8 @@ def boundary_bias(b: Float[Array, " N"], boundary: Sequence[int]) -> Float[Array
     b = P∂ᵀ b∂, the boundary responds as x∂ = (I + w∂) b∂ — the bulk only enters through w∂
     (eq. (99)); ``tests/test_holography.py`` checks this identity.
     """
+    if jnp.ndim(b) != 1:
+        raise ValueError(f"b must have shape (N,), got {jnp.shape(b)}; use jax.vmap to batch")
     return boundary_state(b, boundary)
 
 
@@ -112,7 +133,8 @@ def spectral_radius(w: Float[Array, "N N"], *, squarings: int = 40) -> Float[Arr
     block), negligible for k = 2^40; a nilpotent w (a DAG, e.g. chains) gives exactly 0.
     """
     check_square(w, "w")
-    return _spectral_radius(jnp.asarray(w), squarings)
+    w = check_finite(as_float(w, "w"), "w")
+    return _spectral_radius(w, squarings)
 
 
 @functools.partial(jax.jit, static_argnums=1)
@@ -307,23 +329,148 @@ def random_chain_network(key: PRNGKeyArray, n_boundary: int = 6, n_chains: int =
 
 
 def cycle_network(c: int, dtype=np.float64) -> np.ndarray:
-    """A directed unit-weight cycle 0 → 1 → … → c-1 → 0 (the cycle test of eqs. (97)-(100))."""
+    """A directed unit-weight cycle 0 → 1 → … → c-1 → 0 (the cycle test of eqs. (97)-(100)).
+
+    As a bulk it is the single-cycle permutation network of §7 (59)-(60), ``w[i, i-1] = 1``.
+    """
+    if int(c) != c or c < 1:
+        raise ValueError(f"c must be a positive integer cycle length, got {c}")
+    c = int(c)
     w = np.zeros((c, c), dtype=dtype)
     w[(np.arange(c) + 1) % c, np.arange(c)] = 1.0
     return w
 
 
-# ----------------------------------------------------------------------------- entropy production
+# ----------------------------------------------------------------------------- the two actions of (101)-(102)
+
+
+def boundary_network(w: Float[Array, "N N"], eps, boundary: Sequence[int], b: Float[Array, " N"], *,
+                     activation="tanh") -> Network:
+    """The boundary network of eqs. (97)-(99): weights w∂(ε) and bias b∂ = P∂ b on the K boundary neurons."""
+    w = as_float(w, "w")
+    b = check_finite(as_float(b, "b", w.dtype), "b")
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"b must have shape ({w.shape[0]},), got {b.shape}; use jax.vmap to batch")
+    return Network(boundary_weights(w, eps, boundary), boundary_bias(b, boundary), activation)
+
+
+class BoundaryAction(NamedTuple):
+    """Result of :func:`boundary_action`: S_q of eq. (28) per unit time and its boxed learning part
+    γ∫p∇²F (the term whose smallness lets the boundary theory be quantum mechanics, §10)."""
+
+    action: Float[Array, ""]
+    learning: Float[Array, ""]
+
+
+def _gaussian_density(q, width):
+    p = jnp.exp(-0.5 * (q / width) ** 2)
+    return p / (jnp.sum(p) * (q[1] - q[0]))
+
+
+def boundary_action(w: Float[Array, "N N"], eps, boundary: Sequence[int], b: Float[Array, " N"], *,
+                    beta=1.0, coefficients: entropic.Coefficients = entropic.Coefficients(1.0, 1.0, 1.0),
+                    width=0.5, n: int = 128, neuron: int = 0, method: str = "fd4") -> BoundaryAction:
+    """The boundary side of (102): S_q[p(q∂), F(q∂)] of eq. (28) per unit time, with ``entropic.action``.
+
+    q runs over one direction of the boundary trainable variables q∂ = (b∂, w∂) of (98)-(99): the bias
+    of boundary neuron ``boundary[neuron]``, b∂ + q e_neuron, on a periodic box of length 16·width
+    centred on q = 0 (``n`` points). F(q) is the free energy (45) of that boundary network at inverse
+    temperature ``beta``; p(q) is a normalized Gaussian of standard deviation ``width`` (this toolkit's
+    choice: the paper fixes no p); V = 0; both fields time-independent, so S = ∫dt ∫dq ℒ over unit time
+    is H[p, F] of (26). p is ~e^{-32} at the box ends, so the finite-difference ``method`` ("fd4"
+    default) sees the non-periodic F only where p is negligible.
+
+    Returns: :class:`BoundaryAction` (action, learning term γ∫p∇²F). As ε → 0, w∂ → 0, F no longer
+    depends on q, and S_q → 4D∫|∇√p|² = D/width² (the continuum value).
+    """
+    width = check_positive(as_float(check_scalar(width, "width"), "width"), "width")
+    check_scalar(beta, "beta")
+    n = int(n)
+    if n < 8:
+        raise ValueError(f"n must be >= 8 grid points, got {n}")
+    net = boundary_network(w, eps, boundary, b)
+    k = net.n
+    if not 0 <= int(neuron) < k:
+        raise ValueError(f"neuron must index a boundary neuron in [0, {k}), got {neuron}")
+    if isinstance(width, jax.core.Tracer):
+        raise ValueError("width must be concrete (it sets the grid)")
+    if method not in ("spectral", "fd2", "fd4"):
+        raise ValueError(f"method must be 'spectral', 'fd2' or 'fd4', got {method!r}")
+    return _boundary_action(net.w, net.b, beta, entropic.Coefficients(*coefficients), width,
+                            n=n, neuron=int(neuron), method=method, length=16.0 * float(width))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "neuron", "method", "length"))
+def _boundary_action(wb, bb, beta, c, width, *, n, neuron, method, length):
+    spacetime = Grid((2, n), (1.0, length))
+    q = jnp.arange(n, dtype=wb.dtype) * (length / n) - 0.5 * length
+    e = jax.nn.one_hot(neuron, wb.shape[0], dtype=wb.dtype)
+
+    def f_at(qi):  # sequential lax.map: no batched Newton/Cholesky in one program (conventions hazards)
+        return free_energy(Network(wb, bb + qi * e), beta)
+
+    F = jax.lax.map(f_at, q)
+    p = _gaussian_density(q, width)
+    P, FF = jnp.broadcast_to(p, (2, n)), jnp.broadcast_to(F, (2, n))
+    zero = jnp.zeros(n, p.dtype)
+    full = entropic.action(P, FF, zero, spacetime, c, learning=True, method=method)
+    stochastic = entropic.action(P, FF, zero, spacetime, c, learning=False, method=method)
+    return BoundaryAction(full, full - stochastic)
+
+
+def bulk_state(w: Float[Array, "N N"], eps, boundary: Sequence[int], b_boundary: Float[Array, " K"]) -> Float[Array, " N"]:
+    """Stationary state of the linear bulk network with the boundary bias (98): x = εw x + P∂ᵀ b∂.
+
+    The linear-activation fixed point of eq. (1) (f = identity, as in (57)) with the bias on the
+    boundary neurons only; its boundary components are (I + w∂) b∂ (eq. (99)). Needs ε ρ(w) < 1.
+    Returns x, shape (N,).
+    """
+    check_square(w, "w")
+    w = check_finite(as_float(w, "w"), "w")
+    idx = _boundary_index(boundary, w.shape[0])
+    b_boundary = check_finite(as_float(b_boundary, "b_boundary", w.dtype), "b_boundary")
+    if b_boundary.shape != (idx.size,):
+        raise ValueError(f"b_boundary must have shape ({idx.size},), got {b_boundary.shape}")
+    eps = _check_domain(w, eps)
+    source = jnp.zeros(w.shape[0], w.dtype).at[jnp.asarray(idx)].set(b_boundary)
+    return jnp.linalg.solve(jnp.eye(w.shape[0], dtype=w.dtype) - eps * w, source)
+
+
+def bulk_action(w: Float[Array, "N N"], eps, boundary: Sequence[int], b_boundary: Float[Array, " K"], *,
+                n_tau: int = 2, method: str = "fd2") -> Float[Array, ""]:
+    """The bulk side of (102): S_x[g, Q] of eq. (88) per unit τ for a ring bulk, with ``gravity.total_action``.
+
+    The neurons 0..N-1 must be numbered along the ring (as in :func:`cycle_network`, the single
+    cycle (59)-(60)): the lattice coordinate σ = i (unit spacing, periodic) and time τ span a periodic
+    (τ, σ) box of size 1 × N. Metric η = diag(-1, 1) (non-interacting subsystems, §8), Λ = 0,
+    G = 1, and one massless scalar Q(σ) = :func:`bulk_state` (time-independent), so
+    S_x = ∫dτ dσ √|η| [R/(16π) - ½ η^{μν}∂_μQ ∂_νQ] = -½ Σ_σ (∂_σQ)² with R = 0 computed, not assumed.
+    ``method`` is the σ-derivative ("fd2": central differences between neighbouring neurons).
+    """
+    x = bulk_state(w, eps, boundary, b_boundary)
+    n = x.shape[0]
+    grid = Grid((int(n_tau), n), (1.0, float(n)))
+    eta = jnp.diag(jnp.array([-1.0, 1.0], dtype=x.dtype))
+    metric = jnp.broadcast_to(eta[:, :, None, None], (2, 2, *grid.shape))
+    matter = jnp.broadcast_to(x, grid.shape)[None]
+    action = gravity.total_action(grid, metric, matter, matter_lagrangian=gravity.scalar_field_lagrangian,
+                                  gravity="einstein-hilbert", method=method)
+    return action.astype(x.dtype)  # gravity.scalar_field_lagrangian returns float64 for float32 input
+
+
+# ----------------------------------------------------------------------------- this toolkit's OU model
 
 
 def stationary_covariance(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]) -> Float[Array, "N N"]:
-    """Stationary covariance Σ of dx = -A x dτ + √(2D) dW: A Σ + Σ Aᵀ = 2D (reading of (101)-(102)).
+    """Stationary covariance Σ of dx = -A x dτ + √(2D) dW: A Σ + Σ Aᵀ = 2D (this toolkit's model).
 
     Solved as one (N², N²) linear system (A ⊗ I + I ⊗ A) vec Σ = 2 vec D (row-major vec; small N).
     A must be stable (all Re λ(A) > 0); callers check it.
     """
     check_square(a, "a")
     check_square(diffusion, "diffusion", a.shape[0])
+    a = check_finite(as_float(a, "a"), "a")
+    diffusion = check_finite(as_float(diffusion, "diffusion", a.dtype), "diffusion")
     return _stationary_covariance(a, diffusion)
 
 
@@ -337,7 +484,7 @@ def _stationary_covariance(a, diffusion):
 
 
 def ou_entropy_production(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]) -> Float[Array, ""]:
-    """Stationary entropy production rate of dx = -A x dτ + √(2D) dW, the reading of (101)-(102).
+    """Stationary entropy production rate of dx = -A x dτ + √(2D) dW (this toolkit's model).
 
     σ = ∫ Jᵀ D⁻¹ J / p = tr(Aᵀ D⁻¹ A Σ) - tr A, with J = -(A - DΣ⁻¹) x p the stationary current
     and Σ from ``stationary_covariance``. σ ≥ 0, = 0 iff detailed balance (D⁻¹A symmetric);
@@ -345,6 +492,8 @@ def ou_entropy_production(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]
     """
     check_square(a, "a")
     check_square(diffusion, "diffusion", a.shape[0])
+    a = check_finite(as_float(a, "a"), "a")
+    diffusion = check_finite(as_float(diffusion, "diffusion", a.dtype), "diffusion")
     return _ou_entropy_production(a, diffusion)
 
 
@@ -356,34 +505,40 @@ def _ou_entropy_production(a, diffusion):
 
 
 @jax.jit
-def _ou_entropy_production_isotropic(a):
-    # D = T I: σ is T-independent (Σ ∝ T); one linear solve only (reference hazard: no second,
-    # independent batched LAPACK call in the same program).
-    sigma = _stationary_covariance(a, jnp.eye(a.shape[0], dtype=a.dtype))
-    return jnp.trace(a.T @ a @ sigma) - jnp.trace(a)
+def _ou_entropy_production_isotropic(a, temperature):
+    # D = T I: one linear solve only (conventions hazard: no second, independent batched LAPACK call
+    # in the same program); σ = tr(AᵀAΣ)/T - tr A does not depend on T (Σ ∝ T).
+    sigma = _stationary_covariance(a, temperature * jnp.eye(a.shape[0], dtype=a.dtype))
+    return jnp.trace(a.T @ a @ sigma) / temperature - jnp.trace(a)
+
+
+def _temperature(temperature, dtype):
+    check_scalar(temperature, "temperature")
+    return check_positive(as_float(temperature, "temperature", dtype), "temperature")
 
 
 def bulk_entropy_production(w: Float[Array, "N N"], eps, *, temperature=1.0) -> Float[Array, ""]:
-    """Bulk entropy production, eq. (101) (this module's reading, see the module docstring):
-    the OU rate of dx = -(I - εw) x dτ + √(2T) dW. Needs ε ρ(w) < 1 (checked); independent of T.
+    """This toolkit's bulk model: the OU entropy production of dx = -(I - εw) x dτ + √(2T) dW.
+
+    Uses the bulk weights εw of eq. (99) (``w[i, j]`` the edge j → i). Needs ε ρ(w) < 1 (checked) and
+    T > 0 (checked); the rate does not depend on T. Not the paper's (101)-(102): see the module docstring.
     """
     check_square(w, "w")
-    w = jnp.asarray(w, dtype=jnp.result_type(w, float))
+    w = check_finite(as_float(w, "w"), "w")
     eps = _check_domain(w, eps)
-    n = w.shape[0]
-    check_positive(temperature, "temperature")
-    return _ou_entropy_production_isotropic(jnp.eye(n, dtype=w.dtype) - eps * w)
+    temperature = _temperature(temperature, w.dtype)
+    return _ou_entropy_production_isotropic(jnp.eye(w.shape[0], dtype=w.dtype) - eps * w, temperature)
 
 
 def boundary_entropy_production(w: Float[Array, "N N"], eps, boundary: Sequence[int], *,
                                 temperature=1.0) -> Float[Array, ""]:
-    """Boundary entropy production, eq. (102) (this module's reading): the OU rate of the boundary
-    network, dx∂ = -(I - w∂) x∂ dτ + √(2T) dW∂, with w∂ from (97)-(99). Needs ε ρ(w) < 1 and
-    ρ(w∂) < 1 (checked: sufficient for a stationary state); independent of T.
+    """This toolkit's boundary model: the OU rate of dx∂ = -(I - w∂) x∂ dτ + √(2T) dW∂, w∂ of eq. (99).
+
+    Needs ε ρ(w) < 1 and ρ(w∂) < 1 (checked: sufficient for a stationary state) and T > 0; the rate
+    does not depend on T. Not the paper's (101)-(102): see the module docstring.
     """
     wb = boundary_weights(w, eps, boundary)
     wb = check(wb, spectral_radius(jax.lax.stop_gradient(wb)) >= 1,
-          "spectral_radius(w_boundary) must be < 1 for a stationary boundary process (102)")
-    k = wb.shape[0]
-    check_positive(temperature, "temperature")
-    return _ou_entropy_production_isotropic(jnp.eye(k, dtype=wb.dtype) - wb)
+               "spectral_radius(w_boundary) must be < 1 for a stationary boundary process")
+    temperature = _temperature(temperature, wb.dtype)
+    return _ou_entropy_production_isotropic(jnp.eye(wb.shape[0], dtype=wb.dtype) - wb, temperature)

@@ -20,7 +20,9 @@ NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_
                "evolve", "trajectory", "integrate", "rk4", "solve_rk4", "normalize", "norm",
                "unwrap_phase", "apply_filter", "Grid", "check_field", "on_points",
                # batch-experiment plumbing (issue #6)
-               "batch_map", "run_chunked"}
+               "batch_map", "run_chunked",
+               # holography's own OU model (no paper equation; issue #19)
+               "stationary_covariance", "ou_entropy_production"}
 PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, reduced_gravity,
                    hidden_gravity, holography, sparse, lanczos]
 EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")

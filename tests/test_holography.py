@@ -1,5 +1,6 @@
 """Holography §10: the boundary map (97)-(99) against conventions §7 values, its walk series, gradients,
-the chain length (100) on exact chain networks, and the entropy-production reading of (101)-(102)."""
+the chain length (100) on exact chain networks, the two actions of (102) on explicit bulk/boundary
+variables, and this toolkit's OU entropy-production model."""
 
 import math
 
@@ -10,6 +11,7 @@ import pytest
 from jax.test_util import check_grads
 
 from nnworld_jax import holography as h
+from nnworld_jax.entropic import Coefficients
 
 
 def wb_and_d(w, eps, boundary):
@@ -196,7 +198,8 @@ def test_entropy_production_current_form(key):
 
 
 def test_entropy_production_reversible_and_temperature(key):
-    # Symmetric w: detailed balance, σ = 0 (round-off 1e-12); σ does not depend on T.
+    # Symmetric w: detailed balance, σ = 0 (round-off 1e-12); σ does not depend on T, but T ≤ 0 is
+    # refused eagerly and under jit.
     m = 0.3 * jax.random.normal(key, (6, 6))
     sym = 0.5 * (m + m.T)
     assert abs(float(h.bulk_entropy_production(sym, 0.9))) < 1e-12
@@ -204,10 +207,69 @@ def test_entropy_production_reversible_and_temperature(key):
     s1 = h.bulk_entropy_production(jnp.asarray(net.w), 0.5, temperature=1.0)
     s2 = h.bulk_entropy_production(jnp.asarray(net.w), 0.5, temperature=3.7)
     assert float(s1) > 0.1 and float(s1) == pytest.approx(float(s2), rel=1e-12)
+    with pytest.raises(ValueError, match="temperature"):
+        h.bulk_entropy_production(jnp.asarray(net.w), 0.5, temperature=-1.0)
+    with pytest.raises(Exception, match="temperature"):
+        jax.block_until_ready(jax.jit(lambda t: h.bulk_entropy_production(jnp.asarray(net.w), 0.5, temperature=t))(-1.0))
     # Boundary network of one chain: w∂ has the single entry c = ε^{L+1}; A∂ = [[1, 0], [-c, 1]]
     # gives σ∂ = c²/2 (Σ = [[1, c/2], [c/2, 1 + c²/2]]).
     c = 0.5**4
     assert float(h.boundary_entropy_production(jnp.asarray(net.w), 0.5, net.boundary)) == pytest.approx(c**2 / 2, rel=1e-12)
+
+
+def test_boundary_action_small_eps_is_the_fisher_term():
+    # ε → 0: w∂ → 0, F(q) no longer depends on q and S_q = 4D∫|∇√p|² = D/width² (Gaussian p). The grid
+    # (fd4, 8 points per width) and the e^{-32} tails limit the agreement to ~3e-6 relative; the
+    # learning term is then round-off (< 1e-9).
+    w = jnp.asarray(h.cycle_network(8))
+    b = jnp.zeros(8).at[jnp.array([0, 3, 5])].set(jnp.array([0.4, -0.2, 0.7]))
+    out = h.boundary_action(w, 1e-4, (0, 3, 5), b, coefficients=Coefficients(0.7, 1.0, 1.0), width=0.5)
+    assert float(out.action) == pytest.approx(0.7 / 0.25, rel=1e-5)
+    assert abs(float(out.learning)) < 1e-9
+
+
+@pytest.mark.slow
+def test_boundary_action_learning_term_independent_form():
+    # The boxed term γ∫p∇²F, recomputed here from F(q) of partition.free_energy and a NumPy second
+    # difference (fd2; the action uses fd4, so the two agree to O(h²) ~ 1e-3 relative of the term).
+    from nnworld_jax.network import Network
+    from nnworld_jax.partition import free_energy
+
+    w = jnp.asarray(h.cycle_network(6))
+    bd = (0, 2, 4)
+    b = jnp.zeros(6).at[jnp.array(bd)].set(jnp.array([0.3, -0.5, 0.6]))
+    eps, width, n, gamma = 0.6, 0.5, 128, 1.3
+    out = h.boundary_action(w, eps, bd, b, coefficients=Coefficients(1.0, gamma, 1.0), width=width, n=n)
+    net = h.boundary_network(w, eps, bd, b)
+    length = 16 * width
+    dq = length / n
+    q = np.arange(n) * dq - length / 2
+    f_at = jax.jit(lambda qi: free_energy(Network(net.w, net.b.at[0].add(qi)), 1.0))  # compiled once
+    F = np.array([float(f_at(qi)) for qi in q])
+    p = np.exp(-0.5 * (q / width) ** 2)
+    p /= p.sum() * dq
+    lap = (np.roll(F, -1) - 2 * F + np.roll(F, 1)) / dq**2
+    inner = slice(8, n - 8)  # away from the wrap-around of the non-periodic F (p ~ e^{-25} there)
+    want = gamma * np.sum((p * lap)[inner]) * dq
+    assert abs(want) > 1e-4
+    assert float(out.learning) == pytest.approx(want, rel=3e-3)
+
+
+def test_bulk_state_and_action_closed_form(key):
+    # bulk_state solves x = εw x + P∂ᵀ b∂ (residual 1e-14) and its boundary part is (I + w∂) b∂ (99);
+    # bulk_action = -½ Σ_σ ((Q_{σ+1} - Q_{σ-1})/2)² per unit τ (η flat: R = 0; 1e-13 against NumPy).
+    c, bd, eps = 10, (1, 4, 7), 0.45
+    w = jnp.asarray(h.cycle_network(c))
+    bb = jax.random.normal(key, (3,))
+    x = h.bulk_state(w, eps, bd, bb)
+    src = np.zeros(c)
+    src[list(bd)] = np.asarray(bb)
+    np.testing.assert_allclose(x - eps * (w @ x), src, atol=1e-14)
+    wb = h.boundary_weights(w, eps, bd)
+    np.testing.assert_allclose(x[jnp.array(bd)], bb + wb @ bb, atol=1e-14)
+    q = np.asarray(x)
+    want = -0.5 * np.sum(((np.roll(q, -1) - np.roll(q, 1)) / 2) ** 2)
+    assert float(h.bulk_action(w, eps, bd, bb)) == pytest.approx(want, rel=1e-13)
 
 
 def test_bad_input():
@@ -242,5 +304,7 @@ def test_public_functions_name_their_equation():
     import re
 
     eq = re.compile(r"\(\d+\)")
-    missing = [n for n in h.__all__ if not inspect.isclass(getattr(h, n)) and not eq.search(inspect.getdoc(getattr(h, n)) or "")]
+    own_model = {"stationary_covariance", "ou_entropy_production"}  # this toolkit's OU model: no paper equation
+    missing = [n for n in h.__all__ if n not in own_model and not inspect.isclass(getattr(h, n))
+               and not eq.search(inspect.getdoc(getattr(h, n)) or "")]
     assert not missing, missing

@@ -1,7 +1,7 @@
 """Claims of paper §10 (eqs. (97)-(102)): the boundary weight matrix w∂(ε) of a network, the chain
-length d = log_ε w∂ - 1 it encodes (conventions §7), and a measurement comparing the entropy production of
-the bulk and of the boundary network (this toolkit's reading of (101)-(102), see
-``nnworld_jax/holography.py``)."""
+length d = log_ε w∂ - 1 it encodes (conventions §7), and a measurement of the conjectured duality
+(101)-(102): the ratio of the bulk action (88) to the boundary action (28) for one explicit choice of
+both (``nnworld_jax/holography.py``; the paper gives no map between them)."""
 
 from __future__ import annotations
 
@@ -71,17 +71,18 @@ def _parallel(ctx: Context) -> Result:
     got = {e: float(_decode(net, e)[1][1, 0]) for e in spec}
     err = max(abs(got[e] - v) for e, v in spec.items())
     # Random networks with up to three parallel chains per pair: gap d - L_min over ε.
-    epss = np.logspace(-4, math.log10(0.7), 6 if ctx.quick else 14)
+    # Dense in ε and through the reference points, so that the reference crosses lie on the curve.
+    epss = np.union1d(np.logspace(-4, math.log10(0.7), 12 if ctx.quick else 40), list(spec))
     rnd = hg.random_chain_network(jax.random.PRNGKey(ctx.seed + 7), n_boundary=6, n_chains=6, min_length=1,
                                   max_length=7, parallel=3)
     finite = np.isfinite(rnd.lengths)
     gaps = np.array([_decode(rnd, e)[1][finite] - rnd.lengths[finite] for e in epss])
-    fig = Figure(figsize=(5.5, 4))
+    fig = Figure(figsize=(5.5, 4), layout="constrained")
     ax = fig.subplots()
     ax.semilogx(epss, gaps, "-", color="0.6", lw=0.8)
     ax.semilogx([], [], "-", color="0.6", label="random pairs, up to 3 parallel chains")
     d36 = np.array([float(_decode(net, e)[1][1, 0]) for e in epss]) - 3
-    ax.semilogx(epss, d36, "o-", label="chains 3 and 6 (reference)")
+    ax.semilogx(epss, d36, "-", label="chains 3 and 6 (reference)")
     ax.semilogx(list(spec), np.array(list(spec.values())) - 3, "kx", ms=9, label="conventions §7 values")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("ε"), ax.set_ylabel("d - L_min"), ax.set_title("Eq. (100): parallel chains, d → L_min as ε → 0")
@@ -129,50 +130,68 @@ def _cycle(ctx: Context) -> Result:
                   details={"w_boundary_10_cycle": wb[1, 0], "d_10_cycle": d, "cycles": list(cs)})
 
 
-@claim("holography.entropy-production", section="10", equations=("(101)", "(102)"),
-       statement="Measurement (the paper conjectures a bulk/boundary duality; it derives no equality): "
-                 "with the reading of (101)-(102) as the stationary entropy production of the linear "
-                 "noisy network dynamics dx = -(I - εw)x dτ + √(2T) dW in the bulk and of the boundary "
-                 "network w∂ on the boundary, is the boundary entropy production equal to the bulk one "
-                 "(ratio 1) for random bulk-chain networks as ε → 0?",
-       expected_verdict="fails")
-def _entropy_production(ctx: Context) -> Result:
-    n_nets = 3 if ctx.quick else 6
-    epss = np.array([0.05, 0.3, 0.8]) if ctx.quick else np.geomspace(0.02, 0.9, 8)
-    bulk, bnd, ratio, lead_b, lead_d = [], [], [], [], []
-    for s in range(n_nets):
-        net = hg.random_chain_network(jax.random.PRNGKey(ctx.seed + 300 + s), n_boundary=6, n_chains=4,
-                                      min_length=0, max_length=4)
-        w = jnp.asarray(net.w)
-        sb = np.array([float(hg.bulk_entropy_production(w, float(e))) for e in epss])
-        sd = np.array([float(hg.boundary_entropy_production(w, float(e), net.boundary)) for e in epss])
-        bulk.append(sb), bnd.append(sd), ratio.append(sd / sb)
-        # Leading small-ε forms seen in the data: σ ≈ ½‖εw‖²_F (each directed edge gives ε²/2) and
-        # σ∂ ≈ ½‖w∂‖²_F (each chain L gives ε^{2(L+1)}/2).
-        e0 = float(epss[0])
-        wb = np.asarray(hg.boundary_weights(w, e0, net.boundary))
-        lead_b.append(sb[0] / (0.5 * e0**2 * float(np.sum(np.asarray(w) ** 2))))
-        lead_d.append(sd[0] / (0.5 * float(np.sum(wb**2))))
-    ratio = np.array(ratio)
-    measured = float(np.median(ratio[:, 0]))
-    fig = Figure(figsize=(9, 3.8))
+def _ring(c, k, key):
+    """A single-cycle bulk of c neurons (§7 (59)-(60)) with k random boundary neurons and biases b∂."""
+    k1, k2 = jax.random.split(key)
+    boundary = tuple(sorted(int(i) for i in np.asarray(jax.random.choice(k1, c, (k,), replace=False))))
+    return jnp.asarray(hg.cycle_network(c)), boundary, 0.5 * jax.random.normal(k2, (k,))
+
+
+def _bulk_action_small_eps(c, boundary, b_boundary):
+    # ε → 0: Q = P∂ᵀ b∂ and S_x = -½ Σ_σ ((Q_{σ+1} - Q_{σ-1})/2)², by NumPy (independent of gravity.py).
+    q = np.zeros(c)
+    q[list(boundary)] = np.asarray(b_boundary)
+    return -0.5 * float(np.sum(((np.roll(q, -1) - np.roll(q, 1)) / 2) ** 2))
+
+
+@claim("holography.action-ratio", section="10", equations=("(28)", "(88)", "(98)", "(99)", "(101)", "(102)"),
+       statement="Measurement of a conjecture: the paper states that the bulk action S_x[g, Q] (88) and the "
+                 "boundary action S_q[p(q∂), F(q∂)] (28) on q∂ = (b∂, w∂) (98)-(99) \"must be proportional\" (101)-(102), "
+                 "but gives no map between (g, Q) and (p, F). For one explicit choice of both sides "
+                 "(holography.bulk_action / boundary_action: ring bulks, a Gaussian p on the boundary bias, F the "
+                 "boundary free energy (45)), is S_x/S_q the same across networks and ε? Measured: the spread "
+                 "log10(max/min) of the ratio across ring networks at small ε, against its ε → 0 closed form.",
+       expected_verdict="measured")
+def _action_ratio(ctx: Context) -> Result:
+    rings = (8, 12) if ctx.quick else (8, 10, 12, 16)
+    epss = np.array([0.005, 0.01, 0.1, 0.4]) if ctx.quick else np.array([0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6])
+    width, coeff = 0.5, 1.0  # p's standard deviation; D = γ = μ = 1
+    ratio, boxed, r0 = [], [], []
+    for s, c in enumerate(rings):
+        w, boundary, bb = _ring(c, 3, jax.random.PRNGKey(ctx.seed + 400 + s))
+        b = jnp.zeros(c).at[jnp.asarray(boundary)].set(bb)
+        row, brow = [], []
+        for e in epss:
+            sq = hg.boundary_action(w, float(e), boundary, b, width=width)
+            sx = float(hg.bulk_action(w, float(e), boundary, bb))
+            row.append(sx / float(sq.action))
+            brow.append(abs(float(sq.learning)) / abs(float(sq.action)))
+        ratio.append(row), boxed.append(brow)
+        r0.append(_bulk_action_small_eps(c, boundary, bb) / (coeff / width**2))  # S_q → D/width² as ε → 0
+    ratio, boxed, r0 = np.abs(np.array(ratio)), np.array(boxed), np.abs(np.array(r0))
+
+    def spread(r):
+        return float(np.log10(r.max() / r.min()))
+
+    measured, expected = spread(ratio[:, 0]), spread(r0)
+    uncertainty = abs(spread(ratio[:, 1]) - measured)  # the ε-dependence between ε = 0.005 and 0.01
+    eps_variation = float(np.max(np.abs(ratio[:, -1] / ratio[:, 0] - 1)))
+    fig = Figure(figsize=(9, 3.8), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    for s in range(n_nets):
-        ax1.loglog(epss, bulk[s], "-", color=f"C{s % 10}", lw=1)
-        ax1.loglog(epss, bnd[s], "--", color=f"C{s % 10}", lw=1)
-        ax2.semilogx(epss, ratio[s], "o-", color=f"C{s % 10}", ms=3)
-    ax1.plot([], [], "k-", label="bulk σ (101)"), ax1.plot([], [], "k--", label="boundary σ∂ (102)")
-    ax1.set_xlabel("ε"), ax1.set_ylabel("entropy production"), ax1.legend(fontsize=7)
-    ax2.axhline(1, color="k", lw=0.6, ls=":")
-    ax2.set_xlabel("ε"), ax2.set_ylabel("σ∂ / σ"), ax2.set_title("random bulk-chain networks", fontsize=9)
-    fig.suptitle("(101)-(102) measured (OU reading): boundary vs bulk entropy production")
-    return Result(measured, 1.0, 0.1, figure=fig,
-                  note=f"median over {n_nets} random chain networks of σ∂/σ at ε = {epss[0]:.3g}. Measured: "
-                       "σ ≈ ½‖εw‖²_F (ε²/2 per directed bulk edge) and σ∂ ≈ ½‖w∂‖²_F (ε^{2(L+1)}/2 per chain) "
-                       "as ε → 0, so σ∂/σ → Σ_chains ε^{2L} / Σ_chains (L+1): σ∂ ≪ σ unless chains are "
-                       "direct edges (ratios per ε and the leading-form checks in details)",
-                  details={"eps": epss.tolist(), "ratio_median_per_eps": np.median(ratio, axis=0).tolist(),
-                           "ratio_min_smallest_eps": float(ratio[:, 0].min()),
-                           "ratio_max_smallest_eps": float(ratio[:, 0].max()),
-                           "bulk_over_half_frobenius_eps_w_sq": lead_b,
-                           "boundary_over_half_frobenius_wb_sq": lead_d})
+    for s, c in enumerate(rings):
+        ax1.semilogx(epss, ratio[s], "o-", color=f"C{s}", ms=3, label=f"ring C = {c}")
+        ax1.semilogx([epss[0] / 2], [r0[s]], "x", color=f"C{s}", ms=8)
+        ax2.loglog(epss, np.maximum(boxed[s], 1e-17), "o-", color=f"C{s}", ms=3, label=f"ring C = {c}")
+    ax1.plot([], [], "kx", label="ε → 0 closed form")
+    ax1.set_xlabel("ε"), ax1.set_ylabel("|S_x / S_q∂|"), ax1.legend(fontsize=7)
+    ax1.set_title("ratio of the two actions of (102)", fontsize=9)
+    ax2.set_xlabel("ε"), ax2.set_ylabel("|γ∫p∇²F| / S_q∂  (boxed term)"), ax2.legend(fontsize=7)
+    ax2.set_title("learning term on the boundary", fontsize=9)
+    return Result(measured, expected, 0.01, kind="measured", uncertainty=uncertainty, figure=fig,
+                  note=f"log10(max/min) of |S_x/S_q∂| over {len(rings)} ring networks at ε = {epss[0]}: the ratio is "
+                       f"not one constant (a proportionality with one factor would give 0); tolerance: (I - εw)⁻¹ = "
+                       f"I + O(ε) changes each S_x by ≤ 2ε = 1% relative. Across ε it varies by up to "
+                       f"{eps_variation:.1%} per network (ε = {epss[0]} to {epss[-1]})",
+                  details={"eps": epss.tolist(), "rings": list(rings), "abs_ratio": ratio.tolist(),
+                           "abs_ratio_small_eps_closed_form": r0.tolist(), "boxed_fraction": boxed.tolist(),
+                           "max_relative_variation_over_eps": eps_variation})
