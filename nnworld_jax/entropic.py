@@ -52,9 +52,10 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
-from ._checks import check
+from ._checks import as_float, check_scalar, float_dtype
 from ._config import solver_tol
-from .grid import Grid, check_field, derivative, functional_derivative, gradient, integral, laplacian
+from .grid import (Grid, _check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
+                   _is_integer, _laplacian, check_field, functional_derivative)
 
 FILTERS = ("exponential", "two-thirds", "nyquist", "none")
 RK4_STABILITY = 2.78  # |z| below which z = λ dt lies in RK4's stability region on both axes
@@ -89,29 +90,42 @@ def _valid(c: Coefficients) -> bool:
     return all(math.isfinite(x) for x in c) and c.D >= 0 and c.gamma > 0 and c.mu > 0
 
 
+def _scalar_coefficients(c: Coefficients, dtype=None) -> Coefficients:
+    """Static part of the policy for (D, γ, μ): a 3-tuple of scalars, integers promoted to float."""
+    if not isinstance(c, tuple) or len(c) != 3:
+        raise TypeError(f"c must be Coefficients(D, gamma, mu), got {type(c).__name__}")
+    return Coefficients(*(check_scalar(as_float(x, name, dtype), name) for x, name in zip(c, Coefficients._fields)))
+
+
 def _check_inputs(p, F, V, c: Coefficients):
-    """Domain checks shared by every kernel: p > 0 and finite, F and V finite, valid coefficients."""
-    p = check(p, ~(p > 0) | ~jnp.isfinite(p), "p must be finite and > 0 everywhere (√p enters eq. (28))")
-    F = check(F, ~jnp.isfinite(F), "F contains NaN or inf")
-    V = check(V, ~jnp.isfinite(V), "V contains NaN or inf")
-    p = check(p, _coefficients_bad(c), _COEFF_MESSAGE)
-    return p, F, V
+    """Domain checks shared by every kernel: p > 0 and finite, F and V finite, valid coefficients.
+
+    Integer fields are promoted to the common float dtype first; returns (p, F, V, c), the checked
+    values (the checks live in them under jit: use them)."""
+    dtype = float_dtype(p, F, V)
+    p, F, V = (as_float(x, name, dtype) for x, name in ((p, "p"), (F, "F"), (V, "V")))
+    c = _scalar_coefficients(c, dtype)
+    p = _guard(p, ~(p > 0) | ~jnp.isfinite(p), "p must be finite and > 0 everywhere (√p enters eq. (28))")
+    F = _guard(F, ~jnp.isfinite(F), "F contains NaN or inf")
+    V = _guard(V, ~jnp.isfinite(V), "V contains NaN or inf")
+    p = _guard(p, _coefficients_bad(c), _COEFF_MESSAGE)
+    return p, F, V, c
 
 
 def _density(p, F, F_t, V, space: Grid, c: Coefficients, learning: bool, method: str):
     # Unchecked ℒ (28): the checks run once at each public entry point, not inside every grad/jacfwd
     # trace (eqx.error_if there multiplies trace and compile time several-fold).
     sqrt_p = jnp.sqrt(p)
-    grad_f = gradient(space, F, method=method)
-    density = (-4.0 * c.D * sqrt_p * laplacian(space, sqrt_p, method=method)
+    grad_f = _gradient(space, F, method)
+    density = (-4.0 * c.D * sqrt_p * _laplacian(space, sqrt_p, method)
                + c.mu * p * F_t + c.mu * c.gamma * p * jnp.sum(grad_f**2, axis=0) + c.mu * p * V)
     if learning:
-        density = density + c.gamma * p * laplacian(space, F, method=method)
+        density = density + c.gamma * p * _laplacian(space, F, method)
     return density
 
 
 def _hamiltonian(p, F, V, space: Grid, c: Coefficients, learning: bool, method: str):
-    return integral(space, _density(p, F, jnp.zeros_like(F), V, space, c, learning, method))
+    return _integral(space, _density(p, F, jnp.zeros_like(F), V, space, c, learning, method))
 
 
 def _rates(p, F, V, space: Grid, c: Coefficients, learning: bool, method: str):
@@ -120,7 +134,8 @@ def _rates(p, F, V, space: Grid, c: Coefficients, learning: bool, method: str):
     return dh_df / c.mu, -dh_dp / c.mu
 
 
-def _check_slice(p, F, V, space: Grid, c: Coefficients):
+def _check_slice(p, F, V, space: Grid, c: Coefficients, method: str = "spectral"):
+    _check_method(method)
     for name, f in (("p", p), ("F", F), ("V", V)):
         check_field(space, f, name)
     return _check_inputs(p, F, V, c)
@@ -135,8 +150,8 @@ def lagrangian_density(p: Float[Array, "..."], F: Float[Array, "..."], F_t: Floa
     Raises (eagerly, or through ``eqx.error_if`` under jit) if p ≤ 0, a field is not finite, or the
     coefficients are outside D ≥ 0, γ > 0, μ > 0.
     """
-    check_field(space, F_t, "F_t")
-    p, F, V = _check_slice(p, F, V, space, c)
+    p, F, V, c = _check_slice(p, F, V, space, c, method)
+    F_t = _checked_field(space, F_t, "F_t", p.dtype)
     return _density(p, F, F_t, V, space, c, learning, method)
 
 
@@ -146,7 +161,7 @@ def hamiltonian(p: Float[Array, "..."], F: Float[Array, "..."], V: Float[Array, 
 
     H is conserved by the equations of motion (29)-(30), with or without ``learning``.
     """
-    p, F, V = _check_slice(p, F, V, space, c)
+    p, F, V, c = _check_slice(p, F, V, space, c, method)
     return _hamiltonian(p, F, V, space, c, learning, method)
 
 
@@ -160,19 +175,22 @@ def action(p: Float[Array, "T ..."], F: Float[Array, "T ..."], V: Float[Array, "
 
     Returns: the scalar action Σ ℒ h_t h_q.
     """
+    _check_method(method)
     check_field(spacetime, p, "p")
     check_field(spacetime, F, "F")
+    if spacetime.ndim < 2:
+        raise ValueError(f"spacetime must have a time axis and at least one space axis, got a {spacetime.ndim}-D grid")
     space = Grid(spacetime.shape[1:], spacetime.lengths[1:])
     if jnp.shape(V) not in (space.shape, spacetime.shape):
         raise ValueError(f"V must have shape {space.shape} or {spacetime.shape}, got {jnp.shape(V)}")
-    p, F, V = _check_inputs(p, F, V, c)
-    F_t = derivative(spacetime, F, 0, 1, method=method)
+    p, F, V, c = _check_inputs(p, F, V, c)
+    F_t = _derivative(spacetime, F, 0, 1, method)
     V = jnp.broadcast_to(V, spacetime.shape)
 
     def slice_density(p_k, F_k, F_t_k, V_k):
         return _density(p_k, F_k, F_t_k, V_k, space, c, learning, method)
 
-    return integral(spacetime, jax.vmap(slice_density)(p, F, F_t, V))
+    return _integral(spacetime, jax.vmap(slice_density)(p, F, F_t, V))
 
 
 def equations_of_motion(p: Float[Array, "..."], F: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
@@ -185,7 +203,7 @@ def equations_of_motion(p: Float[Array, "..."], F: Float[Array, "..."], V: Float
     potential (4D/μ)∇²√p/√p and, when ``learning``, the anti-diffusion -(γ/μ)∇²F (see the module
     docstring for when that makes forward evolution ill-posed).
     """
-    p, F, V = _check_slice(p, F, V, space, c)
+    p, F, V, c = _check_slice(p, F, V, space, c, method)
     return _rates(p, F, V, space, c, learning, method)
 
 
@@ -202,8 +220,11 @@ def velocity(F: Float[Array, "..."], space: Grid, c: Coefficients, *,
         >>> bool(jnp.allclose(u[0], 1.4 * jnp.cos(g.axis(0))))
         True
     """
-    check_field(space, F, "F")
-    return 2.0 * c.gamma * gradient(space, F, method=method)
+    _check_method(method)
+    F = _checked_field(space, F, "F")
+    c = _scalar_coefficients(c, F.dtype)
+    F = _guard(F, _coefficients_bad(c), _COEFF_MESSAGE)
+    return 2.0 * c.gamma * _gradient(space, F, method)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,8 +263,12 @@ def spectral_filter(space: Grid, kind: str = "exponential", *, strength: float =
     """
     if kind not in FILTERS:
         raise ValueError(f"filter kind must be one of {FILTERS}, got {kind!r}")
-    if not (strength > 0) or int(order) != order or order < 2:
-        raise ValueError(f"strength must be > 0 and order an integer >= 2, got {strength}, {order}")
+    if not isinstance(space, Grid):
+        raise TypeError(f"space must be a Grid, got {type(space).__name__}")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not (0 < strength < math.inf):
+        raise ValueError(f"strength must be finite and > 0, got {strength!r}")
+    if isinstance(order, bool) or not _is_integer(order) or order < 2:
+        raise ValueError(f"order must be an integer >= 2, got {order!r}")
     ms = _integer_wavenumbers(space)
     mesh = np.meshgrid(*ms, indexing="ij")
     if kind == "exponential":
@@ -270,7 +295,14 @@ def apply_filter(f: Float[Array, "..."], sigma: Float[Array, "..."]) -> Float[Ar
     Same shape and dtype as ``f``.
     """
     if jnp.shape(f) != jnp.shape(sigma):
-        raise ValueError(f"filter shape {jnp.shape(sigma)} does not match field shape {jnp.shape(f)}")
+        raise ValueError(f"filter sigma shape {jnp.shape(sigma)} does not match field f shape {jnp.shape(f)}; "
+                         "use jax.vmap to batch")
+    f = _guard_finite(as_float(f, "f"), "f")
+    sigma = _guard_finite(as_float(sigma, "sigma"), "sigma")
+    return _apply_filter(f, sigma)
+
+
+def _apply_filter(f, sigma):
     return jnp.fft.ifftn(jnp.fft.fftn(f) * sigma.astype(f.dtype)).real.astype(f.dtype)
 
 
@@ -356,14 +388,16 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
         >>> round(float(s.t), 6)
         0.001
     """
-    check_field(space, V, "V")
+    _check_method(method)
+    V = _checked_field(space, V, "V")
+    c = _scalar_coefficients(c, V.dtype)
     if filter is not None:
-        check_field(space, filter, "filter")
+        filter = _checked_field(space, filter, "filter")
     concrete = _concrete_coefficients(c)
     if concrete is not None and not _valid(concrete):
         raise ValueError(_COEFF_MESSAGE)
-    if not (dt > 0):
-        raise ValueError(f"dt must be > 0, got {dt}")
+    if isinstance(dt, jax.core.Tracer) or jnp.shape(dt) != () or not (0 < float(dt) < math.inf):
+        raise ValueError(f"dt must be a concrete finite scalar > 0, got {dt!r}")
     if learning and filter is None:
         raise ValueError(_ill_posed_message(space, c, method))
     if concrete is not None and _concrete(filter):
@@ -379,14 +413,15 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
         return _rates(y[0], y[1], V, space, c, learning, method)
 
     def filtered(f):
-        return f if filter is None else apply_filter(f, filter)
+        return f if filter is None else _apply_filter(f, filter)
 
     def init(p, F, t=0.0) -> EntropicState:
-        p, F, _ = _check_slice(jnp.asarray(p), jnp.asarray(F), V, space, c)
-        return EntropicState(jnp.asarray(t, dtype=p.dtype), filtered(p), filtered(F))
+        p, F, _, _ = _check_slice(p, F, V, space, c)
+        t = _guard_finite(check_scalar(as_float(t, "t", p.dtype), "t"), "t")
+        return EntropicState(t.astype(p.dtype), filtered(p), filtered(F))
 
     def step(state: EntropicState) -> EntropicState:
-        p0 = check(state.p, ~(state.p > 0) | ~jnp.isfinite(state.p) | ~jnp.isfinite(state.F),
+        p0 = _guard(state.p, ~(state.p > 0) | ~jnp.isfinite(state.p) | ~jnp.isfinite(state.F),
                    "p must be finite and > 0 everywhere (√p enters eq. (28)), F finite")
         y = (p0, state.F)
 
@@ -400,7 +435,7 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
         p, F = jax.tree.map(lambda u, a, b, cc, d: u + dt / 6 * (a + 2 * b + 2 * cc + d), y, k1, k2, k3, k4)
         p, F = filtered(p), filtered(F)
         bad = ~(p > 0) | ~jnp.isfinite(p) | ~jnp.isfinite(F)
-        p = check(p, bad, "entropic_stepper: p became <= 0 or a field became non-finite: the evolution left "
+        p = _guard(p, bad, "entropic_stepper: p became <= 0 or a field became non-finite: the evolution left "
                           "the domain of eqs. (29)-(30) (p > 0); for learning=True an unfiltered or "
                           "under-filtered grid mode may have grown (ill-posed), otherwise reduce dt")
         return EntropicState(state.t + dt, p, F)
@@ -415,6 +450,10 @@ def evolve(step: Callable, state: EntropicState, steps: int, *, save_every: int 
     the states after steps s, 2s, …, ``steps`` (``steps`` must be a multiple of s). Wrap in
     ``jax.jit`` (with ``step`` and ``steps`` static) to compile once.
     """
+    if not isinstance(steps, jax.core.Tracer) and (isinstance(steps, bool) or not _is_integer(steps) or steps < 0):
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if isinstance(save_every, bool) or not _is_integer(save_every) or save_every < 0:
+        raise ValueError(f"save_every must be an integer >= 0, got {save_every!r}")
     if save_every <= 0:
         return jax.lax.fori_loop(0, steps, lambda i, s: step(s), state)
     if steps % save_every:
@@ -446,17 +485,31 @@ def boundary_value_action(p: Float[Array, "M ..."], F: Float[Array, "M ..."], p0
     ``F`` = (F_½, …, F_{M-½}) at t_{j+½}, both shape ``(M, *space.shape)``; ``p0``, ``F_T``, ``V``
     of ``space.shape``. Not periodic in time (unlike :func:`action`).
     """
-    check_field(space, p0, "p0")
-    check_field(space, F_T, "F_T")
-    check_field(space, V, "V")
-    if p.ndim != space.ndim + 1 or p.shape[1:] != space.shape or F.shape != p.shape:
-        raise ValueError(f"p and F must both have shape (M, *{space.shape}), got {p.shape} and {F.shape}")
+    p, F, p0, F_T, V, c, T = _check_boundary_value(p, F, p0, F_T, V, space, c, T, method)
+    return _boundary_value_action(p, F, p0, F_T, V, space, c, T, learning, method)
+
+
+def _check_boundary_value(p, F, p0, F_T, V, space: Grid, c: Coefficients, T, method: str):
+    """The input policy for the end-data problem: shapes, p > 0 and finite fields, valid
+    coefficients, T finite and > 0. Returns the checked values."""
+    p0, F_T, V, c = _check_slice(p0, F_T, V, space, c, method)
+    if jnp.ndim(p) != space.ndim + 1 or jnp.shape(p)[1:] != space.shape or jnp.shape(F) != jnp.shape(p):
+        raise ValueError(f"p and F must both have shape (M, *{space.shape}), got {jnp.shape(p)} and {jnp.shape(F)}; "
+                         "use jax.vmap to batch")
+    p, F, _, _ = _check_inputs(p, F, V, c)
+    T = check_scalar(as_float(T, "T", p0.dtype), "T")
+    T = _guard(T, ~(T > 0) | ~jnp.isfinite(T), "T must be finite and > 0")
+    return p.astype(p0.dtype), F.astype(p0.dtype), p0, F_T, V, c, T
+
+
+def _boundary_value_action(p, F, p0, F_T, V, space: Grid, c: Coefficients, T, learning: bool, method: str):
+    # Unchecked S'_d: the Newton solve differentiates it twice; the checks run once at the entry.
     dt = T / p.shape[0]
     p_all = jnp.concatenate([p0.reshape((1, *space.shape)), p])
     p_mid = 0.5 * (p_all[1:] + p_all[:-1])
     h = jax.vmap(lambda pm, f: _hamiltonian(pm, f, V, space, c, learning, method))(p_mid, F)
     kinetic = -c.mu * jnp.sum(F * (p_all[1:] - p_all[:-1])) * space.cell_volume
-    return kinetic + dt * jnp.sum(h) + c.mu * integral(space, p_all[-1] * F_T)
+    return kinetic + dt * jnp.sum(h) + c.mu * _integral(space, p_all[-1] * F_T)
 
 
 class BoundaryValueSolution(NamedTuple):
@@ -481,8 +534,13 @@ def boundary_value_residual(p: Float[Array, "M ..."], F: Float[Array, "M ..."], 
     Zero on the discrete solution of eqs. (29)-(30): δS'/δF_{j+½} = -μ(p_{j+1} - p_j)/dt + δH/δF,
     δS'/δp_j = μ(F_{j+½} - F_{j-½})/dt + average of δH/δp (eq. (30) at t_j).
     """
+    p, F, p0, F_T, V, c, T = _check_boundary_value(p, F, p0, F_T, V, space, c, T, method)
+    return _boundary_value_residual(p, F, p0, F_T, V, space, c, T, learning, method)
+
+
+def _boundary_value_residual(p, F, p0, F_T, V, space: Grid, c: Coefficients, T, learning: bool, method: str):
     dt = T / p.shape[0]
-    g = jax.grad(boundary_value_action, argnums=(0, 1))(p, F, p0, F_T, V, space, c, T, learning=learning, method=method)
+    g = jax.grad(_boundary_value_action, argnums=(0, 1))(p, F, p0, F_T, V, space, c, T, learning, method)
     return jax.tree.map(lambda x: x / (dt * space.cell_volume), g)
 
 
@@ -501,14 +559,21 @@ def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: F
 
     Returns: :class:`BoundaryValueSolution`.
     """
-    p0, F_T, V = _check_slice(p0, F_T, V, space, c)
-    if steps < 1 or not (T > 0):
-        raise ValueError(f"need steps >= 1 and T > 0, got {steps}, {T}")
+    p0, F_T, V, c = _check_slice(p0, F_T, V, space, c, method)
+    if isinstance(steps, bool) or not _is_integer(steps) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(max_steps, bool) or not _is_integer(max_steps) or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    steps, max_steps = int(steps), int(max_steps)
+    T = check_scalar(as_float(T, "T", p0.dtype), "T")
+    T = _guard(T, ~(T > 0) | ~jnp.isfinite(T), "T must be finite and > 0")
     shape = (steps, *space.shape)
     if guess is None:
         guess = (jnp.broadcast_to(p0, shape), jnp.broadcast_to(F_T, shape))
-    if jnp.shape(guess[0]) != shape or jnp.shape(guess[1]) != shape:
-        raise ValueError(f"guess must be two arrays of shape {shape}")
+    if len(guess) != 2 or jnp.shape(guess[0]) != shape or jnp.shape(guess[1]) != shape:
+        raise ValueError(f"guess must be two arrays (p, F) of shape {shape}")
+    guess_p, guess_F, _, _ = _check_inputs(guess[0], guess[1], V, c)
+    guess = (guess_p.astype(p0.dtype), guess_F.astype(p0.dtype))
     rtol, atol = solver_tol(rtol, p0.dtype, 1e-10), solver_tol(atol, p0.dtype, 1e-10)
     return _solve_boundary_value(p0, F_T, V, space, c, T, guess, steps=steps, learning=learning, method=method,
                                  rtol=rtol, atol=atol, max_steps=max_steps)
@@ -523,7 +588,7 @@ def _solve_boundary_value(p0, F_T, V, space, c, T, guess, *, steps, learning, me
         return y[:size].reshape(shape), y[size:].reshape(shape)
 
     def fn(y, _):
-        r_p, r_f = boundary_value_residual(*unflatten(y), p0, F_T, V, space, c, T, learning=learning, method=method)
+        r_p, r_f = _boundary_value_residual(*unflatten(y), p0, F_T, V, space, c, T, learning, method)
         return jnp.concatenate([r_p.ravel(), r_f.ravel()])
 
     y0 = jnp.concatenate([jnp.ravel(guess[0]), jnp.ravel(guess[1])])

@@ -47,8 +47,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import check, check_finite, check_positive
-from .grid import METHODS, Grid, check_field, divergence, gradient, integral, laplacian
+from ._checks import as_float
+from .grid import (METHODS, Grid, _checked_field, _divergence, _finite_scalar, _gradient, _guard, _guard_finite,
+                   _integral, _is_integer, _laplacian, _positive_scalar, check_field)
 
 FORMS = ("flow", "flux", "operator")
 
@@ -61,19 +62,25 @@ NEGATIVE_TOL = 1e-3
 
 
 # ------------------------------------------------------------------------------------- helpers
+def _tolerance(negative_tol):
+    if negative_tol is not None and not (isinstance(negative_tol, (int, float)) and 0 <= negative_tol < 1):
+        raise ValueError(f"negative_tol must be a number in [0, 1) (a fraction of max p), got {negative_tol!r}")
+    return negative_tol
+
+
 def _negative_tolerance(p: Array, negative_tol: float | None) -> Array:
     """Absolute allowance below zero: ``negative_tol`` (default :data:`NEGATIVE_TOL`) × max |p|."""
-    rel = NEGATIVE_TOL if negative_tol is None else negative_tol
+    rel = NEGATIVE_TOL if _tolerance(negative_tol) is None else negative_tol
     return rel * jnp.max(jnp.abs(p))
 
 
 def _check_density(p: Array, negative_tol: float | None, strict: bool = False, what: str = "p") -> Array:
     """NaN/inf or negative values beyond round-off raise (``strict``: any p <= 0 raises)."""
-    p = check_finite(p, what)
+    p = _guard_finite(p, what)
     if strict:
-        return check(p, p <= 0, f"{what} must be > 0 everywhere for this form (it takes log p or 1/p); "
+        return _guard(p, p <= 0, f"{what} must be > 0 everywhere for this form (it takes log p or 1/p); "
                                 "use form='operator', which needs only p >= 0")
-    return check(p, p < -_negative_tolerance(p, negative_tol),
+    return _guard(p, p < -_negative_tolerance(p, negative_tol),
                  f"{what} has negative values beyond round-off (below -negative_tol * max p): "
                  "not a density")
 
@@ -85,14 +92,12 @@ def _drift(grid: Grid, F, gamma, drift, method: str, dtype) -> Array:
     if drift is not None:
         if gamma is not None:
             raise ValueError("gamma multiplies ∇F only; fold it into the drift array instead")
-        check_field(grid, drift, "drift", components=grid.ndim)
-        return check_finite(jnp.asarray(drift, dtype), "drift")
+        return _checked_field(grid, drift, "drift", dtype, components=grid.ndim).astype(dtype)
     if gamma is None:
         raise ValueError("F needs the learning rate gamma (drift velocity v = gamma ∇F)")
-    check_field(grid, F, "F")
-    F = check_finite(jnp.asarray(F, dtype), "F")
-    gamma = check_positive(gamma, "gamma").astype(dtype)
-    return gamma * gradient(grid, F, method=method)
+    F = _checked_field(grid, F, "F", dtype).astype(dtype)
+    gamma = _positive_scalar(gamma, "gamma", dtype)
+    return gamma * _gradient(grid, F, method)
 
 
 def _drift_divergence(grid: Grid, F, gamma, drift, drift_divergence, method: str, dtype) -> Array:
@@ -102,14 +107,17 @@ def _drift_divergence(grid: Grid, F, gamma, drift, drift_divergence, method: str
     if drift_divergence is not None:
         if drift is None:
             raise ValueError("drift_divergence goes with a drift array, not with F")
-        return jnp.broadcast_to(check_finite(jnp.asarray(drift_divergence, dtype), "drift_divergence"), grid.shape)
+        if jnp.shape(drift_divergence) not in ((), grid.shape):
+            raise ValueError(f"drift_divergence must be a scalar or have shape {grid.shape}, got "
+                             f"{jnp.shape(drift_divergence)}; use jax.vmap to batch")
+        div = _guard_finite(as_float(drift_divergence, "drift_divergence", dtype), "drift_divergence")
+        return jnp.broadcast_to(div.astype(dtype), grid.shape)
     if F is not None:
         if gamma is None:
             raise ValueError("F needs the learning rate gamma (drift velocity v = gamma ∇F)")
-        check_field(grid, F, "F")
-        F = check_finite(jnp.asarray(F, dtype), "F")
-        return check_positive(gamma, "gamma").astype(dtype) * laplacian(grid, F, method=method)
-    return divergence(grid, _drift(grid, None, gamma, drift, method, dtype), method=method)
+        F = _checked_field(grid, F, "F", dtype).astype(dtype)
+        return _positive_scalar(gamma, "gamma", dtype) * _laplacian(grid, F, method)
+    return _divergence(grid, _drift(grid, None, gamma, drift, method, dtype), method)
 
 
 def _check_method(method: str) -> None:
@@ -117,11 +125,22 @@ def _check_method(method: str) -> None:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
+def _density_field(grid: Grid, p, name: str = "p") -> Array:
+    """p of ``grid.shape``, integers promoted to float before any parameter takes p's dtype."""
+    check_field(grid, p, name)
+    return as_float(p, name)
+
+
 # ----------------------------------------------------------------------------------- densities
 def normalize(p: Float[Array, "..."], grid: Grid) -> Float[Array, "..."]:
-    """p / ∫p, the normalisation ∫p dᴷq = 1 under which eqs. (21)-(22) are read."""
-    check_field(grid, p, "p")
-    return p / integral(grid, p)
+    """p / ∫p, the normalisation ∫p dᴷq = 1 under which eqs. (21)-(22) are read.
+
+    p: shape ``grid.shape``, finite, ≥ 0 up to round-off (as :func:`shannon_entropy`), ∫p > 0.
+    """
+    p = _check_density(_density_field(grid, p), None)
+    mass = _integral(grid, p)
+    mass = _guard(mass, ~(mass > 0), "p must have a positive integral to be normalised (got ∫p <= 0)")
+    return p / mass
 
 
 def ornstein_uhlenbeck_drift(grid: Grid, k: float, center=None, dtype=None) -> Float[Array, "K ..."]:
@@ -134,13 +153,16 @@ def ornstein_uhlenbeck_drift(grid: Grid, k: float, center=None, dtype=None) -> F
     ``drift_divergence`` to :func:`entropy_production`, since the periodic sawtooth is not
     differentiable at the faces).
     """
-    k = check_positive(k, "k")
     dtype = dtype or jnp.zeros(()).dtype
-    c = [L / 2 for L in grid.lengths] if center is None else list(center)
-    if len(c) != grid.ndim:
-        raise ValueError(f"center must have {grid.ndim} entries, got {len(c)}")
+    k = _positive_scalar(k, "k", dtype)
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
+    c = jnp.asarray([L / 2 for L in grid.lengths]) if center is None else as_float(center, "center", dtype)
+    if c.shape != (grid.ndim,):
+        raise ValueError(f"center must have shape ({grid.ndim},), got {c.shape}; use jax.vmap to batch")
+    c = _guard_finite(c, "center")
     q = grid.mesh(dtype)
-    shift = jnp.asarray(c, dtype).reshape((grid.ndim,) + (1,) * grid.ndim)
+    shift = c.astype(dtype).reshape((grid.ndim,) + (1,) * grid.ndim)
     return -k.astype(dtype) * (q - shift)
 
 
@@ -173,11 +195,10 @@ def fokker_planck_rhs(p: Float[Array, "..."], grid: Grid, D, *, F: Float[Array, 
         True
     """
     _check_method(method)
-    check_field(grid, p, "p")
-    p = check_finite(p, "p")
-    D = check_positive(D, "D").astype(p.dtype)
+    p = _check_density(_density_field(grid, p), None)
+    D = _positive_scalar(D, "D", p.dtype)
     v = _drift(grid, F, gamma, drift, method, p.dtype)
-    return D * laplacian(grid, p, method=method) - divergence(grid, p[None] * v, method=method)
+    return D * _laplacian(grid, p, method) - _divergence(grid, p[None] * v, method)
 
 
 # ------------------------------------------------------------------------------------ (21)-(22)
@@ -194,10 +215,9 @@ def shannon_entropy(p: Float[Array, "..."], grid: Grid, *, negative_tol: float |
 
     Returns: S, a scalar of p's dtype.
     """
-    check_field(grid, p, "p")
-    p = _check_density(p, negative_tol)
+    p = _check_density(_density_field(grid, p), negative_tol)
     pp = jnp.maximum(p, 0)
-    return -integral(grid, jax.scipy.special.xlogy(pp, pp))
+    return -_integral(grid, jax.scipy.special.xlogy(pp, pp))
 
 
 class EntropyProduction(NamedTuple):
@@ -223,13 +243,12 @@ def entropy_production_parts(p: Float[Array, "..."], grid: Grid, D, *, F=None, g
     Returns: :class:`EntropyProduction` (``.total`` is dS/dt); for p ∝ exp(γF/D) the parts cancel.
     """
     _check_method(method)
-    check_field(grid, p, "p")
-    p = _check_density(p, negative_tol)
-    D = check_positive(D, "D").astype(p.dtype)
+    p = _check_density(_density_field(grid, p), negative_tol)
+    D = _positive_scalar(D, "D", p.dtype)
     root = jnp.sqrt(jnp.maximum(p, 0))
-    stochastic = 4 * D * integral(grid, jnp.sum(gradient(grid, root, method=method) ** 2, axis=0))
+    stochastic = 4 * D * _integral(grid, jnp.sum(_gradient(grid, root, method) ** 2, axis=0))
     div_v = _drift_divergence(grid, F, gamma, drift, drift_divergence, method, p.dtype)
-    return EntropyProduction(stochastic, integral(grid, p * div_v))
+    return EntropyProduction(stochastic, _integral(grid, p * div_v))
 
 
 def entropy_production(p: Float[Array, "..."], grid: Grid, D, *, F=None, gamma=None, drift=None,
@@ -270,21 +289,20 @@ def entropy_production(p: Float[Array, "..."], grid: Grid, D, *, F=None, gamma=N
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     _check_method(method)
-    check_field(grid, p, "p")
+    p = _density_field(grid, p)
+    D = _positive_scalar(D, "D", p.dtype)
     if form == "operator":
         p = _check_density(p, negative_tol)
-        D = check_positive(D, "D").astype(p.dtype)
         root = jnp.sqrt(jnp.maximum(p, 0))
         div_v = _drift_divergence(grid, F, gamma, drift, drift_divergence, method, p.dtype)
-        return integral(grid, -4 * D * root * laplacian(grid, root, method=method) + p * div_v)
-    p = _check_density(p, negative_tol, strict=True)
-    if form == "flow":
-        rhs = fokker_planck_rhs(p, grid, D, F=F, gamma=gamma, drift=drift, method=method)
-        return -integral(grid, jnp.log(p) * rhs)
-    D = check_positive(D, "D").astype(p.dtype)
+        return _integral(grid, -4 * D * root * _laplacian(grid, root, method) + p * div_v)
+    p = _check_density(p, _tolerance(negative_tol), strict=True)
     v = _drift(grid, F, gamma, drift, method, p.dtype)
-    grad_p = gradient(grid, p, method=method)
-    return integral(grid, jnp.sum(grad_p * (D * grad_p / p[None] - v), axis=0))
+    if form == "flow":
+        rhs = D * _laplacian(grid, p, method) - _divergence(grid, p[None] * v, method)
+        return -_integral(grid, jnp.log(p) * rhs)
+    grad_p = _gradient(grid, p, method)
+    return _integral(grid, jnp.sum(grad_p * (D * grad_p / p[None] - v), axis=0))
 
 
 # ------------------------------------------------------------------------------- time stepper
@@ -407,7 +425,10 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
     L. N. Trefethen, SIAM J. Sci. Comput. 26, 1214 (2005).
     """
     wide = _wide_dtype()
-    D_ok, dt_ok = check_positive(D, "D"), check_positive(dt, "dt")
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
+    _tolerance(negative_tol)
+    D_ok, dt_ok = _positive_scalar(D, "D"), _positive_scalar(dt, "dt")
     v = _drift(grid, F, gamma, drift, "spectral", wide)
     iks = _rfft_wavenumbers(grid, wide)[1]
     traced = lambda x: isinstance(x, jax.core.Tracer)  # noqa: E731  (traced: keep the checked value)
@@ -416,9 +437,9 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
     axes = tuple(range(grid.ndim))
 
     def init(p0: Float[Array, "..."], t0=0.0) -> FPState:
-        check_field(grid, p0, "p0")
-        p0 = _check_density(jnp.asarray(p0), negative_tol, what="p0")
-        return FPState(p0, jnp.asarray(t0, p0.dtype))
+        p0 = _check_density(_density_field(grid, p0, "p0"), negative_tol, what="p0")
+        t0 = _finite_scalar(t0, "t0", p0.dtype)
+        return FPState(p0, t0.astype(p0.dtype))
 
     def step(state: FPState) -> FPState:
         p = state.p
@@ -447,7 +468,7 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
         n_c = nonlinear(to_real(ch))
         new = to_real(E * ph + f1 * n_p + 2 * f2 * (n_a + n_b) + f3 * n_c)
         if check_every_step:
-            new = check(new, ~jnp.isfinite(new) | (new < -_negative_tolerance(new, negative_tol)),
+            new = _guard(new, ~jnp.isfinite(new) | (new < -_negative_tolerance(new, negative_tol)),
                         "Fokker-Planck step produced NaN/inf or a negative density beyond round-off: "
                         "dt too large for the drift, or the grid does not resolve p")
         return FPState(new, state.t + dt_wide.astype(real))
@@ -461,7 +482,18 @@ def evolve(step: Callable[[FPState], FPState], state: FPState, n_steps) -> FPSta
     ``n_steps`` may be traced (then the loop is not reverse-differentiable); use
     :func:`trajectory` to keep snapshots.
     """
-    return jax.lax.fori_loop(0, n_steps, lambda _, s: step(s), state)
+    return jax.lax.fori_loop(0, _step_count(n_steps, "n_steps", allow_zero=True), lambda _, s: step(s), state)
+
+
+def _step_count(n, name: str, allow_zero: bool = False):
+    """A concrete count must be an integer >= 1 (>= 0 with ``allow_zero``): a negative or fractional
+    one would silently run no steps or fewer; a traced count is the caller's."""
+    if isinstance(n, jax.core.Tracer):
+        return n
+    lo = 0 if allow_zero else 1
+    if isinstance(n, bool) or not _is_integer(n) or n < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {n!r}")
+    return int(n)
 
 
 def trajectory(step: Callable[[FPState], FPState], state: FPState, n_saves: int,
@@ -471,8 +503,13 @@ def trajectory(step: Callable[[FPState], FPState], state: FPState, n_saves: int,
     Returns: (final state, saved states stacked along a leading axis of length ``n_saves``; the
     initial state is not included).
     """
+    if isinstance(n_saves, jax.core.Tracer):
+        raise ValueError("n_saves must be a concrete integer >= 1 (it sets the output length), got a traced value")
+
     def save(s, _):
         s = evolve(step, s, steps_per_save)
         return s, s
 
-    return jax.lax.scan(save, state, None, length=int(n_saves))
+    n_saves = _step_count(n_saves, "n_saves")
+    steps_per_save = _step_count(steps_per_save, "steps_per_save")
+    return jax.lax.scan(save, state, None, length=n_saves)

@@ -25,7 +25,10 @@ from collections.abc import Callable, Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Inexact
+
+from ._checks import as_float, check, check_scalar
 
 METHODS = ("spectral", "fd2", "fd4")
 
@@ -47,16 +50,21 @@ class Grid(eqx.Module):
     lengths: tuple[float, ...] = eqx.field(static=True)
 
     def __init__(self, shape: Sequence[int], lengths: Sequence[float] | float | None = None):
+        shape = tuple(np.ravel(np.asarray(shape, dtype=object)).tolist())  # an int, a tuple or an array
+        # A point count is an integer: int(8.7) would silently build an 8-point grid.
+        if not shape or any(isinstance(n, bool) or not _is_integer(n) or n < 2 for n in shape):
+            raise ValueError(f"grid shape must be 1 or more integer point counts >= 2, got {shape}")
         shape = tuple(int(n) for n in shape)
-        if not shape or any(n < 2 for n in shape):
-            raise ValueError(f"grid shape must have 1 or more axes of >= 2 points, got {shape}")
         if lengths is None:
             lengths = (2 * math.pi,) * len(shape)
-        elif isinstance(lengths, (int, float)):
-            lengths = (float(lengths),) * len(shape)
-        lengths = tuple(float(length) for length in lengths)
-        if len(lengths) != len(shape) or any(not (length > 0) for length in lengths):
-            raise ValueError(f"lengths must be {len(shape)} positive numbers, got {lengths}")
+        elif np.ndim(lengths) == 0:
+            lengths = (lengths,) * len(shape)
+        try:
+            lengths = tuple(float(length) for length in lengths)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"lengths must be {len(shape)} finite positive numbers (> 0), got {lengths!r}") from e
+        if len(lengths) != len(shape) or any(not (math.isfinite(x) and x > 0) for x in lengths):
+            raise ValueError(f"lengths must be {len(shape)} finite positive numbers (> 0), got {lengths}")
         self.shape, self.lengths = shape, lengths
 
     @property
@@ -85,12 +93,66 @@ class Grid(eqx.Module):
         return 2 * jnp.pi * jnp.fft.fftfreq(self.shape[k], d=self.spacing[k]).astype(dtype or jnp.zeros(()).dtype)
 
 
+def _is_integer(n) -> bool:
+    try:
+        return int(n) == n
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def check_field(grid: Grid, f, name: str = "field", *, components: int | None = None) -> None:
     """Static shape check: ``f`` is ``grid.shape`` (or ``(components, *grid.shape)``)."""
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
     want = grid.shape if components is None else (components, *grid.shape)
     if jnp.shape(f) != want:
         raise ValueError(f"{name} must have shape {want} on this grid, got {jnp.shape(f)}; "
                          "kernels take one field, use jax.vmap to batch")
+
+
+def _guard(x, bad, message: str) -> Array:
+    """``check(x, bad, message)`` that also survives differentiation.
+
+    A check on x whose result only feeds the primal output vanishes from ``jit(grad(f))`` when f is
+    linear in x (the gradient does not need x, so XLA drops the check with the unused primal).
+    Here the check rides on a zero that multiplies x, so every derivative with respect to x carries
+    it; eagerly it raises ``ValueError`` as :func:`check` does."""
+    flag = check(jnp.zeros((), jnp.real(x).dtype), bad, message)
+    return x * (1 + flag)
+
+
+def _guard_finite(x, name: str) -> Array:
+    return _guard(x, ~jnp.isfinite(x), f"{name} contains NaN or inf")
+
+
+def _guard_positive(x, name: str) -> Array:
+    return _guard(x, ~(x > 0) | ~jnp.isfinite(x), f"{name} must be finite and > 0")
+
+
+def _positive_scalar(x, name: str, dtype=None) -> Array:
+    """A scalar parameter > 0: promoted (never truncated), a scalar (batch with ``jax.vmap``),
+    finite and > 0 under every transformation."""
+    return _guard_positive(check_scalar(as_float(x, name, dtype), name), name)
+
+
+def _finite_scalar(x, name: str, dtype=None) -> Array:
+    return _guard_finite(check_scalar(as_float(x, name, dtype), name), name)
+
+
+def _checked_field(grid: Grid, f, name: str, dtype=None, *, components: int | None = None) -> Array:
+    """The input policy for a field (docs/conventions.md, README "Errors and domains"): shape
+    ``grid.shape`` (or ``(components, *grid.shape)``), integers promoted to ``dtype`` (default
+    float) before anything else is cast, NaN/inf an error (also under jit(grad)). Returns the
+    checked array: use it."""
+    check_field(grid, f, name, components=components)
+    return _guard_finite(as_float(f, name, dtype), name)
+
+
+def _check_method(method: str, order: int = 1) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if isinstance(order, bool) or order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
 
 
 def _broadcast(v: Array, k: int, ndim: int) -> Array:
@@ -120,12 +182,20 @@ _STENCILS = {  # central differences: (offset, weight) for d/dq and d²/dq², ti
 
 def derivative(grid: Grid, f: Inexact[Array, "..."], axis: int, order: int = 1, *,
                method: str = "spectral") -> Inexact[Array, "..."]:
-    """∂^order f / ∂q_axis^order on the periodic grid (order 1 or 2), same shape and dtype as f."""
-    check_field(grid, f)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if order not in (1, 2):
-        raise ValueError(f"order must be 1 or 2, got {order}")
+    """∂^order f / ∂q_axis^order on the periodic grid (order 1 or 2), same shape and dtype as f.
+
+    ``f`` has shape ``grid.shape`` (integers are promoted to float; NaN/inf raise); ``axis`` is
+    in ``range(grid.ndim)``.
+    """
+    _check_method(method, order)
+    f = _checked_field(grid, f, "f")
+    if isinstance(axis, bool) or not _is_integer(axis) or not 0 <= axis < grid.ndim:
+        raise ValueError(f"axis must be an integer in [0, {grid.ndim}) for this {grid.ndim}-D grid, got {axis!r}")
+    return _derivative(grid, f, int(axis), order, method)
+
+
+def _derivative(grid: Grid, f: Array, axis: int, order: int, method: str) -> Array:
+    # Unchecked: kernels validate once at their entry, not inside every grad/jacfwd trace.
     if method == "spectral":
         return _spectral_derivative(grid, f, axis, order)
     h = grid.spacing[axis]
@@ -134,24 +204,41 @@ def derivative(grid: Grid, f: Inexact[Array, "..."], axis: int, order: int = 1, 
 
 
 def gradient(grid: Grid, f: Inexact[Array, "..."], *, method: str = "spectral") -> Inexact[Array, "K ..."]:
-    """∇f, shape (K, *grid.shape)."""
-    return jnp.stack([derivative(grid, f, k, 1, method=method) for k in range(grid.ndim)])
+    """∇f, shape (K, *grid.shape); ``f`` as in :func:`derivative`."""
+    _check_method(method)
+    return _gradient(grid, _checked_field(grid, f, "f"), method)
+
+
+def _gradient(grid: Grid, f: Array, method: str) -> Array:
+    return jnp.stack([_derivative(grid, f, k, 1, method) for k in range(grid.ndim)])
 
 
 def divergence(grid: Grid, v: Inexact[Array, "K ..."], *, method: str = "spectral") -> Inexact[Array, "..."]:
     """∇·v = Σ_k ∂_k v_k for a vector field of shape (K, *grid.shape)."""
-    check_field(grid, v, "vector field", components=grid.ndim)
-    return sum(derivative(grid, v[k], k, 1, method=method) for k in range(grid.ndim))
+    _check_method(method)
+    return _divergence(grid, _checked_field(grid, v, "vector field v", components=grid.ndim), method)
+
+
+def _divergence(grid: Grid, v: Array, method: str) -> Array:
+    return sum(_derivative(grid, v[k], k, 1, method) for k in range(grid.ndim))
 
 
 def laplacian(grid: Grid, f: Inexact[Array, "..."], *, method: str = "spectral") -> Inexact[Array, "..."]:
-    """∇²f = Σ_k ∂²_k f (spectral: multiplier -|k|², Nyquist kept)."""
-    return sum(derivative(grid, f, k, 2, method=method) for k in range(grid.ndim))
+    """∇²f = Σ_k ∂²_k f (spectral: multiplier -|k|², Nyquist kept); ``f`` as in :func:`derivative`."""
+    _check_method(method)
+    return _laplacian(grid, _checked_field(grid, f, "f"), method)
+
+
+def _laplacian(grid: Grid, f: Array, method: str) -> Array:
+    return sum(_derivative(grid, f, k, 2, method) for k in range(grid.ndim))
 
 
 def integral(grid: Grid, f: Inexact[Array, "..."]) -> Inexact[Array, ""]:
-    """∫ f dᴷq ≈ Σ f · h_1 ⋯ h_K (trapezoid rule on the periodic box)."""
-    check_field(grid, f)
+    """∫ f dᴷq ≈ Σ f · h_1 ⋯ h_K (trapezoid rule on the periodic box); f of ``grid.shape``, finite."""
+    return _integral(grid, _checked_field(grid, f, "f"))
+
+
+def _integral(grid: Grid, f: Array) -> Array:
     return jnp.sum(f) * grid.cell_volume
 
 
@@ -167,5 +254,8 @@ def functional_derivative(action: Callable[[Array], Array], field: Float[Array, 
     Returns: δS/δφ at every grid point, shape ``grid.shape``. Equations of motion of every action
     in this package come from here, never from a hand-coded Euler-Lagrange expression.
     """
-    check_field(grid, field)
+    if not callable(action):
+        raise TypeError(f"action must be a callable of the field, got {type(action).__name__}")
+    field = _checked_field(grid, field, "field")
+    # A non-scalar action fails in jax.grad with "Gradient only defined for scalar-output functions".
     return jax.grad(action)(field) / grid.cell_volume

@@ -46,27 +46,45 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check, check_finite, check_positive
-from .entropic import Coefficients, hamiltonian
-from .grid import Grid, check_field, functional_derivative
+from ._checks import as_float, check_scalar
+from .entropic import Coefficients, _hamiltonian
+from .grid import (Grid, _check_method, _checked_field, _guard, _guard_finite, _guard_positive, _is_integer,
+                   functional_derivative)
 
 PyTree = Any
 
 
 def _check_point(q, name: str = "q") -> Array:
-    q = jnp.asarray(q)
-    if q.ndim != 1:
+    """One real point (K,), integers promoted to float, NaN/inf an error."""
+    q = as_float(q, name)
+    if q.ndim != 1 or q.shape[0] < 1:
         raise ValueError(f"{name} must be one point of shape (K,), got shape {q.shape}; use jax.vmap to batch")
-    if not jnp.issubdtype(q.dtype, jnp.floating):
-        q = q.astype(jnp.zeros(()).dtype)
-    return q
+    if jnp.iscomplexobj(q):
+        raise TypeError(f"{name} must be real, got dtype {q.dtype}")
+    return _guard_finite(q, name)
 
 
 def _scalar(x, dtype, name: str) -> Array:
-    x = jnp.asarray(x, dtype=dtype)
+    """A finite scalar parameter in ``dtype`` (promoted, never truncated; a batch is an error)."""
+    return _guard_finite(check_scalar(as_float(x, name, dtype), name), name)
+
+
+def _positive(x, dtype, name: str) -> Array:
+    return _guard_positive(check_scalar(as_float(x, name, dtype), name), name)
+
+
+def _value(x, dtype, name: str) -> Array:
+    """The scalar a user callable returned (a potential, a free energy), checked finite."""
+    x = as_float(x, name, dtype)
     if x.shape != ():
-        raise ValueError(f"{name} must be a scalar, got shape {x.shape}")
-    return x
+        raise ValueError(f"{name} must return a scalar, got shape {x.shape}")
+    return _guard_finite(x, name)
+
+
+def _callable(f, name: str):
+    if not callable(f):
+        raise TypeError(f"{name} must be a callable, got {type(f).__name__}")
+    return f
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,8 +103,27 @@ def classical_density(p: Float[Array, "*S"], F_t: Float[Array, "*S"], grad_F: Fl
         learning: keep γ p ∇²F (the learning entropy production, the "boxed" terms of (28)).
 
     Returns: ℒ_0, shape ``S``. ∂ℒ_0/∂p / μ is the left side of (38) (``learning=False``) or of
-    (43) with V. Agrees with :func:`nnworld_jax.entropic.lagrangian_density` at D = 0.
+    (43) with V. Agrees with :func:`nnworld_jax.entropic.lagrangian_density` at D = 0. Raises on
+    mismatched shapes, p ≤ 0, a non-finite input, or γ, μ not > 0.
     """
+    shape = jnp.shape(p)
+    for name, x in (("F_t", F_t), ("lap_F", lap_F), ("V", V)):
+        if jnp.shape(x) != shape:
+            raise ValueError(f"{name} must have the shape of p, {shape}, got {jnp.shape(x)}; use jax.vmap to batch")
+    if jnp.ndim(grad_F) != len(shape) + 1 or jnp.shape(grad_F)[1:] != shape:
+        raise ValueError(f"grad_F must have shape (K, *{shape}), got {jnp.shape(grad_F)}")
+    dtype = jnp.result_type(*(as_float(x, n) for x, n in ((p, "p"), (F_t, "F_t"), (grad_F, "grad_F"),
+                                                            (lap_F, "lap_F"), (V, "V"))))
+    p = as_float(p, "p", dtype)
+    p = _guard(p, ~(p > 0) | ~jnp.isfinite(p), "p must be finite and > 0")
+    F_t, grad_F, lap_F, V = (_guard_finite(as_float(x, n, dtype), n) for x, n in
+                             ((F_t, "F_t"), (grad_F, "grad_F"), (lap_F, "lap_F"), (V, "V")))
+    gamma, mu = _positive(gamma, dtype, "gamma"), _positive(mu, dtype, "mu")
+    return _classical_density(p, F_t, grad_F, lap_F, V, gamma, mu, learning)
+
+
+def _classical_density(p, F_t, grad_F, lap_F, V, gamma, mu, learning: bool):
+    # Unchecked ℒ_0: differentiated in p by hj_residual and classical_hamiltonian.
     density = p * mu * (F_t + gamma * jnp.sum(grad_F**2, axis=0) + V)
     if learning:
         density = density + gamma * p * lap_F
@@ -121,14 +158,16 @@ def hj_rhs(F: Float[Array, "..."], V: Float[Array, "..."], space: Grid, gamma, m
         >>> bool(jnp.allclose(rhs, -0.5 * jnp.cos(q) ** 2 + 0.25 * jnp.sin(q)))
         True
     """
-    check_field(space, F, "F")
-    check_field(space, V, "V")
-    dtype = jnp.result_type(F)
-    gamma = check_positive(_scalar(gamma, dtype, "gamma"), "gamma")
-    mu = check_positive(_scalar(mu, dtype, "mu"), "mu")
-    F = check_finite(F, "F")
-    c = Coefficients(jnp.zeros((), dtype), gamma, mu)
-    dh_dp = functional_derivative(lambda p: hamiltonian(p, F, V, space, c, learning=learning, method=method),
+    _check_method(method)
+    F = _checked_field(space, F, "F")  # promoted first: an int F must not truncate γ or μ
+    V = _checked_field(space, V, "V", F.dtype)
+    gamma, mu = _positive(gamma, F.dtype, "gamma"), _positive(mu, F.dtype, "mu")
+    return _hj_rhs(F, V, space, gamma, mu, learning, method)
+
+
+def _hj_rhs(F, V, space: Grid, gamma, mu, learning: bool, method: str):
+    c = Coefficients(jnp.zeros((), F.dtype), gamma, mu)
+    dh_dp = functional_derivative(lambda p: _hamiltonian(p, F, V, space, c, learning, method),
                                   jnp.ones_like(F), space)
     return -dh_dp / mu
 
@@ -154,16 +193,16 @@ def hj_residual(F_fn: Callable, potential: Callable, t, q: Float[Array, " K"], g
         >>> float(hj_residual(F, lambda q: 1.0, 0.3, jnp.array([0.2]), 0.5, 1.0, learning=False))
         0.0
     """
+    F_fn, potential = _callable(F_fn, "F_fn"), _callable(potential, "potential")
     q = _check_point(q)
     dtype = q.dtype
     t = _scalar(t, dtype, "t")
-    gamma = check_positive(_scalar(gamma, dtype, "gamma"), "gamma")
-    mu = check_positive(_scalar(mu, dtype, "mu"), "mu")
-    F_t = jax.grad(F_fn, argnums=0)(t, q)
-    grad_F = jax.grad(F_fn, argnums=1)(t, q)
-    lap_F = jnp.trace(jax.hessian(F_fn, argnums=1)(t, q))
-    V = jnp.asarray(potential(q), dtype)
-    d_dp = jax.grad(lambda p: classical_density(p, F_t, grad_F, lap_F, V, gamma, mu, learning=learning))
+    gamma, mu = _positive(gamma, dtype, "gamma"), _positive(mu, dtype, "mu")
+    F_t = _value(jax.grad(F_fn, argnums=0)(t, q), dtype, "F_fn's time derivative")
+    grad_F = _guard_finite(jax.grad(F_fn, argnums=1)(t, q), "grad F_fn")
+    lap_F = _value(jnp.trace(jax.hessian(F_fn, argnums=1)(t, q)), dtype, "the Laplacian of F_fn")
+    V = _value(potential(q), dtype, "potential")
+    d_dp = jax.grad(lambda p: _classical_density(p, F_t, grad_F, lap_F, V, gamma, mu, learning))
     return d_dp(jnp.ones((), dtype)) / mu
 
 
@@ -179,14 +218,16 @@ def classical_hamiltonian(q: Float[Array, " K"], P: Float[Array, " K"], potentia
     (:func:`classical_density`), so it is the action's, not a separate model. Legendre dual:
     L = |q̇|²/(4γ) - V, i.e. mass m_eff = 1/(2γ) (conventions §3-§4).
     """
+    potential = _callable(potential, "potential")
     q, P = _check_point(q), _check_point(P, "P")
     if q.shape != P.shape:
         raise ValueError(f"q and P must have the same shape (K,), got {q.shape} and {P.shape}")
-    dtype = q.dtype
-    gamma = check_positive(_scalar(gamma, dtype, "gamma"), "gamma")
+    dtype = jnp.result_type(q, P)
+    q, P = q.astype(dtype), P.astype(dtype)
+    gamma = _positive(gamma, dtype, "gamma")
     one = jnp.ones((), dtype)
-    V = jnp.asarray(potential(q), dtype)
-    return classical_density(one, jnp.zeros((), dtype), P, jnp.zeros((), dtype), V, gamma, one, learning=False)
+    V = _value(potential(q), dtype, "potential")
+    return _classical_density(one, jnp.zeros((), dtype), P, jnp.zeros((), dtype), V, gamma, one, False)
 
 
 class CharacteristicState(NamedTuple):
@@ -218,8 +259,8 @@ def characteristic_field(potential: Callable, gamma, mu=1.0, *, learning: bool =
 
     Returns: ``f(t, state) -> d state/dt`` on :class:`CharacteristicState`.
     """
-    gamma = check_positive(jnp.asarray(gamma), "gamma")
-    mu = check_positive(jnp.asarray(mu), "mu")
+    potential = _callable(potential, "potential")
+    gamma, mu = _positive(gamma, None, "gamma"), _positive(mu, None, "mu")
 
     def ham(q, P):
         return classical_hamiltonian(q, P, potential, gamma)
@@ -241,8 +282,11 @@ def characteristic_init(F0_fn: Callable, q0: Float[Array, " K"]) -> Characterist
 
     ``F0_fn(q) -> scalar`` is the free energy at the initial time.
     """
+    F0_fn = _callable(F0_fn, "F0_fn")
     q0 = _check_point(q0, "q0")
-    return CharacteristicState(q0, jax.grad(F0_fn)(q0), jnp.asarray(F0_fn(q0), q0.dtype), jax.hessian(F0_fn)(q0))
+    F0 = _value(F0_fn(q0), q0.dtype, "F0_fn")
+    return CharacteristicState(q0, _guard_finite(jax.grad(F0_fn)(q0), "grad F0_fn"), F0,
+                               _guard_finite(jax.hessian(F0_fn)(q0), "the Hessian of F0_fn"))
 
 
 class ODEState(NamedTuple):
@@ -262,13 +306,18 @@ def rk4(vector_field: Callable, dt) -> tuple[Callable, Callable]:
     Returns: ``init(t0, y0) -> ODEState`` and ``step(state) -> ODEState`` (pure, jit-able).
     """
 
+    vector_field = _callable(vector_field, "vector_field")
+    dt = _scalar(dt, None, "dt")
+
     def axpy(a, x, y):
         return jax.tree_util.tree_map(lambda xi, yi: yi + a * xi, x, y)
 
     def init(t0, y0) -> ODEState:
-        leaves = jax.tree_util.tree_leaves(y0)
+        leaves = [as_float(x, "y0") for x in jax.tree_util.tree_leaves(y0)]
         dtype = jnp.result_type(*leaves) if leaves else jnp.zeros(()).dtype
-        return ODEState(jnp.asarray(t0, dtype), y0)
+        y0 = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(y0),
+                                          [_guard_finite(x.astype(dtype), "y0") for x in leaves])
+        return ODEState(_scalar(t0, dtype, "t0"), y0)
 
     def step(state: ODEState) -> ODEState:
         t, y = state
@@ -289,8 +338,8 @@ def solve_rk4(vector_field: Callable, y0: PyTree, t0, dt, n_steps: int) -> tuple
     Returns: times (n_steps + 1,) and the trajectory, each leaf with a leading axis n_steps + 1
     (the initial value first).
     """
-    if int(n_steps) != n_steps or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps}")
+    if isinstance(n_steps, bool) or not _is_integer(n_steps) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
     init, step = rk4(vector_field, dt)
 
     def body(state, _):
@@ -311,9 +360,11 @@ def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"]
     Returns: times (n_steps + 1,) and a :class:`CharacteristicState` whose leaves have a leading
     time axis. Along it q̈ = -2γ∇V (conventions §4), and F(t, q(t)), ∇F, ∇²F of the solution of (38).
     """
+    if isinstance(n_steps, bool) or not _is_integer(n_steps) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
     s0 = characteristic_init(F0_fn, q0)
     dtype = s0.q.dtype
-    dt = (jnp.asarray(t1, dtype) - jnp.asarray(t0, dtype)) / n_steps
+    dt = (_scalar(t1, dtype, "t1") - _scalar(t0, dtype, "t0")) / int(n_steps)
     return solve_rk4(characteristic_field(potential, gamma, mu, learning=learning), s0, t0, dt, n_steps)
 
 
@@ -324,15 +375,15 @@ def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"]
 
 def cole_hopf(F: Float[Array, "..."], mu) -> Float[Array, "..."]:
     """The Cole-Hopf map of eq. (43): φ = exp(μF) (any shape, elementwise; μ > 0)."""
-    F = jnp.asarray(F)
-    mu = check_positive(jnp.asarray(mu, F.dtype), "mu")
+    F = _guard_finite(as_float(F, "F"), "F")  # promoted first: an int F must not truncate μ
+    mu = _positive(mu, F.dtype, "mu")
     return jnp.exp(mu * F)
 
 
 def inverse_cole_hopf(phi: Float[Array, "..."], mu) -> Float[Array, "..."]:
     """Inverse of the Cole-Hopf map of eq. (43): F = log(φ)/μ; needs φ > 0 everywhere."""
-    phi = check_positive(phi, "phi (Cole-Hopf needs phi = exp(mu F) > 0)")
-    mu = check_positive(jnp.asarray(mu, phi.dtype), "mu")
+    phi = _guard_positive(as_float(phi, "phi"), "phi (Cole-Hopf needs phi = exp(mu F) > 0)")
+    mu = _positive(mu, phi.dtype, "mu")
     return jnp.log(phi) / mu
 
 
@@ -343,10 +394,11 @@ def cole_hopf_rhs(phi: Float[Array, "..."], space: Grid, gamma, mu, *, method: s
     ∂_tφ = -(γ/μ)∇²φ (the tests compare this route through the action with that form). Well posed
     backwards in time (t decreasing), ill posed forwards.
     """
-    check_field(space, phi, "phi")
+    _check_method(method)
+    phi = _checked_field(space, phi, "phi")
     F = inverse_cole_hopf(phi, mu)
-    mu = jnp.asarray(mu, F.dtype)
-    return mu * phi * hj_rhs(F, jnp.zeros_like(F), space, gamma, mu, learning=True, method=method)
+    gamma, mu = _positive(gamma, F.dtype, "gamma"), _positive(mu, F.dtype, "mu")
+    return mu * phi * _hj_rhs(F, jnp.zeros_like(F), space, gamma, mu, True, method)
 
 
 def stationary_free_energy(q: Float[Array, " N"], C, C0, mu) -> Float[Array, ""]:
@@ -367,11 +419,14 @@ def stationary_free_energy(q: Float[Array, " N"], C, C0, mu) -> Float[Array, ""]
         True
     """
     q = _check_point(q)
-    mu = check_positive(jnp.asarray(mu, q.dtype), "mu")
-    C = jnp.broadcast_to(jnp.asarray(C, q.dtype), q.shape)
+    mu = _positive(mu, q.dtype, "mu")
+    if jnp.shape(C) not in ((), q.shape):
+        raise ValueError(f"C must be a scalar or have shape {q.shape}, got {jnp.shape(C)}; use jax.vmap to batch")
+    C = jnp.broadcast_to(_guard_finite(as_float(C, "C", q.dtype), "C"), q.shape)
+    C0 = _scalar(C0, q.dtype, "C0")
     arg = C + mu * q
-    arg = check(arg, ~(arg > 0), "eq. (44) needs C_k + mu q_k > 0 for every k")
-    return jnp.sum(jnp.log(arg)) / mu + jnp.asarray(C0, q.dtype)
+    arg = _guard(arg, ~(arg > 0), "eq. (44) needs C_k + mu q_k > 0 for every k")
+    return jnp.sum(jnp.log(arg)) / mu + C0
 
 
 def eigenvalue_constants(n: int, beta, m=0.0) -> tuple[Array, Array, Array]:
@@ -382,11 +437,10 @@ def eigenvalue_constants(n: int, beta, m=0.0) -> tuple[Array, Array, Array]:
 
     Returns: (mu, C, C0), scalars in β's dtype (a Python float β gives the default float).
     """
-    beta = jnp.asarray(beta)
-    beta = check_positive(beta if jnp.issubdtype(beta.dtype, jnp.floating) else beta.astype(jnp.zeros(()).dtype), "beta")
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n}")
-    m = jnp.asarray(m, beta.dtype)
+    beta = _positive(beta, None, "beta")
+    if isinstance(n, bool) or not _is_integer(n) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    m = _scalar(m, beta.dtype, "m")
     return 2 * beta, 2 * (1 - beta * m), -n / (2 * beta) * jnp.log(4 * jnp.pi)
 
 
@@ -414,15 +468,21 @@ def laplacian_in_eigenvalues(free_energy_of_lambda: Callable, eigenvalues_of_q: 
 
     Returns: the scalar ∇²_q F.
     """
+    free_energy_of_lambda = _callable(free_energy_of_lambda, "free_energy_of_lambda")
+    eigenvalues_of_q = _callable(eigenvalues_of_q, "eigenvalues_of_q")
     q = _check_point(q)
     lam = eigenvalues_of_q(q)
+    if jnp.ndim(lam) != 1:
+        raise ValueError(f"eigenvalues_of_q must return a vector (N,), got shape {jnp.shape(lam)}")
+    lam = _guard_finite(lam, "eigenvalues_of_q(q)")
     jac = jax.jacfwd(eigenvalues_of_q)(q)  # (N, K): ∂λ_i/∂q_k
     hess_f = jax.hessian(free_energy_of_lambda)(lam)  # (N, N)
     lap = jnp.einsum("ij,ik,jk->", hess_f, jac, jac)
     if curvature:
         lap_lam = jnp.trace(jax.hessian(eigenvalues_of_q)(q), axis1=1, axis2=2)  # (N,)
         lap = lap + jnp.vdot(jax.grad(free_energy_of_lambda)(lam), lap_lam)
-    return lap
+    bad = ~jnp.isfinite(lap) | ~jnp.isfinite(free_energy_of_lambda(lam))
+    return _guard(lap, bad, "F(lambda(q)) or its Laplacian is not finite: F or lambda(q) is outside its domain at q")
 
 
 def eigenvalue_curvature_term(free_energy_of_q: Callable, eigenvalues_of_q: Callable, q: Float[Array, " K"],
@@ -438,13 +498,14 @@ def eigenvalue_curvature_term(free_energy_of_q: Callable, eigenvalues_of_q: Call
         eigenvalues_of_q: ``λ(q)``, (K,) -> (K,).
         q: point (K,); gamma, mu: γ > 0, μ > 0.
     """
+    free_energy_of_q = _callable(free_energy_of_q, "free_energy_of_q")
+    eigenvalues_of_q = _callable(eigenvalues_of_q, "eigenvalues_of_q")
     q = _check_point(q)
-    gamma = check_positive(_scalar(gamma, q.dtype, "gamma"), "gamma")
-    mu = check_positive(_scalar(mu, q.dtype, "mu"), "mu")
+    gamma, mu = _positive(gamma, q.dtype, "gamma"), _positive(mu, q.dtype, "mu")
     jac = jax.jacfwd(eigenvalues_of_q)(q)
     if jac.shape != (q.shape[0], q.shape[0]):
         raise ValueError(f"eq. (48) needs as many eigenvalues as parameters (square Jacobian), got {jac.shape}")
     dF_dlam = jnp.linalg.solve(jac.T, jax.grad(free_energy_of_q)(q))  # Σ_m (∂q_m/∂λ_i) ∂_m F
-    dF_dlam = check(dF_dlam, ~jnp.isfinite(dF_dlam), "the Jacobian dlambda/dq is singular: (48) needs q <-> lambda")
+    dF_dlam = _guard(dF_dlam, ~jnp.isfinite(dF_dlam), "the Jacobian dlambda/dq is singular: (48) needs q <-> lambda")
     lap_lam = jnp.trace(jax.hessian(eigenvalues_of_q)(q), axis1=1, axis2=2)
     return gamma / mu * jnp.vdot(lap_lam, dF_dlam)

@@ -57,9 +57,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
-from ._checks import check, check_finite
-from .entropic import Coefficients, equations_of_motion
-from .grid import Grid, check_field, derivative, functional_derivative, gradient, integral
+from ._checks import as_float, check_scalar, float_dtype
+from .entropic import Coefficients, _scalar_coefficients, equations_of_motion
+from .grid import (Grid, _check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
+                   _integral, _is_integer, functional_derivative)
 
 
 # --------------------------------------------------------------------------------- constants (34)
@@ -87,11 +88,32 @@ def effective_constants(c: Coefficients) -> EffectiveConstants:
         >>> float(k.hbar), float(k.mass)
         (1.0, 1.0)
     """
-    D, gamma, mu = (jnp.asarray(x) for x in c)
-    ratio = gamma * mu / D
-    ratio = check(ratio, ~(ratio > 0) | ~jnp.isfinite(ratio) | (gamma == 0),
-                  f"the Schrodinger limit needs gamma*mu/D finite and > 0, got D={c.D}, gamma={c.gamma}, mu={c.mu}")
-    return EffectiveConstants(2.0 / jnp.sqrt(ratio), 1.0 / (2.0 * gamma))
+    D, gamma, mu = _schrodinger_coefficients(c)
+    return EffectiveConstants(2.0 / jnp.sqrt(gamma * mu / D), 1.0 / (2.0 * gamma))
+
+
+def _schrodinger_coefficients(c: Coefficients, dtype=None) -> Coefficients:
+    """(D, γ, μ) as checked scalars: each finite and > 0 (the domain of (34)-(36))."""
+    D, gamma, mu = _scalar_coefficients(c, dtype)
+    # Each sign separately: γ, μ < 0 would give γμ/D > 0 and a negative mass m_eff = 1/(2γ).
+    bad = ~(D > 0) | ~(gamma > 0) | ~(mu > 0) | ~jnp.isfinite(D) | ~jnp.isfinite(gamma) | ~jnp.isfinite(mu)
+    message = ("the Schrodinger limit (34) needs finite D > 0, gamma > 0 and mu > 0 "
+               f"(hbar_eff = 2 sqrt(D/(gamma mu)), m_eff = 1/(2 gamma)), got {_show(c)}")
+    return Coefficients(*(_guard(x, bad, message) for x in (D, gamma, mu)))
+
+
+def _show(c) -> str:
+    """D, γ, μ for an error message (values only when concrete)."""
+    try:
+        return "D={:g}, gamma={:g}, mu={:g}".format(*(float(x) for x in c))
+    except (TypeError, ValueError, jax.errors.ConcretizationTypeError):
+        return "traced values"
+
+
+def _constants(c: Coefficients, dtype) -> tuple[Coefficients, Array]:
+    """(D, γ, μ) as scalars of ``dtype`` and ħ_eff, all checked (the Schrödinger domain)."""
+    c = _schrodinger_coefficients(c, dtype)
+    return c, 2.0 / jnp.sqrt(c.gamma * c.mu / c.D)
 
 
 # ------------------------------------------------------------------------------- the map (35)
@@ -112,8 +134,12 @@ def psi_from_madelung(p: Float[Array, "..."], F: Float[Array, "..."], c: Coeffic
     """
     if jnp.shape(p) != jnp.shape(F):
         raise ValueError(f"p and F must have the same shape, got {jnp.shape(p)} and {jnp.shape(F)}")
-    p = check(jnp.asarray(p), ~(p >= 0) | ~jnp.isfinite(p), "p must be finite and >= 0")
-    F = check_finite(jnp.asarray(F), "F")
+    dtype = float_dtype(p, F)  # integers promoted first: an int F must not make ħ_eff an integer
+    p, F = as_float(p, "p", dtype), as_float(F, "F", dtype)
+    if jnp.iscomplexobj(p) or jnp.iscomplexobj(F):
+        raise TypeError("p and F must be real (p the density, F the phase)")
+    p = _guard(p, ~(p >= 0) | ~jnp.isfinite(p), "p must be finite and >= 0")
+    F = _guard_finite(F, "F")
     hbar = effective_constants(c).hbar.astype(F.dtype)  # kernels keep the input dtype
     return jnp.sqrt(p) * jnp.exp(1j * (F / hbar))
 
@@ -129,6 +155,11 @@ def unwrap_phase(phase: Float[Array, "..."]) -> Float[Array, "..."]:
     box the unwrapped phase may wind: φ(L) - φ(0) = 2π n (a quantized current), which is kept.
     The value at index 0 stays in (-π, π]: the overall 2π branch is the caller's to fix.
     """
+    phase = as_float(phase, "phase")
+    if jnp.iscomplexobj(phase) or phase.ndim < 1:
+        raise ValueError(f"phase must be a real array with at least one axis, got dtype {phase.dtype}, "
+                         f"shape {phase.shape}")
+    phase = _guard_finite(phase, "phase")
     u = jnp.unwrap(phase, axis=-1)
     for axis in reversed(range(phase.ndim - 1)):
         anchor = u[(slice(None),) * (axis + 1) + (slice(0, 1),) * (phase.ndim - axis - 1)]
@@ -147,7 +178,9 @@ def madelung_from_psi(psi: Complex[Array, "..."], c: Coefficients, *, unwrap: bo
 
     Returns: (p, F), real, of the shape of ``psi``.
     """
-    psi = check_finite(jnp.asarray(psi), "psi")
+    psi = _guard_finite(as_float(psi, "psi"), "psi")
+    if unwrap and psi.ndim < 1:
+        raise ValueError("psi must have at least one axis to unwrap its phase (or pass unwrap=False)")
     phase = jnp.angle(psi)
     hbar = effective_constants(c).hbar.astype(phase.dtype)
     if unwrap:
@@ -157,7 +190,12 @@ def madelung_from_psi(psi: Complex[Array, "..."], c: Coefficients, *, unwrap: bo
 
 def wrap_phase_difference(F1: Float[Array, "..."], F2: Float[Array, "..."], c: Coefficients) -> Float[Array, "..."]:
     """F1 - F2 reduced modulo 2πħ_eff into [-πħ_eff, πħ_eff): the distance of two phases of eq. (35)."""
-    period = 2 * jnp.pi * effective_constants(c).hbar
+    if jnp.shape(F1) != jnp.shape(F2):
+        raise ValueError(f"F1 and F2 must have the same shape, got {jnp.shape(F1)} and {jnp.shape(F2)}")
+    dtype = float_dtype(F1, F2)
+    F1 = _guard_finite(as_float(F1, "F1", dtype), "F1")
+    F2 = _guard_finite(as_float(F2, "F2", dtype), "F2")
+    period = 2 * jnp.pi * effective_constants(c).hbar.astype(dtype)
     return jnp.mod(F1 - F2 + period / 2, period) - period / 2
 
 
@@ -171,18 +209,40 @@ def schrodinger_density(a: Float[Array, "..."], b: Float[Array, "..."], a_t: Flo
     Ψ = √p e^{iF/ħ} it equals ℒ₂₈(learning=False) + 4D ∇·(√p ∇√p). Sign: -μ × the textbook
     Lagrangian, the same overall sign as (28).
     """
-    for name, f in (("a", a), ("b", b), ("a_t", a_t), ("b_t", b_t), ("V", V)):
-        check_field(space, f, name)
-    hbar = effective_constants(c).hbar.astype(jnp.result_type(a))
-    grad_sq = jnp.sum(gradient(space, a, method=method) ** 2 + gradient(space, b, method=method) ** 2, axis=0)
+    _check_method(method)
+    fields = (("a", a), ("b", b), ("a_t", a_t), ("b_t", b_t), ("V", V))
+    dtype = float_dtype(*(f for _, f in fields))
+    a, b, a_t, b_t, V = (_real_field(space, f, name, dtype) for name, f in fields)
+    c, hbar = _constants(c, dtype)
+    return _schrodinger_density(a, b, a_t, b_t, V, space, c, hbar, method)
+
+
+def _real_field(space: Grid, f, name: str, dtype=None) -> Array:
+    f = _checked_field(space, f, name, dtype)
+    if jnp.iscomplexobj(f):
+        raise TypeError(f"{name} must be real (a = Re Psi, b = Im Psi), got dtype {f.dtype}")
+    return f
+
+
+def _schrodinger_density(a, b, a_t, b_t, V, space: Grid, c: Coefficients, hbar, method: str):
+    # Unchecked ℒ₃₆: differentiated by the equations of motion and the Hamiltonian matrix.
+    grad_sq = jnp.sum(_gradient(space, a, method) ** 2 + _gradient(space, b, method) ** 2, axis=0)
     return c.mu * hbar * (a * b_t - b * a_t) + 4.0 * c.D * grad_sq + c.mu * V * (a**2 + b**2)
 
 
 def schrodinger_hamiltonian(a: Float[Array, "..."], b: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
                             c: Coefficients, *, method: str = "spectral") -> Float[Array, ""]:
     """H[Ψ] = ∫ 4D |∇Ψ|² + μ V |Ψ|² = μ⟨Ψ|Ĥ|Ψ⟩: eq. (36) with the ∂_t terms removed (a = Re Ψ, b = Im Ψ)."""
+    _check_method(method)
+    dtype = float_dtype(a, b, V)
+    a, b, V = (_real_field(space, f, name, dtype) for name, f in (("a", a), ("b", b), ("V", V)))
+    c, hbar = _constants(c, dtype)
+    return _schrodinger_hamiltonian(a, b, V, space, c, hbar, method)
+
+
+def _schrodinger_hamiltonian(a, b, V, space: Grid, c: Coefficients, hbar, method: str):
     zero = jnp.zeros_like(a)
-    return integral(space, schrodinger_density(a, b, zero, zero, V, space, c, method=method))
+    return _integral(space, _schrodinger_density(a, b, zero, zero, V, space, c, hbar, method))
 
 
 def schrodinger_action(a: Float[Array, "T ..."], b: Float[Array, "T ..."], V: Float[Array, "..."], spacetime: Grid,
@@ -192,17 +252,24 @@ def schrodinger_action(a: Float[Array, "T ..."], b: Float[Array, "T ..."], V: Fl
     Time is periodic (as :func:`nnworld_jax.entropic.action`); ∂_t a, ∂_t b by ``method`` along axis 0;
     ``V`` has the shape of one time slice or of the whole grid. Returns Σ ℒ₃₆ h_t h_q.
     """
-    check_field(spacetime, a, "a")
-    check_field(spacetime, b, "b")
+    _check_method(method)
+    if spacetime.ndim < 2:
+        raise ValueError(f"spacetime must have a time axis and at least one space axis, got a {spacetime.ndim}-D grid")
     space = Grid(spacetime.shape[1:], spacetime.lengths[1:])
-    a_t = derivative(spacetime, a, 0, 1, method=method)
-    b_t = derivative(spacetime, b, 0, 1, method=method)
+    if jnp.shape(V) not in (space.shape, spacetime.shape):
+        raise ValueError(f"V must have shape {space.shape} or {spacetime.shape}, got {jnp.shape(V)}")
+    dtype = float_dtype(a, b, V)
+    a, b = _real_field(spacetime, a, "a", dtype), _real_field(spacetime, b, "b", dtype)
+    V = _guard_finite(as_float(V, "V", dtype), "V")
+    c, hbar = _constants(c, dtype)
+    a_t = _derivative(spacetime, a, 0, 1, method)
+    b_t = _derivative(spacetime, b, 0, 1, method)
     V = jnp.broadcast_to(V, spacetime.shape)
 
     def slice_density(*fields):
-        return schrodinger_density(*fields, space, c, method=method)
+        return _schrodinger_density(*fields, space, c, hbar, method)
 
-    return integral(spacetime, jax.vmap(slice_density)(a, b, a_t, b_t, V))
+    return _integral(spacetime, jax.vmap(slice_density)(a, b, a_t, b_t, V))
 
 
 def schrodinger_equations_of_motion(psi: Complex[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients,
@@ -217,21 +284,29 @@ def schrodinger_equations_of_motion(psi: Complex[Array, "..."], V: Float[Array, 
 
     Returns: ∂_tΨ, complex, shape ``space.shape``.
     """
-    check_field(space, psi, "psi")
+    _check_method(method)
+    psi = _checked_field(space, psi, "psi")
+    V = _real_field(space, V, "V", jnp.real(psi).dtype)
+    c, hbar = _constants(c, V.dtype)
     a, b = jnp.real(psi), jnp.imag(psi)
-    dh_da = functional_derivative(lambda x: schrodinger_hamiltonian(x, b, V, space, c, method=method), a, space)
-    dh_db = functional_derivative(lambda x: schrodinger_hamiltonian(a, x, V, space, c, method=method), b, space)
-    return (dh_db - 1j * dh_da) / (2.0 * c.mu * effective_constants(c).hbar)
+    dh_da = functional_derivative(lambda x: _schrodinger_hamiltonian(x, b, V, space, c, hbar, method), a, space)
+    dh_db = functional_derivative(lambda x: _schrodinger_hamiltonian(a, x, V, space, c, hbar, method), b, space)
+    return (dh_db - 1j * dh_da) / (2.0 * c.mu * hbar)
 
 
 def norm(psi: Complex[Array, "..."], space: Grid) -> Float[Array, ""]:
-    """∫|Ψ|² dᴷq = ∫p (conserved by eq. (36)'s dynamics)."""
-    return integral(space, jnp.abs(psi) ** 2)
+    """∫|Ψ|² dᴷq = ∫p (conserved by eq. (36)'s dynamics); Ψ of ``space.shape``, finite."""
+    return _integral(space, jnp.abs(_checked_field(space, psi, "psi")) ** 2)
 
 
 def energy(psi: Complex[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients) -> Float[Array, ""]:
     """⟨Ĥ⟩ = H[Ψ] / (μ ∫|Ψ|²), H of eq. (36): the energy per unit norm (same units as V)."""
-    return schrodinger_hamiltonian(jnp.real(psi), jnp.imag(psi), V, space, c) / (c.mu * norm(psi, space))
+    psi = _checked_field(space, psi, "psi")
+    n = norm(psi, space)
+    n = _guard(n, ~(n > 0), "psi must not vanish everywhere (the energy per unit norm needs ∫|psi|² > 0)")
+    V = _real_field(space, V, "V", n.dtype)
+    c, hbar = _constants(c, n.dtype)
+    return _schrodinger_hamiltonian(jnp.real(psi), jnp.imag(psi), V, space, c, hbar, "spectral") / (c.mu * n)
 
 
 def hamiltonian_matrix(V: Float[Array, "..."], space: Grid, c: Coefficients) -> Float[Array, "M M"]:
@@ -241,18 +316,19 @@ def hamiltonian_matrix(V: Float[Array, "..."], space: Grid, c: Coefficients) -> 
     derivative is a real antisymmetric matrix, V is diagonal). Meant for small grids (M ≲ 10³):
     ``jnp.linalg.eigh`` of it gives the levels (:func:`energy_levels`) and :func:`eigen_propagator`.
     """
-    check_field(space, V, "V")
-    return _hamiltonian_matrix(V, space, c)
+    V = _real_field(space, V, "V")
+    c, hbar = _constants(c, V.dtype)
+    return _hamiltonian_matrix(V, space, c, hbar)
 
 
 @jax.jit
-def _hamiltonian_matrix(V, space: Grid, c: Coefficients):
+def _hamiltonian_matrix(V, space: Grid, c: Coefficients, hbar):
     m = math.prod(space.shape)
     zero = jnp.zeros(space.shape, V.dtype)
 
     def column(e):
-        return functional_derivative(lambda x: schrodinger_hamiltonian(x, zero, V, space, c), e.reshape(space.shape),
-                                     space).reshape(m) / (2.0 * c.mu)
+        return functional_derivative(lambda x: _schrodinger_hamiltonian(x, zero, V, space, c, hbar, "spectral"),
+                                     e.reshape(space.shape), space).reshape(m) / (2.0 * c.mu)
 
     # lax.map, not vmap: with a vmapped (batched) FFT here, XLA CPU (jax 0.9.2) fails to compile a
     # program that also feeds the matrix to eigh (fft_thunk layout RET_CHECK); one FFT per column
@@ -267,8 +343,11 @@ def energy_levels(V: Float[Array, "..."], space: Grid, c: Coefficients, k: int |
     For V = ½ m_eff ω² q² these approach ħ_eff ω (n + ½) spectrally as the grid resolves the states.
     One dense ``eigh``: unbatched, small grids only.
     """
+    size = math.prod(space.shape)
+    if k is not None and (isinstance(k, bool) or not _is_integer(k) or not 1 <= k <= size):
+        raise ValueError(f"k must be None or an integer in [1, {size}] (the number of levels), got {k!r}")
     e = jnp.linalg.eigvalsh(hamiltonian_matrix(V, space, c))
-    return e if k is None else e[:k]
+    return e if k is None else e[:int(k)]
 
 
 def eigen_propagator(V: Float[Array, "..."], space: Grid, c: Coefficients
@@ -283,7 +362,8 @@ def eigen_propagator(V: Float[Array, "..."], space: Grid, c: Coefficients
     hbar = effective_constants(c).hbar
 
     def propagate(psi, t):
-        check_field(space, psi, "psi")
+        psi = _checked_field(space, psi, "psi")
+        t = _guard_finite(check_scalar(as_float(t, "t"), "t"), "t")
         coeff = vecs.T @ psi.reshape(-1)
         return (vecs @ (jnp.exp(-1j * energies * (t / hbar)) * coeff)).reshape(space.shape)
 
@@ -347,10 +427,9 @@ def _kinetic_symbol(space: Grid, c: Coefficients, dtype) -> Float[Array, "..."]:
 
 def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
     """Ψ ↦ V(a₀) T(b₀) … V(a_s) Ψ with V(a) = e^{-i a V/ħ}, T(b) = F⁻¹ e^{-i b ε_k/ħ} F (a, b in time units)."""
-    check_field(space, V, "V")
-    V = check_finite(V, "V")
+    V = _real_field(space, V, "V")
     real = V.dtype  # phases are built in V's precision, then applied in Ψ's (the state sets the dtype)
-    hbar = effective_constants(c).hbar
+    c, hbar = _constants(c, real)
     eps = _kinetic_symbol(space, c, real)
     axes = tuple(range(space.ndim))
     pot = [jnp.exp(-1j * (jnp.asarray(a * dt / hbar, real) * V)) for a in pot_fracs]
@@ -368,9 +447,9 @@ def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
 
 def _init_for(space: Grid):
     def init(psi: Complex[Array, "..."], t: float | Float[Array, ""] = 0.0) -> SplitStepState:
-        check_field(space, psi, "psi")
-        psi = check_finite(jnp.asarray(psi), "psi")
-        return SplitStepState(psi.astype(jnp.result_type(psi.dtype, 1j)), jnp.asarray(t, jnp.real(psi).dtype))
+        psi = _checked_field(space, psi, "psi")
+        t = _guard_finite(check_scalar(as_float(t, "t", jnp.real(psi).dtype), "t"), "t")
+        return SplitStepState(psi.astype(jnp.result_type(psi.dtype, 1j)), t)
 
     return init
 
@@ -405,6 +484,7 @@ def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float |
     """
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {tuple(SCHEMES)}, got {scheme!r}")
+    dt = _guard_finite(check_scalar(as_float(dt, "dt"), "dt"), "dt")
     apply = _phase_stepper(V, space, c, dt, *SCHEMES[scheme])
 
     def step(state: SplitStepState) -> SplitStepState:
@@ -421,9 +501,13 @@ def harmonic_potential(space: Grid, c: Coefficients, omega: float, center=None, 
     On the periodic box V jumps at the faces; states must vanish there (a box many widths
     √(ħ/(m ω)) wide).
     """
-    center = [length / 2 for length in space.lengths] if center is None else list(center)
-    if len(center) != space.ndim:
-        raise ValueError(f"center must have {space.ndim} coordinates, got {center}")
+    if not isinstance(space, Grid):
+        raise TypeError(f"space must be a Grid, got {type(space).__name__}")
+    center = jnp.asarray([length / 2 for length in space.lengths]) if center is None else as_float(center, "center")
+    if center.shape != (space.ndim,):
+        raise ValueError(f"center must have shape ({space.ndim},), got {center.shape}; use jax.vmap to batch")
+    center = _guard_finite(center, "center")
+    omega = _guard_positive(check_scalar(as_float(omega, "omega"), "omega"), "omega")
     mass = effective_constants(c).mass
     q = space.mesh()
     r2 = sum((q[k] - center[k]) ** 2 for k in range(space.ndim))
@@ -444,6 +528,12 @@ def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *
 
     Returns: ``(init, step)`` as :func:`split_step`; V is :func:`harmonic_potential`.
     """
+    for name, x in (("omega", omega), ("dt", dt)):
+        if isinstance(x, (bool, jax.core.Tracer)) or jnp.shape(x) != () or not math.isfinite(float(x)):
+            raise ValueError(f"{name} must be a concrete finite scalar, got {x!r}")
+    omega, dt = float(omega), float(dt)
+    if not omega > 0:
+        raise ValueError(f"omega must be > 0, got {omega}")
     if not (0 < abs(omega * dt) < math.pi):
         raise ValueError(f"harmonic_split_step needs 0 < |omega*dt| < pi, got omega*dt = {omega * dt}")
     V = harmonic_potential(space, c, omega, center)
@@ -459,6 +549,9 @@ def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *
 def integrate(step: Callable, state, n_steps: int | Array):
     """Apply ``step`` ``n_steps`` times (``lax.fori_loop``; ``n_steps`` may be traced). Any (init, step)
     pair of this module (eqs. (32)-(36) dynamics)."""
+    if not isinstance(n_steps, jax.core.Tracer) and (isinstance(n_steps, bool) or not _is_integer(n_steps)
+                                                      or n_steps < 0):
+        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
     return jax.lax.fori_loop(0, n_steps, lambda _, s: step(s), state)
 
 
@@ -483,16 +576,20 @@ def madelung_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
 
     Returns: ``(init, step)``; ``init(p, F, t=0.) -> MadelungState``.
     """
-    check_field(space, V, "V")
+    _check_method(method)
+    V = _real_field(space, V, "V")
+    c, _ = _constants(c, V.dtype)  # the Madelung map needs D, γ, μ > 0 as (34) does
+    dt = _guard_finite(check_scalar(as_float(dt, "dt", V.dtype), "dt"), "dt")
 
     def rhs(p, F):
         return equations_of_motion(p, F, V, space, c, learning=False, method=method)
 
     def init(p, F, t=0.0) -> MadelungState:
-        check_field(space, p, "p")
-        check_field(space, F, "F")
-        p = check(p, ~(p > 0) | ~jnp.isfinite(p), "p must be finite and > 0 for the Madelung equations")
-        return MadelungState(p, check_finite(F, "F"), jnp.asarray(t, p.dtype))
+        dtype = float_dtype(p, F)
+        p, F = _real_field(space, p, "p", dtype), _real_field(space, F, "F", dtype)
+        p = _guard(p, ~(p > 0), "p must be finite and > 0 for the Madelung equations")
+        t = _guard_finite(check_scalar(as_float(t, "t", dtype), "t"), "t")
+        return MadelungState(p, F, t)
 
     def step(s: MadelungState) -> MadelungState:
         k1 = rhs(s.p, s.F)

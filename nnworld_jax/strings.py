@@ -31,8 +31,8 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array, Float
 
-from ._checks import check, check_finite, check_positive
-from .grid import Grid, derivative
+from ._checks import as_float
+from .grid import Grid, _check_method, _derivative, _finite_scalar, _guard, _guard_finite, _is_integer, _positive_scalar
 from .hidden import cycle_permutation, permutation_flow, poisson_shift_exact, transpose_permutation
 
 __all__ = [
@@ -48,12 +48,46 @@ __all__ = [
 # The π/πᵀ ensemble, eqs. (66)-(73)
 
 
+def _vector(x, name: str, dtype=None, min_size: int = 1) -> Array:
+    x = as_float(x, name, dtype)
+    if x.ndim != 1 or x.shape[0] < min_size:
+        raise ValueError(f"{name} must have shape (N,) with N >= {min_size}, got {x.shape}; use jax.vmap to batch")
+    return _guard_finite(x, name)
+
+
+def _count(n, name: str, lo: int) -> int:
+    if isinstance(n, bool) or not _is_integer(n) or n < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {n!r}")
+    return int(n)
+
+
+def _callable(f, name: str):
+    if not callable(f):
+        raise TypeError(f"{name} must be a callable of sigma, got {type(f).__name__}")
+    return f
+
+
+def _concrete_positive(x, name: str) -> float:
+    """A concrete, finite, > 0 Python float (the catenoid routines run outside jit)."""
+    try:
+        if isinstance(x, (str, bytes)):
+            raise TypeError(type(x).__name__)
+        v = float(x)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be a finite number > 0, got {x!r}") from e
+    if isinstance(x, bool) or not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
+    return v
+
+
 def ensemble_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, "2 N"]:
     """(x⁻(τ), x⁺(τ)) of eqs. (66)-(72), exactly, by FFT on the single N-cycle.
 
     x⁻ solves dx/dτ = α(π - I)x (multiplier exp(ατ(e^{-ik} - 1))), x⁺ solves dx/dτ = α(πᵀ - I)x
     (multiplier exp(ατ(e^{ik} - 1)), the mirror image). The average x̄ = ½(x⁻ + x⁺) is their mean.
     """
+    x0 = _vector(x0, "x0", min_size=2)  # x0: (N,), N >= 2, finite; alpha > 0 and tau finite scalars
+    alpha, tau = _positive_scalar(alpha, "alpha", x0.dtype), _finite_scalar(tau, "tau", x0.dtype)
     xm = poisson_shift_exact(x0, alpha, tau)
     xp = jnp.flip(poisson_shift_exact(jnp.flip(x0), alpha, tau))
     return jnp.stack([xm, xp])
@@ -64,7 +98,8 @@ def ensemble_simulate(x0: Float[Array, " N"], alpha, dt, steps: int) -> Float[Ar
 
     The independent route to :func:`ensemble_exact` (eqs. (66)-(72)); error O((α dt)⁴).
     """
-    x0 = jnp.asarray(x0)
+    x0 = _vector(x0, "x0", min_size=2)  # alpha, dt: static, checked finite and > 0 by permutation_flow
+    steps = _count(steps, "steps", 0)
     init_m, step_m = permutation_flow(alpha, dt)
     init_p, step_p = permutation_flow(alpha, dt, transpose_permutation(cycle_permutation(x0.shape[0])))
 
@@ -78,12 +113,18 @@ def ensemble_simulate(x0: Float[Array, " N"], alpha, dt, steps: int) -> Float[Ar
 def dalembert(profile, sigma: Float[Array, " N"], tau) -> Float[Array, " N"]:
     """d'Alembert's solution of the wave equation (73) with zero initial velocity:
     x̄(τ, σ) = ½[f(σ - τ) + f(σ + τ)], f = ``profile`` (a callable of σ)."""
+    profile = _callable(profile, "profile")
+    sigma = _vector(sigma, "sigma")  # sigma (N,), tau a scalar
+    tau = _finite_scalar(tau, "tau", sigma.dtype)
     return 0.5 * (profile(sigma - tau) + profile(sigma + tau))
 
 
 def dalembert_correction(profile_dd, sigma: Float[Array, " N"], tau, alpha) -> Float[Array, " N"]:
     """First finite-α correction to d'Alembert, from the conventions §5 continuum limit of (61):
     x̄ - ½[f(σ-τ) + f(σ+τ)] = (τ/4α)[f''(σ-τ) + f''(σ+τ)] + O(α⁻²). ``profile_dd`` is f''."""
+    profile_dd = _callable(profile_dd, "profile_dd")
+    sigma = _vector(sigma, "sigma")
+    tau, alpha = _finite_scalar(tau, "tau", sigma.dtype), _positive_scalar(alpha, "alpha", sigma.dtype)
     return tau / (4 * alpha) * (profile_dd(sigma - tau) + profile_dd(sigma + tau))
 
 
@@ -92,54 +133,78 @@ def dalembert_correction(profile_dd, sigma: Float[Array, " N"], tau, alpha) -> F
 
 
 def minkowski(d1: int, dtype=None) -> Float[Array, "D1 D1"]:
-    """η = diag(-1, 1, ..., 1) of the (D+1)-dimensional target space of eqs. (64)-(76) (d1 = D + 1)."""
+    """η = diag(-1, 1, ..., 1) of the (D+1)-dimensional target space of eqs. (64)-(76) (d1 = D + 1 >= 2)."""
+    d1 = _count(d1, "d1", 2)
     return jnp.diag(jnp.concatenate([-jnp.ones(1), jnp.ones(d1 - 1)])).astype(dtype or jnp.zeros(()).dtype)
 
 
-def _check_sheet(grid: Grid, y, drift):
+def _check_sheet(grid: Grid, y, drift, method: str = "spectral"):
+    _check_method(method)
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
     if grid.ndim != 2:
         raise ValueError(f"the world-sheet grid must be 2-D (τ, σ), got {grid.ndim}-D")
-    y = jnp.asarray(y)
+    y = as_float(y, "Y")
     if y.ndim != 3 or y.shape[1:] != grid.shape:
         raise ValueError(f"Y must have shape (D+1, {grid.shape[0]}, {grid.shape[1]}), got {y.shape}; "
                          "kernels take one world sheet, use jax.vmap to batch")
+    if jnp.iscomplexobj(y):
+        raise TypeError(f"Y must be real, got dtype {y.dtype}")
+    y = _guard_finite(y, "Y")
     if drift is None:
         drift = jnp.zeros(y.shape[0], y.dtype)
-    drift = jnp.asarray(drift, y.dtype)
+    drift = as_float(drift, "drift", y.dtype)
     if drift.shape != (y.shape[0],):
-        raise ValueError(f"drift must have shape ({y.shape[0]},), got {drift.shape}")
-    return y, drift
+        raise ValueError(f"drift must have shape ({y.shape[0]},), got {drift.shape}; use jax.vmap to batch")
+    return y, _guard_finite(drift, "drift")
 
 
 def worldsheet_derivatives(y: Float[Array, "D1 Nt Ns"], grid: Grid, drift=None, *,
                            method: str = "spectral") -> Float[Array, "2 D1 Nt Ns"]:
     """(∂_τX^μ, ∂_σX^μ) of X = drift·τ + Y on the periodic world sheet, eqs. (74)-(76); shape (2, D+1, Nτ, Nσ)."""
-    y, drift = _check_sheet(grid, y, drift)
-    dt = jax.vmap(lambda f: derivative(grid, f, 0, method=method))(y) + drift.reshape(-1, 1, 1)
-    ds = jax.vmap(lambda f: derivative(grid, f, 1, method=method))(y)
+    y, drift = _check_sheet(grid, y, drift, method)
+    return _worldsheet_derivatives(y, grid, drift, method)
+
+
+def _worldsheet_derivatives(y, grid: Grid, drift, method: str):
+    dt = jax.vmap(lambda f: _derivative(grid, f, 0, 1, method))(y) + drift.reshape(-1, 1, 1)
+    ds = jax.vmap(lambda f: _derivative(grid, f, 1, 1, method))(y)
     return jnp.stack([dt, ds])
 
 
 def _sheet_metric(h, grid: Grid, dtype):
     if h is None:
         h = jnp.diag(jnp.asarray([-1.0, 1.0], dtype))
-    h = jnp.asarray(h, dtype)
+    h = as_float(h, "h", dtype)
     if h.shape == (2, 2):
         h = h.reshape(2, 2, 1, 1)  # constant metric: broadcast lazily against the fields
     elif h.shape != (2, 2, *grid.shape):
         raise ValueError(f"h must have shape (2, 2) or (2, 2, {grid.shape[0]}, {grid.shape[1]}), got {h.shape}")
     det = h[0, 0] * h[1, 1] - h[0, 1] * h[1, 0]
-    h = check(h, (det == 0) | ~jnp.isfinite(det) | (jnp.abs(h[0, 1] - h[1, 0]) > 0),
+    h = _guard(h, (det == 0) | ~jnp.isfinite(det) | (jnp.abs(h[0, 1] - h[1, 0]) > 0),
               "world-sheet metric h must be symmetric, finite and non-degenerate")
     inv = jnp.stack([jnp.stack([h[1, 1], -h[0, 1]]), jnp.stack([-h[1, 0], h[0, 0]])]) / det.reshape(1, 1, *det.shape)
     return inv, jnp.sqrt(jnp.abs(det))
 
 
 def _target_metric(eta, d1, dtype):
-    eta = minkowski(d1, dtype) if eta is None else jnp.asarray(eta, dtype)
+    eta = minkowski(d1, dtype) if eta is None else as_float(eta, "eta", dtype)
     if eta.shape != (d1, d1):
         raise ValueError(f"eta must have shape ({d1}, {d1}), got {eta.shape}")
-    return eta
+    # Symmetric, finite, non-degenerate: an antisymmetric part would silently drop out of the
+    # contraction with the symmetric ∂X·∂X.
+    finite = jnp.all(jnp.isfinite(eta))
+    det = jnp.linalg.det(jnp.where(jnp.isfinite(eta), eta, 0))
+    bad = ~finite | jnp.any(eta != eta.T) | ~(jnp.abs(det) > 0)
+    return _guard(eta, bad, "target metric eta must be symmetric, finite and non-degenerate")
+
+
+def _check_dx(dx) -> Array:
+    dx = as_float(dx, "dx")
+    if dx.ndim != 4 or dx.shape[0] != 2 or dx.shape[2] < 2 or dx.shape[3] < 2:
+        raise ValueError(f"dx must have shape (2, D+1, Nτ, Nσ) (from worldsheet_derivatives), got {dx.shape}; "
+                         "use jax.vmap to batch")
+    return _guard_finite(dx, "dx")
 
 
 def _induced(dx, eta):
@@ -156,8 +221,11 @@ def polyakov_density(dx: Float[Array, "2 D1 Nt Ns"], h, eta, tension) -> Float[A
     ``dx`` from :func:`worldsheet_derivatives`; ``h`` (2, 2, Nτ, Nσ) lower-index metric; ``eta``
     (D+1, D+1); T > 0. In conformal gauge h = diag(-1, 1): ℒ = (T/2)(Ẋ·Ẋ - X'·X').
     """
+    dx = _check_dx(dx)
     grid_shape = dx.shape[2:]
     inv, sqrt_h = _sheet_metric(h, Grid(grid_shape), dx.dtype)
+    eta = _target_metric(eta, dx.shape[1], dx.dtype)
+    tension = _positive_scalar(tension, "tension", dx.dtype)
     gamma = _induced(dx, eta)
     return -0.5 * tension * sqrt_h * jnp.sum(inv * gamma, axis=(0, 1))
 
@@ -170,8 +238,8 @@ def polyakov_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=No
     gauge diag(-1, 1)); ``eta`` the target metric (default Minkowski); T = ``tension`` > 0;
     ``method`` the grid derivative (``"spectral"``, ``"fd2"``, ``"fd4"``).
     """
-    y, drift = _check_sheet(grid, y, drift)
-    tension = check_positive(tension, "tension")
+    y, drift = _check_sheet(grid, y, drift, method)
+    tension = _positive_scalar(tension, "tension", y.dtype)
     eta = _target_metric(eta, y.shape[0], y.dtype)
     inv, sqrt_h = _sheet_metric(h, grid, y.dtype)
     return _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method)
@@ -180,7 +248,7 @@ def polyakov_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=No
 @eqx.filter_jit
 def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method):
     # Validated inputs only; one compiled program instead of dozens of eager dispatches.
-    dx = worldsheet_derivatives(y, grid, drift, method=method)
+    dx = _worldsheet_derivatives(y, grid, drift, method)
     gamma = _induced(dx, eta)
     dens = -0.5 * tension * sqrt_h * jnp.sum(inv * gamma, axis=(0, 1))
     return jnp.sum(jnp.broadcast_to(dens, grid.shape)) * grid.cell_volume
@@ -192,7 +260,7 @@ def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Arr
     Keyword arguments are those of :func:`polyakov_action`. In conformal gauge this equals
     T η_μν (∂²_σ - ∂²_τ) X^ν: the wave equation (74) is δS_P/δX = 0.
     """
-    check_finite(y, "Y")
+    y, _ = _check_sheet(grid, y, kwargs.get("drift"), kwargs.get("method", "spectral"))
     return jax.grad(lambda f: polyakov_action(f, grid, **kwargs))(y) / grid.cell_volume
 
 
@@ -200,6 +268,9 @@ def nambu_goto_density(dx: Float[Array, "2 D1 Nt Ns"], eta, tension, *,
                        euclidean: bool = False) -> Float[Array, "Nt Ns"]:
     """Nambu-Goto density: -T √(-det γ) (Lorentzian), or T √(det γ) (Euclidean area density),
     γ_ab = ∂_aX·∂_bX. Equal to the Polyakov density (76) on shell in conformal gauge (75)."""
+    dx = _check_dx(dx)
+    eta = _target_metric(eta, dx.shape[1], dx.dtype)
+    tension = _positive_scalar(tension, "tension", dx.dtype)
     g = _induced(dx, eta)
     det = g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]
     return tension * jnp.sqrt(jnp.abs(det)) * (1.0 if euclidean else -1.0)
@@ -208,15 +279,15 @@ def nambu_goto_density(dx: Float[Array, "2 D1 Nt Ns"], eta, tension, *,
 def nambu_goto_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, eta=None, tension=1.0,
                       euclidean: bool = False, method: str = "spectral") -> Float[Array, ""]:
     """Discretized Nambu-Goto action S_NG = -T ∫ √(-det γ) dτ dσ (``euclidean``: T × area), beside (76)."""
-    y, drift = _check_sheet(grid, y, drift)
-    tension = check_positive(tension, "tension")
+    y, drift = _check_sheet(grid, y, drift, method)
+    tension = _positive_scalar(tension, "tension", y.dtype)
     eta = _target_metric(eta, y.shape[0], y.dtype) if not (euclidean and eta is None) else jnp.eye(y.shape[0], dtype=y.dtype)
     return _nambu_goto_core(y, drift, eta, tension, grid, method, euclidean)
 
 
 @eqx.filter_jit
 def _nambu_goto_core(y, drift, eta, tension, grid, method, euclidean):
-    dx = worldsheet_derivatives(y, grid, drift, method=method)
+    dx = _worldsheet_derivatives(y, grid, drift, method)
     return jnp.sum(nambu_goto_density(dx, eta, tension, euclidean=euclidean)) * grid.cell_volume
 
 
@@ -224,14 +295,14 @@ def virasoro_residuals(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, e
                        method: str = "spectral") -> Float[Array, "2 Nt Ns"]:
     """Virasoro constraints, eq. (75) (= (65)): (T_++, T_--) = (∂_+X·∂_+X, ∂_-X·∂_-X),
     ∂_± = ½(∂_τ ± ∂_σ), target metric η. Zero on a physical string in conformal gauge."""
-    y, drift = _check_sheet(grid, y, drift)
+    y, drift = _check_sheet(grid, y, drift, method)
     eta = _target_metric(eta, y.shape[0], y.dtype)
     return _virasoro_core(y, drift, eta, grid, method)
 
 
 @eqx.filter_jit
 def _virasoro_core(y, drift, eta, grid, method):
-    dx = worldsheet_derivatives(y, grid, drift, method=method)
+    dx = _worldsheet_derivatives(y, grid, drift, method)
     dp, dm = 0.5 * (dx[0] + dx[1]), 0.5 * (dx[0] - dx[1])
     tpp = jnp.einsum("mij,mn,nij->ij", dp, eta, dp)
     tmm = jnp.einsum("mij,mn,nij->ij", dm, eta, dm)
@@ -269,8 +340,7 @@ def catenoid_parameter(radius: float, separation: float) -> float:
         >>> round(catenoid_parameter(1.0, 1.0), 6)
         0.848338
     """
-    if not (radius > 0 and separation > 0 and math.isfinite(radius) and math.isfinite(separation)):
-        raise ValueError(f"radius and separation must be finite and > 0, got {radius}, {separation}")
+    radius, separation = _concrete_positive(radius, "radius"), _concrete_positive(separation, "separation")
     ratio = separation / radius
     if ratio > GOLDSCHMIDT_RATIO:
         raise GoldschmidtError(f"L/R = {ratio:.6g} exceeds the Goldschmidt ratio {GOLDSCHMIDT_RATIO:.6g}: "
@@ -286,7 +356,9 @@ def catenoid_parameter(radius: float, separation: float) -> float:
 
 
 def catenoid_profile(z: Float[Array, " n"], a) -> Float[Array, " n"]:
-    """r(z) = a cosh(z/a), the catenoid: the minimal Euclidean world sheet of revolution, eq. (76)."""
+    """r(z) = a cosh(z/a), the catenoid: the minimal Euclidean world sheet of revolution, eq. (76); a > 0."""
+    z = _guard_finite(as_float(z, "z"), "z")
+    a = _positive_scalar(a, "a", z.dtype)
     return a * jnp.cosh(z / a)
 
 
@@ -294,7 +366,9 @@ def ring_surface_area(r: Float[Array, " n1"], separation) -> Float[Array, ""]:
     """Euclidean Nambu-Goto area (eq. (76) on shell) of the surface of revolution through the nodes (z_j, r_j), z_j = -L/2 + jL/n, j = 0..n:
     the exact sum of conical-frustum areas π(r_j + r_{j+1}) √(Δz² + Δr²) (Euclidean Nambu-Goto
     with T = 1 on a piecewise-linear profile; discretization error O(Δz²))."""
-    r = jnp.asarray(r)
+    r = _vector(r, "r", min_size=2)
+    r = _guard(r, r < 0, "r must be >= 0 (radii of the surface of revolution)")
+    separation = _positive_scalar(separation, "separation", r.dtype)
     dz = separation / (r.shape[0] - 1)
     dr = jnp.diff(r)
     return jnp.sum(jnp.pi * (r[1:] + r[:-1]) * jnp.sqrt(dz**2 + dr**2))
@@ -321,10 +395,10 @@ def minimize_ring_surface(radius: float, separation: float, n: int = 64, *, max_
     (nodes within O(Δz²) of a cosh(z/a)); above it the neck runs to zero and ``collapsed`` is True
     (area → 2πR², the two discs). Float64 recommended.
     """
-    if n < 4:
-        raise ValueError(f"n must be >= 4, got {n}")
-    if not (radius > 0 and separation > 0):
-        raise ValueError(f"radius and separation must be > 0, got {radius}, {separation}")
+    n, max_steps = _count(n, "n", 4), _count(max_steps, "max_steps", 1)
+    radius, separation = _concrete_positive(radius, "radius"), _concrete_positive(separation, "separation")
+    if isinstance(collapse_tol, bool) or not (isinstance(collapse_tol, (int, float)) and 0 < collapse_tol < 1):
+        raise ValueError(f"collapse_tol must be a number in (0, 1) (a fraction of R), got {collapse_tol!r}")
     dtype = jnp.zeros(()).dtype
     big_r = jnp.asarray(radius, dtype)
 

@@ -427,3 +427,34 @@ def test_float32_is_kept():
     eom = jax.jit(lambda a, b, v: en.equations_of_motion(a, b, v, g, C))
     p_t, F_t = eom(jnp.exp(jnp.cos(q)), jnp.sin(q), jnp.cos(q))
     assert p_t.dtype == F_t.dtype == jnp.float32
+
+
+# --------------------------------------------------------------------------- input policy (issue #11)
+def test_integer_filter_input_is_promoted_not_truncated():
+    # apply_filter cast its result back to f's dtype: an int field came back truncated.
+    g = Grid((16,))
+    sigma = en.spectral_filter(g, "two-thirds")
+    f = jnp.arange(16) % 5
+    np.testing.assert_array_equal(en.apply_filter(f, sigma), en.apply_filter(f.astype(float), sigma))
+
+
+def test_coefficient_batches_are_an_error():
+    g = Grid((8,))
+    q = g.axis(0)
+    with pytest.raises(ValueError, match=r"gamma must be a scalar.*jax\.vmap"):
+        en.hamiltonian(jnp.exp(jnp.cos(q)), jnp.sin(q), jnp.cos(q), g, en.Coefficients(0.3, jnp.ones(2), 1.6))
+
+
+def test_stepper_potential_check_is_not_discarded_under_jit():
+    # init validated V and threw the checked value away (``p, F, _ = ...``): under jit that check
+    # was dead code and a NaN potential stepped silently into NaN fields.
+    g = Grid((8,))
+    q = g.axis(0)
+    c = en.Coefficients(0.3, 0.7, 1.6)
+    state = en.EntropicState(0.0, jnp.exp(0.2 * jnp.cos(q)), jnp.sin(q))
+
+    def one_step(V):
+        return en.entropic_stepper(V, g, c, 1e-3, learning=False)[1](state).p
+
+    with pytest.raises(Exception, match="V contains NaN"):
+        jax.block_until_ready(jax.jit(one_step)(jnp.cos(q).at[0].set(jnp.nan)))

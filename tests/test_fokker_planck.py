@@ -374,3 +374,47 @@ def test_bad_input_is_rejected():
     init, _ = fp.etdrk4(g, D, 0.1, F=F, gamma=gamma)
     with pytest.raises(ValueError, match="p0 has negative"):
         init(dented)
+
+
+# --------------------------------------------------------------------------- input policy (issue #11)
+def test_integer_density_does_not_truncate_D():
+    # D was cast to p's dtype: an int p ran with D = int(0.5) = 0 (pure drift). Promotion first.
+    g = Grid((16,))
+    q = g.axis(0)
+    p_int = jnp.round(10 * jnp.exp(jnp.cos(q))).astype(int)
+    F = jnp.sin(q)
+    got = fp.fokker_planck_rhs(p_int, g, 0.5, F=F, gamma=1.0)
+    np.testing.assert_array_equal(got, fp.fokker_planck_rhs(p_int.astype(float), g, 0.5, F=F, gamma=1.0))
+    no_diffusion = -divergence(g, p_int[None] * gradient(g, F))
+    assert float(jnp.max(jnp.abs(got - no_diffusion))) > 1.0  # D∇²p of this p is O(10), not 0
+
+
+def test_batched_parameters_are_an_error_not_a_broadcast():
+    g = Grid((16,))
+    p = fp.normalize(jnp.exp(jnp.cos(g.axis(0))), g)
+    with pytest.raises(ValueError, match=r"D must be a scalar.*jax\.vmap"):
+        fp.fokker_planck_rhs(p, g, jnp.array([0.5, 1.0]), F=jnp.sin(g.axis(0)), gamma=1.0)
+
+
+def test_D_check_survives_jit_grad_with_respect_to_D():
+    # ∂_t p is linear in D, so d/dD needs no primal: a primal-only check on D vanished under
+    # jit(grad) and D = -1 returned ∫∇²p·w as if it were fine.
+    g = Grid((16,))
+    q = g.axis(0)
+    p = fp.normalize(jnp.exp(jnp.cos(q)), g)
+
+    def weighted(D):
+        return jnp.sum(fp.fokker_planck_rhs(p, g, D, F=jnp.sin(q), gamma=1.0) * q)
+
+    with pytest.raises(Exception, match="D must be finite and > 0"):
+        jax.block_until_ready(jax.jit(jax.grad(weighted))(-1.0))
+
+
+def test_counts_are_not_truncated():
+    g = Grid((16,))
+    init, step = fp.etdrk4(g, 0.5, 0.1, F=jnp.sin(g.axis(0)), gamma=1.0)
+    s = init(jnp.full(16, 1 / (2 * math.pi)))
+    with pytest.raises(ValueError, match="n_saves must be an integer"):
+        fp.trajectory(step, s, 2.5)  # int(2.5) = 2 saves, silently
+    with pytest.raises(ValueError, match="n_steps must be an integer >= 0"):
+        fp.evolve(step, s, -5)  # fori_loop(0, -5) ran no step and returned the input

@@ -116,3 +116,34 @@ def test_bad_input_is_rejected():
         gr.Grid((16,), lengths=(-1.0,))
     with pytest.raises(ValueError, match="shape"):
         gr.Grid((1,))
+
+
+# --------------------------------------------------------------------------- input policy (issue #11)
+@pytest.mark.parametrize("shape,lengths,match", [
+    ((8.7,), None, "integer point counts"),      # int(8.7) silently built an 8-point grid
+    ((8,), math.inf, "finite positive"),         # h = inf: every derivative 0, every integral inf
+    ((8,), math.nan, "finite positive"),
+    ((8, 4), (1.0,), "lengths must be 2"),
+])
+def test_grid_rejects_non_integer_counts_and_infinite_lengths(shape, lengths, match):
+    with pytest.raises(ValueError, match=match):
+        gr.Grid(shape, lengths)
+
+
+def test_integer_field_is_promoted_before_the_wavenumbers_are_cast():
+    # The spectral multiplier was built in the field's dtype: an int field truncated i k to
+    # integers (k = 2π m / L with L = 2π·1.5 is not an integer). Promotion gives the float answer.
+    g = gr.Grid((8,), 3 * math.pi)
+    f = jnp.arange(8) % 3
+    np.testing.assert_array_equal(gr.derivative(g, f, 0), gr.derivative(g, f.astype(float), 0))
+
+
+def test_nan_check_survives_jit_grad_of_a_linear_kernel():
+    # ∫f is linear: jax.jit(jax.grad) needs no primal, so a primal-only check was dead code and
+    # the gradient h came back for a NaN field. The guard rides on the derivative.
+    g = gr.Grid((8,))
+    bad = jnp.zeros(8).at[3].set(jnp.nan)
+    with pytest.raises(Exception, match="f contains NaN"):
+        jax.block_until_ready(jax.jit(jax.grad(lambda f: gr.integral(g, f)))(bad))
+    good = jax.jit(jax.grad(lambda f: gr.integral(g, f)))(jnp.ones(8))
+    np.testing.assert_array_equal(good, jnp.full(8, g.cell_volume))  # the guard multiplies by exactly 1

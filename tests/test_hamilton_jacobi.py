@@ -449,3 +449,23 @@ def test_kernels_keep_float32():
     assert hj.inverse_cole_hopf(hj.cole_hopf(F, 2.0), 2.0).dtype == jnp.float32
     q = jnp.array([0.3, 1.0], jnp.float32)
     assert hj.stationary_free_energy(q, 1.0, 0.0, 2.0).dtype == jnp.float32
+
+
+# --------------------------------------------------------------------------- input policy (issue #11)
+def test_integer_free_energy_does_not_truncate_gamma_mu():
+    # γ and μ were cast to F's dtype: an int F ran with γ = int(0.5) = 0 (a misleading "gamma must
+    # be > 0") or γ = int(2.5) = 2 (silently). Promotion comes first.
+    g = gr.Grid((16,))
+    F = jnp.arange(16) % 3
+    V = jnp.zeros(16)
+    np.testing.assert_array_equal(hj.hj_rhs(F, V, g, 2.5, 1.5), hj.hj_rhs(F.astype(float), V, g, 2.5, 1.5))
+    np.testing.assert_array_equal(hj.cole_hopf(F, 0.5), hj.cole_hopf(F.astype(float), 0.5))
+    phi = jnp.arange(1, 5)
+    np.testing.assert_array_equal(hj.inverse_cole_hopf(phi, 0.5), hj.inverse_cole_hopf(phi.astype(float), 0.5))
+
+
+def test_eigenvalue_constants_check_m():
+    with pytest.raises(ValueError, match="m contains NaN"):
+        hj.eigenvalue_constants(2, 1.0, jnp.nan)
+    with pytest.raises(ValueError, match=r"beta must be a scalar.*jax\.vmap"):
+        hj.eigenvalue_constants(2, jnp.array([1.0, 2.0]))

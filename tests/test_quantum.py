@@ -63,11 +63,13 @@ def test_effective_constants_keep_mu():
     np.testing.assert_allclose(float(paper.hbar / k.hbar), math.sqrt(C.mu), rtol=1e-15)
 
 
-@pytest.mark.parametrize("bad", [(0.3, -0.7, 1.6), (0.0, 0.7, 1.6), (0.3, 0.7, 0.0), (0.3, 0.7, float("nan"))])
-def test_effective_constants_need_positive_ratio(bad):
-    with pytest.raises(ValueError, match=r"gamma\*mu/D"):
+@pytest.mark.parametrize("bad", [(0.3, -0.7, 1.6), (0.0, 0.7, 1.6), (0.3, 0.7, 0.0), (0.3, 0.7, float("nan")),
+                                 (0.3, -0.7, -1.6)])
+def test_effective_constants_need_positive_D_gamma_mu(bad):
+    # (0.3, -0.7, -1.6) has γμ/D > 0, so a ratio check passes it, but m_eff = 1/(2γ) < 0 (issue #11).
+    with pytest.raises(ValueError, match=r"D > 0, gamma > 0 and mu > 0"):
         qm.effective_constants(en.Coefficients(*bad))
-    with pytest.raises(Exception, match=r"gamma\*mu/D"):  # under jit: eqx.error_if at run time
+    with pytest.raises(Exception, match=r"D > 0, gamma > 0 and mu > 0"):  # under jit: eqx.error_if at run time
         jax.block_until_ready(jax.jit(qm.effective_constants)(en.Coefficients(*bad)))
 
 
@@ -449,3 +451,66 @@ def test_vmap_batches_and_float32_keeps_its_dtype():
     assert out32.dtype == jnp.complex64
     np.testing.assert_allclose(out32, out[1], atol=1e-5)  # float32 round-off over 10 steps
     assert qm.psi_from_madelung(jnp.ones(4, jnp.float32), jnp.ones(4, jnp.float32), C).dtype == jnp.complex64
+
+
+# --------------------------------------------------------------------------- input policy (issue #11)
+def test_madelung_map_rejects_negative_mass():
+    # γ = -0.7, μ = -1.6 gives γμ/D > 0 and used to pass the map (35) with m_eff = 1/(2γ) < 0.
+    g = gr.Grid((8,))
+    q = g.axis(0)
+    with pytest.raises(ValueError, match=r"gamma > 0 and mu > 0"):
+        qm.psi_from_madelung(jnp.exp(jnp.cos(q)), jnp.sin(q), en.Coefficients(0.3, -0.7, -1.6))
+
+
+def test_psi_from_madelung_promotes_integer_fields_before_casting_hbar():
+    # ħ_eff = 2√(D/(γμ)) = 2√(0.3/0.7) ≈ 1.309 was cast to F's int dtype (ħ = 1): the phase F/ħ
+    # was wrong by 30%. Integer p, F must give exactly the float answer.
+    c = en.Coefficients(0.3, 0.7, 1.0)
+    p, F = jnp.arange(1, 5), jnp.arange(4)
+    expected = qm.psi_from_madelung(p.astype(float), F.astype(float), c)
+    np.testing.assert_array_equal(qm.psi_from_madelung(p, F, c), expected)
+
+
+def test_energy_levels_k_must_count_levels():
+    g = gr.Grid((8,))
+    c = en.Coefficients(0.125, 0.5, 1.0)
+    V = jnp.cos(g.axis(0))
+    for k in (-2, 0, 9, 2.5):  # e[:-2] silently dropped the top two levels instead of failing
+        with pytest.raises(ValueError, match=r"k must be None or an integer in \[1, 8\]"):
+            qm.energy_levels(V, g, c, k)
+    assert qm.energy_levels(V, g, c, 3).shape == (3,)
+
+
+def test_schrodinger_checks_survive_jit_grad_when_linear():
+    # H[Ψ] is linear in V: jit(grad) needs no primal, so a plain check on V was dead code and a NaN V
+    # returned a finite gradient. The guard rides on the derivative.
+    g = gr.Grid((8,))
+    c = en.Coefficients(0.125, 0.5, 1.0)
+    a = jnp.sin(g.axis(0))
+    bad = jnp.zeros(8).at[0].set(jnp.nan)
+    with pytest.raises(Exception, match="V contains NaN"):
+        jax.block_until_ready(jax.jit(jax.grad(lambda v: qm.schrodinger_hamiltonian(a, a, v, g, c)))(bad))
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_any_float = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_any_float, _any_float, _any_float)
+def test_schrodinger_domain_is_exactly_D_gamma_mu_positive(D, gamma, mu):
+    # effective_constants accepts (D, γ, μ) iff each is finite and > 0 (eq. (34): ħ_eff real and
+    # m_eff > 0), over every float hypothesis draws (NaN, ±inf, ±0, subnormals): none outside slips
+    # through. Inside, ħ²/(2m) = 4D/μ, the identity of (34), to a few ulps (overflow aside).
+    ok = all(math.isfinite(x) and x > 0 for x in (D, gamma, mu))
+    try:
+        k = qm.effective_constants(en.Coefficients(D, gamma, mu))
+    except ValueError as e:
+        assert not ok, e
+        assert "D > 0, gamma > 0 and mu > 0" in str(e)
+    else:
+        assert ok
+        lhs, rhs = float(k.hbar) ** 2 / (2 * float(k.mass)), 4 * D / mu
+        if all(math.isfinite(v) and v > 1e-300 for v in (lhs, rhs, float(k.hbar), float(k.mass))):
+            assert math.isclose(lhs, rhs, rel_tol=1e-12), (lhs, rhs)

@@ -226,3 +226,30 @@ def test_kernels_vmap_and_keep_float32():
     g, _, _, y = _sheet(8, 8)
     assert S.polyakov_action(y.astype(jnp.float32), g).dtype == jnp.float32
     assert S.virasoro_residuals(y.astype(jnp.float32), g).dtype == jnp.float32
+
+
+# --------------------------------------------------------------------------- input policy (issue #11)
+def test_polyakov_eom_nan_check_is_not_discarded_under_jit():
+    # polyakov_eom called check_finite(Y) and dropped the result: dead code under jit.
+    g = Grid((4, 6))
+    y = jnp.zeros((3, 4, 6)).at[0, 0, 0].set(jnp.nan)
+    with pytest.raises(Exception, match="Y contains NaN"):
+        jax.block_until_ready(jax.jit(lambda v: S.polyakov_eom(v, g))(y))
+
+
+def test_target_metric_must_be_symmetric_and_non_degenerate():
+    # η's antisymmetric part drops out of η_μν ∂X^μ ∂X^ν: a typo in η gave a finite, wrong action.
+    g = Grid((4, 6))
+    y = jnp.zeros((3, 4, 6)).at[1].set(jnp.sin(g.mesh()[1]))
+    eta = jnp.diag(jnp.array([-1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="eta must be symmetric"):
+        S.polyakov_action(y, g, eta=eta.at[0, 1].set(0.5))
+    with pytest.raises(ValueError, match="non-degenerate"):
+        S.virasoro_residuals(y, g, eta=eta.at[2, 2].set(0.0))
+
+
+def test_catenoid_rejects_strings_and_fractional_counts():
+    with pytest.raises(ValueError, match="radius must be a finite number"):
+        S.catenoid_parameter("1", 1.0)  # float("1") used to accept it
+    with pytest.raises(ValueError, match="n must be an integer"):
+        S.minimize_ring_surface(1.0, 1.0, 8.5)
