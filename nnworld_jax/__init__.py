@@ -82,7 +82,8 @@ from . import metrics as metrics
 from . import curvature as curvature
 from . import gravity as gravity
 from . import reduced_gravity as reduced_gravity
-from . import hidden_gravity as hidden_gravity
+from . import network_gravity as network_gravity
+from . import minimal_coupling as minimal_coupling
 from . import holography as holography
 
 # Scale (issue #6): sharded, resumable batch experiments and matrix-free large networks.

@@ -8,7 +8,7 @@ import pytest
 
 import nnworld_jax as nw
 from nnworld_jax import (curvature, entropic, fokker_planck, gravity, grid, hamilton_jacobi, hidden,
-                         hidden_gravity, holography, lanczos, sparse, learning, metrics, network, partition, quantum, reduced_gravity,
+                         minimal_coupling, network_gravity, holography, lanczos, sparse, learning, metrics, network, partition, quantum, reduced_gravity,
                          strings, thermo)
 
 # Utilities that implement no equation of the paper.
@@ -24,7 +24,7 @@ NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_
                # holography's own OU model (no paper equation; issue #19)
                "stationary_covariance", "ou_entropy_production"}
 PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, reduced_gravity,
-                   hidden_gravity, holography, sparse, lanczos]
+                   minimal_coupling, network_gravity, holography, sparse, lanczos]
 EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")
 
 

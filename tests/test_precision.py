@@ -27,13 +27,13 @@ import pytest
 
 import nnworld_jax as nw
 from nnworld_jax import (curvature, entropic, estimators, fokker_planck, gravity, grid, hamilton_jacobi,
-                         hidden, hidden_gravity, holography, lanczos, sparse, learning, metrics, network, partition, quantum,
+                         hidden, minimal_coupling, network_gravity, holography, lanczos, sparse, learning, metrics, network, partition, quantum,
                          reduced_gravity, strings, thermo)
 from nnworld_jax.entropic import Coefficients
 from nnworld_jax.grid import Grid
 
 MODULES = [network, partition, thermo, estimators, learning, grid, fokker_planck, entropic, quantum,
-           hamilton_jacobi, hidden, strings, metrics, curvature, gravity, reduced_gravity, hidden_gravity, holography,
+           hamilton_jacobi, hidden, strings, metrics, curvature, gravity, reduced_gravity, minimal_coupling, network_gravity, holography,
            sparse, lanczos]
 
 # Public functions with no floating inputs to follow, or whose dtype is fixed by something else.
@@ -135,6 +135,20 @@ def _worldsheet(dtype):
     t, s = np.meshgrid(*[np.linspace(0, 2 * np.pi, 8, endpoint=False)] * 2, indexing="ij")
     y = np.stack([0.2 * np.sin(t), 0.3 * np.cos(s - t), 0.1 * np.sin(s + t)])
     return g, _a(y, dtype)
+
+
+@functools.lru_cache
+def _network_states(dtype):
+    # network_gravity inputs: x̄_i^(μ)(τ) (2, 3, 8), a symmetric G, per-neuron Lorentzian metrics, a 16² box.
+    tau = Grid((8,))
+    t = np.linspace(0, 2 * np.pi, 8, endpoint=False)[None, :]
+    i = np.arange(3)[:, None]
+    x = np.stack([0.5 * np.sin(t + i) + 2 * i + 1, 0.4 * np.cos(t - i) + i + 2])
+    jac = np.eye(3) - 0.2 * np.arange(9).reshape(3, 3) / 9
+    metric = np.broadcast_to(np.diag([-1.0, 1.0]), (3, 2, 2)) + 0.05 * np.arange(3)[:, None, None]
+    box = Grid((16, 16))
+    field = gravity.sample_metric(box, lambda X: gravity.reference_metric(X, eps=0.1, signature=(-1.0, 1.0)))
+    return tau, _a(x, dtype), _a(jac.T @ jac, dtype), _a(metric, dtype), box, field.astype(dtype)
 
 
 def _points(dtype, pts):
@@ -389,26 +403,50 @@ CASES = {
     "gravity.sample_metric": lambda d: gravity.sample_metric(Grid((4, 4)), lambda X: gravity.reference_metric(X, eps=0.1).astype(d)),
     "gravity.einstein_tensor_of": lambda d: gravity.einstein_tensor_of(
         lambda X: gravity.reference_metric(X, eps=0.1), _a([0.3, 1.1, 2.0], d)),
-    # ---- hidden variables in the emergent metric (§9, (77)-(80))
-    "hidden_gravity.emergent_metric": lambda d: hidden_gravity.emergent_metric(
+    # ---- scalar matter minimally coupled to an emergent metric (the toolkit's model, not (77)-(80))
+    "minimal_coupling.emergent_metric": lambda d: minimal_coupling.emergent_metric(
         Grid((8, 8)), 0.1 * _scalar_matter(Grid((8, 8)), d)[0][None].repeat(2, 0)),
-    "hidden_gravity.hidden_density": lambda d: hidden_gravity.hidden_density(
+    "minimal_coupling.hidden_density": lambda d: minimal_coupling.hidden_density(
         *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5, coupling=0.1),
-    "hidden_gravity.hidden_action": lambda d: hidden_gravity.hidden_action(
+    "minimal_coupling.hidden_action": lambda d: minimal_coupling.hidden_action(
         *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5, coupling=0.1),
-    "hidden_gravity.hidden_euler_lagrange": lambda d: hidden_gravity.hidden_euler_lagrange(
+    "minimal_coupling.hidden_euler_lagrange": lambda d: minimal_coupling.hidden_euler_lagrange(
         *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5),
-    "hidden_gravity.energy_momentum_density": lambda d: hidden_gravity.energy_momentum_density(
+    "minimal_coupling.energy_momentum_density": lambda d: minimal_coupling.energy_momentum_density(
         *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5),
-    "hidden_gravity.christoffel_field": lambda d: hidden_gravity.christoffel_field(*_lorentz_field(d)),
-    "hidden_gravity.covariant_divergence_density": lambda d: hidden_gravity.covariant_divergence_density(
+    "minimal_coupling.christoffel_field": lambda d: minimal_coupling.christoffel_field(*_lorentz_field(d)),
+    "minimal_coupling.covariant_divergence_density": lambda d: minimal_coupling.covariant_divergence_density(
         *_lorentz_field(d), 0.1 * _lorentz_field(d)[1]),
-    "hidden_gravity.noether_residual": lambda d: hidden_gravity.noether_residual(
+    "minimal_coupling.noether_residual": lambda d: minimal_coupling.noether_residual(
         *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5),
-    "hidden_gravity.string_action": lambda d: hidden_gravity.string_action(
+    "minimal_coupling.string_action": lambda d: minimal_coupling.string_action(
         _worldsheet(d)[1], _worldsheet(d)[0], lambda x: jnp.diag(jnp.stack([-1.0 + 0 * x[0], 1 + 0.1 * x[0] ** 2, 1.0 + 0 * x[0]]))),
-    "hidden_gravity.string_eom": lambda d: hidden_gravity.string_eom(
+    "minimal_coupling.string_eom": lambda d: minimal_coupling.string_eom(
         _worldsheet(d)[1], _worldsheet(d)[0], lambda x: jnp.diag(jnp.stack([-1.0 + 0 * x[0], 1 + 0.1 * x[0] ** 2, 1.0 + 0 * x[0]]))),
+    # ---- the network's hidden-variable action (§9, (77)-(83))
+    "network_gravity.state_average": lambda d: network_gravity.state_average(_network_states(d)[1], _network_states(d)[2]),
+    "network_gravity.source_weights": lambda d: network_gravity.source_weights(
+        _network_states(d)[1], _network_states(d)[2], _network_states(d)[0], alpha=1.3),
+    "network_gravity.hidden_lagrangian": lambda d: network_gravity.hidden_lagrangian(
+        *(_network_states(d)[i] for i in (1, 2, 3, 0)), alpha=1.3),
+    "network_gravity.hidden_action": lambda d: network_gravity.hidden_action(
+        *(_network_states(d)[i] for i in (1, 2, 3, 0)), alpha=1.3),
+    "network_gravity.hidden_eom": lambda d: network_gravity.hidden_eom(
+        *(_network_states(d)[i] for i in (1, 2, 3, 0)), alpha=1.3),
+    "network_gravity.printed_eom": lambda d: network_gravity.printed_eom(
+        *(_network_states(d)[i] for i in (1, 2, 3, 0)), alpha=1.3),
+    "network_gravity.metric_at_neurons": lambda d: network_gravity.metric_at_neurons(
+        functools.partial(gravity.reference_metric, eps=0.1), _network_states(d)[1]),
+    "network_gravity.deposit_sources": lambda d: network_gravity.deposit_sources(
+        _network_states(d)[1], jnp.ones((2, 2, 3, 8), d), _network_states(d)[0], _network_states(d)[4], width=0.5),
+    "network_gravity.spacetime_action": lambda d: network_gravity.spacetime_action(
+        _network_states(d)[4], _network_states(d)[5], jnp.ones((2, 2, 16, 16), d)),
+    "network_gravity.source_variation": lambda d: network_gravity.source_variation(
+        _network_states(d)[4], _network_states(d)[5], jnp.ones((2, 2, 16, 16), d)),
+    "network_gravity.entropy_production_action": lambda d: network_gravity.entropy_production_action(
+        _network_states(d)[4], _network_states(d)[5], jnp.ones((2, 2, 16, 16), d), kappa=0.7),
+    "network_gravity.entropy_production_equation": lambda d: network_gravity.entropy_production_equation(
+        _network_states(d)[4], _network_states(d)[5], jnp.ones((2, 2, 16, 16), d), kappa=0.7),
     # ---- reduced actions (§9)
     "reduced_gravity.static_spherical_metric": lambda d: reduced_gravity.static_spherical_metric(
         lambda r: 1 - 2 / r, lambda r: 1 / (1 - 2 / r))(_a([0.0, 5.0, 1.0, 0.3], d)),
@@ -587,7 +625,7 @@ AGREEMENT = sorted({
     "hamilton_jacobi.eigenvalue_curvature_term", "hidden.permutation_flow", "strings.polyakov_eom",
     "strings.nambu_goto_action", "curvature.curvature", "metrics.kerr", "gravity.gravity_euler_lagrange",
     "gravity.einstein_tensor_point", "gravity.stress_energy", "reduced_gravity.solve_schwarzschild",
-    "hidden_gravity.noether_residual", "hidden_gravity.energy_momentum_density", "holography.boundary_weights",
+    "minimal_coupling.noether_residual", "minimal_coupling.energy_momentum_density", "network_gravity.hidden_eom", "holography.boundary_weights",
     "holography.ou_entropy_production", "sparse.sparse_mean_state", "lanczos.gauss_newton_logdet",
 })
 

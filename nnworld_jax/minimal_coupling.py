@@ -1,33 +1,33 @@
-"""Hidden variables in the emergent curved space-time, paper §9, eqs. (77)-(80): their action,
-Euler-Lagrange equations, energy-momentum tensor density and its covariant conservation.
+"""Scalar fields minimally coupled to an emergent metric: this toolkit's own matter model, NOT the
+paper's (77)-(80).
 
-Reading implemented (``docs/conventions.md`` §5-§6 and this module's tests). The D + 1 subsystems'
-average states x̄^μ (:mod:`nnworld_jax.hidden`) are the coordinates of the emergent space-time; for
-non-interacting subsystems its metric is Minkowski η (§8, strings), for minimally interacting ones it
-is a metric g_{μν}(X). The remaining hidden variables are fields φ_A(X), A = 1..m, on that space-time,
-coupled to it only through g (minimal coupling). Their action, (77)-(79) with the conventions' measure
-d^{D+1}X in (79), is
+The paper's §9 action (77)-(80) is about the network itself (the state vectors x̄_i^(μ) of its
+neurons as point sources in the emergent space-time): that is :mod:`nnworld_jax.network_gravity`.
+This module is a different, standard construction, kept because it gives the paper's matter
+Lagrangian L_M of (84)-(85) a concrete field-theory example and checks covariant conservation, which
+(95) with the contracted Bianchi identity requires. Fields φ_A(X), A = 1..m, on the emergent
+space-time couple to it only through g (minimal coupling):
 
     S_x[φ, g] = ∫ d^{D+1}X √|g| L_x,   L_x = -½ g^{μν} ∂_μφ_A ∂_νφ_A - V(φ),
-    V(φ) = Σ_A (½ m² φ_A² + ¼ λ φ_A⁴),                                                (77)-(79)
+    V(φ) = Σ_A (½ m² φ_A² + ¼ λ φ_A⁴)
 
 (mostly-plus signature, so T_{00} ≥ 0 for V ≥ 0), and the energy-momentum tensor *density* is
 
     𝒯^{μν} = 2 δS_x/δg_{μν} = √|g| T^{μν},
-    T^{μν} = ∂^μφ_A ∂^νφ_A - g^{μν}(½ ∂_αφ_A ∂^αφ_A + V(φ)).                          (80)
+    T^{μν} = ∂^μφ_A ∂^νφ_A - g^{μν}(½ ∂_αφ_A ∂^αφ_A + V(φ)),
 
+the standard normalization (twice (85) as printed, whose -δ/δg^{αβ} lowers the indices of δ/δg_{μν}).
 Diffeomorphism invariance of S_x gives, for *any* fields and metric (off shell), the Noether identity
 
     √|g| ∇_μ T^μ_ν = E_A ∂_νφ_A,   E_A = δS_x/δφ_A = ∂_μ(√|g| g^{μν}∂_νφ_A) - √|g| V'(φ_A),
 
 so ∇_μ T^{μν} = 0 wherever the equations of motion E_A = 0 hold (conversely, conservation forces
-E_A ∂_νφ_A = 0). The printed text of (77)-(80) could not be retrieved when this module was written
-(only the abstract and the conventions' notes, which fix (79) to d^{D+1}X, were at hand): the forms above are
-the standard minimally coupled reading, and every one of them is checked in ``tests/test_hidden_gravity.py`` against an independent
-computation (autodiff of analytic fields, :func:`nnworld_jax.curvature.covariant_divergence`).
+E_A ∂_νφ_A = 0). Every form above is checked in ``tests/test_minimal_coupling.py`` against an
+independent computation (autodiff of analytic fields, :func:`nnworld_jax.curvature.covariant_divergence`).
+No claim of ``nnworld reproduce`` cites this module: the paper states none of it.
 
-A second, string-level reading of (77) is offered too: §8's Polyakov string x̄^μ(τ, σ) of the
-subsystems' states, now in the curved metric, S = -(T/2) ∫ dτ dσ √|h| h^{ab} ∂_a x̄^μ ∂_b x̄^ν g_{μν}(x̄)
+Also here: §8's Polyakov string (76) of the subsystems' states x̄^μ(τ, σ), with the flat target η
+replaced by a curved metric, S = -(T/2) ∫ dτ dσ √|h| h^{ab} ∂_a x̄^μ ∂_b x̄^ν g_{μν}(x̄)
 (conformal gauge h = diag(-1, 1)); :func:`string_action`, :func:`string_eom` (``jax.grad``). For
 g = η it is :func:`nnworld_jax.strings.polyakov_action` (tested).
 
@@ -259,7 +259,7 @@ def _divergence_jit(grid, metric, dens, method):
 def emergent_metric(grid: Grid, displacement: Float[Array, "K ..."], *, eta: Float[Array, "K K"] | None = None,
                     conformal: Float[Array, "..."] | None = None,
                     method: str = "spectral") -> Float[Array, "K K ..."]:
-    """Metric of the emergent space-time seen from the network's lattice coordinates, §9 (77).
+    """A metric g_μν of eq. (56) seen from lattice coordinates: Minkowski η (55) pulled back, times e^{2ω}.
 
     The subsystems' average states x̄^μ(Y) = Y^μ + u^μ(Y) (μ = 0..D, Y the lattice coordinates,
     u periodic) pull the flat metric back: g_{ab}(Y) = e^{2ω(Y)} ∂_a x̄^μ ∂_b x̄^ν η_{μν}. With ω = 0
@@ -316,7 +316,7 @@ def _emergent_jit(grid, displacement, eta, conformal, method):
 
 def hidden_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
                    mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, "..."]:
-    """Lagrangian density √|g| L_x of the hidden variables at every grid point, eqs. (77)-(79).
+    """Density √|g| L_x of scalar matter at every grid point: a model for L_M of eqs. (84)-(85).
 
     L_x = -½ g^{μν} ∂_μφ_A ∂_νφ_A - Σ_A (½ m² φ_A² + ¼ λ φ_A⁴), mostly-plus signature.
 
@@ -335,7 +335,7 @@ def hidden_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Ar
 
 def hidden_action(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
                   mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, ""]:
-    """S_x = ∫ d^{D+1}X √|g| L_x = Σ density · cell volume, eqs. (77)-(79) ((79) with d^{D+1}X, conventions §6).
+    """S_x = ∫ d^{D+1}X √|g| L_x = Σ density · cell volume: the matter term of eq. (84) for scalar fields.
 
     Arguments: as :func:`hidden_density`. Returns: the scalar action.
 
@@ -354,7 +354,7 @@ def hidden_action(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Arr
 def hidden_euler_lagrange(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
                           mass: float = 0.0, coupling: float = 0.0,
                           method: str = "spectral") -> Float[Array, "m ..."]:
-    """E_A = δS_x/δφ_A of the discrete action (77)-(79): ``jax.grad`` / cell volume.
+    """E_A = δS_x/δφ_A of the discrete scalar-matter action (matter of eq. (84)): ``jax.grad`` / cell volume.
 
     Continuum form (the tests' reference): E_A = ∂_μ(√|g| g^{μν}∂_νφ_A) - √|g|(m²φ_A + λφ_A³), i.e.
     √|g| times the covariant Klein-Gordon operator (□ - V'). Zero on solutions of the equations of
@@ -369,9 +369,9 @@ def hidden_euler_lagrange(grid: Grid, metric: Float[Array, "K K ..."], fields: F
 def energy_momentum_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
                             mass: float = 0.0, coupling: float = 0.0,
                             method: str = "spectral") -> Float[Array, "K K ..."]:
-    """Energy-momentum tensor density 𝒯^{μν} = 2 δS_x/δg_{μν} = √|g| T^{μν}, eq. (80), by ``jax.grad``.
+    """Energy-momentum tensor density 𝒯^{μν} = 2 δS_x/δg_{μν} = √|g| T^{μν} (eq. (85), standard factor 2), by ``jax.grad``.
 
-    The gradient of the discrete action (77)-(79) with respect to the metric field, divided by the cell
+    The gradient of the discrete action with respect to the metric field, divided by the cell
     volume, with :func:`nnworld_jax.gravity.euler_lagrange`'s symmetric convention. Continuum form
     (tests only): T^{μν} = ∂^μφ_A∂^νφ_A - g^{μν}(½∂_αφ_A∂^αφ_A + V). Mostly-plus: T^{00} ≥ 0 in
     Minkowski space for V ≥ 0. Upper indices, weight one (divide by √|g| for the tensor).
@@ -399,10 +399,11 @@ def christoffel_field(grid: Grid, metric: Float[Array, "K K ..."], *,
 
 def covariant_divergence_density(grid: Grid, metric: Float[Array, "K K ..."], density: Float[Array, "K K ..."], *,
                                  method: str = "spectral") -> Float[Array, "K ..."]:
-    """√|g| ∇_μ T^{μν} = ∂_μ𝒯^{μν} + Γ^ν_{μλ}𝒯^{μλ} for a symmetric tensor density 𝒯 = √|g| T, eq. (80).
+    """√|g| ∇_μ T^{μν} = ∂_μ𝒯^{μν} + Γ^ν_{μλ}𝒯^{μλ} for a symmetric tensor density 𝒯 = √|g| T, with Γ of eq. (93).
 
     (The Γ^μ_{μλ} term of ∇_μT^{μν} cancels against the derivative of √|g|, so no √|g| appears.)
-    The conservation law of (80): zero for the hidden variables' 𝒯 where their equations of motion hold.
+    The conservation law that (95) and the Bianchi identity require: zero for the fields' 𝒯 where their
+    equations of motion hold.
 
     Arguments:
         grid: periodic grid with K axes. metric: (K, K, *grid.shape).
@@ -422,9 +423,9 @@ def covariant_divergence_density(grid: Grid, metric: Float[Array, "K K ..."], de
 
 def noether_residual(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
                      mass: float = 0.0, coupling: float = 0.0, method: str = "spectral"):
-    """Off-shell conservation identity of eq. (80): √|g| ∇_μT^μ_ν - E_A ∂_νφ_A (zero for every φ, g).
+    """Off-shell conservation identity behind eq. (95): √|g| ∇_μT^μ_ν - E_A ∂_νφ_A (zero for every φ, g).
 
-    Both sides from ``jax.grad`` of the discrete action (77)-(79): 𝒯 from :func:`energy_momentum_density`,
+    Both sides from ``jax.grad`` of the discrete action: 𝒯 from :func:`energy_momentum_density`,
     E_A from :func:`hidden_euler_lagrange`. On shell (E = 0) it reduces to ∇_μT^{μν} = 0.
 
     Arguments: as :func:`hidden_density`.
@@ -438,7 +439,7 @@ def noether_residual(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[
 
 
 # ----------------------------------------------------------------------------------------------
-# String reading of (77): the subsystems' states x̄^μ(τ, σ) in a curved target metric
+# The Polyakov string (76) of the subsystems' states x̄^μ(τ, σ) in a curved target metric
 # ----------------------------------------------------------------------------------------------
 
 def _string_density(y, grid, metric_fn, drift, tension, method):
@@ -496,7 +497,7 @@ def _string_args(y, grid, metric_fn, drift, tension, method):
 
 def string_action(y: Float[Array, "K Nt Ns"], grid: Grid, metric_fn, *, drift=None, tension=1.0,
                   method: str = "spectral") -> Float[Array, ""]:
-    """Polyakov action of the subsystems' states in the curved emergent metric, eq. (77) (string reading).
+    """Polyakov action (76) of the subsystems' states with a curved target metric g_μν(x̄) in place of η.
 
     S = -(T/2) ∫ dτ dσ √|h| h^{ab} ∂_a x̄^μ ∂_b x̄^ν g_{μν}(x̄) in conformal gauge h = diag(-1, 1), i.e.
     (T/2) Σ_sites (ẋ·g·ẋ - x'·g·x') · h_τ h_σ, with x̄ = drift·τ + Y (as :mod:`nnworld_jax.strings`).
@@ -517,7 +518,7 @@ def string_action(y: Float[Array, "K Nt Ns"], grid: Grid, metric_fn, *, drift=No
 
 def string_eom(y: Float[Array, "K Nt Ns"], grid: Grid, metric_fn, *, drift=None, tension=1.0,
                method: str = "spectral") -> Float[Array, "K Nt Ns"]:
-    """δS/δx̄^μ of :func:`string_action` (eq. (77), string reading): ``jax.grad`` / cell volume.
+    """δS/δx̄^μ of :func:`string_action` (eq. (76) in a curved target): ``jax.grad`` / cell volume.
 
     Continuum form (tests only): T[∂_σ(g_{μν}x̄'^ν) - ∂_τ(g_{μν}ẋ^ν)] + (T/2) ∂_μg_{νρ}(ẋ^νẋ^ρ - x̄'^νx̄'^ρ),
     the string in a curved background; zero on solutions. Arguments: as :func:`string_action`.

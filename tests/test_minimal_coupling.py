@@ -1,7 +1,8 @@
-"""Paper §9, eqs. (77)-(80): the hidden variables' action in the emergent metric, its Euler-Lagrange
+"""Scalar matter minimally coupled to an emergent metric (nnworld_jax.minimal_coupling, the toolkit's
+own model for the matter Lagrangian of (84)-(85), not the paper's (77)-(80)): its Euler-Lagrange
 equations and energy-momentum tensor density from jax.grad, and covariant conservation.
 
-References are independent of nnworld_jax.hidden_gravity: the analytic forms of E and T evaluated
+References are independent of nnworld_jax.minimal_coupling: the analytic forms of E and T evaluated
 with exact forward-mode derivatives of analytic fields (jax.jacfwd, no grid), and
 nnworld_jax.curvature.covariant_divergence for ∇_μT^{μν}. Grids are 2D (1+1) unless a test says
 otherwise; spectral derivatives. Tolerances: the discrete identities are exact up to the aliasing
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from nnworld_jax import gravity as gv
-from nnworld_jax import hidden_gravity as hg
+from nnworld_jax import minimal_coupling as hg
 from nnworld_jax.grid import Grid
 
 MASS, COUPLING = 0.7, 0.5
@@ -294,7 +295,7 @@ def test_bad_input_raises():
 
 
 # ---------------------------------------------------------------------------------------------
-# String reading of (77): x̄^μ(τ, σ) in a curved target metric
+# The Polyakov string (76) of x̄^μ(τ, σ) in a curved target metric
 
 
 _CURVED3 = functools.partial(gv.reference_metric, eps=0.1, signature=(-1.0, 1.0, 1.0))
