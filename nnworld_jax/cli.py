@@ -1,6 +1,7 @@
 """``nnworld``: the command line. ``nnworld reproduce`` recomputes the paper's claims.
 
     nnworld reproduce [--quick] [--only SECTION|CLAIM] [--out DIR] [--precision float64|float32]
+                      [--compile-cache DIR|off]
     nnworld list [--only SECTION|CLAIM]
     nnworld batch CONFIG.toml --out DIR [--quick]
 
@@ -155,6 +156,28 @@ def _write_report(out: Path, earlier: dict | None, new_records: list[dict], figu
     return records
 
 
+def _default_compile_cache() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.environ.get("NNWORLD_COMPILE_CACHE") or os.path.join(base, "nnworld_jax", "jax-compile")
+
+
+def _use_compile_cache(setting: str) -> str | None:
+    """JAX's persistent compilation cache in ``setting`` (a directory, or ``off``): most of a run is
+    XLA compilation, and a second run then loads the programs (measured: -35% CPU time on §8).
+    A cache the user configured for JAX already wins; an unwritable directory just disables it."""
+    import jax
+
+    if setting == "off" or jax.config.jax_compilation_cache_dir:
+        return jax.config.jax_compilation_cache_dir
+    try:
+        Path(setting).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", setting)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)  # most claim programs take 0.2-2 s
+    return setting
+
+
 def _progress_line(i: int, n: int, record: dict) -> str:
     flag = "" if record["verdict"] == record["expected_verdict"] else f"  (recorded: {record['expected_verdict']})"
     return f"[{i:>{len(str(n))}}/{n}] §{record['section']:<3} {record['id']:<42} {record['verdict']:<16}" \
@@ -180,6 +203,7 @@ def reproduce(args) -> int:
     except ValueError as e:
         console.print(f"[red]nnworld reproduce: {e}[/red]", highlight=False)
         return EXIT_USAGE
+    _use_compile_cache(args.compile_cache)
     ctx = claims.Context(quick=args.quick, seed=args.seed, precision=args.precision)
     records, figures = [], {}
     t0 = time.perf_counter()
@@ -279,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--out", default="report", help="report directory (default: ./report)")
     rep.add_argument("--precision", default="float64", choices=("float64", "float32"))
     rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--compile-cache", default=_default_compile_cache(), metavar="DIR|off",
+                     help="JAX's persistent compilation cache (default: the user's cache directory, or "
+                          "$NNWORLD_COMPILE_CACHE); 'off' to compile afresh")
     rep.set_defaults(func=reproduce)
     lst = sub.add_parser("list", help="list the registered claims")
     lst.add_argument("--only", default=None)

@@ -21,6 +21,12 @@ SLOW = {"partition.gaussian-error-tanh", "learning.second-law", "learning.first-
         "reduced_gravity.schwarzschild", "reduced_gravity.flrw-dust", "large_networks.cycle-free-energy"}
 
 
+@pytest.fixture(autouse=True)
+def _no_compile_cache(monkeypatch):
+    # main() would enable JAX's persistent cache for the rest of the test process; tests compile afresh.
+    monkeypatch.setenv("NNWORLD_COMPILE_CACHE", "off")
+
+
 def perturbations(record: dict, seed: int) -> dict[str, float]:
     """Measurements a broken computation could give instead of ``record["measured"]``.
 

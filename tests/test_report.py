@@ -22,6 +22,12 @@ from nnworld_jax import claims
 from nnworld_jax.cli import MARKER, main
 
 
+@pytest.fixture(autouse=True)
+def _no_compile_cache(monkeypatch):
+    # main() would enable JAX's persistent cache for the rest of the test process; tests compile afresh.
+    monkeypatch.setenv("NNWORLD_COMPILE_CACHE", "off")
+
+
 def _figure(y):
     fig = Figure(figsize=(3, 2))
     fig.subplots().plot([0, 1, 2], [0, y, 2 * y])
