@@ -134,8 +134,8 @@ def float_array(x, name: str, dtype=None, *, shape: tuple[int, ...] | None = Non
     jax.vmap" for extra axes), with no NaN/inf. Returns the checked value: use it."""
     x = as_float(x, name, dtype)
     if (shape is not None and x.shape != tuple(shape)) or (ndim is not None and x.ndim != ndim):
-        want = str(tuple(shape)) if shape is not None else f"{ndim} axes"
-        raise ValueError(f"{name} must have shape {want}, got {x.shape}; kernels take one unbatched "
+        want = f"shape {tuple(shape)}" if shape is not None else f"{ndim} axes (ndim {ndim})"
+        raise ValueError(f"{name} must have {want}, got shape {x.shape}; kernels take one unbatched "
                          "input, use jax.vmap to batch")
     return check_finite(x, name)
 

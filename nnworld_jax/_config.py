@@ -21,7 +21,7 @@ def set_precision(name: str) -> None:
     ``"float64"`` enables ``jax_enable_x64``; call it before creating arrays. Kernels keep the
     dtype of the arrays they are given either way.
     """
-    if name not in _PRECISIONS:
+    if not isinstance(name, str) or name not in _PRECISIONS:
         raise ValueError(f"precision must be one of {_PRECISIONS}, got {name!r}")
     jax.config.update("jax_enable_x64", name == "float64")
 
@@ -37,16 +37,44 @@ _RTOL = {np.dtype("float32"): 1e-4, np.dtype("float64"): 1e-10}
 
 
 def rtol(dtype) -> float:
-    """Relative tolerance for agreement of two routes to one quantity in ``dtype``."""
-    return _RTOL[np.dtype(dtype)]
+    """Relative tolerance for agreement of two routes to one quantity in ``dtype`` (float32 or float64)."""
+    return _RTOL[_known_dtype(dtype)]
+
+
+def _known_dtype(dtype) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a NumPy/JAX dtype, got {dtype!r}") from None
+    if dt not in _RTOL:
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt
 
 
 def solver_tol(tol: float | None, dtype, float64_default: float) -> float:
-    """A Newton tolerance: ``tol`` if given, else ``float64_default`` in float64 and 1e-5 in float32.
+    """A Newton tolerance: ``tol`` if given (a finite scalar >= 0), else ``float64_default`` in
+    float64 (complex128) and 1e-5 in float32 (complex64).
 
     float32 carries ~7 digits; a residual relative 1e-10 is out of its reach, and Newton would
     run to ``max_steps`` or fail, so iterative solvers default to a tolerance the dtype can meet.
     """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a NumPy/JAX dtype, got {dtype!r}") from None
+    if not np.issubdtype(dt, np.inexact):
+        raise ValueError(f"dtype must be a floating (or complex) dtype, got {dt}")
     if tol is not None:
-        return float(tol)
-    return float64_default if np.dtype(dtype) == np.dtype("float64") else 1e-5
+        return _tolerance(tol, "tol")
+    wide = dt in (np.dtype("float64"), np.dtype("complex128"))
+    return _tolerance(float64_default, "float64_default") if wide else 1e-5
+
+
+def _tolerance(x, name: str) -> float:
+    # A tolerance is a finite scalar >= 0 (0 is legitimate for an absolute tolerance).
+    if isinstance(x, (bool, str, bytes)) or np.ndim(x) != 0:
+        raise ValueError(f"{name} must be a finite scalar >= 0, got {x!r}")
+    value = float(x)
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite scalar >= 0, got {value}")
+    return value

@@ -18,30 +18,30 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import check, check_positive
-from .network import Network, bulk_loss
+from ._checks import check, check_count, scalar_param
+from .network import Network, _bulk_loss, _check_network
 from .partition import Method, _check_method, gauss_newton_operator, mean_state
 
 
 def _log_integrand_and_frame(net: Network, beta, method: str):
     """log of the exact integrand as a function of x, and the Gaussian frame (x*, Q, σ)."""
     _check_method(method)
-    beta = check_positive(jnp.asarray(beta, net.w.dtype), "beta")
+    beta = scalar_param(beta, "beta", _check_network(net).w.dtype, positive=True)
     x_star = mean_state(net)
-    h_star = bulk_loss(net, x_star)
+    h_star = _bulk_loss(net, x_star)
     g = gauss_newton_operator(net, x_star)
     eye = jnp.eye(net.n, dtype=g.dtype)
     if method == "laplace":
         precision = beta * (g - net.m * eye)
 
         def log_f(x):
-            return -beta * bulk_loss(net, x)
+            return -beta * _bulk_loss(net, x)
     else:
         precision = eye + beta * (g - net.m * eye)
 
         def log_f(x):
             d = x - x_star
-            return -0.5 * jnp.vdot(d, d) - beta * (bulk_loss(net, x) - h_star)
+            return -0.5 * jnp.vdot(d, d) - beta * (_bulk_loss(net, x) - h_star)
 
     lam, q = jnp.linalg.eigh(precision)
     # A non-positive precision has no Gaussian frame: fail loudly rather than return NaN.
@@ -57,8 +57,12 @@ def log_partition_quadrature(net: Network, beta, *, method: Method = "paper", ha
     The grid spans u ∈ [-half_width, half_width]^N (in units of the Gaussian form's standard
     deviations) with ``n_points`` per axis; for smooth, rapidly decaying integrands the trapezoid
     rule converges faster than any power of the spacing, so the default reaches ~1e-12 for the
-    Gaussian case. Cost n_points^N integrand evaluations.
+    Gaussian case. Cost n_points^N integrand evaluations. ``beta`` is a scalar > 0, ``half_width``
+    finite and > 0, ``n_points`` an integer >= 2.
     """
+    n_points = check_count(n_points, "n_points", 2)
+    net = _check_network(net)
+    half_width = scalar_param(half_width, "half_width", net.w.dtype, positive=True)
     if net.n > 3:
         raise ValueError(f"quadrature is meant for N <= 3 (cost n_points**N); N = {net.n}: use log_partition_monte_carlo")
     log_f, x_star, q, sigma = _log_integrand_and_frame(net, beta, method)
@@ -83,8 +87,15 @@ def log_partition_monte_carlo(net: Network, beta, key: PRNGKeyArray, *, method: 
     Proposal: ½ N(x*, Σ) + ½ N(x*, widen² Σ), Σ the covariance of the Gaussian form; the wide
     component keeps the weights bounded where the exact integrand has heavier tails than the
     Gaussian (tanh saturates). Returns the estimate, its standard error and the effective sample
-    size. ``key`` is a ``jax.random`` key.
+    size. ``key`` is a ``jax.random`` key; ``beta`` a scalar > 0; ``n_samples`` an integer >= 2
+    (a standard error needs two samples); ``widen`` finite and >= 1.
     """
+    n_samples = check_count(n_samples, "n_samples", 2)
+    net = _check_network(net)
+    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or key.shape == (2,))):
+        raise TypeError(f"key must be a jax.random key (jax.random.key or PRNGKey), got {type(key).__name__}")
+    widen = scalar_param(widen, "widen", net.w.dtype)
+    widen = check(widen, ~(widen >= 1), "widen must be >= 1 (the wide component's scale)")
     log_f, x_star, q, sigma = _log_integrand_and_frame(net, beta, method)
     n = net.n
     k_u, k_pick = jax.random.split(key)

@@ -36,10 +36,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import check, check_positive, check_vector
+from ._checks import check, check_count, float_array, scalar_param
 from .network import Network
 from .partition import gauss_newton_operator, log_partition_from_operator
-from .sparse import SparseNetwork, _prepare, _Prepared, _rows, _slope, sparse_mean_state, to_dense
+from .sparse import SparseNetwork, _check_network, _prepare, _Prepared, _rows, _slope, sparse_mean_state, to_dense
 
 __all__ = ["LogDetEstimate", "FreeEnergyEstimate", "rademacher_probes", "exact_probes", "lanczos_tridiagonal",
            "slq_logdet", "gauss_newton_logdet", "free_energy_slq", "sparse_free_energy", "DENSE_THRESHOLD"]
@@ -72,16 +72,25 @@ class FreeEnergyEstimate(NamedTuple):
 
 def rademacher_probes(key: PRNGKeyArray, n: int, num: int, dtype=None) -> Float[Array, "p N"]:
     """``num`` Rademacher probe vectors (entries ±1, E[zzᵀ] = I) for Hutchinson's trace estimate of
-    tr log A = log det A, eq. (45)."""
-    dtype = jnp.zeros(()).dtype if dtype is None else dtype
-    return jax.random.rademacher(key, (int(num), int(n)), dtype=dtype)
+    tr log A = log det A, eq. (45). ``n`` and ``num`` are integers >= 1."""
+    n, num = check_count(n, "n"), check_count(num, "num")
+    dtype = _probe_dtype(dtype)
+    return jax.random.rademacher(key, (num, n), dtype=dtype)
+
+
+def _probe_dtype(dtype):
+    dtype = jnp.zeros(()).dtype if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"dtype must be a floating dtype, got {dtype}")
+    return dtype
 
 
 def exact_probes(n: int, dtype=None) -> Float[Array, "N N"]:
     """The probe set √N e_i, i = 1..N: the mean of zᵢᵀ f(A) zᵢ is exactly tr f(A) (eq. (45) without
-    sampling error; N probes, for small N and tests)."""
-    dtype = jnp.zeros(()).dtype if dtype is None else dtype
-    return jnp.sqrt(jnp.asarray(n, dtype)) * jnp.eye(int(n), dtype=dtype)
+    sampling error; N probes, for small N and tests). ``n`` is an integer >= 1."""
+    n = check_count(n, "n")
+    dtype = _probe_dtype(dtype)
+    return jnp.sqrt(jnp.asarray(n, dtype)) * jnp.eye(n, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,10 +106,10 @@ def lanczos_tridiagonal(matvec, probes: Float[Array, "p N"], num_steps: int):
     T = tridiag(beta, alpha, beta) and |zᵢ|. After an exact breakdown (an invariant Krylov
     subspace, β_j ≈ 0) the remaining steps are decoupled (α = 1, β = 0): zero quadrature weight.
     """
-    z = jnp.asarray(probes).T
-    k = int(num_steps)
-    if k < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    k = check_count(num_steps, "num_steps")
+    if not callable(matvec):
+        raise TypeError(f"matvec must be a callable v -> A v, got {type(matvec).__name__}")
+    z = _probe_block(probes).T
     dtype = z.dtype
     eps = jnp.finfo(dtype).eps
     norms = jnp.sqrt(jnp.sum(z * z, axis=0))
@@ -124,6 +133,15 @@ def lanczos_tridiagonal(matvec, probes: Float[Array, "p N"], num_steps: int):
     init = (q0, jnp.zeros_like(q0), zeros, jnp.zeros((p,), bool), zeros)
     _, (alphas, betas) = jax.lax.scan(body, init, None, length=k)
     return alphas.T, betas.T[:, :-1], norms
+
+
+def _probe_block(probes, dtype=None, n: int | None = None):
+    """Probes as a finite float (p, N) block (p >= 1), promoted from integers."""
+    z = float_array(probes, "probes", dtype, ndim=2)
+    if z.shape[0] < 1 or z.shape[1] < 1 or (n is not None and z.shape[1] != n):
+        want = f"(p, {n})" if n is not None else "(p, N)"
+        raise ValueError(f"probes must have shape {want} with p >= 1, got {z.shape}")
+    return z
 
 
 def _tridiagonal(alpha, beta):
@@ -181,9 +199,12 @@ def slq_logdet(matvec, probes: Float[Array, "p N"], num_steps: int = 40, *, exac
         >>> round(float(est.value), 10) == round(float(jnp.log(8.0)), 10)
         True
     """
-    probes = jax.lax.stop_gradient(jnp.asarray(probes))
-    if probes.ndim != 2:
-        raise ValueError(f"probes must have shape (p, N), got {probes.shape}")
+    num_steps = check_count(num_steps, "num_steps")
+    if not callable(matvec):
+        raise TypeError(f"matvec must be a callable v -> A v, got {type(matvec).__name__}")
+    probes = jax.lax.stop_gradient(_probe_block(probes))
+    if exact and probes.shape[0] != probes.shape[1]:
+        raise ValueError(f"exact=True needs the exact probe set (N, N) of exact_probes, got probes {probes.shape}")
     alphas, betas, norms = lanczos_tridiagonal(jax.vmap(matvec, in_axes=1, out_axes=1), probes, num_steps)
     est = _quadrature(alphas, betas, norms, exact)
     return est._replace(value=check(est.value, ~jnp.isfinite(est.value),
@@ -254,6 +275,9 @@ def _logdet_a_jvp(num_steps, exact, cg_rtol, cg_max_steps, primals, tangents):
     _, dtheta, _ = tangents
     est = _logdet_a(num_steps, exact, cg_rtol, cg_max_steps, idx, theta, probes)
     z = probes.T  # (N, p): one probe per column
+    # Under grad only this tangent is computed: the domain check must sit here too, or a negative
+    # definite A (CG converges on it as well) would give a finite, meaningless gradient (issue #11).
+    z = check(z, ~jnp.isfinite(est.value), _NOT_SPD)
     u, ok = _cg(lambda v: _apply_a(theta, idx, v), z, cg_rtol, cg_max_steps)
     u = check(u, ~ok, f"conjugate gradients for A⁻¹z did not converge in {cg_max_steps} steps "
                       "(A = (1-βm)I + βG ill-conditioned or not positive definite)")
@@ -264,6 +288,9 @@ def _logdet_a_jvp(num_steps, exact, cg_rtol, cg_max_steps, primals, tangents):
     _, dvalue = jax.jvp(quad_form, (theta,), (dtheta,))
     zero = jnp.zeros_like(dvalue)
     return est, LogDetEstimate(dvalue, zero, zero)
+
+
+_NOT_SPD = "(1 - beta m) I + beta G is not positive definite (eq. (7) needs 1 + beta (lambda_i - m) > 0)"
 
 
 def _cg_defaults(dtype):
@@ -293,30 +320,28 @@ def gauss_newton_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None =
 
     Returns: :class:`LogDetEstimate` in the weights' dtype.
     """
+    net = _check_network(net)
     dtype = net.weights.dtype
     n = net.n
-    beta = check_positive(jnp.asarray(beta, dtype=dtype), "beta")
-    x = sparse_mean_state(net) if x is None else check_vector(jnp.asarray(x, dtype=dtype), "x", n)
+    beta = scalar_param(beta, "beta", dtype, positive=True)
+    num_steps, cg_max_steps = check_count(num_steps, "num_steps"), check_count(cg_max_steps, "cg_max_steps")
+    rtol = _cg_defaults(dtype) if cg_rtol is None else float(scalar_param(cg_rtol, "cg_rtol", positive=True))
+    x = sparse_mean_state(net) if x is None else float_array(x, "x", dtype, shape=(n,))
     exact = isinstance(probes, str)
     if exact:
         if probes != "exact":
             raise ValueError(f"probes must be an array, None or 'exact', got {probes!r}")
         z = exact_probes(n, dtype)
     elif probes is None:
-        z = rademacher_probes(jax.random.PRNGKey(0) if key is None else key, n, num_probes, dtype)
+        z = rademacher_probes(jax.random.PRNGKey(0) if key is None else key, n, check_count(num_probes, "num_probes"), dtype)
     else:
-        z = jnp.asarray(probes, dtype=dtype)
-        if z.ndim != 2 or z.shape[1] != n:
-            raise ValueError(f"probes must have shape (p, {n}), got {z.shape}")
+        z = _probe_block(probes, dtype, n)
     z = jax.lax.stop_gradient(z)
     prep = _prepare(net.weights)
     d = _slope(net.activation, prep.mv(x) + net.b)
     theta = _Theta(prep.row_vals, prep.col_vals, d, beta, 1 - beta * net.m)
-    rtol = _cg_defaults(dtype) if cg_rtol is None else float(cg_rtol)
-    est = _logdet_a(int(num_steps), exact, rtol, int(cg_max_steps), (prep.row_cols, prep.col_rows), theta, z)
-    value = check(est.value, ~jnp.isfinite(est.value),
-                  "(1 - beta m) I + beta G is not positive definite (eq. (7) needs 1 + beta (lambda_i - m) > 0)")
-    return est._replace(value=value)
+    est = _logdet_a(num_steps, exact, rtol, cg_max_steps, (prep.row_cols, prep.col_rows), theta, z)
+    return est._replace(value=check(est.value, ~jnp.isfinite(est.value), _NOT_SPD))
 
 
 def free_energy_slq(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None, *,
@@ -327,8 +352,9 @@ def free_energy_slq(net: SparseNetwork, beta, x: Float[Array, " N"] | None = Non
     The log-det is :func:`gauss_newton_logdet` (same arguments); errors are divided by 2β like F.
     ``jax.grad`` of ``free_energy_slq(...).free_energy`` is the SLQ/CG gradient estimate.
     """
+    net = _check_network(net)
     dtype = net.weights.dtype
-    beta = check_positive(jnp.asarray(beta, dtype=dtype), "beta")
+    beta = scalar_param(beta, "beta", dtype, positive=True)
     est = gauss_newton_logdet(net, beta, x, key=key, num_probes=num_probes, num_steps=num_steps, probes=probes,
                               cg_rtol=cg_rtol, cg_max_steps=cg_max_steps)
     n = net.n
@@ -354,11 +380,12 @@ def sparse_free_energy(net: SparseNetwork, beta, *, method: Literal["auto", "den
     """
     if method not in ("auto", "dense", "slq"):
         raise ValueError(f"method must be 'auto', 'dense' or 'slq', got {method!r}")
+    net = _check_network(net)
     if method == "auto":
         method = "dense" if net.n <= DENSE_THRESHOLD else "slq"
     dtype = net.weights.dtype
-    beta = check_positive(jnp.asarray(beta, dtype=dtype), "beta")
-    x = sparse_mean_state(net) if x is None else x
+    beta = scalar_param(beta, "beta", dtype, positive=True)
+    x = sparse_mean_state(net) if x is None else float_array(x, "x", dtype, shape=(net.n,))
     if method == "slq":
         return free_energy_slq(net, beta, x, key=key, num_probes=num_probes, num_steps=num_steps).free_energy
     dense = Network(to_dense(net.weights), net.b, net.activation, net.m)

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check_square, check_vector
+from ._checks import as_float, check_finite, check_square, float_array, scalar_param
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "tanh": jnp.tanh,
@@ -46,8 +46,11 @@ class Network(eqx.Module):
         b: (N,) bias.
         activation: ``"tanh"`` (default), ``"linear"``, ``"sigmoid"``, ``"softplus"``, ``"sin"``
             or any elementwise callable.
-        m: mass of the bulk potential V(x) = -(m/2)|x|^2 of eq. (3).
+        m: mass of the bulk potential V(x) = -(m/2)|x|^2 of eq. (3), a scalar.
         inputs, outputs: indices of the boundary neurons (the projections P_in, P_out of §2).
+
+    Integer w, b, m are promoted to the default float dtype; b and m are cast to w's dtype. A
+    wrong shape, or NaN/inf in w, b or m, is an error (eagerly, and under jit/vmap/grad).
 
     Example:
         >>> import jax.numpy as jnp
@@ -65,19 +68,15 @@ class Network(eqx.Module):
 
     def __init__(self, w, b, activation: str | Callable = "tanh", m=0.0,
                  inputs: Sequence[int] = (), outputs: Sequence[int] = ()):
-        w = jnp.asarray(w)
-        if not jnp.issubdtype(w.dtype, jnp.floating):
-            w = w.astype(jnp.zeros(()).dtype)
-        check_square(w, "w")
+        # Integers are promoted to the default float dtype, never the other way (input policy).
+        w = check_finite(check_square(as_float(w, "w"), "w"), "w")
         n = w.shape[0]
         self.w = w
-        self.b = check_vector(jnp.asarray(b, dtype=w.dtype), "b", n)
-        self.m = jnp.asarray(m, dtype=w.dtype)
-        if self.m.shape != ():
-            raise ValueError(f"m must be a scalar, got shape {self.m.shape}")
+        self.b = float_array(b, "b", w.dtype, shape=(n,))
+        self.m = scalar_param(m, "m", w.dtype)
         self.activation = _resolve_activation(activation)
         for name, idx in (("inputs", inputs), ("outputs", outputs)):
-            if any(not 0 <= int(i) < n for i in idx):
+            if any(isinstance(i, bool) or int(i) != i or not 0 <= int(i) < n for i in idx):
                 raise ValueError(f"{name} indices must lie in [0, {n}), got {tuple(idx)}")
         self.inputs = tuple(int(i) for i in inputs)
         self.outputs = tuple(int(i) for i in outputs)
@@ -87,14 +86,30 @@ class Network(eqx.Module):
         return self.w.shape[0]
 
 
+def _check_network(net, name: str = "net") -> Network:
+    """``net`` as a Network whose w, b, m are finite (an optimizer step can put NaN in a network
+    without calling the constructor); the checked leaves are returned, so the checks survive jit."""
+    if not isinstance(net, Network):
+        raise TypeError(f"{name} must be a Network (for sparse weights use nnworld_jax.sparse), got {type(net).__name__}")
+    leaves = (check_finite(net.w, "w"), check_finite(net.b, "b"), check_finite(net.m, "m"))
+    return eqx.tree_at(lambda n: (n.w, n.b, n.m), net, leaves)
+
+
+def _state(net: Network, x, name: str = "x") -> Float[Array, " N"]:
+    """A neuron state for ``net``: (N,), promoted to the weights' dtype, finite (else an error naming ``name``)."""
+    return float_array(x, name, net.w.dtype, shape=(net.n,))
+
+
 def preactivation(net: Network, x: Float[Array, " N"]) -> Float[Array, " N"]:
-    """y = w x + b, the argument of the activation in eqs. (1)-(2)."""
-    check_vector(x, "x", net.n)
+    """y = w x + b, the argument of the activation in eqs. (1)-(2); x of shape (N,), finite."""
+    net = _check_network(net)
+    x = _state(net, x)
     return net.w @ x + net.b
 
 
 def activation_slope(net: Network, y: Float[Array, " N"]) -> Float[Array, " N"]:
-    """f'(y) elementwise, eq. (9), by forward-mode autodiff of the activation."""
+    """f'(y) elementwise, eq. (9), by forward-mode autodiff of the activation; y of shape (N,), finite."""
+    y = _state(_check_network(net), y, "y")
     return jax.jvp(net.activation, (y,), (jnp.ones_like(y),))[1]
 
 
@@ -109,7 +124,13 @@ def bulk_loss(net: Network, x: Float[Array, " N"]) -> Float[Array, ""]:
     The first term vanishes on a fixed point of the dynamics (1)-(2); m > 0 lowers the loss of
     large states (the paper's bulk potential).
     """
-    r = x - step(net, x)
+    net = _check_network(net)
+    return _bulk_loss(net, _state(net, x))
+
+
+def _bulk_loss(net: Network, x):
+    # Unchecked (3), for solver loops whose iterates are checked by the solver itself.
+    r = x - net.activation(net.w @ x + net.b)
     return 0.5 * jnp.vdot(r, r) - 0.5 * net.m * jnp.vdot(x, x)
 
 
@@ -118,9 +139,9 @@ def boundary_loss(net: Network, x: Float[Array, " N"], target: Float[Array, " K"
 
     ``target`` lists the data's values for the output neurons, in the order of ``net.outputs``.
     """
-    check_vector(x, "x", net.n)
+    x = _state(_check_network(net), x)
     if not net.outputs:
         raise ValueError("boundary_loss needs a network with output neurons (Network(..., outputs=...))")
     out = x[jnp.asarray(net.outputs)]
-    check_vector(target, "target", len(net.outputs))
+    target = float_array(target, "target", net.w.dtype, shape=(len(net.outputs),))
     return 0.5 * jnp.sum((out - target) ** 2)

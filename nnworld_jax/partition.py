@@ -18,16 +18,18 @@ hot path; a matrix that is not positive definite is an error, never a NaN.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 import jax
 import jax.numpy as jnp
+import equinox as eqx
 import optimistix as optx
 from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
 
-from ._checks import check, check_finite, check_positive, check_square
-from .network import Network, activation_slope, bulk_loss, preactivation, step
+from ._checks import as_float, check, check_count, check_finite, check_square, check_symmetric, scalar_param
+from .network import Network, _bulk_loss, _check_network, _state, activation_slope, bulk_loss
 
 Method = Literal["paper", "laplace"]
 METHODS = ("paper", "laplace")
@@ -49,20 +51,23 @@ def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
     Newton's method (optimistix) on ∇H, started from a few iterations of the dynamics (1)-(2);
     derivatives with respect to the network go through the implicit function theorem, so
     ``jax.grad`` of anything built on x* is exact and cheap. For m = 0 and ‖w‖₂ < 1 (tanh) x* is
-    the unique fixed point x = f(w x + b). Raises if Newton does not converge.
+    the unique fixed point x = f(w x + b). Raises if Newton does not converge, and names w, b or m
+    if they hold NaN/inf (also under jit); ``max_steps`` is an integer >= 1.
 
     Returns: x* with shape (N,), in the dtype of ``net.w``.
     """
-    check_finite(net.w, "w")
-    check_finite(net.b, "b")
+    max_steps = check_count(max_steps, "max_steps")
+    # The checked w, b, m feed the solve: a check whose result is unused vanishes under jit, and NaN
+    # weights would then surface as a solver failure that names neither w nor b.
+    net = _check_network(net)
 
     def warm_start(k, x):
-        return step(net, x)
+        return net.activation(net.w @ x + net.b)
 
     x0 = jax.lax.fori_loop(0, 8, warm_start, jnp.zeros_like(net.b))
     x0 = jax.lax.stop_gradient(jnp.where(jnp.all(jnp.isfinite(x0)), x0, jnp.zeros_like(x0)))
     rtol, atol = _newton_tolerances(net.w.dtype)
-    grad_h = jax.grad(bulk_loss, argnums=1)
+    grad_h = jax.grad(_bulk_loss, argnums=1)
     sol = optx.root_find(lambda x, n: grad_h(n, x), optx.Newton(rtol=rtol, atol=atol), x0,
                          args=net, max_steps=max_steps, throw=True)
     return sol.value
@@ -74,33 +79,48 @@ def gauss_newton_operator(net: Network, x: Float[Array, " N"]) -> Float[Array, "
     At the mean state this is the Gauss-Newton part of the Hessian of H; it is the exact Hessian
     of the first term of (3) where the residual x - f(wx + b) vanishes (m = 0) or f is linear.
     """
-    d = activation_slope(net, preactivation(net, x))
+    net = _check_network(net)
+    x = _state(net, x)
+    d = activation_slope(net, net.w @ x + net.b)
     jac = jnp.eye(net.n, dtype=net.w.dtype) - d[:, None] * net.w
-    return jac.T @ jac
+    # G of a linear network does not read x: the check is tied to the output so it survives jit.
+    return check(jac.T @ jac, ~jnp.isfinite(x), "x contains NaN or inf")
 
 
 def logdet_spd(a: Float[Array, "N N"], what: str = "matrix") -> Float[Array, ""]:
-    """log det of a symmetric positive-definite matrix by Cholesky: 2 Σ log diag(L).
+    """log det of a symmetric positive-definite matrix by Cholesky: 2 Σ log diag(L) (the log det of eq. (7)).
 
-    A matrix that is not positive definite (Cholesky gives NaN) raises, naming ``what``.
+    ``a`` must be square, finite and symmetric (Cholesky reads one triangle: a non-symmetric matrix
+    would be silently mirrored). A matrix that is not positive definite raises, naming ``what``,
+    eagerly and under jit, vmap and grad: the check sits in the value and in the JVP rule, so a
+    gradient outside the domain raises too instead of returning NaN.
     """
-    check_square(a, what)
-    logdet = _logdet_cholesky(a)
-    return check(logdet, ~jnp.isfinite(logdet), f"{what} is not positive definite")
+    a = check_square(as_float(a, what), what)
+    a = check_symmetric(check_finite(a, what), what)
+    return _logdet_cholesky(a, what)
 
 
-@jax.custom_jvp
-def _logdet_cholesky(a):
-    return 2.0 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(a))))
+def _checked_cholesky(a, what):
+    # The domain check goes on the factor itself, which every value and every derivative order reads
+    # (logdet, A⁻¹ and their derivatives): a check on the value alone is dead code under grad, where
+    # the value may be unused, and would give NaN gradients (issue #11).
+    chol = jnp.linalg.cholesky(a)
+    bad = ~jnp.all(jnp.isfinite(jnp.diagonal(chol)))
+    return check(chol, bad, f"{what} is not positive definite")
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _logdet_cholesky(a, what):
+    return 2.0 * jnp.sum(jnp.log(jnp.diagonal(_checked_cholesky(a, what))))
 
 
 @_logdet_cholesky.defjvp
-def _logdet_cholesky_jvp(primals, tangents):
+def _logdet_cholesky_jvp(what, primals, tangents):
     # d log det A = tr(A⁻¹ dA). A⁻¹ from the Cholesky factor by one triangular solve is 2-3× cheaper
     # than differentiating through the factorization (measured in benchmarks/bench_free_energy.py);
     # it exists only on the derivative path, and the rule stays differentiable (higher orders in β).
     (a,), (da,) = primals, tangents
-    chol = jnp.linalg.cholesky(a)
+    chol = _checked_cholesky(a, what)
     logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
     chol_inv = solve_triangular(chol, jnp.eye(a.shape[-1], dtype=a.dtype), lower=True)
     return logdet, jnp.sum((chol_inv.T @ chol_inv) * da)
@@ -122,17 +142,20 @@ def log_partition_from_operator(g: Float[Array, "N N"], beta, m=0.0, *, method: 
     """log Z from the operator G of eq. (8): eq. (7) (``"paper"``) or the Laplace form of (5).
 
     Arguments:
-        g: (N, N) symmetric positive semi-definite operator G.
-        beta: inverse temperature, > 0.
-        m: bulk-potential mass of V(x) = -(m/2)|x|².
+        g: (N, N) symmetric positive semi-definite operator G (finite; symmetric to rounding).
+        beta: inverse temperature, a scalar > 0 (batch with ``jax.vmap``).
+        m: bulk-potential mass of V(x) = -(m/2)|x|², a finite scalar.
         method: ``"paper"``: log Z₇ = (N/2) log 2π - ½ log det((1-βm)I + βG);
             ``"laplace"``: log Z_L = -βH* + (N/2) log(2π/β) - ½ log det(G - mI).
         h_star: the loss at the mean state, H(x*) (used by ``"laplace"`` only).
     """
     _check_method(method)
-    check_square(g, "G")
-    beta = check_positive(jnp.asarray(beta, dtype=g.dtype), "beta")
-    return _log_partition_from_operator(g, beta, jnp.asarray(m, g.dtype), h_star, method)
+    g = check_square(as_float(g, "G"), "G")
+    g = check_symmetric(check_finite(g, "G"), "G")
+    beta = scalar_param(beta, "beta", g.dtype, positive=True)
+    m = scalar_param(m, "m", g.dtype)
+    h_star = scalar_param(h_star, "h_star", g.dtype)
+    return _log_partition_from_operator(g, beta, m, h_star, method)
 
 
 def log_partition(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:
@@ -140,9 +163,12 @@ def log_partition(net: Network, beta, *, method: Method = "paper", x=None) -> Fl
 
     Arguments:
         net: the network (one, unbatched).
-        beta: inverse temperature β > 0 (scalar).
+        beta: inverse temperature β > 0, a scalar (a batch of β is an error: use ``jax.vmap``).
         method: ``"paper"`` (eq. (7), default) or ``"laplace"``; see the module docstring.
         x: the state to expand around; default the mean state x* (:func:`mean_state`).
+
+    Domain: 1 + β(λ_i - m) > 0 (``"paper"``) or λ_i > m (``"laplace"``), else an error, also for
+    gradients under jit.
 
     Returns: scalar log Z in the dtype of ``net.w``.
 
@@ -153,17 +179,19 @@ def log_partition(net: Network, beta, *, method: Method = "paper", x=None) -> Fl
         1.1447298858
     """
     _check_method(method)
-    x = mean_state(net) if x is None else x
+    beta = scalar_param(beta, "beta", _check_network(net).w.dtype, positive=True)
+    x = mean_state(net) if x is None else _state(net, x)
     g = gauss_newton_operator(net, x)
-    h_star = bulk_loss(net, x) if method == "laplace" else 0.0
-    return log_partition_from_operator(g, beta, net.m, method=method, h_star=h_star)
+    h_star = bulk_loss(net, x) if method == "laplace" else jnp.zeros((), g.dtype)
+    return _log_partition_from_operator(g, beta, net.m, h_star, method)
 
 
 def free_energy(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:
     """Free energy, eq. (6): F = -(1/β) log Z, with log Z from :func:`log_partition`.
 
     For ``"paper"`` this is eq. (45): F = (1/2β) Σ log(1 + β(λ_i - m)) - (N/2β) log 2π, λ = eig G,
-    computed here by Cholesky. Differentiable in ``net`` (w, b, m) and ``beta``.
+    computed here by Cholesky. Differentiable in ``net`` (w, b, m) and ``beta``. ``beta`` is a
+    scalar > 0; outside the domain 1 + β(λ_i - m) > 0 the value and its gradient raise.
     """
-    beta = check_positive(jnp.asarray(beta, dtype=net.w.dtype), "beta")
+    beta = scalar_param(beta, "beta", _check_network(net).w.dtype, positive=True)
     return -log_partition(net, beta, method=method, x=x) / beta

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray
 
+from ._checks import check, check_count, float_array, scalar_param
 from .network import Network
 
 # conventions §1, linear activation: H is exactly quadratic.
@@ -28,27 +29,42 @@ SPECTRUM_U = {0.0: 0.718766000417956, 0.2: 0.525182693748178}
 SPECTRUM_S = {0.0: 2.918600545614, 0.2: 2.974082167248}
 
 
+def _float(dtype):
+    dtype = jnp.zeros(()).dtype if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"dtype must be a floating dtype, got {dtype}")
+    return dtype
+
+
 def linear_network(dtype=None) -> Network:
-    """The conventions §1 linear network (N = 2, m = 0.1)."""
-    w = jnp.asarray(LINEAR_W, dtype=dtype)
+    """The conventions §1 linear network (N = 2, m = 0.1) of eqs. (3), (5); ``dtype`` floating."""
+    w = jnp.asarray(LINEAR_W, dtype=_float(dtype))
     return Network(w, jnp.asarray(LINEAR_B, dtype=w.dtype), activation="linear", m=LINEAR_M)
 
 
 def diagonal_network(spectrum, m=0.0, dtype=None) -> Network:
     """A linear network whose operator G (at x = 0) has eigenvalues ``spectrum``.
 
-    With f linear, J = I - w; choosing w = I - diag(√λ) gives G = JᵀJ = diag(λ) exactly.
+    With f linear, J = I - w; choosing w = I - diag(√λ) gives G = JᵀJ = diag(λ) exactly, so the
+    spectrum must be a vector of finite λ_i >= 0 (G is positive semi-definite; a negative λ has
+    no real √λ). Integers are promoted to float.
     """
-    lam = jnp.asarray(spectrum, dtype=dtype)
+    lam = float_array(spectrum, "spectrum", _float(dtype), ndim=1)
+    lam = check(lam, lam < 0, "spectrum must be >= 0 (eigenvalues of G = JᵀJ)")
     return Network(jnp.eye(lam.shape[0], dtype=lam.dtype) - jnp.diag(jnp.sqrt(lam)), jnp.zeros_like(lam),
                    activation="linear", m=m)
 
 
 def random_network(key: PRNGKeyArray, n: int, *, gain: float = 0.6, bias: float = 0.3,
                    activation="tanh", m=0.0, dtype=None) -> Network:
-    """A random network: w ~ gain/√N · normal (so ‖w‖₂ ≈ 2·gain), b ~ bias · normal."""
+    """A random network for eqs. (1)-(3): w ~ gain/√N · normal (so ‖w‖₂ ≈ 2·gain), b ~ bias · normal.
+
+    ``n`` is an integer >= 1; ``gain`` and ``bias`` finite scalars; ``dtype`` a floating dtype.
+    """
+    n = check_count(n, "n")
+    dtype = _float(dtype)
+    gain, bias = scalar_param(gain, "gain", dtype), scalar_param(bias, "bias", dtype)
     k_w, k_b = jax.random.split(key)
-    dtype = dtype or jnp.zeros(()).dtype
     w = gain / jnp.sqrt(n) * jax.random.normal(k_w, (n, n), dtype)
     b = bias * jax.random.normal(k_b, (n,), dtype)
     return Network(w, b, activation=activation, m=m)

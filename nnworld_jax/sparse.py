@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._checks import check, check_finite, check_vector
+from ._checks import as_float, check, check_count, check_finite, float_array, scalar_param
 from .holography import _chain_edges
 from .network import _resolve_activation
 
@@ -93,6 +93,18 @@ class SparseWeights(eqx.Module):
     col_rows: Int[Array, "N Kt"]  # their row indices (pad: 0)
     n: int = eqx.field(static=True)
 
+    def __check_init__(self):
+        # Static structure only (values may be traced): the builders validate indices and values.
+        check_count(self.n, "n")
+        nnz = jnp.shape(self.values)
+        if len(nnz) != 1 or jnp.shape(self.rows) != nnz or jnp.shape(self.cols) != nnz:
+            raise ValueError(f"values, rows and cols must be vectors of one length, got {jnp.shape(self.values)}, "
+                             f"{jnp.shape(self.rows)}, {jnp.shape(self.cols)}; build with sparse_weights")
+        for name in ("row_pos", "row_cols", "col_pos", "col_rows"):
+            shape = jnp.shape(getattr(self, name))
+            if len(shape) != 2 or shape[0] != self.n:
+                raise ValueError(f"{name} must have shape ({self.n}, K), got {shape}; build with sparse_weights")
+
     @property
     def nnz(self) -> int:
         return self.values.shape[0]
@@ -114,11 +126,8 @@ def sparse_weights(rows, cols, values, n: int, dtype=None) -> SparseWeights:
         >>> to_dense(w).tolist()
         [[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]
     """
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-    cols = np.asarray(cols, dtype=np.int64).reshape(-1)
+    n = check_count(n, "n")
+    rows, cols = _indices(rows, "rows"), _indices(cols, "cols")
     if rows.shape != cols.shape:
         raise ValueError(f"rows and cols must have the same length, got {rows.shape} and {cols.shape}")
     if rows.size and (rows.min() < 0 or rows.max() >= n or cols.min() < 0 or cols.max() >= n):
@@ -129,6 +138,16 @@ def sparse_weights(rows, cols, values, n: int, dtype=None) -> SparseWeights:
             dtype = None
     dtype = _float_dtype(dtype)
     xp = jnp if isinstance(values, jax.core.Tracer) else np  # concrete values: no per-shape compiles
+    if xp is np:
+        if values is None or isinstance(values, (str, bytes)):
+            raise TypeError(f"values must be a number or an array of numbers, got {type(values).__name__}")
+        values = np.asarray(values)
+        if not (np.issubdtype(values.dtype, np.number) or values.dtype == np.bool_):
+            raise TypeError(f"values must be a number or an array of numbers, got dtype {values.dtype}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError("values contains NaN or inf")
+    else:
+        values = check_finite(as_float(values, "values"), "values")
     values = xp.asarray(values, dtype=dtype)
     if values.ndim == 0:
         values = xp.full(rows.shape, values, dtype=dtype)
@@ -146,17 +165,40 @@ def sparse_weights(rows, cols, values, n: int, dtype=None) -> SparseWeights:
                          i32(col_rows), n)
 
 
+def _indices(idx, name: str) -> np.ndarray:
+    """Integer edge indices as a flat int64 NumPy array; a non-integer index is an error, not truncated."""
+    a = np.asarray(idx)
+    if a.size and not (np.issubdtype(a.dtype, np.integer) or (np.issubdtype(a.dtype, np.floating)
+                                                               and np.all(np.isfinite(a)) and np.all(a == np.round(a)))):
+        raise ValueError(f"{name} must be integer indices, got {a.dtype} values {a.reshape(-1)[:4].tolist()}")
+    return a.astype(np.int64).reshape(-1)
+
+
+def _check_weights(w, name: str = "w") -> "SparseWeights":
+    if not isinstance(w, SparseWeights):
+        raise TypeError(f"{name} must be SparseWeights (build with sparse_weights or from_dense), got {type(w).__name__}")
+    return w
+
+
 def from_dense(w) -> SparseWeights:
-    """The nonzeros of a dense (N, N) weight matrix (eqs. (1)-(2) convention) as :class:`SparseWeights` (eager)."""
+    """The nonzeros of a dense (N, N) weight matrix (eqs. (1)-(2) convention) as :class:`SparseWeights` (eager).
+
+    Integer matrices are promoted to the default float dtype; NaN/inf is an error."""
+    if isinstance(w, jax.core.Tracer):
+        raise TypeError("from_dense needs a concrete w (its sparsity pattern fixes the structure); call it outside jit")
+    w = as_float(w, "w")
     w_np = np.asarray(w)
     if w_np.ndim != 2 or w_np.shape[0] != w_np.shape[1]:
-        raise ValueError(f"w must have shape (N, N), got {w_np.shape}")
+        raise ValueError(f"w must have shape (N, N), got {w_np.shape}; use jax.vmap to batch")
+    if not np.all(np.isfinite(w_np)):
+        raise ValueError("w contains NaN or inf")
     rows, cols = np.nonzero(w_np)
-    return sparse_weights(rows, cols, w_np[rows, cols], w_np.shape[0], dtype=jnp.asarray(w).dtype)
+    return sparse_weights(rows, cols, w_np[rows, cols], w_np.shape[0], dtype=w.dtype)
 
 
 def to_dense(w: SparseWeights) -> Float[Array, "N N"]:
     """The dense (N, N) matrix of eq. (1)-(2) (for small N and tests); differentiable in the values."""
+    w = _check_weights(w)
     return jnp.zeros((w.n, w.n), dtype=w.dtype).at[w.rows, w.cols].set(w.values)
 
 
@@ -164,6 +206,7 @@ def to_bcoo(w: SparseWeights):
     """The weights as a ``jax.experimental.sparse.BCOO`` (N, N) matrix (eq. (1)-(2) convention)."""
     from jax.experimental import sparse as jsparse
 
+    w = _check_weights(w)
     indices = jnp.stack([w.rows, w.cols], axis=1)
     return jsparse.BCOO((w.values, indices), shape=(w.n, w.n), indices_sorted=True, unique_indices=True)
 
@@ -178,7 +221,10 @@ def permutation_weights(perm, weight=1.0, dtype=None) -> SparseWeights:
     ``perm`` is the index map of :mod:`nnworld_jax.hidden` (e.g. ``hidden.cycle_permutation(n)``);
     ``weight`` a scalar or (N,) per-row weights (``w[i, perm[i]] = weight[i]``). O(N) memory.
     """
-    perm = np.asarray(perm, dtype=np.int64).reshape(-1)
+    perm = np.asarray(perm)
+    if perm.ndim != 1:
+        raise ValueError(f"perm must be a vector (an index map of length N), got shape {perm.shape}")
+    perm = _indices(perm, "perm")
     n = perm.shape[0]
     if n < 1 or not np.array_equal(np.sort(perm), np.arange(n)):
         raise ValueError("perm must be a permutation of 0..N-1 (an index map, perm[i] = j means (πx)_i = x_j)")
@@ -187,9 +233,7 @@ def permutation_weights(perm, weight=1.0, dtype=None) -> SparseWeights:
 
 def cycle_weights(n: int, weight=1.0, dtype=None) -> SparseWeights:
     """The single N-cycle of eq. (60) with weight c: (w x)_i = c x_{i-1} (indices mod N), O(N) memory."""
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    n = check_count(n, "n")
     return permutation_weights((np.arange(n) - 1) % n, weight, dtype)
 
 
@@ -197,9 +241,9 @@ def multi_cycle_weights(lengths: Sequence[int], weight=1.0, dtype=None) -> Spars
     """Disjoint cycles of the given lengths (eq. (60) per block), numbered block by block as in
     :func:`nnworld_jax.hidden.multi_cycle_permutation`: inside a block of length L starting at s,
     (w x)_{s+j} = c x_{s + (j-1 mod L)}."""
-    lengths = [int(L) for L in lengths]
-    if not lengths or any(L < 1 for L in lengths):
-        raise ValueError(f"cycle lengths must be a non-empty list of positive integers, got {lengths}")
+    if isinstance(lengths, (str, bytes)) or np.ndim(lengths) != 1 or len(lengths) == 0:
+        raise ValueError(f"lengths must be a non-empty list of positive integers, got {lengths!r}")
+    lengths = [check_count(L, f"lengths[{i}]") for i, L in enumerate(lengths)]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     perm = np.concatenate([s + (np.arange(L) - 1) % L for s, L in zip(starts, lengths)])
     return permutation_weights(perm, weight, dtype)
@@ -210,9 +254,7 @@ def chain_weights(n: int, weight=1.0, dtype=None) -> SparseWeights:
 
     J = I - diag(f') w is then unit lower bidiagonal, so det J = 1 and G = JᵀJ is tridiagonal.
     """
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    n = check_count(n, "n")
     return sparse_weights(np.arange(1, n), np.arange(n - 1), weight, n, dtype=dtype)
 
 
@@ -222,7 +264,13 @@ def chain_network_weights(n_boundary: int, chains: Sequence[tuple[int, int, int]
     dense matrix: boundary neurons 0..K-1, then per chain (a, b, L) L new bulk neurons
     a → b_1 → … → b_L → b of weight ``weight``; ``n_total`` pads with isolated neurons.
     Parallel chains with L = 0 between the same pair add up, as in the dense builder."""
-    n, edge_list = _chain_edges(int(n_boundary), chains, n_total)
+    n_boundary = check_count(n_boundary, "n_boundary")
+    n_total = None if n_total is None else check_count(n_total, "n_total")
+    if isinstance(weight, jax.core.Tracer):
+        weight = scalar_param(weight, "weight")
+    else:
+        weight = float(scalar_param(weight, "weight"))
+    n, edge_list = _chain_edges(n_boundary, chains, n_total)
     edges: dict[tuple[int, int], float] = {}
     for edge in edge_list:
         edges[edge] = edges.get(edge, 0.0) + 1.0
@@ -287,13 +335,15 @@ def weights_matvec(w: SparseWeights, x: Float[Array, " N"]) -> Float[Array, " N"
         >>> weights_matvec(cycle_weights(4), jnp.arange(4.0)).tolist()   # eq. (60): (πx)_i = x_{i-1}
         [3.0, 0.0, 1.0, 2.0]
     """
-    check_vector(x, "x", w.n)
+    w = _check_weights(w)
+    x = float_array(x, "x", w.dtype, shape=(w.n,))
     return _gather_apply(_row_values(w), w.row_cols, x)
 
 
 def weights_rmatvec(w: SparseWeights, v: Float[Array, " N"]) -> Float[Array, " N"]:
     """wᵀ v (for Jᵀ of eq. (9)): (wᵀ v)_j = Σ_i w_ij v_i, O(nnz), gathers only."""
-    check_vector(v, "v", w.n)
+    w = _check_weights(w)
+    v = float_array(v, "v", w.dtype, shape=(w.n,))
     return _gather_apply(_col_values(w), w.col_rows, v)
 
 
@@ -308,7 +358,9 @@ class SparseNetwork(eqx.Module):
         weights: the sparse (N, N) weights, ``w[i, j]`` the edge j → i.
         b: (N,) bias, cast to the weights' dtype.
         activation: ``"tanh"`` (default) or any name/callable accepted by :class:`nnworld_jax.Network`.
-        m: mass of the bulk potential V(x) = -(m/2)|x|² of eq. (3).
+        m: mass of the bulk potential V(x) = -(m/2)|x|² of eq. (3), a finite scalar.
+
+    Integer b and m are promoted to the weights' dtype; NaN/inf in b or m is an error.
     """
 
     weights: SparseWeights
@@ -320,13 +372,11 @@ class SparseNetwork(eqx.Module):
         if not isinstance(weights, SparseWeights):
             raise TypeError(f"weights must be SparseWeights (see nnworld_jax.sparse), got {type(weights).__name__}")
         self.weights = weights
-        b = jnp.asarray(b, dtype=weights.dtype)
+        b = as_float(b, "b", weights.dtype)
         if b.ndim == 0:
             b = jnp.full((weights.n,), b, dtype=weights.dtype)
-        self.b = check_vector(b, "b", weights.n)
-        self.m = jnp.asarray(m, dtype=weights.dtype)
-        if self.m.shape != ():
-            raise ValueError(f"m must be a scalar, got shape {self.m.shape}")
+        self.b = float_array(b, "b", shape=(weights.n,))
+        self.m = scalar_param(m, "m", weights.dtype)
         self.activation = _resolve_activation(activation)
 
     @property
@@ -334,8 +384,18 @@ class SparseNetwork(eqx.Module):
         return self.weights.n
 
 
+def _check_network(net, name: str = "net") -> SparseNetwork:
+    if not isinstance(net, SparseNetwork):
+        raise TypeError(f"{name} must be a SparseNetwork (for dense weights use nnworld_jax.Network), "
+                        f"got {type(net).__name__}")
+    # Finite leaves, returned so the checks survive jit (a tree_at or optimizer step skips __init__).
+    leaves = (check_finite(net.weights.values, "w"), check_finite(net.b, "b"), check_finite(net.m, "m"))
+    return eqx.tree_at(lambda n: (n.weights.values, n.b, n.m), net, leaves)
+
+
 def sparse_preactivation(net: SparseNetwork, x: Float[Array, " N"]) -> Float[Array, " N"]:
-    """y = w x + b, the argument of the activation in eqs. (1)-(2), with sparse w."""
+    """y = w x + b, the argument of the activation in eqs. (1)-(2), with sparse w; x (N,), finite."""
+    net = _check_network(net)
     return weights_matvec(net.weights, x) + net.b
 
 
@@ -423,32 +483,33 @@ def sparse_mean_state(net: SparseNetwork, *, max_steps: int = 2000, rtol: float 
 
     Returns: x̄ (N,) in the dtype of the weights. O(N) memory.
     """
-    check_finite(net.weights.values, "w")
-    check_finite(net.b, "b")
-    tol = _default_rtol(net.weights.dtype) if rtol is None else float(rtol)
-    return _fixed_point(net.activation, int(max_steps), tol, net.weights, net.b)
+    net = _check_network(net)
+    max_steps = check_count(max_steps, "max_steps")
+    tol = _default_rtol(net.weights.dtype) if rtol is None else float(scalar_param(rtol, "rtol", positive=True))
+    # _check_network returned checked w, b: they feed the iteration (a discarded check vanishes under jit).
+    return _fixed_point(net.activation, max_steps, tol, net.weights, net.b)
 
 
 # ---------------------------------------------------------------------------------------------
 # Matrix-free J, Jᵀ and G, eqs. (8)-(9)
 
 
-def _check_state(net: SparseNetwork, x):
-    check_vector(x, "x", net.n)
+def _vector(net: SparseNetwork, v, name: str):
+    return float_array(v, name, net.weights.dtype, shape=(net.n,))
 
 
 def jacobian_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Array, " N"]) -> Float[Array, " N"]:
     """J v with J = I - diag(f'(w x + b)) w, eq. (9), at the state x; O(nnz), no matrix."""
-    _check_state(net, x)
-    check_vector(v, "v", net.n)
+    net = _check_network(net)
+    x, v = _vector(net, x, "x"), _vector(net, v, "v")
     d = _slope(net.activation, sparse_preactivation(net, x))
     return v - d * weights_matvec(net.weights, v)
 
 
 def jacobian_rmatvec(net: SparseNetwork, x: Float[Array, " N"], u: Float[Array, " N"]) -> Float[Array, " N"]:
     """Jᵀ u = u - wᵀ (diag(f'(w x + b)) u), the transpose of eq. (9) at the state x; O(nnz)."""
-    _check_state(net, x)
-    check_vector(u, "u", net.n)
+    net = _check_network(net)
+    x, u = _vector(net, x, "x"), _vector(net, u, "u")
     d = _slope(net.activation, sparse_preactivation(net, x))
     return u - weights_rmatvec(net.weights, d * u)
 
@@ -459,8 +520,8 @@ def gauss_newton_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Arra
     Equals ``partition.gauss_newton_operator(Network(to_dense(w), b), x) @ v``; O(nnz) time and
     O(N) memory, so it runs at N = 10⁶.
     """
-    _check_state(net, x)
-    check_vector(v, "v", net.n)
+    net = _check_network(net)
+    x, v = _vector(net, x, "x"), _vector(net, v, "v")
     prep = _prepare(net.weights)
     d = _slope(net.activation, prep.mv(x) + net.b)
     jv = v - d * prep.mv(v)

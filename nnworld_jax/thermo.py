@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check, check_positive
-from .network import Network, bulk_loss
+from ._checks import check, float_array, float_dtype, scalar_param
+from .network import Network, _check_network, _state, bulk_loss
 from .partition import Method, _check_method, _log_partition_from_operator, gauss_newton_operator, mean_state
 
 
@@ -44,7 +44,7 @@ def thermodynamics(net: Network, beta, *, method: Method = "paper", x=None) -> T
 
     Arguments:
         net: one network.
-        beta: inverse temperature β > 0.
+        beta: inverse temperature β > 0, a scalar (batch with ``jax.vmap``).
         method: ``"paper"`` (eq. (7)) or ``"laplace"``, see :func:`nnworld_jax.log_partition`.
         x: state to expand around; default the mean state x*.
 
@@ -59,9 +59,9 @@ def thermodynamics(net: Network, beta, *, method: Method = "paper", x=None) -> T
         0.5
     """
     _check_method(method)
-    dtype = net.w.dtype
-    beta = check_positive(jnp.asarray(beta, dtype=dtype), "beta")
-    x = mean_state(net) if x is None else x
+    dtype = _check_network(net).w.dtype
+    beta = scalar_param(beta, "beta", dtype, positive=True)
+    x = mean_state(net) if x is None else _state(net, x)
     g = gauss_newton_operator(net, x)
     h_star = bulk_loss(net, x) if method == "laplace" else jnp.zeros((), dtype)
     n = g.shape[0]
@@ -101,20 +101,18 @@ def heat_capacity(net: Network, beta, *, method: Method = "paper", x=None) -> Fl
 
 def operator_spectrum(net: Network, x=None) -> Float[Array, " N"]:
     """Eigenvalues λ of G, eq. (8), ascending (for eq. (45); not used on the Cholesky hot path)."""
-    x = mean_state(net) if x is None else x
+    x = mean_state(net) if x is None else _state(net, x)
     return jnp.linalg.eigvalsh(gauss_newton_operator(net, x))
 
 
 def free_energy_eigen(lam: Float[Array, " N"], beta, m=0.0) -> Float[Array, ""]:
     """Free energy in eigenvalue form, eq. (45): F = (1/2β) Σ_i log(1 + β(λ_i - m)) - (N/2β) log 2π.
 
-    Arguments: ``lam`` (N,) eigenvalues of G; ``beta`` > 0; ``m`` the bulk mass. Domain
-    1 + β(λ_i - m) > 0 for every i (else a clear error).
+    Arguments: ``lam`` (N,) eigenvalues of G; ``beta`` > 0 a scalar; ``m`` the bulk mass, a scalar.
+    Integer ``lam`` is promoted to float before β is cast (β = 2.5 stays 2.5). Domain
+    1 + β(λ_i - m) > 0 for every i (else a clear error, for the value and its gradient).
     """
-    lam = jnp.asarray(lam)
-    if lam.ndim != 1:
-        raise ValueError(f"lam must be a vector of eigenvalues (N,), got shape {lam.shape}; use jax.vmap to batch")
-    beta = check_positive(jnp.asarray(beta, dtype=lam.dtype), "beta")
+    lam, beta, m = _eigen_inputs(lam, beta, m)
     arg = 1.0 + beta * (lam - m)
     arg = check(arg, arg <= 0, "eq. (45) needs 1 + beta (lambda_i - m) > 0 for every eigenvalue")
     n = lam.shape[0]
@@ -128,5 +126,12 @@ def virial_average_loss(lam: Float[Array, " N"], beta, m=0.0) -> Float[Array, ""
     mass enters as the shift λ → λ - m. ∂F/∂λ_i comes from ``jax.grad`` of
     :func:`free_energy_eigen`; the identity with U = ∂(βF)/∂β is what the tests check.
     """
-    lam = jnp.asarray(lam)
+    lam, beta, m = _eigen_inputs(lam, beta, m)
     return jnp.vdot(lam - m, jax.grad(free_energy_eigen)(lam, beta, m))
+
+
+def _eigen_inputs(lam, beta, m):
+    """(N,) eigenvalues and scalar β > 0, m, promoted to one float dtype (integers never truncate β)."""
+    dtype = float_dtype(lam, beta, m)
+    lam = float_array(lam, "lam", dtype, ndim=1)
+    return lam, scalar_param(beta, "beta", dtype, positive=True), scalar_param(m, "m", dtype)

@@ -18,8 +18,9 @@ import pytest
 import nnworld_jax
 from bad_input import _harness
 
+# One case file per package module, named after it (``_config`` included); ``_harness`` is the tooling.
 CASE_MODULES = sorted(m.name for m in pkgutil.iter_modules(importlib.import_module("bad_input").__path__)
-                      if not m.name.startswith("_"))
+                      if m.name != "_harness")
 _loaded = {name: importlib.import_module(f"bad_input.{name}") for name in CASE_MODULES}
 CASES = [c for mod in _loaded.values() for c in mod.CASES]
 EXEMPT = {k: v for mod in _loaded.values() for k, v in getattr(mod, "EXEMPT", {}).items()}
@@ -54,3 +55,35 @@ def test_cases_name_existing_functions():
     known = {f for m in CASE_MODULES for f in public_functions(m)}
     stale = sorted({c.function for c in CASES} - known) + sorted(set(EXEMPT) - known)
     assert not stale, f"cases or exemptions for names that do not exist: {stale}"
+
+
+@pytest.mark.slow
+def test_sweep_survives_hangs_crashes_and_silent_cases(tmp_path):
+    """tools/bad_input_sweep.py: a hung case is killed and counted, a crashing worker is replaced,
+    and the cases after them still run (the sweep's per-case timeout is what detects hangs)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pkg = tmp_path / "bad_input"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    shutil.copy(root / "tests" / "bad_input" / "_harness.py", pkg / "_harness.py")
+    (pkg / "fake.py").write_text(
+        "import os, time\n"
+        "from ._harness import Case\n"
+        "def boom():\n    raise ValueError('beta must be > 0')\n"
+        "def vague():\n    raise ValueError('something went wrong')\n"
+        "CASES = [Case('fake.f', 'clear', boom, 'beta'), Case('fake.f', 'hangs', lambda: time.sleep(600), 'x'),\n"
+        "         Case('fake.f', 'crashes', lambda: os._exit(3), 'x'), Case('fake.f', 'silent', lambda: 1.0, 'x'),\n"
+        "         Case('fake.f', 'unclear', vague, 'beta')]\n")
+    out = tmp_path / "sweep.json"
+    proc = subprocess.run([sys.executable, str(root / "tools" / "bad_input_sweep.py"), "--tests-dir", str(tmp_path),
+                           "--timeout", "20", "--min-cases", "1", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # silent, hang and crash: criterion not met
+    outcomes = [r["outcome"] for r in json.loads(out.read_text())["records"]]
+    assert outcomes == ["clear", "hang", "crash", "silent", "unclear"], proc.stdout + proc.stderr

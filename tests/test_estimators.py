@@ -54,3 +54,15 @@ def test_indefinite_precision_raises_instead_of_nan():
         nw.log_partition_quadrature(net, 1.0, method="laplace")
     with pytest.raises(ValueError, match="not positive definite"):
         nw.log_partition_monte_carlo(net, 1.0, jax.random.PRNGKey(0), method="paper", n_samples=16)
+
+
+def test_sample_and_point_counts_are_checked():
+    # n_samples = 0 used to return log Z = NaN, and n_points = 1 log Z = -inf, without an error (issue #11).
+    net = ref.linear_network()
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ValueError, match="n_samples must be an integer >= 2"):
+        nw.log_partition_monte_carlo(net, 1.0, key, n_samples=0)
+    with pytest.raises(ValueError, match="n_points must be an integer >= 2"):
+        nw.log_partition_quadrature(net, 1.0, n_points=1)
+    with pytest.raises(ValueError, match="beta must be a scalar"):
+        nw.log_partition_quadrature(net, jnp.array([1.0, 2.0]), n_points=5)

@@ -271,3 +271,34 @@ def test_bad_input_raises():
         jax.block_until_ready(logdet_jit(bad, 1.0, probes="exact", num_steps=30).value)
     with pytest.raises(ValueError, match="probes"):
         lz.gauss_newton_logdet(net, 1.0, probes=jnp.ones((2, 19)))
+
+
+# ------------------------------------------------------------------ issue #11: no silent wrong answers
+
+
+def test_gradient_outside_the_domain_raises_under_jit():
+    # Every 1 + β(λ_i - m) < 0: A is negative definite and CG converges on it as well. The gradient
+    # in b does not read the log-det value, so a check on the value alone was dead code: jit(grad)
+    # used to return a finite, meaningless gradient (0.1234 per entry here; 5.19 in the issue).
+    w = sp.cycle_weights(8, C)
+
+    def f(b):
+        return lz.free_energy_slq(sp.SparseNetwork(w, b, m=5.0), BETA, probes="exact", num_steps=8).free_energy
+
+    b = jnp.full(8, B)
+    with pytest.raises(ValueError, match="not positive definite"):
+        jax.grad(f)(b)
+    with pytest.raises(Exception, match="not positive definite"):
+        jax.block_until_ready(jax.jit(jax.grad(f))(b))
+
+
+def test_counts_are_positive_integers():
+    net = cycle_net(8)
+    with pytest.raises(ValueError, match="num_probes must be an integer >= 1"):
+        lz.free_energy_slq(net, BETA, num_probes=0)
+    with pytest.raises(ValueError, match="num_steps must be an integer >= 1"):
+        lz.gauss_newton_logdet(net, BETA, num_steps=0)
+    with pytest.raises(ValueError, match="cg_max_steps must be an integer >= 1"):
+        lz.gauss_newton_logdet(net, BETA, cg_max_steps=-5)
+    with pytest.raises(ValueError, match="beta must be a scalar"):
+        lz.sparse_free_energy(net, jnp.array([1.0, 2.0]))

@@ -73,3 +73,13 @@ def test_network_is_a_pytree_that_vmaps(key):
     losses = jax.vmap(nw.bulk_loss)(nets, jnp.ones((3, 4)))
     single = [nw.bulk_loss(nw.reference.random_network(k, 4), jnp.ones(4)) for k in jax.random.split(key, 3)]
     np.testing.assert_allclose(losses, single, rtol=1e-14)
+
+
+def test_integer_weights_are_promoted_and_nan_state_is_an_error():
+    net_int = nw.Network(jnp.array([[0, 1], [2, 0]]), jnp.array([1, -1]), m=1)
+    net = nw.Network(jnp.array([[0.0, 1.0], [2.0, 0.0]]), jnp.array([1.0, -1.0]), m=1.0)
+    x = jnp.array([0.25, -0.5])
+    assert net_int.m.dtype == net.w.dtype
+    assert float(nw.bulk_loss(net_int, x)) == float(nw.bulk_loss(net, x))
+    with pytest.raises(Exception, match="x contains NaN"):
+        jax.block_until_ready(jax.jit(jax.grad(lambda x: nw.bulk_loss(net, x)))(x.at[0].set(jnp.nan)))

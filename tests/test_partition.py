@@ -1,5 +1,6 @@
 """§2 eqs. (5)-(9): mean state, Gauss-Newton operator, both Gaussian forms of log Z, loud errors."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -129,7 +130,10 @@ def test_not_positive_definite_raises_instead_of_nan():
 
 def test_non_finite_weights_and_bad_method_raise(key):
     net = ref.random_network(key, 3)
-    bad = nw.Network(net.w.at[0, 1].set(jnp.nan), net.b)
+    with pytest.raises(ValueError, match="w contains NaN"):
+        nw.Network(net.w.at[0, 1].set(jnp.nan), net.b)
+    # NaN weights that bypass the constructor (an optimizer step does) are caught by the kernels.
+    bad = eqx.tree_at(lambda n: n.w, net, net.w.at[0, 1].set(jnp.nan))
     with pytest.raises(ValueError, match="w contains NaN"):
         nw.free_energy(bad, 1.0)
     with pytest.raises(ValueError, match="method must be one of"):
@@ -160,3 +164,68 @@ def test_logdet_spd_derivatives_to_second_order(key):
     # and the first derivative is A⁻¹ exactly (the classical identity ∂ log det A / ∂A = A⁻ᵀ)
     grad = jax.grad(nw.logdet_spd)(spd)
     np.testing.assert_allclose(grad, jnp.linalg.inv(spd), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------ issue #11: no silent wrong answers
+
+
+def test_beta_batch_is_an_error_and_vmap_gives_each_beta():
+    net = ref.diagonal_network(ref.SPECTRUM)
+    with pytest.raises(ValueError, match="beta must be a scalar.*use jax.vmap"):
+        nw.free_energy(net, jnp.array([1.0, 2.0]))
+    batched = jax.vmap(lambda b: nw.free_energy(net, b))(jnp.array([1.0, 2.0]))
+    lam = np.asarray(ref.SPECTRUM)  # G = diag(λ): eq. (45) in closed form, from NumPy
+    expected = [np.sum(np.log1p(b * lam)) / (2 * b) - len(lam) * np.log(2 * np.pi) / (2 * b) for b in (1.0, 2.0)]
+    np.testing.assert_allclose(batched, expected, rtol=1e-12)  # Cholesky vs log1p in float64
+
+
+def test_integer_inputs_are_promoted_not_truncated():
+    g = jnp.array([[2, 1], [1, 3]])
+    assert float(nw.log_partition_from_operator(g, 2.5)) == float(nw.log_partition_from_operator(g.astype(float), 2.5))
+    net_int = nw.Network(jnp.array([[0, 1], [0, 0]]), jnp.array([1, 0]), activation="linear", m=0)
+    net = nw.Network(jnp.array([[0.0, 1.0], [0.0, 0.0]]), jnp.array([1.0, 0.0]), activation="linear")
+    assert net_int.w.dtype == net.w.dtype and float(nw.free_energy(net_int, 2.5)) == float(nw.free_energy(net, 2.5))
+
+
+def test_gradient_outside_the_domain_raises_under_jit_instead_of_nan():
+    heavy = ref.diagonal_network(ref.SPECTRUM, m=6.0)  # 1 + β(λ_i - m) < 0 for every i at β = 1.3
+
+    def f_of_w(w):
+        return nw.free_energy(eqx.tree_at(lambda n: n.w, heavy, w), ref.SPECTRUM_BETA)
+
+    with pytest.raises(ValueError, match="not positive definite"):
+        jax.grad(f_of_w)(heavy.w)
+    with pytest.raises(Exception, match="not positive definite"):  # used to be a matrix of NaN
+        jax.block_until_ready(jax.jit(jax.grad(f_of_w))(heavy.w))
+    with pytest.raises(Exception, match="not positive definite"):
+        jax.block_until_ready(jax.jit(jax.vmap(jax.grad(lambda b: nw.free_energy(heavy, b))))(jnp.array([0.5, 1.3])))
+
+
+def test_nan_weights_in_mean_state_name_w_under_jit():
+    # check_finite's result used to be discarded: under jit NaN weights reached the Newton solve and
+    # surfaced as lineax's "bug upstream of Lineax".
+    net = ref.linear_network()
+    bad = eqx.tree_at(lambda n: n.w, net, net.w.at[0, 1].set(jnp.nan))
+    with pytest.raises(Exception, match="w contains NaN") as err:
+        jax.block_until_ready(jax.jit(nw.mean_state)(bad))
+    assert "upstream of Lineax" not in str(err.value)
+    nan_m = eqx.tree_at(lambda n: n.m, net, jnp.asarray(jnp.nan))
+    with pytest.raises(Exception, match="m contains NaN"):  # m used not to be checked at all
+        jax.block_until_ready(jax.jit(nw.mean_state)(nan_m))
+    with pytest.raises(ValueError, match="m must be a scalar"):
+        nw.Network(net.w, net.b, m=jnp.array([0.1, 0.2]))
+
+
+def test_step_counts_are_positive_integers():
+    net = ref.linear_network()
+    for bad in (0, -5):
+        with pytest.raises(ValueError, match="max_steps must be an integer >= 1"):
+            nw.mean_state(net, max_steps=bad)
+    with pytest.raises(TypeError, match="max_steps must be an integer"):
+        nw.mean_state(net, max_steps=2.5)
+
+
+def test_logdet_spd_rejects_a_non_symmetric_matrix():
+    # Cholesky reads one triangle: [[2, 1], [0, 2]] used to be taken as [[2, 0], [0, 2]], log det = log 4.
+    with pytest.raises(ValueError, match="must be symmetric"):
+        nw.logdet_spd(jnp.array([[2.0, 1.0], [0.0, 2.0]]))

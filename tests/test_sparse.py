@@ -1,6 +1,7 @@
 """Sparse weights and the matrix-free Gauss-Newton operator (8)-(9): every product against the dense
 matrix it stands for, the fixed point against the dense Newton mean state, O(N) storage at N = 10⁶."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -160,3 +161,30 @@ def test_float32_in_float32_out():
     for _ in range(200):
         x64 = np.tanh(0.5 * x64 + 0.2)
     np.testing.assert_allclose(np.asarray(x), x64, rtol=5e-6)
+
+
+def test_non_integer_counts_and_indices_are_errors_not_truncated():
+    # n = 8.7 used to build an 8-neuron cycle; a row index 1.5 used to become 1 (issue #11).
+    with pytest.raises(TypeError, match="n must be an integer"):
+        sp.cycle_weights(8.7)
+    with pytest.raises(ValueError, match="rows must be integer indices"):
+        sp.sparse_weights([1.5], [0], 1.0, 3)
+    with pytest.raises(ValueError, match="values contains NaN"):
+        sp.chain_weights(4, jnp.nan)
+    with pytest.raises(ValueError, match="max_steps must be an integer >= 1"):
+        sp.sparse_mean_state(sp.SparseNetwork(sp.chain_weights(3, 0.3), 0.1), max_steps=0)
+
+
+def test_integer_bias_and_mass_are_promoted():
+    w = sp.chain_weights(3, 0.3)
+    net_int, net = sp.SparseNetwork(w, jnp.array([1, 0, -1]), m=1), sp.SparseNetwork(w, jnp.array([1.0, 0.0, -1.0]), m=1.0)
+    assert net_int.b.dtype == w.dtype and float(net_int.m) == 1.0
+    x = jnp.array([0.1, 0.2, 0.3])
+    assert jnp.array_equal(sp.gauss_newton_matvec(net_int, x, x), sp.gauss_newton_matvec(net, x, x))
+
+
+def test_nan_weights_set_after_construction_are_caught_under_jit():
+    net = sp.SparseNetwork(sp.chain_weights(3, 0.3), 0.1)
+    bad = eqx.tree_at(lambda n: n.weights.values, net, net.weights.values.at[0].set(jnp.nan))
+    with pytest.raises(Exception, match="w contains NaN"):
+        jax.block_until_ready(jax.jit(sp.sparse_mean_state)(bad))

@@ -104,3 +104,44 @@ def test_thermodynamics_vmaps_over_beta(key):
     for i, b in enumerate(betas):
         single = nw.thermodynamics(net, b, x=x)
         np.testing.assert_allclose([v[i] for v in batched], list(single), rtol=1e-13)
+
+
+# ------------------------------------------------------------------ issue #11: no silent wrong answers
+
+
+def test_beta_batch_is_an_error_and_vmap_gives_each_beta():
+    # A (2,) β used to broadcast inside the sum over λ: F(1) = -1.43202 expected, -1.30728 returned.
+    lam = jnp.asarray(LAM)
+    betas = jnp.array([1.0, 2.0])
+    with pytest.raises(ValueError, match="beta must be a scalar.*use jax.vmap"):
+        nw.free_energy_eigen(lam, betas)
+    batched = jax.vmap(lambda b: nw.free_energy_eigen(lam, b))(betas)
+    # F(β) of eq. (45) from NumPy, independently: the vmapped values are the scalar ones.
+    expected = [np.sum(np.log1p(b * LAM)) / (2 * b) - len(LAM) * np.log(2 * np.pi) / (2 * b) for b in (1.0, 2.0)]
+    np.testing.assert_allclose(batched, expected, rtol=1e-13)  # float64 round-off of a 4-term sum
+
+
+def test_integer_eigenvalues_do_not_truncate_beta():
+    # free_energy_eigen(int λ, 2.5) used to be F at β = 2 (β cast to λ's integer dtype).
+    lam_int = jnp.array([1, 2, 4])
+    assert float(nw.free_energy_eigen(lam_int, 2.5)) == float(nw.free_energy_eigen(lam_int.astype(float), 2.5))
+    assert float(nw.virial_average_loss(lam_int, 2.5, 1)) == float(nw.virial_average_loss(lam_int.astype(float), 2.5, 1.0))
+    assert float(nw.free_energy_eigen(lam_int, 2.5)) != pytest.approx(float(nw.free_energy_eigen(lam_int.astype(float), 2.0)))
+
+
+def test_m_shape_and_nan_are_errors():
+    with pytest.raises(ValueError, match="m must be a scalar"):
+        nw.free_energy_eigen(jnp.asarray(LAM), BETA, jnp.zeros(4))
+    with pytest.raises(ValueError, match="m contains NaN"):
+        nw.free_energy_eigen(jnp.asarray(LAM), BETA, jnp.nan)
+
+
+def test_gradient_outside_the_domain_raises_under_jit_instead_of_nan():
+    # 1 + β(λ_i - m) < 0 for every i: jit(grad) in β and in λ used to return NaN/finite garbage.
+    lam = jnp.asarray(LAM)
+    with pytest.raises(Exception, match=r"1 \+ beta \(lambda_i - m\) > 0"):
+        jax.block_until_ready(jax.jit(jax.grad(lambda b: nw.free_energy_eigen(lam, b, 6.0)))(BETA))
+    net = ref.diagonal_network(ref.SPECTRUM, m=6.0)
+    for name in ("average_loss", "heat_capacity"):  # first and second β-derivatives of βF
+        with pytest.raises(Exception, match="not positive definite"):
+            jax.block_until_ready(jax.jit(jax.grad(lambda b, name=name: getattr(nw, name)(net, b)))(BETA))

@@ -44,3 +44,34 @@ def classify(case: Case) -> tuple[str, str]:
         msg = f"{type(e).__name__}: {e}"
         return ("clear" if re.search(case.match, msg, re.IGNORECASE | re.DOTALL) else "unclear"), msg
     return "silent", repr(result)[:300]
+
+
+# --- thunk builders shared by the case files -------------------------------------------------
+
+
+def run(fn, *args, **kw):
+    """The bad call, forced (``block_until_ready``) so that runtime errors surface inside the case."""
+    import jax
+
+    return lambda: jax.block_until_ready(fn(*args, **kw))
+
+
+def jitted(fn, *args, **kw):
+    """The same bad call under ``jax.jit`` (arguments traced, keywords static)."""
+    import jax
+
+    return lambda: jax.block_until_ready(jax.jit(lambda *a: fn(*a, **kw))(*args))
+
+
+def jit_grad(scalar_fn, x):
+    """``jax.jit(jax.grad(scalar_fn))(x)``: the check must survive both transformations."""
+    import jax
+
+    return lambda: jax.block_until_ready(jax.jit(jax.grad(scalar_fn))(x))
+
+
+def jit_vmap_grad(scalar_fn, xs):
+    """``jax.jit(jax.vmap(jax.grad(scalar_fn)))(xs)``: one bad entry of a batch must raise."""
+    import jax
+
+    return lambda: jax.block_until_ready(jax.jit(jax.vmap(jax.grad(scalar_fn)))(xs))
