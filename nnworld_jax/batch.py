@@ -684,7 +684,8 @@ def _prepare(out_dir: Path, new: dict, run_id: str) -> tuple[dict, np.ndarray, d
             new["chunks"].pop(name, None)
             continue
         if old is None:
-            data, why = None, f"{out_dir / name} is not vouched for: {MANIFEST} is missing, so no checksum can verify it"
+            data = None
+            why = f"{out_dir / name} is not vouched for: {MANIFEST} is missing, so no checksum can verify it"
         else:
             data, why = _verify_chunk(out_dir, i, new["chunks"].get(name))
         if data is None:

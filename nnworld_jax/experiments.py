@@ -434,5 +434,6 @@ EXPERIMENTS["free_energy_vs_beta"] = Experiment(
     schema={"seed": Param(int, 0, 2**63 - 1), "n_networks": Param(int, 1), "n_neurons": Param(int, 1),
             "sigma": Param(float, 0.0), "bias": Param(float, 0.0), "max_norm": Param(float, 0.0, 1.0, exclusive=True),
             "beta_min": Param(float, 0.0, exclusive=True), "beta_max": Param(float, 0.0, exclusive=True),
-            "n_beta": Param(int, 1), "chunk_size": Param(int, 1), "precision": Param(str, choices=("float64", "float32"))},
+            "n_beta": Param(int, 1), "chunk_size": Param(int, 1),
+            "precision": Param(str, choices=("float64", "float32"))},
 )
