@@ -211,6 +211,9 @@ def _virial(ctx: Context) -> Result:
 # nnworld_jax.learning's module docstring states this reading with the paper's lines.
 
 LEARNING_BETA = 10.0
+# Measured in float32 the fraction of steps with ΔS_x ≤ 0 came out 0.48 (float64: 0.86): noise, not physics.
+STEP_ENTROPY_NEEDS_FLOAT64 = ("the sign of ΔS_x per step (1e-6..1e-4 late in a run) is below float32's resolution "
+                              "of S_x = β(U - F), where βU ≈ βF ≈ 15 cancel and the mean state is solved to 1e-5")
 LEARNING_SEEDS = 4  # independent initializations, vmapped: the spread is the stated uncertainty
 
 
@@ -265,7 +268,7 @@ def _learning_figure(hist, eq) -> Figure:
        statement="Second law of learning: \"the total entropy of a learning system can never increase during "
                  "learning and is constant in a learning equilibrium, dS_x/dt ≤ 0\" (15) — asserted by the paper; "
                  "measured along learning that lowers U (10) at fixed β, data clamping the boundary neurons.",
-       expected_verdict="measured")
+       expected_verdict="measured", needs_float64=STEP_ENTROPY_NEEDS_FLOAT64)
 def _second_law(ctx: Context) -> Result:
     data, hist, eq = paper_learning(ctx.quick, ctx.seed, running_float64())
     s = np.asarray(hist.thermo.entropy)  # (seeds, steps)
@@ -347,7 +350,7 @@ def _training_figure(history) -> Figure:
 @claim("learning.fixed-beta-mse", section="3", equations=("(10)", "(13)", "(14)"),
        statement="Fixed-β MSE training (this toolkit's run, not the paper's learning: Adam on the data MSE, the "
                  "data never enter Z or U): U, S_x and C of the free network recorded along it.",
-       expected_verdict="measured")
+       expected_verdict="measured", needs_float64=STEP_ENTROPY_NEEDS_FLOAT64)
 def _fixed_beta_mse(ctx: Context) -> Result:
     _, hist = training_run(ctx.quick, ctx.seed)
     laws = laws_of_learning(hist, LEARNING_MSE_BETA)
