@@ -60,7 +60,9 @@ def _schwarzschild(ctx: Context) -> Result:
        statement="The stationary point of the minisuperspace action L = -3aȧ²/(8πG) - ρ₀ (flat FLRW + "
                  "dust), with a(t0), a(t1) fixed on t^{2/3}, converges to a = t^{2/3} at second order; "
                  "the lapse equation (Friedmann constraint) holds on it. Measured: the convergence order.",
-       expected_verdict="holds")
+       expected_verdict="holds",
+       needs_float64="a convergence-order fit needs the Newton solution far below float32 round-off, "
+                     "which the float32 solve does not reach")
 def _flrw(ctx: Context) -> Result:
     rho0 = 1 / (6 * math.pi)  # G = 1: H² = 8πρ/3 on a = t^{2/3}
     ends = jnp.array([T0 ** (2 / 3), T1 ** (2 / 3)])
