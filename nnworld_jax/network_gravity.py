@@ -173,6 +173,7 @@ def _eom(x, operator, metric, alpha, tau, covariance, form, method):
     return jax.grad(_action)(x, operator, metric, alpha, tau, covariance, form, method) / tau.cell_volume
 
 
+_average_jit = jax.jit(_average)
 _lagrangian_jit = jax.jit(_lagrangian, static_argnames=("form", "method"))
 _action_jit = jax.jit(_action, static_argnames=("form", "method"))
 _weights_jit = jax.jit(_weights, static_argnames=("form", "method"))
@@ -271,7 +272,10 @@ def hidden_eom(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], metric,
 
     Continuum form (printed (77), g^i constant in τ): -2 g^i_ρν ẍ̄_i^ν + (α/2)[g^i_ρν (Gx̄^ν)_i +
     (G g x̄)_i^ρ]; -½ of it is (78) as printed when every neuron has the same metric. Zero on
-    solutions. Arguments: as :func:`hidden_action`. Returns: shape (K, N, Nτ) (index ρ first).
+    solutions. The metric is held fixed, as in (77)-(78); for (79)'s reading g^i = g(x̄_i(τ)),
+    differentiate :func:`hidden_action` through :func:`metric_at_neurons` instead (this adds the
+    Christoffel term: with G = 0 the geodesic equation; ``tests/test_network_gravity.py``).
+    Arguments: as :func:`hidden_action`. Returns: shape (K, N, Nτ) (index ρ first).
     """
     x, operator, metric, alpha, covariance = _network_args(x, operator, metric, tau, alpha, covariance, form, method)
     return _eom(x, operator, metric, alpha, tau, covariance, form, method)
@@ -417,7 +421,6 @@ def _entropy_action(metric, density, kappa, average, spacetime, method):
 
 _entropy_action_jit = jax.jit(_entropy_action, static_argnames="method")
 _spacetime_action_jit = jax.jit(_spacetime_action)
-_average_jit = jax.jit(_average)
 
 
 def _entropy_args(spacetime, metric, density, kappa, average, method):

@@ -232,3 +232,31 @@ def test_corrected_form_is_what_the_permutation_ensemble_obeys():
     order = np.polyfit(np.log(alphas), np.log(r_corr), 1)[0]
     assert abs(order + 1) < 0.2, (r_corr, order)
     assert min(r_print) > 0.9, r_print
+
+
+def test_metric_read_at_the_neurons_gives_the_geodesic_equation():
+    # (79)'s reading g^i = g(x̄_i(τ)): differentiating through metric_at_neurons adds the metric's gradient.
+    # With G = 0 each neuron's action is ∫ g_μν(x̄)ẋ̄^μẋ̄^ν dτ, whose EOM is -2 g_ρλ(ẍ̄^λ + Γ^λ_μν ẋ̄^μ ẋ̄^ν):
+    # the geodesic equation, Γ from the curvature core (autodiff) at the analytic trajectory. Spectral τ
+    # derivatives of the trigonometric trajectory are exact; the composite g(x̄(τ)) is not band-limited,
+    # so the tolerance is the aliasing at Nτ = 64 (measured 1.6e-13 relative).
+    from nnworld_jax import curvature
+    nt = 64
+    tau = Grid((nt,))
+    fn = functools.partial(gv.reference_metric, eps=0.1, signature=(-1.0, 1.0))
+    t = np.asarray(tau.axis(0))[None, :]
+    i = np.arange(2)[:, None]
+    x, v, a = _traj(t, i)
+    x, G0 = jnp.asarray(x), np.zeros((2, 2))
+    e = np.asarray(jax.grad(lambda y: ng.hidden_action(y, G0, ng.metric_at_neurons(fn, y), tau, alpha=1.0))(x))
+    e = e / tau.cell_volume
+    pts = np.moveaxis(np.asarray(x), 0, -1).reshape(-1, 2)
+    gam = np.asarray(jax.vmap(lambda p: curvature.christoffel(fn, p))(jnp.asarray(pts))).reshape(2, nt, 2, 2, 2)
+    gmat = np.asarray(jax.vmap(fn)(jnp.asarray(pts))).reshape(2, nt, 2, 2)
+    vv, aa = np.moveaxis(v, 0, -1), np.moveaxis(a, 0, -1)  # (N, Nτ, K)
+    geo = aa + np.einsum("itlmn,itm,itn->itl", gam, vv, vv)
+    ref = np.moveaxis(-2 * np.einsum("itrl,itl->itr", gmat, geo), -1, 0)  # (K, N, Nτ)
+    assert np.max(np.abs(e - ref)) < 1e-10 * np.max(np.abs(ref))
+    # holding g^i fixed (hidden_eom) drops the Γ term: a different, O(ε) equation
+    fixed = np.asarray(ng.hidden_eom(x, G0, ng.metric_at_neurons(fn, x), tau, alpha=1.0))
+    assert np.max(np.abs(fixed - ref)) > 1e-2 * np.max(np.abs(ref))
