@@ -141,9 +141,13 @@ def float_array(x, name: str, dtype=None, *, shape: tuple[int, ...] | None = Non
 
 
 def check_symmetric(a, name: str):
-    """``a`` equals its transpose to a few ulps of its scale (a non-symmetric matrix is an error,
-    not silently mirrored). Returns the checked value."""
+    """``a`` (N, N) equals its transpose up to rounding (a non-symmetric matrix is an error, not
+    silently mirrored). Returns the checked value.
+
+    Tolerance 4 N ε max|a|: a product JᵀJ computed in floating point can differ from its transpose
+    by at most ~2 N ε max|JᵀJ| (two length-N sums accumulated in different orders; Cauchy-Schwarz
+    bounds Σ_k |J_ki J_kj| by max|JᵀJ|), so no symmetric-by-construction matrix is refused."""
     a = jnp.asarray(a)
     scale = jnp.max(jnp.abs(a))
-    tol = 100 * jnp.finfo(a.dtype).eps * jnp.where(jnp.isfinite(scale), scale, 0)
+    tol = 4 * a.shape[-1] * jnp.finfo(a.dtype).eps * jnp.where(jnp.isfinite(scale), scale, 0)
     return check(a, jnp.abs(a - a.T) > tol, f"{name} must be symmetric")

@@ -4,6 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nnworld_jax as nw
 from nnworld_jax import reference as ref
@@ -145,3 +147,19 @@ def test_gradient_outside_the_domain_raises_under_jit_instead_of_nan():
     for name in ("average_loss", "heat_capacity"):  # first and second β-derivatives of βF
         with pytest.raises(Exception, match="not positive definite"):
             jax.block_until_ready(jax.jit(jax.grad(lambda b, name=name: getattr(nw, name)(net, b)))(BETA))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(lam=st.lists(st.floats(-2.0, 5.0), min_size=3, max_size=3), beta=st.floats(-1.0, 4.0), m=st.floats(-1.0, 3.0))
+def test_free_energy_eigen_is_right_or_raises_on_its_domain(lam, beta, m):
+    """Over a continuous box of (λ, β, m): eq. (45) from NumPy where β > 0 and every 1 + β(λ_i - m) > 0,
+    an error naming the violated condition everywhere else; never a NaN or a value off the domain."""
+    lam = np.asarray(lam)
+    arg = 1.0 + beta * (lam - m)
+    if beta > 0 and np.all(arg > 0):
+        expected = (np.sum(np.log(arg)) - 3 * np.log(2 * np.pi)) / (2 * beta)
+        # float64 log-sum; arg can be as small as ~1e-300, hence a relative tolerance and a tiny absolute floor.
+        assert float(nw.free_energy_eigen(jnp.asarray(lam), beta, m)) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    else:
+        with pytest.raises(ValueError, match="beta must be finite and > 0" if beta <= 0 else r"1 \+ beta \(lambda_i - m\) > 0"):
+            nw.free_energy_eigen(jnp.asarray(lam), beta, m)
