@@ -117,7 +117,7 @@ def _guard(x, bad, message: str) -> Array:
     linear in x (the gradient does not need x, so XLA drops the check with the unused primal).
     Here the check rides on a zero that multiplies x, so every derivative with respect to x carries
     it; eagerly it raises ``ValueError`` as :func:`check` does."""
-    flag = check(jnp.zeros((), jnp.real(x).dtype), bad, message)
+    flag = check(jnp.zeros_like(jnp.real(x), shape=()), bad, message)  # keeps a Python float's weak type
     return x * (1 + flag)
 
 
