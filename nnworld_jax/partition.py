@@ -23,7 +23,6 @@ from typing import Literal
 
 import jax
 import jax.numpy as jnp
-import equinox as eqx
 import optimistix as optx
 from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
@@ -92,8 +91,8 @@ def logdet_spd(a: Float[Array, "N N"], what: str = "matrix") -> Float[Array, ""]
 
     ``a`` must be square, finite and symmetric (Cholesky reads one triangle: a non-symmetric matrix
     would be silently mirrored). A matrix that is not positive definite raises, naming ``what``,
-    eagerly and under jit, vmap and grad: the check sits in the value and in the JVP rule, so a
-    gradient outside the domain raises too instead of returning NaN.
+    eagerly and under jit, vmap and grad: the check sits on the Cholesky factor, which the value and
+    the JVP rule both read, so a gradient outside the domain raises too instead of returning NaN.
     """
     a = check_square(as_float(a, what), what)
     a = check_symmetric(check_finite(a, what), what)
