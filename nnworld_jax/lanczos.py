@@ -79,7 +79,10 @@ def rademacher_probes(key: PRNGKeyArray, n: int, num: int, dtype=None) -> Float[
 
 
 def _probe_dtype(dtype):
-    dtype = jnp.zeros(()).dtype if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
+    try:
+        dtype = jnp.zeros(()).dtype if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"dtype must be a floating dtype, got {dtype}")
     return dtype

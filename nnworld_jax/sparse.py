@@ -53,7 +53,10 @@ __all__ = [
 
 def _float_dtype(dtype):
     # The dtype jax would use (float64 -> float32 without x64), without creating an array.
-    dtype = jax.dtypes.canonicalize_dtype(jnp.float64 if dtype is None else dtype)
+    try:
+        dtype = jax.dtypes.canonicalize_dtype(jnp.float64 if dtype is None else dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"weights need a floating dtype, got {dtype}")
     return dtype
