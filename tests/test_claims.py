@@ -23,8 +23,8 @@ SLOW = {"partition.gaussian-error-tanh", "learning.second-law", "learning.first-
 
 @pytest.fixture(autouse=True)
 def _no_compile_cache(monkeypatch):
-    # main() would enable JAX's persistent cache for the rest of the test process; tests compile afresh.
-    monkeypatch.setenv("NNWORLD_COMPILE_CACHE", "off")
+    # a user's $NNWORLD_COMPILE_CACHE would turn on JAX's persistent cache for the whole test process
+    monkeypatch.delenv("NNWORLD_COMPILE_CACHE", raising=False)
 
 
 def perturbations(record: dict, seed: int) -> dict[str, float]:

@@ -24,8 +24,8 @@ from nnworld_jax.cli import MARKER, main
 
 @pytest.fixture(autouse=True)
 def _no_compile_cache(monkeypatch):
-    # main() would enable JAX's persistent cache for the rest of the test process; tests compile afresh.
-    monkeypatch.setenv("NNWORLD_COMPILE_CACHE", "off")
+    # a user's $NNWORLD_COMPILE_CACHE would turn on JAX's persistent cache for the whole test process
+    monkeypatch.delenv("NNWORLD_COMPILE_CACHE", raising=False)
 
 
 def _figure(y):

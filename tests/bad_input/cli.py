@@ -106,6 +106,8 @@ CASES = [
     Case(R, "--precision float16", _run(["reproduce", "--precision", "float16"]),
          r"--precision: invalid choice: 'float16'", "io"),
     Case(R, "--precision in capitals", _run(["reproduce", "--precision", "FLOAT64"]), r"--precision: invalid choice", "io"),
+    Case(R, "--compile-cache a file", _run(["reproduce", *ONE, "--compile-cache", "f"], _file("f")),
+         r"--compile-cache f: .*exists", "io"),
     Case(R, "--seed not an integer", _run(["reproduce", "--seed", "1.5"]), r"--seed: invalid int value", "io"),
     Case(R, "an unknown option", _run(["reproduce", "--fast"]), r"unrecognized arguments: --fast", "io"),
     Case(L, "list --only an unknown claim", _run(["list", "--only", "nonexistent"]), r"no claim matches 'nonexistent'", "io"),
