@@ -142,3 +142,32 @@ def test_domain_checks_survive_jit_grad():
         jax.block_until_ready(f(-0.2))
     # and at a valid point the derivative is the analytic one: ∂L/∂A = √(1/(AB)) (1 - B - r B')
     np.testing.assert_allclose(f(0.5), (1 / 0.5) * (1 - 0.5 - 0.3), rtol=1e-14)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_any_float = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_any_float, _any_float, _any_float, _any_float)
+def test_schwarzschild_lagrangian_domain_is_exactly_r_A_B_positive(r, A, B, dB):
+    # The reduced Lagrangian 2√(A/B)(1 - B - rB') is defined outside the horizon: it returns iff r, A,
+    # B > 0 and every input is finite, over every float hypothesis draws (NaN, ±inf, ±0, subnormals);
+    # inside, it is the formula evaluated independently in NumPy, to 1e-13 of the size of its terms.
+    ok = all(math.isfinite(x) for x in (r, A, B, dB)) and r > 0 and A > 0 and B > 0
+    try:
+        L = float(rg.schwarzschild_lagrangian(r, A, B, dB))
+    except ValueError as e:
+        assert not ok, e
+        assert any(s in str(e) for s in ("contains NaN or inf", "must be > 0")), e
+    else:
+        assert ok
+        with np.errstate(all="ignore"):
+            ref = 2.0 * np.sqrt(np.float64(A) / np.float64(B)) * (1.0 - np.float64(B) - np.float64(r) * np.float64(dB))
+        # XLA on CPU may flush subnormals to zero: compare only where every intermediate is normal
+        normal = all(x == 0 or abs(x) > 1e-290 for x in (r, A, B, dB, A / B, r * dB, 1.0 - B, ref))
+        # (1 - B - rB') may cancel, and XLA may fuse it into an FMA: the error scale is the terms' size
+        scale = 2.0 * math.sqrt(A / B) * (1.0 + abs(B) + abs(r * dB)) if normal else math.inf
+        if normal and math.isfinite(ref) and math.isfinite(L) and math.isfinite(scale):
+            assert abs(L - ref) <= 1e-13 * scale, (L, ref)
