@@ -80,7 +80,7 @@ def test_report_files_permissions_and_marker(tmp_path, fake):
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
     summary = (out / "summary.md").read_text()
     assert "## §98" in summary and "## §99" in summary and "![fake.a](fake.a.png)" in summary
-    assert "(conventions.md)" in summary and "../shared" not in summary
+    assert "(conventions.md)" in summary and "/shared" not in summary
     assert not _leftovers(tmp_path)
 
 
@@ -207,3 +207,15 @@ def test_index_html_renders_in_a_browser(tmp_path, fake):
     n_images, loaded, ids = int(match[1]), int(match[2]), set(match[3].split(","))
     assert n_images == 1 and loaded == n_images  # fake.a's figure, decoded from its data: URI
     assert ids == {"fake.a", "fake.b", "fake.c"}
+
+
+def test_no_reference_leaves_the_repository():
+    """Docstrings, docs, README and notebooks cite docs/conventions.md, never a file beside the repository."""
+    root = Path(__file__).resolve().parents[1]
+    outside = re.compile("|".join([r"\.\./" + "shared", "/work/" + "shared", "SPEC" + r"\.md"]))
+    files = [*root.glob("nnworld_jax/**/*.py"), *root.glob("tests/**/*.py"), *root.glob("docs/**/*.md"),
+             *root.glob("notebooks/**/*.ipynb"), *root.glob("benchmarks/**/*.py"), root / "README.md"]
+    hits = [f"{p.relative_to(root)}:{i}" for p in files for i, line in enumerate(p.read_text().splitlines(), 1)
+            if outside.search(line)]
+    assert not hits, hits
+    assert (root / "docs" / "conventions.md").read_text().count("\n## §") == 7
