@@ -536,7 +536,8 @@ def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, "m"], dq: Fl
 
     Returns: L_m (a scalar, not yet multiplied by √|g|).
     """
-    g, _, _ = _check_point(g, jnp.zeros(jnp.shape(g)[:1] * 3))
+    g = as_float(g, "g")
+    g, _, _ = _check_point(g, jnp.zeros(jnp.shape(g)[:1] * 3, g.dtype))
     n = g.shape[0]
     q, dq = as_float(q, "q"), as_float(dq, "dq")
     if q.ndim != 1 or dq.shape != (q.shape[0], n):
@@ -563,7 +564,7 @@ def _check_total_args(grid, metric, matter, matter_lagrangian, newton_g, cosmolo
         if not callable(matter_lagrangian):
             raise TypeError(f"matter_lagrangian must be a callable (g, q, dq) -> L_m, got "
                             f"{type(matter_lagrangian).__name__}")
-        matter = as_float(matter, "matter", metric.dtype)
+        matter = as_float(matter, "matter")
         if jnp.ndim(matter) < 1 or jnp.shape(matter)[1:] != grid.shape:
             raise ValueError(f"matter must have shape (m, *{grid.shape}), got {jnp.shape(matter)}; "
                              "use jax.vmap to batch")
