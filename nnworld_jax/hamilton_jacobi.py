@@ -362,9 +362,9 @@ def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"]
     """
     if isinstance(n_steps, bool) or not _is_integer(n_steps) or n_steps < 1:
         raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    t0, t1 = _scalar(t0, None, "t0"), _scalar(t1, None, "t1")  # before the autodiff of F0
     s0 = characteristic_init(F0_fn, q0)
-    dtype = s0.q.dtype
-    dt = (_scalar(t1, dtype, "t1") - _scalar(t0, dtype, "t0")) / int(n_steps)
+    dt = (t1.astype(s0.q.dtype) - t0.astype(s0.q.dtype)) / int(n_steps)
     return solve_rk4(characteristic_field(potential, gamma, mu, learning=learning), s0, t0, dt, n_steps)
 
 
