@@ -1,7 +1,6 @@
 """Bad input for nnworld_jax.network: the network pytree and the single-state kernels (1)-(4)."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 
 from nnworld_jax import network as nn
@@ -50,6 +49,11 @@ CASES = [
     Case("network.activation_slope", "NaN in y under jit", jitted(nn.activation_slope, NET, XNAN), r"y contains NaN", "transform"),
     Case("network.step", "x shape ()", run(nn.step, NET, jnp.asarray(0.3)), r"x must have shape", "input"),
     Case("network.step", "NaN in x under jit", jitted(nn.step, NET, XNAN), r"x contains NaN", "transform"),
+    Case("network.step", "NaN in x under jit(grad)", jit_grad(lambda x: jnp.sum(nn.step(NET, x)), XNAN), r"x contains NaN", "transform"),
+    Case("network.preactivation", "NaN in x under jit(grad)", jit_grad(lambda x: jnp.sum(nn.preactivation(NET, x) ** 2), XNAN),
+         r"x contains NaN", "transform"),
+    Case("network.activation_slope", "NaN in y under jit(grad)", jit_grad(lambda y: jnp.sum(nn.activation_slope(NET, y)), XNAN),
+         r"y contains NaN", "transform"),
     Case("network.step", "string x", run(nn.step, NET, "x"), r"x must be a number", "input"),
     # bulk_loss (3)
     Case("network.bulk_loss", "x shape (3,)", run(nn.bulk_loss, NET, jnp.zeros(3)), r"x must have shape", "input"),

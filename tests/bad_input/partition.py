@@ -1,7 +1,6 @@
 """Bad input for nnworld_jax.partition: mean state, operator G (8)-(9), log Z (5)/(7), F (6)/(45)."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 
 import nnworld_jax as nw

@@ -1,7 +1,6 @@
 """Bad input for nnworld_jax.sparse: sparse weights, builders, products and the mean state (1)-(3), (8)-(9)."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -88,6 +87,12 @@ CASES = [
     Case("sparse.sparse_preactivation", "x shape (2,)", run(sp.sparse_preactivation, NET, jnp.zeros(2)), r"x must have shape", "input"),
     Case("sparse.sparse_preactivation", "net is a tuple", run(sp.sparse_preactivation, (W, X), X), r"net must be a SparseNetwork", "input"),
     Case("sparse.sparse_step", "NaN in x under jit", jitted(sp.sparse_step, NET, XNAN), r"x contains NaN", "transform"),
+    Case("sparse.sparse_step", "NaN in x under jit(grad)", jit_grad(lambda x: jnp.sum(sp.sparse_step(NET, x)), XNAN),
+         r"x contains NaN", "transform"),
+    Case("sparse.weights_matvec", "NaN in x under jit(grad)", jit_grad(lambda x: jnp.sum(sp.weights_matvec(W, x) ** 2), XNAN),
+         r"x contains NaN", "transform"),
+    Case("sparse.jacobian_matvec", "NaN in v under jit(grad)", jit_grad(lambda v: jnp.sum(sp.jacobian_matvec(NET, X, v) ** 2), XNAN),
+         r"v contains NaN", "transform"),
     Case("sparse.sparse_step", "string x", run(sp.sparse_step, NET, "x"), r"x must be a number", "input"),
     # sparse_mean_state
     Case("sparse.sparse_mean_state", "max_steps=0", run(sp.sparse_mean_state, NET, max_steps=0), r"max_steps must be an integer >= 1", "domain"),

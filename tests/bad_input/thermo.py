@@ -1,8 +1,8 @@
 """Bad input for nnworld_jax.thermo: U, S, S_0, C, heat capacity (10)-(14), eigenvalue forms (45)-(46)."""
 
-import jax
 import jax.numpy as jnp
 
+import nnworld_jax as nw
 from nnworld_jax import reference as ref
 from nnworld_jax import thermo as th
 
@@ -11,6 +11,8 @@ from ._harness import Case, jit_grad, jit_vmap_grad, jitted, run
 NET = ref.diagonal_network([0.3, 1.7])
 HEAVY = ref.diagonal_network([0.3, 1.7], m=5.0)  # every 1 + β(λ_i - m) < 0 at β = 1
 LAM = jnp.array([0.3, 1.7, 4.0])
+TANH = nw.Network(jnp.array([[0.2, -0.3], [0.1, 0.4]]), jnp.array([0.5, -0.2]))  # G reads x (linear G does not)
+XNAN = jnp.array([jnp.nan, 0.0])
 B2 = jnp.array([1.0, 2.0])
 
 _DERIVED = ("average_loss", "entropy", "complexity", "heat_capacity")
@@ -22,6 +24,8 @@ CASES = [
     Case("thermo.thermodynamics", "unknown method", run(th.thermodynamics, NET, 1.0, method="exact"), r"method must be one of", "input"),
     Case("thermo.thermodynamics", "x NaN", run(th.thermodynamics, NET, 1.0, x=jnp.array([jnp.nan, 0.0])), r"x contains NaN", "input"),
     Case("thermo.thermodynamics", "x shape (3,)", run(th.thermodynamics, NET, 1.0, x=jnp.zeros(3)), r"x must have shape", "input"),
+    Case("thermo.thermodynamics", "x NaN under jit(grad) of S_x", jit_grad(lambda x: th.thermodynamics(TANH, 1.0, x=x).entropy, XNAN),
+         r"x contains NaN", "transform"),
     Case("thermo.thermodynamics", "outside 1 + beta (lambda - m) > 0", run(th.thermodynamics, HEAVY, 1.0),
          r"1 \+ beta \(lambda_i - m\) > 0", "domain"),
     Case("thermo.thermodynamics", "laplace with lambda < m under jit", jitted(lambda b: th.thermodynamics(HEAVY, b, method="laplace"), 1.0),
@@ -29,6 +33,8 @@ CASES = [
     Case("thermo.Thermodynamics", "missing fields", run(th.Thermodynamics, 1.0, 2.0), r"missing .*argument", "input"),
     Case("thermo.operator_spectrum", "x shape (3,)", run(th.operator_spectrum, NET, jnp.zeros(3)), r"x must have shape", "input"),
     Case("thermo.operator_spectrum", "x NaN under jit", jitted(th.operator_spectrum, NET, jnp.array([0.0, jnp.nan])),
+         r"x contains NaN", "transform"),
+    Case("thermo.operator_spectrum", "x NaN under jit(grad)", jit_grad(lambda x: jnp.sum(th.operator_spectrum(TANH, x)), XNAN),
          r"x contains NaN", "transform"),
     Case("thermo.operator_spectrum", "net is an array", run(th.operator_spectrum, jnp.eye(2)), r"net must be a Network", "input"),
     # free_energy_eigen (45)
