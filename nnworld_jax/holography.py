@@ -465,13 +465,30 @@ def stationary_covariance(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]
     """Stationary covariance Σ of dx = -A x dτ + √(2D) dW: A Σ + Σ Aᵀ = 2D (this toolkit's model).
 
     Solved as one (N², N²) linear system (A ⊗ I + I ⊗ A) vec Σ = 2 vec D (row-major vec; small N).
-    A must be stable (all Re λ(A) > 0); callers check it.
+    D must be symmetric positive definite and A stable (all Re λ(A) > 0): by Lyapunov's theorem A is
+    stable exactly when Σ is positive definite for such a D, so both are checked through Cholesky
+    factors (no non-symmetric eigensolver, which JAX has on CPU only); an unstable drift is an error.
     """
+    a, diffusion = _ou_inputs(a, diffusion)
+    return _checked_covariance(a, diffusion)
+
+
+def _ou_inputs(a, diffusion):
     check_square(a, "a")
     check_square(diffusion, "diffusion", a.shape[0])
     a = check_finite(as_float(a, "a"), "a")
     diffusion = check_finite(as_float(diffusion, "diffusion", a.dtype), "diffusion")
-    return _stationary_covariance(a, diffusion)
+    spd = jnp.all(jnp.isfinite(jnp.linalg.cholesky(0.5 * (diffusion + diffusion.T))))
+    symmetric = jnp.allclose(diffusion, diffusion.T)
+    diffusion = check(diffusion, ~(spd & symmetric), "diffusion must be symmetric positive definite")
+    return a, diffusion
+
+
+def _checked_covariance(a, diffusion):
+    sigma = _stationary_covariance(a, diffusion)
+    stable = jnp.all(jnp.isfinite(jnp.linalg.cholesky(sigma)))
+    return check(sigma, ~stable, "a must be a stable drift (all Re λ(a) > 0): the stationary covariance "
+                                 "of dx = -a x dτ + √(2D) dW is not positive definite")
 
 
 @jax.jit
@@ -490,16 +507,12 @@ def ou_entropy_production(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]
     and Σ from ``stationary_covariance``. σ ≥ 0, = 0 iff detailed balance (D⁻¹A symmetric);
     invariant under D → cD. Units: per unit τ (k_B = 1).
     """
-    check_square(a, "a")
-    check_square(diffusion, "diffusion", a.shape[0])
-    a = check_finite(as_float(a, "a"), "a")
-    diffusion = check_finite(as_float(diffusion, "diffusion", a.dtype), "diffusion")
-    return _ou_entropy_production(a, diffusion)
+    a, diffusion = _ou_inputs(a, diffusion)
+    return _ou_entropy_production(a, diffusion, _checked_covariance(a, diffusion))
 
 
 @jax.jit
-def _ou_entropy_production(a, diffusion):
-    sigma = _stationary_covariance(a, diffusion)
+def _ou_entropy_production(a, diffusion, sigma):
     dinv_a = jnp.linalg.solve(diffusion, a)
     return jnp.trace(a.T @ dinv_a @ sigma) - jnp.trace(a)
 

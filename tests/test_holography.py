@@ -308,3 +308,12 @@ def test_public_functions_name_their_equation():
     missing = [n for n in h.__all__ if n not in own_model and not inspect.isclass(getattr(h, n))
                and not eq.search(inspect.getdoc(getattr(h, n)) or "")]
     assert not missing, missing
+
+
+def test_ou_entropy_production_refuses_an_unstable_drift():
+    # Issue #11: ou_entropy_production(-I, I) returned 0 for a process with no stationary state. The
+    # Lyapunov equation still has a solution (Σ = -I), which is not a covariance: that is what is checked.
+    with pytest.raises(ValueError, match="a must be a stable drift"):
+        h.ou_entropy_production(-jnp.eye(2), jnp.eye(2))
+    with pytest.raises(Exception, match="a must be a stable drift"):
+        jax.block_until_ready(jax.jit(h.ou_entropy_production)(-jnp.eye(2), jnp.eye(2)))

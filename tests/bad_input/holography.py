@@ -22,6 +22,18 @@ def jitted(fn, *args):
 
 
 CASES = [
+    Case("holography.ou_entropy_production", "unstable drift -I (issue #11: returned 0)",
+         run(h.ou_entropy_production, -jnp.eye(2), jnp.eye(2)), r"a must be a stable drift", kind="domain"),
+    Case("holography.ou_entropy_production", "unstable drift under jit",
+         jitted(h.ou_entropy_production, jnp.array([[1.0, 0.0], [0.0, -0.5]]), jnp.eye(2)), r"a must be a stable drift",
+         kind="transform"),
+    Case("holography.ou_entropy_production", "indefinite diffusion",
+         run(h.ou_entropy_production, A, jnp.diag(jnp.array([1.0, -1.0]))), r"diffusion must be symmetric positive definite",
+         kind="domain"),
+    Case("holography.stationary_covariance", "unstable drift", run(h.stationary_covariance, -A, jnp.eye(2)),
+         r"a must be a stable drift", kind="domain"),
+    Case("holography.stationary_covariance", "non-symmetric diffusion",
+         run(h.stationary_covariance, A, jnp.array([[1.0, 0.5], [0.0, 1.0]])), r"diffusion must be symmetric", kind="domain"),
     Case("holography.boundary_projector", "repeated boundary index", run(h.boundary_projector, (0, 0), 3),
          r"boundary indices must be distinct"),
     Case("holography.boundary_state", "batched x", run(h.boundary_state, jnp.ones((2, 5)), (0, 1)), r"x must have shape \(N,\)"),
