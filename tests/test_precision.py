@@ -376,6 +376,7 @@ CASES = {
     "curvature.kretschmann": lambda d: curvature.kretschmann(_curv_metric(), _a(_X4, d)),
     "curvature.covariant_divergence": lambda d: curvature.covariant_divergence(
         metrics.sphere(2.0), lambda X: jnp.outer(jnp.sin(X), jnp.cos(X)) + jnp.outer(jnp.cos(X), jnp.sin(X)), _a([1.0, 0.3], d)),
+    "curvature.curvature_on_grid": lambda d: curvature.curvature_on_grid(_grid_metric(d), Grid((8, 8))),
     "curvature.on_points": lambda d: curvature.on_points(curvature.kretschmann, _curv_metric(),
                                                         _a([_X4, [0.0, 6.0, 1.2, 0.1]], d), chunk_size=2),
     # ---- Onsager / Einstein-Hilbert (§9)
@@ -580,6 +581,14 @@ def _qm_run(d, which):
 
 def _characteristics(d):
     return hamilton_jacobi.characteristics(_F0, _harmonic, _a([0.3, -0.4], d), 1.0, 1.0, t1=0.5, n_steps=5)
+
+
+def _grid_metric(d):
+    X = np.stack(np.meshgrid(*(2 * np.pi * np.arange(8) / 8,) * 2, indexing="ij"))
+    g = np.zeros((2, 2, 8, 8))
+    g[0, 0], g[1, 1], g[0, 1] = 1 + 0.1 * np.cos(X[0]), 1 + 0.1 * np.sin(X[1]), 0.05 * np.cos(X[0] + X[1])
+    g[1, 0] = g[0, 1]
+    return _a(g, d)
 
 
 def _perm_flow(d):
