@@ -159,8 +159,9 @@ def _write_report(out: Path, earlier: dict | None, new_records: list[dict], figu
 def _use_compile_cache(setting: str | None) -> str | None:
     """JAX's persistent compilation cache in directory ``setting`` (None: off, the default).
 
-    Most of a run is XLA compilation; with the cache a second run loads the programs (measured on
-    §8: 14.6 s → 9.0 s CPU). Off by default: jax 0.9.2's XLA:CPU logs a machine-feature warning for
+    A second run loads the cached programs instead of compiling them (measured: §8 alone 14.6 s →
+    9.0 s CPU; the whole ``--quick`` run only 209 s → 197 s, as tracing and the many programs that
+    compile in under 0.2 s stay). Off by default: jax 0.9.2's XLA:CPU logs a machine-feature warning for
     every program it loads, and a cache shared by machines with different CPUs (a network home
     directory) could load code the host cannot run (docs/conventions.md, Numerical hazards)."""
     import jax
