@@ -186,6 +186,7 @@ def reproduce(args) -> int:
 
     set_precision(args.precision)
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from . import claims
@@ -197,12 +198,12 @@ def reproduce(args) -> int:
         selected = claims.select(args.only)
         earlier = _check_out(out)
     except ValueError as e:
-        console.print(f"[red]nnworld reproduce: {e}[/red]", highlight=False)
+        console.print(f"[red]{escape(f'nnworld reproduce: {e}')}[/red]", highlight=False)
         return EXIT_USAGE
     try:
         _use_compile_cache(args.compile_cache)
     except OSError as e:
-        console.print(f"[red]nnworld reproduce: --compile-cache {args.compile_cache}: {e}[/red]", highlight=False)
+        console.print(f"[red]{escape(f'nnworld reproduce: --compile-cache {args.compile_cache}: {e}')}[/red]", highlight=False)
         return EXIT_USAGE
     ctx = claims.Context(quick=args.quick, seed=args.seed, precision=args.precision)
     records, figures = [], {}
@@ -234,7 +235,7 @@ def reproduce(args) -> int:
     try:
         kept = _write_report(out, earlier, records, figures, meta, [c.id for c in claims.select()])
     except (ReportTargetError, OSError) as e:
-        console.print(f"[red]nnworld reproduce: could not write the report: {e}[/red]", highlight=False)
+        console.print(f"[red]{escape(f'nnworld reproduce: could not write the report: {e}')}[/red]", highlight=False)
         return EXIT_USAGE
     console.print(f"report written to {out.resolve()} ({len(kept)} claims; open index.html)", highlight=False)
     errors = [r["id"] for r in records if r["verdict"] == "error"]
@@ -268,6 +269,7 @@ def list_claims(args) -> int:
 def batch(args) -> int:
     """``nnworld batch``: run a named experiment from a config file, resumably."""
     from rich.console import Console
+    from rich.markup import escape
 
     from . import set_precision
     from .batch import ResumeMismatchError
@@ -277,15 +279,16 @@ def batch(args) -> int:
     try:
         config = load_config(args.config)
         _, params = resolve_params(config, quick=args.quick)
-    except (OSError, RuntimeError, ValueError) as e:
-        console.print(f"[red]{args.config}: {e}[/red]")
+    except (OSError, RuntimeError, ValueError, TypeError) as e:
+        console.print(f"[red]{escape(f'{args.config}: {e}')}[/red]", highlight=False)
         return 2
     set_precision(params.get("precision", "float64"))
     t0 = time.perf_counter()
     try:
         summary = run_experiment(config, args.out, quick=args.quick, progress=not args.no_progress)
-    except ResumeMismatchError as e:
-        console.print(f"[red]{e}[/red]")
+    except (ResumeMismatchError, OSError, ValueError, TypeError) as e:
+        # a bad --out (a file, no permission), a busy or foreign run directory: the message is complete
+        console.print(f"[red]{escape(f'nnworld batch: {e}')}[/red]", highlight=False)
         return 2
     console.print(f"{summary['experiment']}: {summary['chunks_computed']} chunks computed, "
                   f"{summary['chunks_resumed']} resumed, {time.perf_counter() - t0:.1f} s; "

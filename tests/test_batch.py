@@ -537,6 +537,22 @@ def test_cli_batch_recomputes_untrusted_chunks_and_refuses_a_corrupt_manifest(tm
     assert (out / MANIFEST).read_text() == "{"
 
 
+def test_cli_batch_out_file_is_refused_and_kept(tmp_path, capsys):
+    # `nnworld batch --out FILE` ended in a traceback: now exit 2, a message naming the path, and the
+    # user's file untouched. Messages go through rich escaped, so a "[params]" in them survives.
+    cfg, target = tmp_path / "c.json", tmp_path / "notes.txt"
+    cfg.write_text(json.dumps(SMALL))
+    target.write_text("mine")
+    assert cli.main(["batch", str(cfg), "--out", str(target), "--no-progress"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "nnworld batch:" in err and "notes.txt" in err
+    assert target.read_text() == "mine"
+    bad = dict(SMALL, params={**SMALL.get("params", {}), "chunk_sizee": 4})
+    cfg.write_text(json.dumps(bad))
+    assert cli.main(["batch", str(cfg), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert "chunk_sizee" in " ".join(capsys.readouterr().err.split())
+
+
 @pytest.mark.slow
 def test_cli_batch_killed_then_resumed(tmp_path):
     # SIGKILL a real `nnworld batch` process after 3 of 20 chunk files exist; the rerun resumes

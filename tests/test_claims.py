@@ -17,7 +17,8 @@ from nnworld_jax.cli import main
 SLOW = {"partition.gaussian-error-tanh", "learning.second-law", "learning.first-law",
         "entropic.action-minimization", "hamilton_jacobi.eq47-affine", "curvature.bianchi",
         "curvature.flrw-friedmann", "gravity.einstein-equations", "gravity.eq91-corrected",
-        "gravity.gamma-gamma-identity", "holography.entropy-production",
+        "gravity.gamma-gamma-identity", "holography.action-ratio", "learning.second-law-equilibrium",
+        "learning.fixed-beta-mse", "network_gravity.einstein-81",
         "reduced_gravity.schwarzschild", "reduced_gravity.flrw-dust", "large_networks.cycle-free-energy"}
 
 
