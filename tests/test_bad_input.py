@@ -87,3 +87,10 @@ def test_sweep_survives_hangs_crashes_and_silent_cases(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr  # silent, hang and crash: criterion not met
     outcomes = [r["outcome"] for r in json.loads(out.read_text())["records"]]
     assert outcomes == ["clear", "hang", "crash", "silent", "unclear"], proc.stdout + proc.stderr
+
+
+def test_every_package_module_has_a_case_file():
+    # A new public module cannot slip in without its bad-input cases (or stated exemptions).
+    package = [m.name for m in pkgutil.iter_modules(nnworld_jax.__path__) if not m.name.startswith("_") and not m.ispkg]
+    missing = sorted(set(package) - set(CASE_MODULES))
+    assert not missing, f"modules without tests/bad_input/<module>.py: {missing}"
