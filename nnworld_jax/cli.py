@@ -198,12 +198,12 @@ def reproduce(args) -> int:
         selected = claims.select(args.only)
         earlier = _check_out(out)
     except ValueError as e:
-        console.print(f"[red]{escape(f'nnworld reproduce: {e}')}[/red]", highlight=False)
+        console.print(f"[red]{escape(f'nnworld reproduce: {e}')}[/red]", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     try:
         _use_compile_cache(args.compile_cache)
     except OSError as e:
-        console.print(f"[red]{escape(f'nnworld reproduce: --compile-cache {args.compile_cache}: {e}')}[/red]", highlight=False)
+        console.print(f"[red]{escape(f'nnworld reproduce: --compile-cache {args.compile_cache}: {e}')}[/red]", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     ctx = claims.Context(quick=args.quick, seed=args.seed, precision=args.precision)
     records, figures = [], {}
@@ -235,9 +235,9 @@ def reproduce(args) -> int:
     try:
         kept = _write_report(out, earlier, records, figures, meta, [c.id for c in claims.select()])
     except (ReportTargetError, OSError) as e:
-        console.print(f"[red]{escape(f'nnworld reproduce: could not write the report: {e}')}[/red]", highlight=False)
+        console.print(f"[red]{escape(f'nnworld reproduce: could not write the report: {e}')}[/red]", highlight=False, soft_wrap=True)
         return EXIT_USAGE
-    console.print(f"report written to {out.resolve()} ({len(kept)} claims; open index.html)", highlight=False)
+    console.print(f"report written to {out.resolve()} ({len(kept)} claims; open index.html)", highlight=False, soft_wrap=True)
     errors = [r["id"] for r in records if r["verdict"] == "error"]
     mismatches = [r["id"] for r in records if r["verdict"] != r["expected_verdict"]]
     if errors:
@@ -280,7 +280,7 @@ def batch(args) -> int:
         config = load_config(args.config)
         _, params = resolve_params(config, quick=args.quick)
     except (OSError, RuntimeError, ValueError, TypeError) as e:
-        console.print(f"[red]{escape(f'{args.config}: {e}')}[/red]", highlight=False)
+        console.print(f"[red]{escape(f'{args.config}: {e}')}[/red]", highlight=False, soft_wrap=True)
         return 2
     set_precision(params.get("precision", "float64"))
     t0 = time.perf_counter()
@@ -288,7 +288,7 @@ def batch(args) -> int:
         summary = run_experiment(config, args.out, quick=args.quick, progress=not args.no_progress)
     except (ResumeMismatchError, OSError, ValueError, TypeError) as e:
         # a bad --out (a file, no permission), a busy or foreign run directory: the message is complete
-        console.print(f"[red]{escape(f'nnworld batch: {e}')}[/red]", highlight=False)
+        console.print(f"[red]{escape(f'nnworld batch: {e}')}[/red]", highlight=False, soft_wrap=True)
         return 2
     console.print(f"{summary['experiment']}: {summary['chunks_computed']} chunks computed, "
                   f"{summary['chunks_resumed']} resumed, {time.perf_counter() - t0:.1f} s; "

@@ -156,7 +156,7 @@ def _points(dtype, pts):
 
 
 def _ou_matrices(dtype):
-    a = np.array([[-1.0, 0.3], [-0.2, -0.8]])
+    a = np.array([[1.0, 0.3], [-0.2, 0.8]])  # stable: Re λ > 0 (the drift is -a x); -a is now refused
     d = np.array([[0.5, 0.1], [0.1, 0.4]])
     return _a(a, dtype), _a(d, dtype)
 
