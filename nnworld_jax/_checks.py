@@ -112,7 +112,7 @@ def check_count(n, name: str, minimum: int = 1) -> int:
     Counts (samples, probes, steps, grid points) fix array shapes and loop lengths, so they are
     Python integers known at trace time; a float such as 8.7 is an error, never truncated."""
     if isinstance(n, bool) or isinstance(n, jax.core.Tracer):
-        raise TypeError(f"{name} must be a Python integer >= {minimum}, got {n!r}")
+        raise TypeError(f"{name} must be an integer >= {minimum} known at trace time, got {n!r}")
     try:
         k = operator.index(n)
     except TypeError:
@@ -151,3 +151,15 @@ def check_symmetric(a, name: str):
     scale = jnp.max(jnp.abs(a))
     tol = 4 * a.shape[-1] * jnp.finfo(a.dtype).eps * jnp.where(jnp.isfinite(scale), scale, 0)
     return check(a, jnp.abs(a - a.T) > tol, f"{name} must be symmetric")
+
+
+def float_dtype_arg(dtype, name: str = "dtype"):
+    """A ``dtype=`` argument: ``None`` (the default floating dtype) or a floating dtype, canonicalized
+    for the current precision; anything else is an error naming the argument."""
+    try:
+        dtype = jnp.zeros(()).dtype if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a floating dtype, got {dtype!r}") from None
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"{name} must be a floating dtype, got {dtype}")
+    return dtype

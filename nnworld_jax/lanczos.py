@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import check, check_count, float_array, scalar_param
+from ._checks import check, check_count, float_array, float_dtype_arg, scalar_param
 from .network import Network
 from .partition import gauss_newton_operator, log_partition_from_operator
 from .sparse import SparseNetwork, _check_network, _prepare, _Prepared, _rows, _slope, sparse_mean_state, to_dense
@@ -74,25 +74,15 @@ def rademacher_probes(key: PRNGKeyArray, n: int, num: int, dtype=None) -> Float[
     """``num`` Rademacher probe vectors (entries ±1, E[zzᵀ] = I) for Hutchinson's trace estimate of
     tr log A = log det A, eq. (45). ``n`` and ``num`` are integers >= 1."""
     n, num = check_count(n, "n"), check_count(num, "num")
-    dtype = _probe_dtype(dtype)
+    dtype = float_dtype_arg(dtype)
     return jax.random.rademacher(key, (num, n), dtype=dtype)
-
-
-def _probe_dtype(dtype):
-    try:
-        dtype = jnp.zeros(()).dtype if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype}")
-    return dtype
 
 
 def exact_probes(n: int, dtype=None) -> Float[Array, "N N"]:
     """The probe set √N e_i, i = 1..N: the mean of zᵢᵀ f(A) zᵢ is exactly tr f(A) (eq. (45) without
     sampling error; N probes, for small N and tests). ``n`` is an integer >= 1."""
     n = check_count(n, "n")
-    dtype = _probe_dtype(dtype)
+    dtype = float_dtype_arg(dtype)
     return jnp.sqrt(jnp.asarray(n, dtype)) * jnp.eye(n, dtype=dtype)
 
 

@@ -19,14 +19,13 @@ symmetry, det g ≠ 0: a horizon or a pole is an error there).
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import as_float, check, check_scalar
+from ._checks import as_float, check, check_count, check_scalar
 
 Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
@@ -62,19 +61,6 @@ def _finite(value, name: str):
     return _checked(value, ~jnp.isfinite(value), f"{name} must be finite")
 
 
-def _integer(value, name: str, minimum: int) -> int:
-    """A dimension: a Python/NumPy integer >= minimum (2.5 or True is an error, never truncated)."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return value
-
-
 def _point(X, n: int):
     """X as one point of shape (n,) (a static check only: see the module docstring)."""
     if jnp.shape(X) != (n,):
@@ -94,7 +80,7 @@ def minkowski(n: int = 4) -> Metric:
         >>> minkowski(3)(jnp.zeros(3)).tolist()
         [[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
-    n = _integer(n, "n", 2)
+    n = check_count(n, "n", 2)
 
     def g(X: Float[Array, " n"]) -> Float[Array, "n n"]:
         X = _point(X, n)
@@ -216,7 +202,7 @@ def periodic_test_metric(d: int, eps: float, signature: str = "euclidean") -> Me
     (``"lorentzian"``). reference values: d = 3, ε = 0.1, n = 24 trapezoid: ∫√g R = −0.3069736138;
     d = 2, ε = 0.2: ∫√g R = 0 (Gauss-Bonnet).
     """
-    d = _integer(d, "d", 1)
+    d = check_count(d, "d", 1)
     eps = _finite(eps, "eps")
     if signature not in ("euclidean", "lorentzian"):
         raise ValueError(f"signature must be 'euclidean' or 'lorentzian', got {signature!r}")

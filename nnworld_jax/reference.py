@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray
 
-from ._checks import check, check_count, float_array, scalar_param
+from ._checks import check, check_count, float_array, float_dtype_arg, scalar_param
 from .network import Network
 
 # conventions §1, linear activation: H is exactly quadratic.
@@ -29,19 +29,9 @@ SPECTRUM_U = {0.0: 0.718766000417956, 0.2: 0.525182693748178}
 SPECTRUM_S = {0.0: 2.918600545614, 0.2: 2.974082167248}
 
 
-def _float(dtype):
-    try:
-        dtype = jnp.zeros(()).dtype if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype}")
-    return dtype
-
-
 def linear_network(dtype=None) -> Network:
     """The conventions §1 linear network (N = 2, m = 0.1) of eqs. (3), (5); ``dtype`` floating."""
-    w = jnp.asarray(LINEAR_W, dtype=_float(dtype))
+    w = jnp.asarray(LINEAR_W, dtype=float_dtype_arg(dtype))
     return Network(w, jnp.asarray(LINEAR_B, dtype=w.dtype), activation="linear", m=LINEAR_M)
 
 
@@ -52,7 +42,7 @@ def diagonal_network(spectrum, m=0.0, dtype=None) -> Network:
     spectrum must be a vector of finite λ_i >= 0 (G is positive semi-definite; a negative λ has
     no real √λ). Integers are promoted to float.
     """
-    lam = float_array(spectrum, "spectrum", _float(dtype), ndim=1)
+    lam = float_array(spectrum, "spectrum", float_dtype_arg(dtype), ndim=1)
     lam = check(lam, lam < 0, "spectrum must be >= 0 (eigenvalues of G = JᵀJ)")
     return Network(jnp.eye(lam.shape[0], dtype=lam.dtype) - jnp.diag(jnp.sqrt(lam)), jnp.zeros_like(lam),
                    activation="linear", m=m)
@@ -65,7 +55,7 @@ def random_network(key: PRNGKeyArray, n: int, *, gain: float = 0.6, bias: float 
     ``n`` is an integer >= 1; ``gain`` and ``bias`` finite scalars; ``dtype`` a floating dtype.
     """
     n = check_count(n, "n")
-    dtype = _float(dtype)
+    dtype = float_dtype_arg(dtype)
     gain, bias = scalar_param(gain, "gain", dtype), scalar_param(bias, "bias", dtype)
     k_w, k_b = jax.random.split(key)
     w = gain / jnp.sqrt(n) * jax.random.normal(k_w, (n, n), dtype)
