@@ -572,7 +572,9 @@ def test_cli_batch_killed_then_resumed(tmp_path):
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     recorded = sorted(json.loads((out / MANIFEST).read_text())["chunks"])
-    assert 3 <= len(recorded) < 20 and not (out / "summary.json").exists()
+    # A chunk is recorded only after its file is in place, so the kill may land between the third
+    # file and its entry: at least 2 of the 3 files seen are recorded (a race, seen once in CI).
+    assert 2 <= len(recorded) < 20 and not (out / "summary.json").exists()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         assert cli.main(["batch", str(cfg), "--out", str(out), "--no-progress"]) == 0
