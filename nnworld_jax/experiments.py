@@ -437,3 +437,19 @@ EXPERIMENTS["free_energy_vs_beta"] = Experiment(
             "n_beta": Param(int, 1), "chunk_size": Param(int, 1),
             "precision": Param(str, choices=("float64", "float32"))},
 )
+
+
+def _register_emergence() -> None:
+    # Experiments from network dynamics live in nnworld_jax/emergence/, one module each; importing a
+    # module registers its Experiment in EXPERIMENTS (no shared list to edit when one is added).
+    import importlib
+    import pkgutil
+
+    from . import emergence
+
+    for m in pkgutil.iter_modules(emergence.__path__):
+        if not m.name.startswith("_"):
+            importlib.import_module(f"{emergence.__name__}.{m.name}")
+
+
+_register_emergence()

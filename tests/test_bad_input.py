@@ -18,10 +18,14 @@ import pytest
 import nnworld_jax
 from bad_input import _harness
 
-# One case file per package module, named after it (``_config`` included); ``_harness`` is the tooling.
-CASE_MODULES = sorted(m.name for m in pkgutil.iter_modules(importlib.import_module("bad_input").__path__)
-                      if m.name != "_harness")
-_loaded = {name: importlib.import_module(f"bad_input.{name}") for name in CASE_MODULES}
+# One case file per package module, named after it (``_config`` included); a module of a subpackage,
+# e.g. ``emergence.waves``, has its file ``emergence_waves.py`` with ``MODULE = "emergence.waves"``.
+# ``_harness`` is the tooling.
+_FILES = sorted(m.name for m in pkgutil.iter_modules(importlib.import_module("bad_input").__path__)
+                if m.name != "_harness")
+_loaded_files = {name: importlib.import_module(f"bad_input.{name}") for name in _FILES}
+_loaded = {getattr(mod, "MODULE", name): mod for name, mod in _loaded_files.items()}
+CASE_MODULES = sorted(_loaded)
 CASES = [c for mod in _loaded.values() for c in mod.CASES]
 EXEMPT = {k: v for mod in _loaded.values() for k, v in getattr(mod, "EXEMPT", {}).items()}
 
@@ -92,5 +96,9 @@ def test_sweep_survives_hangs_crashes_and_silent_cases(tmp_path):
 def test_every_package_module_has_a_case_file():
     # A new public module cannot slip in without its bad-input cases (or stated exemptions).
     package = [m.name for m in pkgutil.iter_modules(nnworld_jax.__path__) if not m.name.startswith("_") and not m.ispkg]
+    # Subpackages of physics code (the claims registry is tested by tests/test_claims.py instead).
+    for sub in ("emergence",):
+        path = importlib.import_module(f"nnworld_jax.{sub}").__path__
+        package += [f"{sub}.{m.name}" for m in pkgutil.iter_modules(path) if not m.name.startswith("_")]
     missing = sorted(set(package) - set(CASE_MODULES))
     assert not missing, f"modules without tests/bad_input/<module>.py: {missing}"
