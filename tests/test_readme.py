@@ -84,3 +84,9 @@ def test_readme_large_network_example_matches_closed_form():
     # The README states σ ≈ 4e-4 |F| for the default probes: the reported standard error must be that
     # size (a factor 2 either way: σ is itself estimated from 4 probes).
     assert 2e-4 <= float(est.std_error) / abs(exact) <= 8e-4
+    # The figures the README prints for this key in float64 (F = -170968.8, σ = 67, 2·10⁻⁶ from the
+    # closed form): the key and N are fixed, so only a change of the estimator moves them; 0.5 on F is
+    # the last printed digit, 1 on σ likewise, 5e-6 allows for BLAS summation order across machines.
+    assert abs(float(est.free_energy) - (-170968.8)) <= 0.5
+    assert abs(float(est.std_error) - 67) <= 1
+    assert abs(float(est.free_energy) - exact) / abs(exact) <= 5e-6
