@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = ["set_precision", "default_dtype", "rtol", "solver_tol"]
+
 _PRECISIONS = ("float32", "float64")
 
 

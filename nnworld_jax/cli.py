@@ -32,6 +32,9 @@ import time
 import warnings
 from pathlib import Path
 
+__all__ = ["ReportTargetError", "reproduce", "list_claims", "batch", "main", "MARKER", "EXIT_MISMATCH",
+           "EXIT_USAGE", "EXIT_ERROR"]
+
 MARKER = ".nnworld-report.json"  # written last into every report: which files nnworld wrote
 EXIT_MISMATCH, EXIT_USAGE, EXIT_ERROR = 1, 2, 3
 _CONVENTIONS = Path(__file__).resolve().parents[1] / "docs" / "conventions.md"

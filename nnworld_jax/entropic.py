@@ -57,6 +57,11 @@ from ._config import solver_tol
 from .grid import (Grid, _check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
                    _is_integer, _laplacian, check_field, functional_derivative)
 
+__all__ = ["Coefficients", "lagrangian_density", "hamiltonian", "action", "equations_of_motion", "velocity",
+           "spectral_filter", "apply_filter", "EntropicState", "entropic_stepper", "evolve",
+           "boundary_value_action", "BoundaryValueSolution", "boundary_value_residual",
+           "solve_boundary_value", "FILTERS", "RK4_STABILITY"]
+
 FILTERS = ("exponential", "two-thirds", "nyquist", "none")
 RK4_STABILITY = 2.78  # |z| below which z = λ dt lies in RK4's stability region on both axes
 

@@ -51,6 +51,10 @@ from ._checks import as_float
 from .grid import (METHODS, Grid, _checked_field, _divergence, _finite_scalar, _gradient, _guard, _guard_finite,
                    _integral, _is_integer, _laplacian, _positive_scalar, check_field)
 
+__all__ = ["normalize", "ornstein_uhlenbeck_drift", "fokker_planck_rhs", "shannon_entropy",
+           "EntropyProduction", "entropy_production_parts", "entropy_production", "FPState", "Stepper",
+           "etdrk4", "evolve", "trajectory", "FORMS", "NEGATIVE_TOL"]
+
 FORMS = ("flow", "flux", "operator")
 
 #: Negative values of a density down to −NEGATIVE_TOL · max p are accepted as numerical noise: the

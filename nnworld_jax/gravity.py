@@ -54,6 +54,12 @@ from ._checks import as_float, check_scalar
 from .curvature import _guard, _symmetry_tolerance
 from .grid import METHODS, Grid, derivative
 
+__all__ = ["contractions", "onsager_density", "gamma_gamma_density", "einstein_hilbert_density",
+           "einstein_tensor_point", "metric_derivatives", "density_field", "gravity_action", "euler_lagrange",
+           "gravity_euler_lagrange", "scalar_field_lagrangian", "total_action", "einstein_equations",
+           "stress_energy", "reference_metric", "sample_metric", "einstein_tensor_of", "TENSORS",
+           "GRAVITY_FORMS", "DENSITIES"]
+
 TENSORS = ("paper", "corrected")
 # Coefficients of (I1, …, I5) in ℒ/√|g|.
 _COEFFS = {

@@ -30,6 +30,9 @@ from jaxtyping import Array, Float, Inexact
 
 from ._checks import as_float, check, check_scalar
 
+__all__ = ["Grid", "check_field", "derivative", "gradient", "divergence", "laplacian", "integral",
+           "functional_derivative", "METHODS"]
+
 METHODS = ("spectral", "fd2", "fd4")
 
 

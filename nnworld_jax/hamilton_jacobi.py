@@ -51,6 +51,11 @@ from .entropic import Coefficients, _hamiltonian
 from .grid import (Grid, _check_method, _checked_field, _guard, _guard_finite, _guard_positive, _is_integer,
                    functional_derivative)
 
+__all__ = ["classical_density", "hj_rhs", "hj_residual", "classical_hamiltonian", "CharacteristicState",
+           "characteristic_field", "characteristic_init", "ODEState", "rk4", "solve_rk4", "characteristics",
+           "cole_hopf", "inverse_cole_hopf", "cole_hopf_rhs", "stationary_free_energy",
+           "eigenvalue_constants", "laplacian_in_eigenvalues", "eigenvalue_curvature_term"]
+
 PyTree = Any
 
 

@@ -27,6 +27,9 @@ from jaxtyping import Array, Float
 
 from ._checks import as_float, check, check_count, check_scalar
 
+__all__ = ["minkowski", "schwarzschild", "kerr", "reissner_nordstrom", "de_sitter", "flrw", "sphere",
+           "periodic_test_metric"]
+
 Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
 

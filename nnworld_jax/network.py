@@ -20,6 +20,9 @@ from jaxtyping import Array, Float
 
 from ._checks import as_float, check_finite, check_square, float_array, scalar_param
 
+__all__ = ["Network", "preactivation", "activation_slope", "step", "bulk_loss", "boundary_loss",
+           "ACTIVATIONS"]
+
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "tanh": jnp.tanh,
     "linear": lambda y: y,

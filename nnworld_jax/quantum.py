@@ -62,6 +62,12 @@ from .entropic import Coefficients, _scalar_coefficients, equations_of_motion
 from .grid import (Grid, _check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
                    _integral, _is_integer, functional_derivative)
 
+__all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "unwrap_phase",
+           "madelung_from_psi", "wrap_phase_difference", "schrodinger_density", "schrodinger_hamiltonian",
+           "schrodinger_action", "schrodinger_equations_of_motion", "norm", "energy", "hamiltonian_matrix",
+           "energy_levels", "eigen_propagator", "SplitStepState", "split_step", "harmonic_potential",
+           "harmonic_split_step", "integrate", "MadelungState", "madelung_stepper", "SCHEMES", "ORDERS"]
+
 
 # --------------------------------------------------------------------------------- constants (34)
 class EffectiveConstants(NamedTuple):

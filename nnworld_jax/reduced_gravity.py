@@ -49,6 +49,10 @@ from ._checks import as_float, check_scalar
 from ._config import solver_tol
 from .curvature import _guard
 
+__all__ = ["static_spherical_metric", "flrw_metric", "schwarzschild_lagrangian", "flrw_dust_lagrangian",
+           "schwarzschild_action", "flrw_dust_action", "friedmann_constraint", "Solution",
+           "solve_schwarzschild", "solve_flrw_dust"]
+
 Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
 

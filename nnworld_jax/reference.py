@@ -13,6 +13,10 @@ from jaxtyping import PRNGKeyArray
 from ._checks import check, check_count, float_array, float_dtype_arg, scalar_param
 from .network import Network
 
+__all__ = ["linear_network", "diagonal_network", "random_network", "LINEAR_W", "LINEAR_B", "LINEAR_M",
+           "LINEAR_MEAN_STATE", "LINEAR_H_STAR", "LINEAR_LOG_Z", "LINEAR_LOG_Z7", "SPECTRUM", "SPECTRUM_BETA",
+           "SPECTRUM_U", "SPECTRUM_S"]
+
 # conventions §1, linear activation: H is exactly quadratic.
 LINEAR_W = ((0.2, -0.3), (0.1, 0.4))
 LINEAR_B = (0.5, -0.2)

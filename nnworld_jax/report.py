@@ -13,6 +13,8 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
+__all__ = ["figure_name", "why", "counts", "summary_markdown", "render_html", "SECTION_TITLES", "CONVENTIONS"]
+
 SECTION_TITLES = {
     "2": "Neural networks", "3": "Thermodynamics of learning", "4": "Entropic mechanics",
     "5": "Quantum mechanics", "6": "Hamiltonian mechanics", "7": "Hidden variables",
