@@ -35,51 +35,259 @@ two equilibria holds exactly when their free energies are equal, the paper's pre
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+from collections.abc import Callable
+from typing import Literal, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import as_float, check_finite, check_positive, check_scalar, check_vector
+from ._checks import as_float, check_count, check_finite, check_positive, check_scalar, check_vector
 from .network import Network, activation_slope, bulk_loss, preactivation, step
 from .partition import Method, _check_method, _log_partition_from_operator, free_energy
 from .thermo import Thermodynamics, thermodynamics
 
 
-def network_from_mlp(mlp: eqx.nn.MLP, m=0.0) -> Network:
-    """The §2 network of a feed-forward MLP: N = in + Σ widths neurons, layer blocks in one w.
+# --- Any equinox model of Linear layers and elementwise activations as the network (2) ----------
 
-    Neuron order: inputs first, then each layer's outputs. Input neurons get zero bias and no
-    incoming edges; the MLP's activation must equal its final activation (one f for all neurons,
-    as in eq. (1)). Jit-compatible: the block positions are static.
+
+def _identity(y):
+    return y
+
+
+# Activations with a kink (f' jumps) or a corner where the free energy needs f'': eq. (9) reads f'(y*),
+# and every β- or parameter-derivative of F through G = JᵀJ reads f''; autodiff returns a one-sided
+# value at the kink (and 0 for f'' of relu everywhere), a silent wrong answer. Refused by name; any
+# other callable is probed numerically (:func:`check_activation`).
+_KINKED = {getattr(mod, name): name for mod, names in
+           ((jax.nn, ("relu", "relu6", "hard_tanh", "leaky_relu", "hard_sigmoid", "hard_silu", "hard_swish")),
+            (jnp, ("abs", "absolute", "sign", "floor", "round", "ceil")))
+           for name in names if hasattr(mod, name)}
+_SMOOTH_CHECKED: set = set()  # activations that passed the probe (the probe runs once per function)
+# Points where the usual activations put their kinks (0 for relu-likes and abs, ±1 for hard_tanh,
+# ±3 for hard_sigmoid, 6 for relu6), and a few generic ones.
+_PROBE_POINTS = (-6.0, -3.0, -1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 3.0, 6.0, 0.37, -2.3)
+
+
+def check_activation(f: Callable, name: str = "activation") -> Callable:
+    """``f`` if it is an elementwise activation with the two derivatives the free energy needs, else
+    a ``ValueError`` naming ``name``.
+
+    Eq. (9) evaluates f′(y*) and every derivative of F (6)-(7) through G = JᵀJ (8) reads f″, so f
+    must be C² where it is evaluated. Known kinked functions (relu, relu6, leaky_relu, hard_tanh,
+    hard_sigmoid, hard_silu, abs, sign, floor, round, ceil) are refused by name. Any other f is
+    probed in float32 at 13 points y (0, ±0.1, ±0.5, ±1, ±3, ±6, 0.37, -2.3, where common activations
+    put their kinks): autodiff's f′(y) and f″(y) must match the central differences
+    (f(y+h) - f(y-h))/2h and (f′(y+h) - f′(y-h))/2h with h = 1e-2 to 0.05 (1 + |f′|, |f″|) -- a
+    C³ function misses by h²|f‴|/6 and h²|f⁗|/6 ≈ 2e-5 |f⁗|, a jump of size s in f′ gives a
+    difference s/2h = 50 s -- and ``f(v)`` of a vector must equal ``f`` of each entry (elementwise).
     """
-    if mlp.activation is not mlp.final_activation:
-        raise ValueError("network_from_mlp needs activation == final_activation (one activation f for all neurons)")
-    sizes = [mlp.layers[0].in_features] + [layer.out_features for layer in mlp.layers]
+    try:
+        hash(f)
+        known = f in _KINKED
+        if f in _SMOOTH_CHECKED:
+            return f
+    except TypeError:  # an unhashable callable (a module holding arrays): probe it every time
+        known = False
+    if known:
+        raise ValueError(f"{name} {_KINKED[f]} has a kink where the free energy needs f'' (eqs. (8)-(9)); "
+                         "use a smooth activation (tanh, sigmoid, softplus, gelu, silu, identity, ...)")
+    ys = jnp.asarray(_PROBE_POINTS, jnp.float32)
+    h = 1e-2
+    try:
+        with jax.ensure_compile_time_eval():
+            fv = f(ys)
+            d1 = jax.vmap(jax.grad(lambda y: f(y)))(ys)
+            d2 = jax.vmap(jax.grad(jax.grad(lambda y: f(y))))(ys)
+            fd1 = (f(ys + h) - f(ys - h)) / (2 * h)
+            fd2 = (jax.vmap(jax.grad(lambda y: f(y)))(ys + h) - jax.vmap(jax.grad(lambda y: f(y)))(ys - h)) / (2 * h)
+            each = jnp.stack([f(y) for y in ys])
+    except Exception as e:  # noqa: BLE001 - any failure to evaluate or differentiate f is the user's f
+        raise ValueError(f"{name} {getattr(f, '__name__', f)!r} is not a differentiable elementwise "
+                         f"function of an array ({type(e).__name__}: {e})") from e
+    fv, d1, d2, fd1, fd2, each = (np.asarray(a, np.float64) for a in (fv, d1, d2, fd1, fd2, each))
+    if fv.shape != ys.shape or not np.allclose(fv, each.reshape(fv.shape), rtol=1e-6, atol=1e-6):
+        raise ValueError(f"{name} {getattr(f, '__name__', f)!r} is not elementwise (f(v)[i] != f(v[i]))")
+    if not (np.all(np.isfinite(d1)) and np.all(np.isfinite(d2))):
+        raise ValueError(f"{name} {getattr(f, '__name__', f)!r} has a non-finite f' or f'' at a probe point")
+    bad = (np.abs(d1 - fd1) > 0.05 * (1 + np.abs(d1))) | (np.abs(d2 - fd2) > 0.05 * (1 + np.abs(d2)))
+    if np.any(bad):
+        y = float(np.asarray(ys)[np.argmax(bad)])
+        raise ValueError(f"{name} {getattr(f, '__name__', f)!r} is not twice differentiable near y = {y:g} "
+                         "(a kink: the free energy needs f'', eqs. (8)-(9)); use a smooth activation")
+    try:
+        _SMOOTH_CHECKED.add(f)
+    except TypeError:
+        pass
+    return f
+
+
+@dataclasses.dataclass(frozen=True)
+class LayeredActivation:
+    """The activation of a layered network: f_k on the neurons of segment k (static, hashable).
+
+    ``segments`` is a tuple of (size, f) in neuron order; calling it on a state (N,) applies each f
+    to its slice. Equal segments compare equal, so jit does not retrace for a rebuilt model.
+    """
+
+    segments: tuple[tuple[int, Callable], ...]
+
+    def __call__(self, y):
+        parts, start = [], 0
+        for size, f in self.segments:
+            parts.append(f(y[..., start:start + size]))
+            start += size
+        return jnp.concatenate(parts, axis=-1)
+
+
+class Layer(NamedTuple):
+    """One layer of a feed-forward model: x_k = f(W x_{k-1} + b) (W (out, in), b (out,) or None)."""
+
+    weight: Array
+    bias: Array | None
+    activation: Callable
+
+
+def _is_activation(item) -> bool:
+    return callable(item) and not isinstance(item, eqx.Module) or isinstance(item, eqx.nn.Lambda)
+
+
+def _sequence_layers(items, where: str) -> list[Layer]:
+    layers: list[Layer] = []
+    pending = None
+    for item in items:
+        if isinstance(item, eqx.nn.Linear):
+            if pending is not None:
+                layers.append(Layer(pending.weight, pending.bias, _identity))
+            pending = item
+        elif _is_activation(item):
+            fn = item.fn if isinstance(item, eqx.nn.Lambda) else item
+            if pending is None:
+                raise ValueError(f"{where}: an activation must follow an eqx.nn.Linear layer (two activations "
+                                 "in a row, or one first, have no place in the network (2))")
+            layers.append(Layer(pending.weight, pending.bias, fn))
+            pending = None
+        else:
+            raise TypeError(f"{where}: expected eqx.nn.Linear layers and elementwise activations, got "
+                            f"{type(item).__name__}")
+    if pending is not None:
+        layers.append(Layer(pending.weight, pending.bias, _identity))
+    return layers
+
+
+def model_layers(model) -> list[Layer]:
+    """The layers x_k = f_k(W_k x_{k-1} + b_k), k = 1..L, of a feed-forward equinox model.
+
+    Accepted: ``eqx.nn.MLP`` (its ``activation`` on the hidden layers, ``final_activation`` on the
+    last); ``eqx.nn.Sequential``, a list or a tuple of ``eqx.nn.Linear`` layers each optionally
+    followed by one elementwise activation (a function or ``eqx.nn.Lambda``; none = identity); any
+    ``eqx.Module`` with a ``layers`` attribute of that form, or of Linear layers only together with
+    an ``activation`` (hidden layers) and optional ``final_activation`` (default identity)
+    attribute. Every activation passes :func:`check_activation`; consecutive layers must chain
+    (in_features of layer k = out_features of layer k - 1).
+    """
+    if isinstance(model, eqx.nn.MLP):
+        acts = [model.activation] * (len(model.layers) - 1) + [model.final_activation]
+        layers = [Layer(lin.weight, lin.bias, f) for lin, f in zip(model.layers, acts)]
+    elif isinstance(model, eqx.nn.Sequential):
+        layers = _sequence_layers(model.layers, "eqx.nn.Sequential")
+    elif isinstance(model, (list, tuple)):
+        layers = _sequence_layers(model, "model sequence")
+    elif isinstance(model, eqx.Module) and isinstance(getattr(model, "layers", None), (list, tuple)):
+        items = model.layers
+        if all(isinstance(i, eqx.nn.Linear) for i in items) and hasattr(model, "activation"):
+            final = getattr(model, "final_activation", _identity)
+            acts = [model.activation] * (len(items) - 1) + [final]
+            layers = [Layer(lin.weight, lin.bias, f) for lin, f in zip(items, acts)]
+        else:
+            layers = _sequence_layers(items, f"{type(model).__name__}.layers")
+    else:
+        raise TypeError("model must be an eqx.nn.MLP, an eqx.nn.Sequential, a list of eqx.nn.Linear layers and "
+                        "activations, or an eqx.Module with a `layers` attribute; got "
+                        f"{type(model).__name__}")
+    if not layers:
+        raise ValueError("model has no eqx.nn.Linear layer")
+    for k, layer in enumerate(layers):
+        if jnp.ndim(layer.weight) != 2:
+            raise ValueError(f"layer {k}: weight must be 2-D (eqx.nn.Linear with in/out_features 'scalar' is "
+                             f"not supported), got shape {jnp.shape(layer.weight)}")
+        if not jnp.issubdtype(jnp.result_type(layer.weight), jnp.floating):
+            raise TypeError(f"layer {k}: weight must be a floating array, got {jnp.result_type(layer.weight)}")
+        if k and layer.weight.shape[1] != layers[k - 1].weight.shape[0]:
+            raise ValueError(f"layer {k}: in_features {layer.weight.shape[1]} != out_features "
+                             f"{layers[k - 1].weight.shape[0]} of layer {k - 1}: the layers do not chain")
+        check_activation(layer.activation, f"layer {k} activation")
+    return layers
+
+
+def layer_sizes(model) -> tuple[int, ...]:
+    """(n_0, n_1, ..., n_L): the input width and each layer's width (the neuron blocks of w)."""
+    layers = model_layers(model)
+    return (layers[0].weight.shape[1],) + tuple(layer.weight.shape[0] for layer in layers)
+
+
+def network_from_model(model, m=0.0) -> Network:
+    """The paper's network (2) of a feed-forward equinox model (:func:`model_layers`).
+
+    State layout: x = (x_0, x_1, ..., x_L), x_0 the n_0 input neurons (``inputs``), x_k the n_k
+    outputs of layer k, x_L the model's outputs (``outputs``); N = Σ n_k. ``w[i, j]`` (edge j -> i)
+    holds W_k in the block (rows of x_k, columns of x_{k-1}) and zeros elsewhere (m = 0 makes it
+    the paper's feed-forward network: no loops, w strictly block lower triangular); ``b`` holds b_k
+    on x_k and 0 on the inputs. The activation is f_k on the neurons of layer k: one callable when
+    every layer shares it (then also on the inputs, as :func:`network_from_mlp` always did), else a
+    :class:`LayeredActivation` (the inputs get layer 1's f; they are clamped or have y = 0, and
+    nothing below reads f on them otherwise). With the inputs clamped to an example and the
+    dynamics (1)-(2) run L steps, x_L is the model's output. Jit-compatible (block positions are
+    static).
+    """
+    layers = model_layers(model)
+    sizes = (layers[0].weight.shape[1],) + tuple(layer.weight.shape[0] for layer in layers)
     offsets = [sum(sizes[:k]) for k in range(len(sizes) + 1)]
     n = offsets[-1]
-    dtype = mlp.layers[0].weight.dtype
+    dtype = jnp.result_type(*(layer.weight for layer in layers))
     w = jnp.zeros((n, n), dtype)
     b = jnp.zeros((n,), dtype)
-    for k, layer in enumerate(mlp.layers):
+    for k, layer in enumerate(layers):
         rows = slice(offsets[k + 1], offsets[k + 2])
-        w = w.at[rows, offsets[k]:offsets[k + 1]].set(layer.weight)
+        w = w.at[rows, offsets[k]:offsets[k + 1]].set(layer.weight.astype(dtype))
         if layer.bias is not None:
-            b = b.at[rows].set(layer.bias)
-    return Network(w, b, activation=mlp.activation, m=m,
+            b = b.at[rows].set(layer.bias.astype(dtype))
+    acts = [layer.activation for layer in layers]
+    if all(f is acts[0] for f in acts):
+        activation = acts[0]
+    else:
+        activation = LayeredActivation(tuple(zip(sizes, [acts[0]] + acts)))
+    return Network(w, b, activation=activation, m=m,
                    inputs=range(offsets[0], offsets[1]), outputs=range(offsets[-2], offsets[-1]))
+
+
+def network_from_mlp(mlp: eqx.nn.MLP, m=0.0) -> Network:
+    """The §2 network (2) of an ``eqx.nn.MLP``: :func:`network_from_model` for an MLP.
+
+    Neuron order: inputs first, then each layer's outputs (N = in + Σ widths); input neurons get
+    zero bias and no incoming edges. When ``activation is final_activation`` the network has that
+    one f on every neuron (eq. (1)); otherwise (e.g. the default identity output) f is the hidden
+    activation on the inputs and hidden neurons and the final one on the outputs. Jit-compatible.
+    """
+    if not isinstance(mlp, eqx.nn.MLP):
+        raise TypeError(f"network_from_mlp needs an eqx.nn.MLP, got {type(mlp).__name__}; "
+                        "use network_from_model for other models")
+    return network_from_model(mlp, m)
 
 
 def _as_network(model) -> Network:
     if isinstance(model, Network):
         return model
-    if isinstance(model, eqx.nn.MLP):
-        return network_from_mlp(model)
-    raise TypeError(f"expected a nnworld_jax.Network or an equinox.nn.MLP, got {type(model).__name__}")
+    try:
+        return network_from_model(model)
+    except TypeError as e:
+        raise TypeError(f"expected a nnworld_jax.Network or an equinox model of Linear layers (eqx.nn.MLP, "
+                        f"eqx.nn.Sequential, ...): {e}") from None
 
 
 def thermo_metrics(model, beta, *, method: Method = "paper") -> Thermodynamics:
@@ -215,95 +423,94 @@ def boundary_neurons(net: Network) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return bnd, bulk
 
 
-def _clamp(net: Network, values, x_bulk):
-    bnd, bulk = boundary_neurons(net)
-    x = jnp.zeros(net.n, net.w.dtype).at[jnp.asarray(bnd)].set(values)
-    return x.at[jnp.asarray(bulk)].set(x_bulk)
+Clamp = Literal["boundary", "inputs"]
+CLAMPS = ("boundary", "inputs")
 
 
-def _clamped_loss(x_bulk, net: Network, values):
-    return bulk_loss(net, _clamp(net, values, x_bulk))
+def _split(net: Network, clamp: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(clamped, free) neuron indices: the §2 boundary and bulk, or the inputs and the rest."""
+    if clamp not in CLAMPS:
+        raise ValueError(f"clamp must be one of {CLAMPS}, got {clamp!r}")
+    if clamp == "boundary":
+        return boundary_neurons(net)
+    if not net.inputs:
+        raise ValueError("the network has no input neurons (Network(..., inputs=...)): the data have nothing "
+                         "to clamp")
+    free = tuple(i for i in range(net.n) if i not in set(net.inputs))
+    if not free:
+        raise ValueError("the network has no neuron besides its inputs: the ensemble (5) is empty")
+    return tuple(net.inputs), free
 
 
-def _check_sample(net: Network, values, name: str = "values"):
-    bnd, _ = boundary_neurons(net)
+def _clamp(net: Network, values, x_free, clamp: str = "boundary"):
+    fixed, free = _split(net, clamp)
+    x = jnp.zeros(net.n, net.w.dtype).at[jnp.asarray(fixed)].set(values)
+    return x.at[jnp.asarray(free)].set(x_free)
+
+
+def _clamped_h(net: Network, x, clamp: str):
+    """The loss (3) that the free neurons feel. ``"boundary"``: the whole H(x) (as :func:`learn` has
+    always used). ``"inputs"``: the terms of the non-input neurons only, ½ Σ_{i ∉ in} (x_i - f(y_i))²
+    - (m/2) Σ_{i ∉ in} x_i²: an input neuron is set by the data, not by the dynamics (1), and its own
+    term does not depend on the free state of a layered net (no incoming edges)."""
+    if clamp == "boundary":
+        return bulk_loss(net, x)
+    keep = jnp.ones(net.n, net.w.dtype).at[jnp.asarray(net.inputs)].set(0.0)
+    r = (x - net.activation(net.w @ x + net.b)) * keep
+    return 0.5 * jnp.vdot(r, r) - 0.5 * net.m * jnp.vdot(x * keep, x)
+
+
+def _check_sample(net: Network, values, name: str = "values", clamp: str = "boundary"):
+    fixed, _ = _split(net, clamp)
     values = as_float(values, name, net.w.dtype)
-    check_vector(values, name, len(bnd))
+    check_vector(values, name, len(fixed))
     return check_finite(values, name)
 
 
-def clamped_mean_state(net: Network, values, *, max_steps: int = 64) -> Float[Array, " N"]:
-    """The mean state x* of the bulk neurons with the boundary neurons clamped to ``values``.
+def clamped_mean_state(net: Network, values, *, max_steps: int = 64, clamp: Clamp = "boundary") -> Float[Array, " N"]:
+    """The mean state x* of the free neurons with the clamped neurons held at ``values`` (§2's boundary).
 
-    x* is the stationary point ∂H/∂x_bulk = 0 of the bulk loss (3) over the bulk neurons, the
-    boundary neurons (inputs, outputs; :func:`boundary_neurons`) held at the data's values. Newton's
-    method (optimistix) from a few clamped iterations of (1)-(2); derivatives with respect to the
+    x* is the stationary point ∂H/∂x_free = 0 of the loss (3) that the free neurons feel
+    (``clamp="boundary"``: the boundary neurons, inputs and outputs of :func:`boundary_neurons`,
+    clamped, the whole H; ``clamp="inputs"``: the input neurons clamped, H without their own terms,
+    docs/conventions.md "Data-conditioned thermodynamics"). Newton's method (optimistix) from 8
+    clamped iterations of (1)-(2) (for a layered net of depth ≤ 8 with the inputs clamped and m = 0,
+    those iterations are already the forward pass, x* exactly); derivatives with respect to the
     network and the data go through the implicit function theorem.
 
     Arguments:
-        net: a network with boundary and bulk neurons.
-        values: (N_∂,) one data sample, inputs then outputs (order of :func:`boundary_neurons`).
+        net: a :class:`Network` or an equinox model (:func:`network_from_model`).
+        values: (N_clamped,) one data sample: inputs then outputs (order of :func:`boundary_neurons`)
+            for ``"boundary"``, the input values for ``"inputs"``.
+        max_steps: Newton's step limit (an integer >= 1).
+        clamp: ``"boundary"`` (default) or ``"inputs"``.
 
-    Returns: the full state (N,): ``values`` on the boundary, x*_bulk on the bulk.
+    Returns: the full state (N,): ``values`` on the clamped neurons, x*_free on the others.
     """
-    values = _check_sample(net, values)
+    net = _as_network(net)
+    max_steps = check_count(max_steps, "max_steps")
+    values = _check_sample(net, values, clamp=clamp)
     w = check_finite(net.w, "w")
     b = check_finite(net.b, "b")
     net = eqx.tree_at(lambda n: (n.w, n.b), net, (w, b))
-    _, bulk = boundary_neurons(net)
-    idx = jnp.asarray(bulk)
+    _, free = _split(net, clamp)
+    idx = jnp.asarray(free)
 
-    def warm_start(k, xb):
-        return step(net, _clamp(net, values, xb))[idx]
+    def warm_start(k, xf):
+        return step(net, _clamp(net, values, xf, clamp))[idx]
 
-    xb0 = jax.lax.fori_loop(0, 8, warm_start, jnp.zeros(len(bulk), net.w.dtype))
-    xb0 = jax.lax.stop_gradient(xb0)
+    xf0 = jax.lax.fori_loop(0, 8, warm_start, jnp.zeros(len(free), net.w.dtype))
+    xf0 = jax.lax.stop_gradient(jnp.where(jnp.all(jnp.isfinite(xf0)), xf0, jnp.zeros_like(xf0)))
     f64 = jnp.dtype(net.w.dtype) == jnp.float64
     rtol, atol = (1e-12, 1e-14) if f64 else (1e-5, 1e-6)  # Newton: near machine precision of the dtype
-    grad_h = jax.grad(_clamped_loss)
-    sol = optx.root_find(lambda xb, a: grad_h(xb, *a), optx.Newton(rtol=rtol, atol=atol), xb0,
+    grad_h = jax.grad(lambda xf, n, v: _clamped_h(n, _clamp(n, v, xf, clamp), clamp))
+    sol = optx.root_find(lambda xf, a: grad_h(xf, *a), optx.Newton(rtol=rtol, atol=atol), xf0,
                          args=(net, values), max_steps=max_steps, throw=True)
-    return _clamp(net, values, sol.value)
+    return _clamp(net, values, sol.value, clamp)
 
 
-def clamped_thermodynamics(net: Network, beta, values, *, method: Method = "paper") -> Thermodynamics:
-    """F (6), U (10), S_x (13), S_0, C (12)-(14) of the bulk ensemble with the boundary clamped to data.
-
-    Z(β, b, w | data) = ∫d^{N_bulk}x exp(-βH(x)), H the bulk loss (3) with the boundary neurons held
-    at ``values``. Gaussian forms about the clamped mean state x* (:func:`clamped_mean_state`):
-    G = J_bᵀJ_b with J_b the bulk columns of J = I - diag(f′(w x* + b)) w (eqs. (8)-(9)), and
-
-    * ``"paper"``: log Z = -βH* + (n/2) log 2π - ½ log det((1 - βm)I + βG), i.e. eq. (7) times
-      exp(-βH*) (the paper prints (7) for H* = 0);
-    * ``"laplace"``: log Z = -βH* + (n/2) log(2π/β) - ½ log det(G - mI),
-
-    with n = N_bulk. Every quantity is a β-derivative of βF by ``jax.jvp``, as in
-    :func:`nnworld_jax.thermodynamics`; S_0 = (n/2)(1 + log(2π/β)) and C = S_x - S_0
-    (docs/conventions.md §1). U = H* + (fluctuation part): the data's supervised error at x*
-    enters U, which :func:`learn` lowers.
-
-    Arguments:
-        net: one network with boundary (inputs/outputs) and bulk neurons.
-        beta: inverse temperature β > 0, scalar.
-        values: (N_∂,) one data sample (order of :func:`boundary_neurons`).
-        method: ``"paper"`` or ``"laplace"``.
-
-    Returns: a :class:`Thermodynamics` of scalars (loss units for F, U; nats for entropies).
-    """
-    _check_method(method)
-    dtype = net.w.dtype
-    beta = check_positive(check_scalar(as_float(beta, "beta", dtype), "beta"), "beta")
-    x = clamped_mean_state(net, values)
-    _, bulk = boundary_neurons(net)
-    slope = activation_slope(net, preactivation(net, x))
-    jac = (jnp.eye(net.n, dtype=dtype) - slope[:, None] * net.w)[:, jnp.asarray(bulk)]
-    g = jac.T @ jac
-    h_star = bulk_loss(net, x)
-    n = len(bulk)
-
-    def beta_f(bt):  # βF(β) = -log Z(β)
-        log_z = _log_partition_from_operator(g, bt, net.m, h_star, method)
-        return -log_z + (bt * h_star if method == "paper" else 0.0)
+def _thermo_from_logdet(beta_f, beta, n):
+    """F, U, S_x, S_0, C, heat capacity from βF(β) by nested ``jax.jvp`` (as :func:`nnworld_jax.thermodynamics`)."""
 
     def beta_f_and_u(bt):
         return jax.jvp(beta_f, (bt,), (jnp.ones_like(bt),))
@@ -314,18 +521,70 @@ def clamped_thermodynamics(net: Network, beta, values, *, method: Method = "pape
     return Thermodynamics(bf / beta, u, s, s0, s - s0, -beta**2 * du_dbeta)
 
 
-def data_thermodynamics(net: Network, beta, data, *, method: Method = "paper") -> Thermodynamics:
+def clamped_thermodynamics(net: Network, beta, values, *, method: Method = "paper",
+                           clamp: Clamp = "boundary") -> Thermodynamics:
+    """F (6), U (10), S_x (13), S_0, C (12)-(14) of the free neurons with the clamped ones held at data.
+
+    Z(β, b, w | data) = ∫d^n x_free exp(-βH(x)), H the loss (3) that the free neurons feel
+    (:func:`clamped_mean_state`), n = number of free neurons. Gaussian forms about the clamped mean
+    state x*: G = J_fᵀJ_f with J_f the free columns (and, for ``"inputs"``, the non-input rows) of
+    J = I - diag(f′(w x* + b)) w (eqs. (8)-(9)), and
+
+    * ``"paper"``: log Z = -βH* + (n/2) log 2π - ½ log det((1 - βm)I + βG), i.e. eq. (7) times
+      exp(-βH*) (the paper prints (7) for H* = 0);
+    * ``"laplace"``: log Z = -βH* + (n/2) log(2π/β) - ½ log det(G - mI).
+
+    Every quantity is a β-derivative of βF by ``jax.jvp``, as in :func:`nnworld_jax.thermodynamics`;
+    S_0 = (n/2)(1 + log(2π/β)) and C = S_x - S_0 (docs/conventions.md §1). U = H* + (fluctuation
+    part). With ``clamp="boundary"`` the data's supervised error at x* enters U, which :func:`learn`
+    lowers; with ``clamp="inputs"`` (the data-conditioned metrics of a model, docs/conventions.md
+    "Data-conditioned thermodynamics") H* = 0 for a feed-forward net with m = 0 and the data enter
+    through f′(y*) in G.
+
+    Arguments:
+        net: a :class:`Network` or an equinox model (:func:`network_from_model`).
+        beta: inverse temperature β > 0, scalar.
+        values: (N_clamped,) one data sample (see :func:`clamped_mean_state`).
+        method: ``"paper"`` or ``"laplace"``.
+        clamp: ``"boundary"`` (inputs and outputs; default) or ``"inputs"``.
+
+    Returns: a :class:`Thermodynamics` of scalars (loss units for F, U; nats for entropies).
+    """
+    _check_method(method)
+    net = _as_network(net)
+    dtype = net.w.dtype
+    beta = check_positive(check_scalar(as_float(beta, "beta", dtype), "beta"), "beta")
+    x = clamped_mean_state(net, values, clamp=clamp)
+    fixed, free = _split(net, clamp)
+    slope = activation_slope(net, preactivation(net, x))
+    jac = (jnp.eye(net.n, dtype=dtype) - slope[:, None] * net.w)[:, jnp.asarray(free)]
+    if clamp == "inputs":
+        jac = jac[jnp.asarray(free), :]
+    g = jac.T @ jac
+    h_star = _clamped_h(net, x, clamp)
+
+    def beta_f(bt):  # βF(β) = -log Z(β)
+        log_z = _log_partition_from_operator(g, bt, net.m, h_star, method)
+        return -log_z + (bt * h_star if method == "paper" else 0.0)
+
+    return _thermo_from_logdet(beta_f, beta, len(free))
+
+
+def data_thermodynamics(net: Network, beta, data, *, method: Method = "paper",
+                        clamp: Clamp = "boundary") -> Thermodynamics:
     """:func:`clamped_thermodynamics` averaged over a data set: the per-sample F, U (10), S_x, S_0, C.
 
-    The data set is P independent copies of the network, each with its boundary clamped to one
+    The data set is P independent copies of the network, each with its clamped neurons held at one
     sample; Z is their product, so F, U and the entropies are sums and the average is per copy.
-    This U is the average loss that the paper's learning lowers (§3, (10)-(11)).
+    With ``clamp="boundary"`` this U is the average loss that the paper's learning lowers (§3,
+    (10)-(11)); with ``clamp="inputs"`` it is the data-conditioned metric of a model.
 
-    Arguments: ``data`` (P, N_∂), one sample per row (order of :func:`boundary_neurons`); the rest
-    as :func:`clamped_thermodynamics`.
+    Arguments: ``data`` (P, N_clamped), one sample per row (order of :func:`boundary_neurons` for
+    ``"boundary"``, the inputs for ``"inputs"``); the rest as :func:`clamped_thermodynamics`.
     """
-    data = _check_data(net, data)
-    per_sample = jax.vmap(lambda v: clamped_thermodynamics(net, beta, v, method=method))(data)
+    net = _as_network(net)
+    data = _check_data(net, data, clamp)
+    per_sample = jax.vmap(lambda v: clamped_thermodynamics(net, beta, v, method=method, clamp=clamp))(data)
     return jax.tree_util.tree_map(jnp.mean, per_sample)
 
 
@@ -363,11 +622,12 @@ def _objective(net: Network, beta, data, method, edges):
     return u_of, value_and_grad
 
 
-def _check_data(net: Network, data):
+def _check_data(net: Network, data, clamp: str = "boundary"):
     data = as_float(data, "data", net.w.dtype)
-    bnd, _ = boundary_neurons(net)
-    if data.ndim != 2 or data.shape[1] != len(bnd) or data.shape[0] == 0:
-        raise ValueError(f"data must have shape (P, {len(bnd)}) (one sample of the boundary neurons per row, "
+    fixed, _ = _split(net, clamp)
+    if data.ndim != 2 or data.shape[1] != len(fixed) or data.shape[0] == 0:
+        what = "boundary neurons" if clamp == "boundary" else "input neurons"
+        raise ValueError(f"data must have shape (P, {len(fixed)}) (one sample of the {what} per row, "
                          f"P >= 1), got {data.shape}")
     return check_finite(data, "data")
 
