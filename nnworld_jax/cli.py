@@ -4,6 +4,7 @@
                       [--compile-cache DIR]
     nnworld list [--only SECTION|CLAIM]
     nnworld batch CONFIG.toml --out DIR [--quick]
+    nnworld --version
 
 ``nnworld batch`` runs a named experiment of :mod:`nnworld_jax.experiments` in chunks written
 atomically under DIR, with a manifest; rerunning it after a kill resumes from the finished chunks.
@@ -23,8 +24,10 @@ non-finite result or an exception); 2 a usage error (bad arguments, a refused ``
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -299,9 +302,23 @@ def batch(args) -> int:
     return 0
 
 
+def _version_string() -> str:
+    """``nnworld <version> (jax <version>, Python <version>)``, from the installed distributions'
+    metadata (nothing is imported); a distribution that is not installed reads "not installed"."""
+
+    def installed(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    return f"nnworld {installed('nnworld_jax')} (jax {installed('jax')}, Python {platform.python_version()})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nnworld``; returns the exit status (argparse exits 2 on bad arguments)."""
     parser = argparse.ArgumentParser(prog="nnworld", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version_string())
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("reproduce", help="recompute the paper's claims and write a report")
     rep.add_argument("--quick", action="store_true", help="smaller grids and runs: seconds, not minutes")
