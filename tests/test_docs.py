@@ -98,6 +98,9 @@ def test_strict_build_fails_on_a_broken_reference(tmp_path):
     proc = _mkdocs(tmp_path / "mkdocs.yml", tmp_path / "site")
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0, log
+    # Exactly the two injected faults, and nothing else, are what fails the copy.
+    warnings = [line for line in log.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 2 and all("broken.md" in w for w in warnings), log
     assert "nnworld_jax.grid.no_such_kernel" in log and "no_such_page.md" in log, log
 
 

@@ -8,6 +8,7 @@ Markdown, ``_`` and ``*`` would turn into emphasis (``∂_αΓ^α_{μν}`` loses
 * ``_``, ``*`` are escaped and ``<`` becomes ``&lt;`` in prose, never inside code spans, indented
   blocks (the equations set off by four spaces), fences or doctest lines, nor in the ``name:`` of an
   argument item (griffe must still read the name);
+* a doctest outside an ``Examples:`` section gets a code fence;
 * Sphinx roles become code spans (the name as written, ``~`` dropped);
 * ``Example:`` becomes the Google ``Examples:`` section, so doctests render as code.
 """
@@ -20,7 +21,8 @@ import griffe
 
 _ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|obj|exc|const):`~?([^`]+)`")
 _EXAMPLE = re.compile(r"^(\s*)Example:\s*$")
-_ITEM = re.compile(r"^(\s*[\w*]+(?:\s*\([^)]*\))?:\s)")  # "name:" or "name (type):" of a section item
+# The "name:" of a section item ("name (type):", "a, b:", "mesh / devices:" too): left as written.
+_ITEM = re.compile(r"^(\s*[\w*][\w*, /]*(?:\s*\([^)]*\))?:\s)")
 _SPAN = re.compile(r"(``.+?``|`[^`]+`)")
 
 
@@ -44,14 +46,23 @@ def markdown_docstring(text: str) -> str:
     """The docstring ``text`` made safe to render as Markdown (see the module docstring)."""
     out = []
     fence = doctest = False
+    doctest_fence = None  # indentation of the fence opened around a bare doctest, if any
     blank = True
     block = None  # indentation of the indented (code) block being copied, if any
     para = 0  # indentation of the last prose line
+
+    def close_doctest():
+        nonlocal doctest, doctest_fence
+        if doctest_fence is not None:
+            out.append(" " * doctest_fence + "```")
+        doctest, doctest_fence = False, None
+
     for line in _ROLE.sub(r"`\1`", text).split("\n"):
         stripped = line.strip()
         if not stripped:
+            close_doctest()
             out.append(line)
-            blank, doctest = True, False
+            blank = True
             continue
         ind = _indent(line)
         if block is not None and ind < block:
@@ -62,7 +73,12 @@ def markdown_docstring(text: str) -> str:
         elif fence or block is not None:
             out.append(line)
         elif doctest or stripped.startswith(">>>"):
-            doctest = True  # a doctest runs to the next blank line: prompts, continuations, output
+            # A doctest runs to the next blank line: prompts, continuations, output. Under an
+            # Examples: heading (indented below it) griffe renders it as code; a bare one gets a fence.
+            if not doctest and ind <= para:
+                out.append(" " * ind + "```pycon")
+                doctest_fence = ind
+            doctest = True
             out.append(line)
         elif blank and ind >= para + 4:
             block = ind
@@ -75,6 +91,7 @@ def markdown_docstring(text: str) -> str:
             else:
                 out.append(_EXAMPLE.sub(r"\1Examples:", _escape_prose(line)))
         blank = False
+    close_doctest()
     return "\n".join(out)
 
 
