@@ -4,8 +4,9 @@
   of the package (subpackages included, the claims registry excluded), found from the files so a
   new module gets its page without editing anything. A hand-written ``docs/api/<module>.md`` wins.
 * Notebooks: ``notebooks/*.ipynb`` of the repository, each rendered as a page of its markdown
-  cells and its code cells (as Python blocks). The notebooks are committed without outputs
-  (tests/test_notebooks.py), so a rendering without execution shows all they hold.
+  cells and its code cells (as Python blocks); links to ``../docs/<page>.md`` point at the page.
+  The notebooks are committed without outputs (tests/test_notebooks.py), so a rendering without
+  execution shows all they hold.
 * Experiments: ``docs/experiments/*.md`` in the nav when present at build time (the three
   write-ups expected first, in this order, then any other page there).
 
@@ -55,6 +56,8 @@ def notebook_markdown(path: Path) -> tuple[str, str]:
         if not source.strip():
             continue
         if cell["cell_type"] == "markdown":
+            # A notebook links the docs as ../docs/<page>.md; on the site its page sits in notebooks/.
+            source = source.replace("](../docs/", "](../")
             if title == path.stem:
                 heading = next((ln for ln in source.splitlines() if ln.startswith("# ")), None)
                 title = heading[2:].strip() if heading else title
@@ -88,7 +91,7 @@ def on_config(config):
     experiments = _experiment_pages(Path(config["docs_dir"]))
     if experiments:
         nav.append({"Experiments": experiments})
-    notebooks = [f"notebooks/{p.stem}.md" for p in _notebooks()]
+    notebooks = [{notebook_markdown(p)[0]: f"notebooks/{p.stem}.md"} for p in _notebooks()]
     if notebooks:
         nav.append({"Notebooks": notebooks})
     api = [{f"{PACKAGE}.{m}": f"api/{m}.md"} for m in api_modules()]
