@@ -229,7 +229,7 @@ def _stack(trees):
 @functools.lru_cache(maxsize=4)
 def paper_learning(quick: bool, seed: int, float64: bool):
     """Learning that lowers U (10) at fixed β from LEARNING_SEEDS initializations, then each run's
-    learning equilibrium (11); shared by the second- and first-law claims, computed once."""
+    learning equilibrium (11); shared by the equilibrium and first-law claims, computed once."""
     import equinox as eqx
 
     task = teacher_student_task(jax.random.PRNGKey(seed), in_size=3, out_size=2, width=4, depth=1,
@@ -246,49 +246,51 @@ def paper_learning(quick: bool, seed: int, float64: bool):
     return data, hist, eq, eq_nets
 
 
-def _learning_figure(hist, eq) -> Figure:
-    fig = Figure(figsize=(9, 3.2))
-    axes = fig.subplots(1, 3)
-    th = hist.thermo
-    # S_x and C on separate axes (issue #12): S_0(β) is constant at fixed β, so they move together,
-    # and one axis scaled to both would hide the change.
-    for ax, field, label in ((axes[0], "average_loss", "U (10)"), (axes[1], "entropy", "S_x (13)"),
-                             (axes[2], "complexity", "C (14)")):
-        values = np.asarray(getattr(th, field))
-        for k in range(values.shape[0]):
-            line, = ax.plot(values[k], lw=1)
-            ax.axhline(float(getattr(eq.thermo, field)[k]), color=line.get_color(), ls=":", lw=1)
-        ax.set_title(label), ax.set_xlabel("learning step (sgd on U)")
-    axes[0].set_ylabel(f"β = {LEARNING_BETA:g}, dotted: learning equilibrium (11)")
-    fig.tight_layout()
-    return fig
+def _second_law_ensemble_params(quick: bool, seed: int) -> dict:
+    """The ensemble behind ``learning.second-law``: the ``learning_laws_ensemble`` experiment at one
+    β (LEARNING_BETA), widths 2-5, the 3-4-2 teacher; quick 16 seeds × 4 widths = 64 students of
+    150 steps (16 samples), full 64 seeds = 256 students of 400 steps (32 samples)."""
+    from ..experiments import resolve_params
+
+    sizes = {"n_seeds": 16, "n_data": 16, "steps": 150} if quick else {"n_seeds": 64, "n_data": 32, "steps": 400}
+    _, params = resolve_params({"experiment": "learning_laws_ensemble",
+                                "params": {"seed": seed, "beta_min": LEARNING_BETA, "beta_max": LEARNING_BETA,
+                                           "n_beta": 1, "width_min": 2, "width_max": 5, "chunk_size": 256,
+                                           "precision": "float64", **sizes}})
+    return params
 
 
 @claim("learning.second-law", section="3", equations=("(10)", "(11)", "(15)"),
        statement="Second law of learning: \"the total entropy of a learning system can never increase during "
                  "learning and is constant in a learning equilibrium, dS_x/dt ≤ 0\" (15) — asserted by the paper; "
-                 "measured along learning that lowers U (10) at fixed β, data clamping the boundary neurons.",
+                 "measured over an ensemble of students (seeds × widths) learning by gradient descent on U (10) at "
+                 "fixed β, data clamping the boundary neurons.",
        expected_verdict="measured", needs_float64=STEP_ENTROPY_NEEDS_FLOAT64)
 def _second_law(ctx: Context) -> Result:
-    data, hist, eq, _ = paper_learning(ctx.quick, ctx.seed, running_float64())
-    s = np.asarray(hist.thermo.entropy)  # (seeds, steps)
-    u = np.asarray(hist.thermo.average_loss)
+    from ..emergence import learning_laws_ensemble as ens
+
+    params = _second_law_ensemble_params(ctx.quick, ctx.seed)
+    res = ens.train_ensemble(params)
+    summary = ens.summarize(res, params)
+    law = summary["second_law"]
+    u = np.asarray(res["average_loss"])
+    s = np.asarray(res["entropy"])
     ds = np.diff(s, axis=1)
-    fraction = np.mean(ds <= 0, axis=1)  # per seed; the paper's (15) says 1
-    spread = float(np.std(fraction, ddof=1) / np.sqrt(len(fraction)))
-    return Result(float(np.mean(fraction)), 0.5, 0.5, kind="measured", uncertainty=spread,
-                  figure=_learning_figure(hist, eq),
-                  note=f"fraction of learning steps with ΔS_x ≤ 0 (paper (15): 1), mean ± stderr over "
-                       f"{len(fraction)} initializations; band [0, 1] is a fraction's bound",
-                  details={"fraction_per_seed": fraction.tolist(),
-                           "u_start": u[:, 0].tolist(), "u_end": u[:, -1].tolist(),
+    return Result(law["fraction"], 0.5, 0.5, kind="measured", uncertainty=law["stderr"],
+                  figure=ens.ensemble_figure(summary, res, params),
+                  note=f"fraction of learning steps with ΔS_x ≤ 0 (paper (15): 1) over {summary['n_students']} "
+                       f"students ({params['n_seeds']} seeds × widths {summary['widths']}, β = {LEARNING_BETA:g}, "
+                       f"{summary['n_steps']} steps each), ± stderr across seeds; band [0, 1] is a fraction's bound",
+                  details={"per_width": {k.split(",")[1]: v for k, v in law["per_cell"].items()},
+                           "binomial_stderr_if_steps_independent": law["binomial_stderr"],
+                           "fraction_per_seed": np.asarray(res["second_law_fraction"]).reshape(params["n_seeds"], -1)
+                           .mean(axis=1).tolist(),
+                           "u_lowered_fraction_of_runs": summary["average_loss_lowered_fraction"],
                            "u_never_rises": bool(np.all(np.diff(u, axis=1) <= 1e-12)),
-                           "entropy_start": s[:, 0].tolist(), "entropy_end_of_run": s[:, -1].tolist(),
-                           "entropy_at_equilibrium": np.asarray(eq.thermo.entropy).tolist(),
-                           "net_change_to_equilibrium": (np.asarray(eq.thermo.entropy) - s[:, 0]).tolist(),
+                           "net_entropy_change_mean": summary["net_entropy_change_mean"],
+                           "net_entropy_change_lowered_fraction": float(np.mean(s[:, -1] < s[:, 0])),
                            "largest_step_increase": float(ds.max()),
-                           "equilibrium_grad_norm": np.asarray(eq.grad_norm).tolist(),
-                           "equilibrium_converged": np.asarray(eq.converged).tolist()})
+                           "first_law_identity_residual_max": summary["identity_residual_max"]})
 
 
 @claim("learning.second-law-equilibrium", section="3", equations=("(11)", "(15)"),
