@@ -123,3 +123,48 @@ def test_version_matches_the_project_metadata(capsys):
     if script.exists():
         out = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and out.stdout.strip() == expected, out.stdout + out.stderr
+
+
+def test_docstring_reader_escapes_prose_only():
+    # The griffe extension of the site: Markdown-special characters of prose are escaped; code spans,
+    # indented equation blocks, doctests and argument names are left exactly as written.
+    sys.path.insert(0, str(ROOT / "docs" / "hooks"))
+    try:
+        from griffe_docstrings import markdown_docstring
+    finally:
+        sys.path.remove(str(ROOT / "docs" / "hooks"))
+    doc = ("Γ^α_{μν} of a*b, see :func:`~nnworld_jax.grid.integral` and ``x_i``.\n"
+           "\n"
+           "    R_{μν} = ∂_αΓ^α_{μν}          (96)\n"
+           "\n"
+           "Arguments:\n"
+           "    max_steps: at most n_max.\n"
+           "    cg_rtol, cg_max_steps: the <solver> options.\n"
+           "\n"
+           "* a_i item\n"
+           "\n"
+           ">>> f(x_1)\n"
+           "[0.0, 1.0]\n"
+           "\n"
+           "Example:\n"
+           "    >>> g(y_2)\n")
+    assert markdown_docstring(doc).split("\n") == [
+        r"Γ^α\_{μν} of a\*b, see `nnworld_jax.grid.integral` and ``x_i``.",
+        "",
+        "    R_{μν} = ∂_αΓ^α_{μν}          (96)",
+        "",
+        "Arguments:",
+        r"    max_steps: at most n\_max.",
+        r"    cg_rtol, cg_max_steps: the &lt;solver> options.",
+        "",
+        r"* a\_i item",
+        "",
+        "```pycon",
+        ">>> f(x_1)",
+        "[0.0, 1.0]",
+        "```",
+        "",
+        "Examples:",
+        "    >>> g(y_2)",
+        "",
+    ]

@@ -95,7 +95,7 @@ def on_config(config):
     if notebooks:
         nav.append({"Notebooks": notebooks})
     api = [{f"{PACKAGE}.{m}": f"api/{m}.md"} for m in api_modules()]
-    nav.append({"API reference": ["api/index.md", *api]})
+    nav.append({"API reference": [{"Overview": "api/index.md"}, *api]})
     config["nav"] = nav
     return config
 
