@@ -167,9 +167,79 @@ def worldsheet_derivatives(y: Float[Array, "D1 Nt Ns"], grid: Grid, drift=None, 
 
 
 def _worldsheet_derivatives(y, grid: Grid, drift, method: str):
-    dt = jax.vmap(lambda f: _derivative(grid, f, 0, 1, method))(y) + drift.reshape(-1, 1, 1)
-    ds = jax.vmap(lambda f: _derivative(grid, f, 1, 1, method))(y)
+    dt, ds = _sheet_gradient(y, grid, drift, method)
     return jnp.stack([dt, ds])
+
+
+# Central-difference weights (offset s > 0, weight of f(q + s h); f(q - s h) has minus it) of the
+# grid's fd2 / fd4 first derivatives (:mod:`nnworld_jax.grid`): the same discretization, by slicing.
+_FD_FIRST = {"fd2": ((1, 0.5),), "fd4": ((1, 2 / 3), (2, -1 / 12))}
+
+
+def _stencil(f, taps):
+    """Σ_k c_k f(τ + a_k h_τ, σ + b_k h_σ) on the periodic sheet, f of shape (..., Nτ, Nσ), for
+    taps ((a_k, b_k, c_k), ...) with |a_k| <= Nτ, |b_k| < Nσ.
+
+    By slicing ONE flat copy of f with ghost rows (a concatenation along the major τ axis only:
+    XLA:CPU runs a wrap along the minor axis, as ``jnp.roll`` or a ghost pad there, several times
+    slower). In the flattened array a τ-shift is an offset a·Nσ and a σ-shift an offset b, except
+    for the |b| columns that wrap, which read offset b ∓ Nσ instead (one select).
+    """
+    *lead, nt, ns = f.shape
+    w = max(max(abs(a), 1 if b else 0) for a, b, _ in taps)
+    n = nt * ns
+    ghosted = jnp.concatenate([f[..., nt - w:, :], f, f[..., :w, :]], axis=-2)
+    flat = ghosted.reshape(*lead, (nt + 2 * w) * ns)
+    col = jax.lax.broadcasted_iota(jnp.int32, (nt, ns), 1).reshape(n)
+
+    def at(a: int, offset: int):
+        start = (w + a) * ns + offset
+        return jax.lax.slice_in_dim(flat, start, start + n, axis=-1)
+
+    def tap(a: int, b: int):
+        if b == 0:
+            return at(a, 0)
+        wraps = col >= ns - b if b > 0 else col < -b
+        return jnp.where(wraps, at(a, b - ns if b > 0 else b + ns), at(a, b))
+
+    return sum(c * tap(a, b) for a, b, c in taps).reshape(f.shape)
+
+
+def _fd_sheet(y, grid: Grid, method: str):
+    """(D_τ Y, D_σ Y) by the periodic central differences of ``method`` as ONE linear map with its
+    transpose (``jax.custom_derivatives.linear_call``): under ``jax.grad`` the transpose is the
+    mirrored stencil (taps s → -s), applied by the same slicing, instead of JAX's transpose of the
+    slices (zero pads of every cotangent, summed). Forward mode (jvp) applies the map itself.
+    The action, not its gradient, is what is written down: the EOM is still ``jax.grad`` of it."""
+    ht, hs = grid.spacing
+    half = _FD_FIRST[method]
+    taps_t = tuple((s, 0, c / ht) for s, c in half) + tuple((-s, 0, -c / ht) for s, c in half)
+    taps_s = tuple((0, s, c / hs) for s, c in half) + tuple((0, -s, -c / hs) for s, c in half)
+    mirror = lambda taps: tuple((-a, -b, c) for a, b, c in taps)  # noqa: E731  (the transpose)
+
+    def apply(_, f):
+        return _stencil(f, taps_t), _stencil(f, taps_s)
+
+    def transpose(_, cts):
+        ct_t, ct_s = cts
+        return _stencil(ct_t, mirror(taps_t)) + _stencil(ct_s, mirror(taps_s))
+
+    return jax.custom_derivatives.linear_call(apply, transpose, (), y)
+
+
+def _sheet_gradient(y, grid: Grid, drift, method: str):
+    """(∂_τX, ∂_σX), each (D+1, Nτ, Nσ), of X = drift·τ + Y on the periodic sheet.
+
+    Finite differences (fd2, fd4: the grid's stencils) by slicing (:func:`_fd_sheet`); spectral
+    derivatives through the grid's FFT; sheets narrower than the stencil by ``jnp.roll``.
+    """
+    reach = 2 if method == "fd4" else 1
+    if method == "spectral" or reach >= min(grid.shape):
+        dt = jax.vmap(lambda f: _derivative(grid, f, 0, 1, method))(y)
+        ds = jax.vmap(lambda f: _derivative(grid, f, 1, 1, method))(y)
+    else:
+        dt, ds = _fd_sheet(y, grid, method)
+    return dt + drift.reshape(-1, 1, 1), ds
 
 
 def _sheet_metric(h, grid: Grid, dtype):
@@ -247,21 +317,38 @@ def polyakov_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=No
 
 @eqx.filter_jit
 def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method):
-    # Validated inputs only; one compiled program instead of dozens of eager dispatches.
-    dx = _worldsheet_derivatives(y, grid, drift, method)
-    gamma = _induced(dx, eta)
-    dens = -0.5 * tension * sqrt_h * jnp.sum(inv * gamma, axis=(0, 1))
+    # Validated inputs only; one compiled program instead of dozens of eager dispatches. The same
+    # density as polyakov_density (h symmetric, checked): h^{ab} γ_ab = h^{ττ}γ_ττ + 2h^{τσ}γ_τσ +
+    # h^{σσ}γ_σσ, with η contracted by broadcasting over the D+1 components (elementwise work that
+    # XLA fuses with the slicing stencils, and so does the gradient of this sum: the EOM).
+    dt, ds = _sheet_gradient(y, grid, drift, method)
+    eta_ds = jnp.sum(eta[:, :, None, None] * ds[None], axis=1)  # η_μν ∂_σX^ν
+    g_ss = jnp.sum(ds * eta_ds, axis=0)
+    g_ts = jnp.sum(dt * eta_ds, axis=0)
+    g_tt = jnp.sum(dt * jnp.sum(eta[:, :, None, None] * dt[None], axis=1), axis=0)
+    dens = -0.5 * tension * sqrt_h * (inv[0, 0] * g_tt + 2 * inv[0, 1] * g_ts + inv[1, 1] * g_ss)
     return jnp.sum(jnp.broadcast_to(dens, grid.shape)) * grid.cell_volume
 
 
 def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Array, "D1 Nt Ns"]:
     """δS_P/δX^μ, eq. (74), as ``jax.grad`` of :func:`polyakov_action` divided by the cell volume.
 
-    Keyword arguments are those of :func:`polyakov_action`. In conformal gauge this equals
-    T η_μν (∂²_σ - ∂²_τ) X^ν: the wave equation (74) is δS_P/δX = 0.
+    Keyword arguments are those of :func:`polyakov_action` (``drift``, ``h``, ``eta``, ``tension``,
+    ``method``). In conformal gauge this equals T η_μν (∂²_σ - ∂²_τ) X^ν: the wave equation (74)
+    is δS_P/δX = 0. With ``method="fd2"``/``"fd4"`` the lattice action's finite differences are
+    slices of one ghost-padded copy of Y, so its gradient is a few fused passes over the sheet.
     """
-    y, _ = _check_sheet(grid, y, kwargs.get("drift"), kwargs.get("method", "spectral"))
-    return jax.grad(lambda f: polyakov_action(f, grid, **kwargs))(y) / grid.cell_volume
+    unknown = set(kwargs) - {"drift", "h", "eta", "tension", "method"}
+    if unknown:
+        raise TypeError(f"polyakov_eom got unexpected keyword arguments {sorted(unknown)}")
+    method = kwargs.get("method", "spectral")
+    # Inputs validated once (as polyakov_action does), then the gradient of the unchecked action.
+    y, drift = _check_sheet(grid, y, kwargs.get("drift"), method)
+    tension = _positive_scalar(kwargs.get("tension", 1.0), "tension", y.dtype)
+    eta = _target_metric(kwargs.get("eta"), y.shape[0], y.dtype)
+    inv, sqrt_h = _sheet_metric(kwargs.get("h"), grid, y.dtype)
+    grad = jax.grad(_polyakov_core)(y, drift, inv, sqrt_h, eta, tension, grid, method)
+    return grad / grid.cell_volume
 
 
 def nambu_goto_density(dx: Float[Array, "2 D1 Nt Ns"], eta, tension, *,
