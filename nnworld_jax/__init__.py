@@ -41,7 +41,12 @@ from .thermo import (
     virial_average_loss as virial_average_loss,
 )
 
-__version__ = "0.1.0"
+try:  # one source of truth: the installed metadata (pyproject's version)
+    from importlib.metadata import PackageNotFoundError as _NotFound, version as _version
+
+    __version__ = _version("nnworld_jax")
+except _NotFound:  # a source tree on sys.path without an install
+    __version__ = "0.0.0+unknown"
 from .estimators import (
     MonteCarloEstimate as MonteCarloEstimate,
     log_partition_monte_carlo as log_partition_monte_carlo,
