@@ -367,7 +367,8 @@ def permutation_waves(params: dict, out_dir, progress: bool = True) -> dict:
 
 
 def run_quick(out_dir=None, *, progress: bool = False) -> dict:
-    """The ``--quick`` form of ``permutation_waves`` (seconds on a CPU): its summary (a dict).
+    """The ``--quick`` form of ``permutation_waves`` (seconds on a CPU): eq. (61) against (62)-(63) and
+    (55)/(65) on 128 cases (rings of 4096 and 8192 neurons); returns its summary (a dict).
 
     Runs into ``out_dir`` (resumable; a fresh temporary directory, removed afterwards, when None).
     The precision is the current JAX default (float64 needs ``nnworld_jax.set_precision("float64")``,
@@ -569,6 +570,7 @@ def _markdown(s: dict) -> str:
 
 def _figure(params, groups, results, summary):
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     alphas, r = _by_alpha(groups, results)
     fig = Figure(figsize=(13, 4), layout="constrained")
@@ -597,6 +599,8 @@ def _figure(params, groups, results, summary):
     ax3.set_xlabel("α"), ax3.set_ylabel("max |η_μν ∂x̄^μ ∂x̄^ν| / max Σ_d (∂x̄^d)²")
     ax3.set_title("light-cone residual (55)/(65) at τ = T", fontsize=9)
     ax3.legend(fontsize=7)
+    for ax in (ax1, ax2):
+        ax.xaxis.set_minor_formatter(NullFormatter())
     fig.suptitle(f"{NAME}: eq. (61) on rings up to N = {max(groups)}, D = {d}, {n_s} seeds", fontsize=10)
     return fig
 
