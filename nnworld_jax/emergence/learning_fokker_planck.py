@@ -175,14 +175,9 @@ class FourierPotential(eqx.Module):
 
 
 def _basis(x, K: int):
-    """(1, cos x, …, cos Kx, sin x, …, sin Kx) by the recurrence of e^{ikx} (no K transcendentals)."""
-    c1, s1 = jnp.cos(x), jnp.sin(x)
-    cs, ss = [jnp.ones_like(x), c1], [s1]
-    for _ in range(K - 1):
-        c, s = cs[-1], ss[-1]
-        cs.append(c * c1 - s * s1)
-        ss.append(s * c1 + c * s1)
-    return jnp.stack(cs[: K + 1] + ss[:K])
+    """(1, cos x, …, cos Kx, sin x, …, sin Kx), one vectorized cos/sin (a small program to compile)."""
+    k = jnp.arange(K + 1, dtype=x.dtype)
+    return jnp.concatenate([jnp.cos(k * x), jnp.sin(k[1:] * x)])
 
 
 def fourier_potential(F: Float[Array, "n n"], *, drift_tol: float = 1e-8) -> FourierPotential:
