@@ -208,7 +208,8 @@ def _widths(params: dict) -> np.ndarray:
 
 
 def ensemble_items(params: dict) -> dict:
-    """The students, seeds outermost: ``key`` (n, 2) uint32, ``beta`` (n,), ``width`` (n,) int32.
+    """The students of the ensemble, seeds outermost: ``key`` (n, 2) uint32, ``beta`` (n,) the fixed
+    β of each run's U (10) and S_x (13), ``width`` (n,) int32.
 
     Student (k, β, width) gets the key ``fold_in(split(PRNGKey(seed))[1], k)``: the same
     initialization for every β and width (common random numbers), and the same students for seed
@@ -241,7 +242,10 @@ def _kernel(params: dict):
 
 
 def train_ensemble(params: dict, *, devices=None) -> dict:
-    """Every student of ``params`` in memory (no files): :func:`batch_map` of the per-student kernel.
+    """Every student of ``params`` in memory (no files): learning on U (10), readings of (15) and (17).
+
+    :func:`nnworld_jax.batch.batch_map` of the per-student kernel, sharded over ``devices``
+    (default all of ``jax.devices()``).
 
     Same kernel and items as the batch run (:func:`student_history` then :func:`law_statistics`);
     returns its per-student results (NumPy arrays, leading axis n_seeds·n_beta·n_width, seeds
@@ -280,7 +284,8 @@ def _seed_mean_se(x: np.ndarray, n_seeds: int):
 
 
 def summarize(res: dict, params: dict) -> dict:
-    """The ensemble's laws of learning from the per-student results (of :func:`train_ensemble`).
+    """The ensemble's readings of the second law (15) and the first law (17) from the per-student
+    results of :func:`train_ensemble` (``res``; ``params`` the run's parameters).
 
     For each law: the mean over students of the per-student fraction of steps where it holds, its
     standard error across seeds (module docstring), the pooled binomial error, and the same per
@@ -371,9 +376,11 @@ def ensemble_figure(summary: dict, res: dict, params: dict):
                               ls="-" if law == "second_law" else "--")
     ax[1, 1].set_title("fraction of steps where the law holds per (β, width): ○ (15), □ (17); 95%", fontsize=10)
     ax[1, 1].set_xlabel("student width")
+    ax[1, 1].set_xticks(summary["widths"])
     ax[1, 1].set_ylim(-0.02, 1.02)
     fig.suptitle(f"{summary['n_students']} students ({params['n_seeds']} seeds × {len(summary['betas'])} β × "
-                 f"{len(summary['widths'])} widths), gradient descent on U (10), {summary['n_steps']} steps",
+                 f"{len(summary['widths'])} widths), gradient descent on U (10), {params['steps']} steps "
+                 f"({summary['n_steps']} increments)",
                  fontsize=10)
     return fig
 
@@ -446,7 +453,8 @@ def learning_laws_ensemble(params: dict, out_dir, progress: bool = True, *, devi
 
 
 def run_quick(out_dir=None, *, progress: bool = False) -> dict:
-    """The quick form (``nnworld batch examples/learning_laws_ensemble.toml --quick``); its summary.
+    """The quick form (``nnworld batch examples/learning_laws_ensemble.toml --quick``) of the laws of
+    learning (15)-(17) over 256 students; returns its summary (:func:`summarize`).
 
     Defaults overridden by the experiment's quick sizes; results and figure go to ``out_dir``
     (default: a new temporary directory, named in the summary's ``out_dir``). Needs float64
