@@ -52,6 +52,12 @@ from .network import Network, activation_slope, bulk_loss, preactivation, step
 from .partition import Method, _check_method, _log_partition_from_operator, free_energy
 from .thermo import Thermodynamics, thermodynamics
 
+__all__ = ["check_activation", "Layer", "LayeredActivation", "model_layers", "layer_sizes", "network_from_model",
+           "network_from_mlp", "thermo_metrics", "free_energy_regularizer", "TeacherStudent", "teacher_student_task",
+           "TrainingHistory", "train_student", "boundary_neurons", "clamped_mean_state", "clamped_thermodynamics",
+           "data_thermodynamics", "LearningHistory", "learn", "LearningEquilibrium", "learning_equilibrium",
+           "LawsOfLearning", "laws_of_learning", "FirstLaw", "first_law"]
+
 
 # --- Any equinox model of Linear layers and elementwise activations as the network (2) ----------
 
@@ -129,7 +135,7 @@ def check_activation(f: Callable, name: str = "activation") -> Callable:
 
 @dataclasses.dataclass(frozen=True)
 class LayeredActivation:
-    """The activation of a layered network: f_k on the neurons of segment k (static, hashable).
+    """The activation f of eq. (1) for a layered network: f_k on the neurons of segment k (static, hashable).
 
     ``segments`` is a tuple of (size, f) in neuron order; calling it on a state (N,) applies each f
     to its slice. Equal segments compare equal, so jit does not retrace for a rebuilt model.
@@ -146,7 +152,7 @@ class LayeredActivation:
 
 
 class Layer(NamedTuple):
-    """One layer of a feed-forward model: x_k = f(W x_{k-1} + b) (W (out, in), b (out,) or None)."""
+    """One layer of a feed-forward model, eq. (1) on its block: x_k = f(W x_{k-1} + b) (W (out, in), b (out,) or None)."""
 
     weight: Array
     bias: Array | None
@@ -181,7 +187,7 @@ def _sequence_layers(items, where: str) -> list[Layer]:
 
 
 def model_layers(model) -> list[Layer]:
-    """The layers x_k = f_k(W_k x_{k-1} + b_k), k = 1..L, of a feed-forward equinox model.
+    """The layers x_k = f_k(W_k x_{k-1} + b_k), k = 1..L, of a feed-forward equinox model (eqs. (1)-(2)).
 
     Accepted: ``eqx.nn.MLP`` (its ``activation`` on the hidden layers, ``final_activation`` on the
     last); ``eqx.nn.Sequential``, a list or a tuple of ``eqx.nn.Linear`` layers each optionally
@@ -226,7 +232,7 @@ def model_layers(model) -> list[Layer]:
 
 
 def layer_sizes(model) -> tuple[int, ...]:
-    """(n_0, n_1, ..., n_L): the input width and each layer's width (the neuron blocks of w)."""
+    """(n_0, n_1, ..., n_L): the input width and each layer's width (the neuron blocks of w in eq. (2))."""
     layers = model_layers(model)
     return (layers[0].weight.shape[1],) + tuple(layer.weight.shape[0] for layer in layers)
 

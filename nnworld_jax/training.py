@@ -15,9 +15,10 @@ form the canonical ensemble (5) with the loss (3) of the non-input neurons
   clamped inputs only), so G = JᵀJ (8) is block tridiagonal:
   G_kk = I + B_{k+1}ᵀB_{k+1} (G_LL = I), G_{k,k+1} = -B_{k+1}ᵀ;
 * log det(a₀I + a₁G) (a₀ = 1, a₁ = β for eq. (7); a₀ = 0, a₁ = 1 for the Laplace form) follows
-  from a block Cholesky elimination, S_1 = A_11, S_k = A_kk - A_{k,k-1}S_{k-1}⁻¹A_{k-1,k},
-  log det A = Σ_k log det S_k: O(Σ n_k³) instead of O(n³) for the dense path of
-  :func:`nnworld_jax.learning.clamped_thermodynamics`.
+  from a block Cholesky elimination of a₀I + a₁J_fJ_fᵀ (same eigenvalues as J_fᵀJ_f, and its first
+  diagonal block is I), S_1 = cI, S_k = A_kk - A_{k,k-1}S_{k-1}⁻¹A_{k-1,k}, log det A = Σ_k log det S_k:
+  O(Σ_{k≥2} n_k³ + n_k²n_{k-1}) instead of O(n³) for the dense path of
+  :func:`nnworld_jax.learning.clamped_thermodynamics` (the first hidden layer costs only B_2B_2ᵀ).
 
 Every thermodynamic quantity is a β-derivative of βF(β) by nested ``jax.jvp``, as in
 :mod:`nnworld_jax.thermo`; gradients in the parameters are ``jax.grad`` of F. ``checks=False``
@@ -101,23 +102,29 @@ def _forward(layers: list[Layer], x0):
 
 
 def _block_logdet(couplings, sizes, a0, a1):
-    """log det(a₀I + a₁G), G = JᵀJ block tridiagonal with couplings B_k (n_k × n_{k-1}), k = 2..L.
+    """log det(a₀I + a₁G), G = J_fᵀJ_f, with J_f = I - (blocks B_k below the diagonal), k = 2..L.
 
-    Block Cholesky elimination in layer order: S_1 = A_11, S_k = A_kk - CᵀC with C = L_{k-1}⁻¹A_{k-1,k}
-    (L_{k-1} the Cholesky factor of S_{k-1}); A_kk = (a₀ + a₁)I + a₁B_{k+1}ᵀB_{k+1}, A_{k-1,k} = -a₁B_kᵀ.
+    JᵀJ and JJᵀ have the same eigenvalues, and JJᵀ is block tridiagonal with a lighter diagonal:
+    (JJᵀ)_11 = I, (JJᵀ)_kk = I + B_kB_kᵀ, (JJᵀ)_{k,k-1} = -B_k (LLᵀ is block diagonal for a strictly
+    block-lower L with one sub-diagonal). Block Cholesky elimination of A′ = a₀I + a₁JJᵀ in layer order:
+    S_1 = cI (c = a₀ + a₁, no factorization), S_2 = cI + (a₀a₁/c)B_2B_2ᵀ, and for k ≥ 3
+    S_k = cI + a₁B_kB_kᵀ - a₁²CᵀC with C = L_{k-1}⁻¹B_kᵀ (L_{k-1} the Cholesky factor of S_{k-1});
+    log det A = Σ_k log det S_k. Work Σ_{k≥2} (n_k³/3 + n_k²n_{k-1}): the first hidden layer, usually
+    the widest, costs only the products B_2B_2ᵀ.
     """
     dtype = jnp.result_type(a0, a1, *couplings) if couplings else jnp.result_type(a0, a1)
-    total = jnp.zeros((), dtype)
+    c = a0 + a1
+    total = sizes[0] * jnp.log(c).astype(dtype)
     chol = None
-    for k, n in enumerate(sizes):
-        a_kk = (a0 + a1) * jnp.eye(n, dtype=dtype)
-        if k + 1 < len(sizes):
-            bk = couplings[k]  # B_{k+1}: (n_{k+1}, n_k)
-            a_kk = a_kk + a1 * (bk.T @ bk)
-        if chol is not None:
-            c = solve_triangular(chol, -a1 * couplings[k - 1].T, lower=True)  # (n_{k-1}, n_k)
-            a_kk = a_kk - c.T @ c
-        chol = jnp.linalg.cholesky(a_kk)
+    for k in range(1, len(sizes)):
+        bk = couplings[k - 1]  # B_{k+1} in 1-based layer numbering: (n_k, n_{k-1}) here
+        kk = bk @ bk.T
+        if k == 1:
+            s = c * jnp.eye(sizes[k], dtype=dtype) + (a0 * a1 / c) * kk
+        else:
+            cm = solve_triangular(chol, bk.T, lower=True)
+            s = c * jnp.eye(sizes[k], dtype=dtype) + a1 * kk - a1**2 * (cm.T @ cm)
+        chol = jnp.linalg.cholesky(s)
         total = total + 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
     return total
 

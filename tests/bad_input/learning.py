@@ -17,6 +17,7 @@ FREE = Network(0.3 * jnp.eye(3), jnp.zeros(3))  # no boundary neurons
 SAMPLE = jnp.array([0.5, -0.3, 0.2])
 DATA = jnp.array([[0.5, -0.3, 0.2], [-0.1, 0.4, -0.6]])
 NAN_NET = eqx.tree_at(lambda n: n.w, NET, NET.w.at[2, 0].set(jnp.nan))
+KEY = jax.random.PRNGKey(0)
 TASK = ln.TeacherStudent(jnp.zeros((4, 2)), jnp.zeros((4, 1)), MLP)
 
 
@@ -34,9 +35,28 @@ def run(fn, *args, **kw):
 
 
 CASES = [
-    Case("learning.network_from_mlp", "final activation differs",
-         run(ln.network_from_mlp, eqx.nn.MLP(2, 1, 2, 1, activation=jnp.tanh, key=jax.random.PRNGKey(0))),
-         "one activation"),
+    Case("learning.network_from_mlp", "relu hidden activation (a kink where f'' is needed)",
+         run(ln.network_from_mlp, eqx.nn.MLP(2, 1, 2, 1, activation=jax.nn.relu, key=jax.random.PRNGKey(0))),
+         "kink"),
+    Case("learning.network_from_mlp", "not an MLP", run(ln.network_from_mlp, [eqx.nn.Linear(2, 1, key=KEY)]),
+         "needs an eqx.nn.MLP"),
+    Case("learning.network_from_model", "a conv layer", run(ln.network_from_model, [eqx.nn.Conv1d(1, 1, 3, key=KEY)]),
+         "expected eqx.nn.Linear layers"),
+    Case("learning.network_from_model", "layers that do not chain",
+         run(ln.network_from_model, [eqx.nn.Linear(2, 3, key=KEY), jnp.tanh, eqx.nn.Linear(4, 1, key=KEY)]),
+         "do not chain"),
+    Case("learning.model_layers", "two activations in a row",
+         run(ln.model_layers, [eqx.nn.Linear(2, 3, key=KEY), jnp.tanh, jnp.tanh]), "must follow an eqx.nn.Linear"),
+    Case("learning.model_layers", "integer weights",
+         run(ln.model_layers, [eqx.tree_at(lambda l: l.weight, eqx.nn.Linear(2, 3, key=KEY), jnp.ones((3, 2), int))]),
+         "weight must be a floating array"),
+    Case("learning.layer_sizes", "no Linear layer", run(ln.layer_sizes, []), "no eqx.nn.Linear layer"),
+    Case("learning.check_activation", "clip (kinks at ±1)", run(ln.check_activation, lambda y: jnp.clip(y, -1, 1)),
+         "not twice differentiable"),
+    Case("learning.check_activation", "not elementwise", run(ln.check_activation, lambda y: y - jnp.mean(y)),
+         "not elementwise"),
+    Case("learning.check_activation", "not a function of arrays", run(ln.check_activation, lambda y: y.nonexistent),
+         "not a differentiable elementwise function"),
     Case("learning.thermo_metrics", "not a network", run(ln.thermo_metrics, object(), 1.0), "Network or an equinox"),
     Case("learning.thermo_metrics", "beta = 0", run(ln.thermo_metrics, MLP, 0.0), "beta must be finite and > 0",
          kind="domain"),
@@ -55,6 +75,10 @@ CASES = [
          r"values must have shape \(3,\)"),
     Case("learning.clamped_mean_state", "NaN in the sample", run(ln.clamped_mean_state, NET, SAMPLE.at[1].set(jnp.nan)),
          "values contains NaN"),
+    Case("learning.clamped_mean_state", "unknown clamp", run(ln.clamped_mean_state, NET, SAMPLE, clamp="outputs"),
+         "clamp must be one of"),
+    Case("learning.clamped_mean_state", "input sample of the wrong length (clamp='inputs')",
+         run(ln.clamped_mean_state, MLP, SAMPLE, clamp="inputs"), r"values must have shape \(2,\)"),
     Case("learning.clamped_mean_state", "NaN in w under jit", run(jax.jit(ln.clamped_mean_state), NAN_NET, SAMPLE),
          "w contains NaN", kind="transform"),
     Case("learning.clamped_thermodynamics", "beta = 0", run(ln.clamped_thermodynamics, NET, 0.0, SAMPLE),
@@ -91,6 +115,8 @@ CASES = [
 ]
 
 EXEMPT = {
+    "learning.Layer": "a NamedTuple of one layer's arrays, built by model_layers (which checks them)",
+    "learning.LayeredActivation": "a frozen dataclass built by network_from_model from checked activations",
     "learning.TeacherStudent": "a NamedTuple of arrays; the functions that take it check its contents",
     "learning.TrainingHistory": "a NamedTuple of results; laws_of_learning checks what it reads",
     "learning.LearningHistory": "a NamedTuple of results; laws_of_learning checks what it reads",
