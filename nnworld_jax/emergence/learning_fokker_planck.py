@@ -76,7 +76,8 @@ Z_AGREE = 3.0
 
 # ----------------------------------------------------------------------------------- the network
 class TrainableChart(eqx.Module):
-    """The network with two trainable parameters on a periodic chart (paper §4, b(q) and w(q)).
+    """The network with two trainable parameters on a periodic chart (paper §4: the b(q), w(q) whose
+    dynamical parameters q obey the Fokker-Planck equation (18)).
 
     ``base`` is the fixed network (m = 0); b_0(q) = base.b[0] + ``bias_amplitude`` sin q_1 and
     w_10(q) = base.w[1, 0] + ``weight_amplitude`` sin q_2. Build it with :func:`make_chart`.
@@ -88,7 +89,8 @@ class TrainableChart(eqx.Module):
 
 
 def make_chart(base: Network, bias_amplitude, weight_amplitude) -> TrainableChart:
-    """The chart q ↦ (b_0(q), w_10(q)) of :class:`TrainableChart`, with its inputs checked.
+    """The chart q ↦ (b_0(q), w_10(q)) of :class:`TrainableChart` (§4, the variables of (18)-(20)),
+    with its inputs checked.
 
     ``base`` is a :class:`~nnworld_jax.Network` with N ≥ 2 neurons and m = 0 (eq. (45) is read at
     m = 0 here); the amplitudes are finite scalars ≥ 0 (integers promoted, in ``base.w``'s dtype).
@@ -118,7 +120,7 @@ def _point(q, dtype, name: str = "q"):
 
 
 def network_at(chart: TrainableChart, q: Float[Array, " 2"]) -> Network:
-    """The network at dynamical parameters q (paper §4): b_0 = b̄_0 + a_b sin q_1,
+    """The network at dynamical parameters q (paper §4, the q of (18)): b_0 = b̄_0 + a_b sin q_1,
     w_10 = w̄_10 + a_w sin q_2, everything else as in ``chart.base``.
 
     ``q`` has shape (2,), finite (radians on the torus); batch with ``jax.vmap``.
@@ -161,7 +163,7 @@ def free_energy_landscape(chart: TrainableChart, beta, grid: Grid) -> Float[Arra
 
 # ------------------------------------------------------------------------- the interpolated F
 class FourierPotential(eqx.Module):
-    """F(q) = c(q_1)ᵀ M c(q_2) with c(x) = (1, cos x, …, cos Kx, sin x, …, sin Kx): the
+    """The free energy (45) as F(q) = c(q_1)ᵀ M c(q_2), c(x) = (1, cos x, …, cos Kx, sin x, …, sin Kx): the
     trigonometric interpolant of a grid F truncated at |k_1|, |k_2| ≤ K (:func:`fourier_potential`).
 
     ``dropped_gradient_bound`` bounds max|∇F − ∇F_K| by the dropped Fourier coefficients."""
@@ -181,7 +183,7 @@ def _basis(x, K: int):
 
 
 def fourier_potential(F: Float[Array, "n n"], *, drift_tol: float = 1e-8) -> FourierPotential:
-    """The truncated trigonometric interpolant of a periodic F sampled on an n × n grid of [0, 2π)².
+    """The truncated trigonometric interpolant of a periodic F (eq. (45)) sampled on an n × n grid of [0, 2π)².
 
     The Fourier coefficients are those of the grid (discrete orthogonality, exact for the
     interpolant); K is the smallest cutoff (K < n/2) whose dropped coefficients move ∇F by at most
@@ -216,9 +218,7 @@ def fourier_potential(F: Float[Array, "n n"], *, drift_tol: float = 1e-8) -> Fou
             break
     bound = float(weight[kk > K].sum())
     x = 2 * np.pi * np.arange(n) / n
-    B = np.asarray(_basis(jnp.asarray(x, jnp.float64), K)).T if jax.config.jax_enable_x64 else None
-    if B is None:  # float32 JAX: build the basis in NumPy
-        B = np.concatenate([np.cos(np.outer(x, np.arange(K + 1))), np.sin(np.outer(x, np.arange(1, K + 1)))], 1)
+    B = np.concatenate([np.cos(np.outer(x, np.arange(K + 1))), np.sin(np.outer(x, np.arange(1, K + 1)))], 1)
     norm = np.full(2 * K + 1, 2.0 / n)
     norm[0] = 1.0 / n
     M = (B * norm).T @ f @ (B * norm)  # discrete orthogonality of the basis on the grid (K < n/2)
@@ -253,7 +253,7 @@ def drift(pot: FourierPotential, q: Float[Array, " 2"], gamma) -> Float[Array, "
 
 # ------------------------------------------------------------------------------- the replicas
 def wrapped_gaussian(grid: Grid, center: Float[Array, " 2"], width, *, images: int = 4) -> Float[Array, "n1 n2"]:
-    """The wrapped (periodic) Gaussian density on the torus at the grid points:
+    """The initial density p(0, q) of eq. (20): a wrapped (periodic) Gaussian on the torus, at the grid points:
     Π_k Σ_m N(q_k + 2πm; c_k, σ²), the law of (c + σξ) mod 2π. ∫p = 1 up to the truncation of
     the image sum (``images`` per side, exp(−(2π·images)²/(2σ²)) small for σ ≲ 2).
 
@@ -350,7 +350,8 @@ def _bins_of(grid: Grid, n_bins: int) -> int:
 
 
 def bin_masses(p: Float[Array, "n1 n2"], grid: Grid, n_bins: int) -> np.ndarray:
-    """P_b = ∫_bin p d²q for the n_bins × n_bins bins of width H = 2π/n_bins centred at (bH, b'H).
+    """Bin masses of a density of eq. (20): P_b = ∫_bin p d²q for the n_bins × n_bins bins of width
+    H = 2π/n_bins centred at (bH, b'H).
 
     Exact for the trigonometric interpolant of the grid values (the box average over a bin is the
     Fourier multiplier sin(kH/2)/(kH/2) per axis), so a density resolved by the grid gives its bin
@@ -375,7 +376,8 @@ def bin_masses(p: Float[Array, "n1 n2"], grid: Grid, n_bins: int) -> np.ndarray:
 
 
 def histogram(q: Float[Array, "n 2"], n_bins: int, weights=None) -> np.ndarray:
-    """Counts of points q (n, 2) on the torus in the bins of :func:`bin_masses` (centred at bH).
+    """The replicas' empirical density of eq. (20): counts of points q (n, 2) on the torus in the
+    bins of :func:`bin_masses` (centred at bH).
 
     ``q`` finite, shape (n, 2) (wrapped mod 2π here); ``weights`` None or (n,) finite ≥ 0 (the
     bootstrap's). Returns a float (n_bins, n_bins) NumPy array.
@@ -397,7 +399,8 @@ def histogram(q: Float[Array, "n 2"], n_bins: int, weights=None) -> np.ndarray:
 
 
 def l1_test(counts, P, *, n_boot: int = 200, seed: int = 0) -> dict:
-    """L1 distance between a histogram and bin masses, with its Monte Carlo null.
+    """L1 distance between a histogram and the bin masses of a density of eq. (20), with its Monte
+    Carlo null.
 
     L1 = Σ_b |counts_b/n − P_b| (the ∫|p̂ − p| of the bin-constant densities). Under the hypothesis
     that the n points are independent draws from P, counts ~ multinomial(n, P): ``n_boot``
@@ -514,7 +517,8 @@ def _floats(text: str, name: str, *, integer: bool = False) -> list:
         except ValueError:
             raise ValueError(f"{name} = {text!r}: {part!r} is not a number") from None
         if not (math.isfinite(v) and v > 0) or (integer and v != int(v)):
-            raise ValueError(f"{name} = {text!r}: every entry must be a finite {'integer' if integer else 'number'} > 0")
+            what = "integer" if integer else "number"
+            raise ValueError(f"{name} = {text!r}: every entry must be a finite {what} > 0")
         out.append(int(v) if integer else v)
     return out
 
@@ -772,8 +776,8 @@ def _markdown(s: dict) -> str:
               f"L1 = {s['grid_vs_boltzmann_l1']:.2e} (how far from stationary the run ends).",
               f"Agreement reads as z < {s['agree_threshold_z']:g}.", "",
               "## Entropy (21) and its production (22)", "",
-              "| t | γ⟨∇²F⟩ replicas ± se | γ∫p∇²F grid | z | ΔS replicas ± se | ΔS grid (bins) | ΔS grid "
-              "(continuum) | ∫(22)dt | (22) |", "|---|---|---|---|---|---|---|---|---|"]
+              "| t | γ⟨∇²F⟩ replicas ± se | γ∫p∇²F grid | z | ΔS replicas ± se | ΔS grid (bins) "
+              "| ΔS grid (continuum) | ∫(22)dt | (22) |", "|---|---|---|---|---|---|---|---|---|"]
     lp, ec = s["learning_production"], s["entropy_change"]
     for i, t in enumerate(s["times"]):
         lines.append(f"| {t:.3g} | {lp['ensemble'][i]:.4f} ± {lp['ensemble_se'][i]:.4f} | {lp['grid'][i]:.4f} | "
@@ -836,7 +840,8 @@ def _figure(s, sol, q, boltz, grid, nb):
     ax[2, 0].set_title("L1 distance", fontsize=9)
     ax[2, 0].legend(fontsize=7)
     lp = s["learning_production"]
-    ax[2, 1].errorbar(t, lp["ensemble"], yerr=2 * np.asarray(lp["ensemble_se"]), fmt="o", label="replicas γ⟨∇²F⟩")
+    ax[2, 1].errorbar(t, lp["ensemble"], yerr=2 * np.asarray(lp["ensemble_se"]), fmt="o",
+                      label="replicas γ⟨∇²F⟩")
     ax[2, 1].plot(t, lp["grid"], "-", label="grid γ∫p∇²F")
     ax[2, 1].plot(t, s["production_22"], "--", label="(22) total, grid")
     ax[2, 1].set_title("entropy production (22)", fontsize=9)
@@ -851,7 +856,8 @@ def _figure(s, sol, q, boltz, grid, nb):
     for w in s["sweeps"]:
         if w.get("vs_grid") is None:
             continue
-        labels.append({"dt": f"dt×{w.get('factor')}", "D": f"D×{w.get('factor')}", "grid": f"n={w['n_grid']}"}[w["kind"]])
+        labels.append({"dt": f"dt×{w.get('factor')}", "D": f"D×{w.get('factor')}",
+                       "grid": f"n={w['n_grid']}"}[w["kind"]])
         zs.append(w["vs_grid_max_z"] if w["kind"] == "grid" else w["vs_grid"]["z"])
     if zs:
         ax[2, 3].bar(range(len(zs)), np.maximum(zs, -3), tick_label=labels)
@@ -863,8 +869,9 @@ def _figure(s, sol, q, boltz, grid, nb):
 
 
 def run_quick(out_dir=None, *, progress: bool = False, devices=None, **overrides) -> dict:
-    """The ``--quick`` form of ``learning_fokker_planck`` (defaults, then the quick sizes, then
-    ``overrides``), run into ``out_dir`` (default: a new temporary directory); returns its summary.
+    """The ``--quick`` form of ``learning_fokker_planck`` (eqs. (18)-(22) with F of (45); defaults,
+    then the quick sizes, then ``overrides``), run into ``out_dir`` (default: a new temporary
+    directory); returns its summary (the dict of ``summary.json``).
 
     The precision of the config ("float64") must be the one JAX gives
     (``nnworld_jax.set_precision("float64")`` first).
@@ -904,7 +911,7 @@ EXPERIMENTS[NAME] = Experiment(
               "sweep_dt": "4,8,16", "sweep_D": "0.1", "sweep_grid": "32,16", "sweep_integrator": "euler_maruyama",
               "n_sweep_replicas": 50_000, "precision": "float64"},
     quick={"n_replicas": 8192, "chunk_size": 2048, "t_final": 3.0, "n_saves": 3, "dt": 0.02, "n_bins": 16,
-           "n_boot": 100, "n_boot_entropy": 20, "sweep_dt": "8", "sweep_D": "", "sweep_grid": "16",
+           "n_boot": 100, "n_boot_entropy": 20, "sweep_dt": "8,32", "sweep_D": "", "sweep_grid": "16",
            "sweep_integrator": "heun", "n_sweep_replicas": 2048},
     run=learning_fokker_planck,
     schema=_SCHEMA,
