@@ -13,7 +13,10 @@ Workload: B random tanh networks of N neurons (m = 0, ‖w‖₂ < 1). The work 
 Implementations, all in this process and on the same inputs:
 
 * ``nnworld_jax``: ``jit(vmap(free_energy))`` and ``jit(vmap(value_and_grad(free_energy)))``;
-  compile time is measured apart from the run time.
+  compile time is measured apart from the run time. With ``--devices K`` (K > 1) the host CPU is
+  split into K XLA devices and an extra row ``nnworld_jax (K dev)`` runs the same program with the
+  batch sharded over them (``nnworld_jax.batch.make_mesh``, ``NamedSharding``); the one-device row
+  is unchanged, and each network's result does not depend on the split.
 * ``numpy``: batched Newton (``np.linalg.solve``), G by ``matmul``, ``np.linalg.cholesky`` (value only;
   NumPy has no autodiff).
 * ``torch`` (if installed): the same Newton under ``no_grad``, then one differentiable Newton step from
@@ -25,7 +28,7 @@ the gradient from the nnworld_jax float64 gradient (two independent routes for e
 prints what fraction of this machine's measured matmul rate the value workload reaches, counting
 2N³ flops for G and N³/3 for the Cholesky per network (the Newton solves are extra work not counted).
 
-    python benchmarks/bench_free_energy.py [--quick] [--json PATH] [--repeats K]
+    python benchmarks/bench_free_energy.py [--quick] [--json PATH] [--repeats K] [--devices K]
 """
 
 from __future__ import annotations
@@ -42,6 +45,21 @@ from pathlib import Path
 # made small LAPACK calls 10-200x slower here, for NumPy's batched solves too: one thread is NumPy's
 # best setting for these batched small matrices (documented by the OpenBLAS FAQ for small problems).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _devices_arg(argv) -> int:
+    """``--devices K`` read before JAX starts: the host platform's device count is fixed at import."""
+    for i, arg in enumerate(argv):
+        if arg == "--devices" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--devices="):
+            return int(arg.split("=", 1)[1])
+    return 1
+
+
+DEVICES = _devices_arg(sys.argv[1:])
+if DEVICES > 1:
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={DEVICES}").strip()
 
 import jax  # noqa: E402
 
@@ -81,10 +99,15 @@ def jax_programs(beta: float):
     return value, value_and_grad
 
 
-def bench_jax(task, w, b, repeats):
+def bench_jax(task, w, b, repeats, devices: int = 1):
     value, value_and_grad = jax_programs(BETA)
     prog = value if task == "value" else value_and_grad
     args = [jnp.asarray(a) for a in (w, b)]
+    if devices > 1:  # the batch axis split over the devices; every network stays whole on one device
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        mesh = nw.batch.make_mesh(jax.devices()[:devices])
+        args = [jax.device_put(a, NamedSharding(mesh, PartitionSpec("batch"))) for a in args]
     t0 = time.perf_counter()
     compiled = prog.lower(*args).compile()
     compile_s = time.perf_counter() - t0
@@ -189,6 +212,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="one small workload, few repeats")
     parser.add_argument("--json", type=Path, help="write the records to this JSON file")
     parser.add_argument("--repeats", type=int, default=None, help="timed repetitions per record")
+    parser.add_argument("--devices", type=int, default=1,
+                        help="also time the batch sharded over this many host CPU devices (an extra row)")
     args = parser.parse_args(argv)
     workloads = QUICK_WORKLOADS if args.quick else WORKLOADS
     repeats = args.repeats or (3 if args.quick else 10)
@@ -221,6 +246,13 @@ def main(argv=None) -> int:
                 records.append(dict(workload=workload, impl="nnworld_jax", dtype=dtype, median_s=t, spread_s=spread,
                                     compile_s=c, error=err, load1=load1(),
                                     peak_fraction=flops / t / rates[dtype] if task == "value" else None))
+                if args.devices > 1 and batch % args.devices == 0:
+                    out, t, spread, c = bench_jax(task, w, b, repeats, args.devices)
+                    f_out = out if task == "value" else out[0]
+                    err = rel_error(f_out, f_ref) if task == "value" else max(
+                        rel_error(f_out, f_ref), *(rel_error(g, r) for g, r in zip(out[1], grad_ref)))
+                    records.append(dict(workload=workload, impl=f"nnworld_jax ({args.devices} dev)", dtype=dtype,
+                                        median_s=t, spread_s=spread, compile_s=c, error=err, load1=load1()))
                 if task == "value":
                     out, t, spread = bench_numpy(w, b, repeats)
                     records.append(dict(workload=workload, impl="numpy", dtype=dtype, median_s=t, spread_s=spread,
@@ -240,8 +272,9 @@ def main(argv=None) -> int:
 
 
 def print_table(records) -> None:
-    """One row per record; the speed-up column is the best peer's time over ours (> 1: we win)."""
-    header = (f"{'workload':<38} {'dtype':<8} {'impl':<14} {'median ms':>10} {'± ms':>7} {'compile s':>10} "
+    """One row per record; the speed-up column is the best peer's time over ours (> 1: we win), on
+    each nnworld_jax row (one device, and the sharded one when asked for)."""
+    header = (f"{'workload':<38} {'dtype':<8} {'impl':<20} {'median ms':>10} {'± ms':>7} {'compile s':>10} "
               f"{'rel err':>9} {'speed-up':>9} {'peak':>6}")
     print(header)
     print("-" * len(header))
@@ -249,12 +282,12 @@ def print_table(records) -> None:
     for r in records:
         groups.setdefault((r["workload"], r["dtype"]), []).append(r)
     for (workload, dtype), rows in groups.items():
-        ours = next(r for r in rows if r["impl"] == "nnworld_jax")
-        peers = [r["median_s"] for r in rows if r["impl"] != "nnworld_jax"]
+        peers = [r["median_s"] for r in rows if not r["impl"].startswith("nnworld_jax")]
         for r in rows:
-            speedup = f"{min(peers) / ours['median_s']:.2f}x" if r is ours and peers else ""
+            mine = r["impl"].startswith("nnworld_jax")
+            speedup = f"{min(peers) / r['median_s']:.2f}x" if mine and peers else ""
             peak = f"{100 * r['peak_fraction']:.0f}%" if r.get("peak_fraction") else ""
-            print(f"{workload:<38} {dtype:<8} {r['impl']:<14} {1e3 * r['median_s']:>10.2f} {1e3 * r['spread_s']:>7.2f} "
+            print(f"{workload:<38} {dtype:<8} {r['impl']:<20} {1e3 * r['median_s']:>10.2f} {1e3 * r['spread_s']:>7.2f} "
                   f"{r['compile_s']:>10.2f} {r['error']:>9.1e} {speedup:>9} {peak:>6}")
 
 

@@ -24,7 +24,8 @@ from typing import Literal
 import jax
 import jax.numpy as jnp
 import optimistix as optx
-from jax.scipy.linalg import solve_triangular
+from jax.custom_derivatives import SymbolicZero
+from jax.scipy.linalg import cho_solve, lu_factor, lu_solve, solve_triangular
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check, check_count, check_finite, check_square, check_symmetric, scalar_param
@@ -47,11 +48,20 @@ def _newton_tolerances(dtype) -> tuple[float, float]:
 def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
     """The mean state ⟨x⟩ = x*, the stationary point ∇H(x*) = 0 of the bulk loss (3).
 
-    Newton's method (optimistix) on ∇H, started from a few iterations of the dynamics (1)-(2);
-    derivatives with respect to the network go through the implicit function theorem, so
-    ``jax.grad`` of anything built on x* is exact and cheap. For m = 0 and ‖w‖₂ < 1 (tanh) x* is
-    the unique fixed point x = f(w x + b). Raises if Newton does not converge, and names w, b or m
-    if they hold NaN/inf (also under jit); ``max_steps`` is an integer >= 1.
+    Started from a few iterations of the dynamics (1)-(2). Derivatives with respect to the network
+    go through the implicit function theorem, so ``jax.grad`` of anything built on x* is exact and
+    cheap. Two Newton solvers, chosen when the function is traced:
+
+    * m = 0 given as a constant (the default mass, not a traced or differentiated leaf): ∇H = Jᵀ r
+      with r = x - f(w x + b) the residual of the dynamics (1)-(2) and J = ∂r/∂x of eq. (9), so
+      for an invertible J the stationary points are the fixed points r = 0. Newton runs on r
+      (one LU of J per step, J from :func:`nnworld_jax.activation_slope`), and the implicit
+      derivative solves with J at x*: a few N³ flops instead of the Hessian of H per step.
+    * otherwise (m ≠ 0, or m traced): Newton (optimistix) on ∇H from ``jax.grad`` of (3).
+
+    For m = 0 and ‖w‖₂ < 1 (tanh) x* is the unique fixed point x = f(w x + b). Raises if Newton
+    does not converge in ``max_steps`` (an integer >= 1), and names w, b or m if they hold NaN/inf
+    (also under jit).
 
     Returns: x* with shape (N,), in the dtype of ``net.w``.
     """
@@ -65,11 +75,82 @@ def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
 
     x0 = jax.lax.fori_loop(0, 8, warm_start, jnp.zeros_like(net.b))
     x0 = jax.lax.stop_gradient(jnp.where(jnp.all(jnp.isfinite(x0)), x0, jnp.zeros_like(x0)))
+    x = _mean_state(max_steps, net, x0)
+    return check(x, ~jnp.all(jnp.isfinite(x)), "mean_state: Newton on the fixed point x = f(w x + b) did not "
+                 f"converge in max_steps={max_steps} steps (J = I - diag(f') w singular, or no fixed point)")
+
+
+def _residual_jacobian(net: Network, x):
+    # J = ∂r/∂x = I - diag(f'(w x + b)) w of eq. (9) for r = x - f(w x + b); f' by autodiff.
+    y = net.w @ x + net.b
+    slope = jax.jvp(net.activation, (y,), (jnp.ones_like(y),))[1]
+    return jnp.eye(net.n, dtype=net.w.dtype) - slope[:, None] * net.w
+
+
+def _fixed_point_newton(max_steps, net: Network, x0):
+    # Newton on r(x) = x - f(w x + b) = 0, the fixed point of the dynamics (1)-(2); NaN where it
+    # does not converge in max_steps (the caller raises).
+    rtol, atol = _newton_tolerances(net.w.dtype)
+
+    def residual(x):
+        return x - net.activation(net.w @ x + net.b)
+
+    def converged(x, r):
+        # |x - x*| ≈ |J⁻¹ r|: the residual test stops one factorization earlier than a test on the
+        # step, whose last step would be below machine precision (quadratic convergence).
+        return jnp.all(jnp.abs(r) <= atol + rtol * jnp.abs(x))
+
+    def cond(carry):
+        k, x, r = carry
+        return (k < max_steps) & ~converged(x, r)
+
+    def body(carry):
+        k, x, r = carry
+        x = x - jnp.linalg.solve(_residual_jacobian(net, x), r)
+        return k + 1, x, residual(x)
+
+    _, x, r = jax.lax.while_loop(cond, body, (jnp.asarray(0), x0, residual(x0)))
+    return jnp.where(converged(x, r), x, jnp.nan)
+
+
+def _grad_h_newton(max_steps, net: Network, x0):
+    # Newton (optimistix) on ∇H = 0 with ∇H by jax.grad of the bulk loss (3): any mass m.
     rtol, atol = _newton_tolerances(net.w.dtype)
     grad_h = jax.grad(_bulk_loss, argnums=1)
     sol = optx.root_find(lambda x, n: grad_h(n, x), optx.Newton(rtol=rtol, atol=atol), x0,
                          args=net, max_steps=max_steps, throw=True)
     return sol.value
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _mean_state(max_steps, net: Network, x0):
+    # ∇H = Jᵀ r - m x. For m = 0 and an invertible J its zeros are the fixed points r = 0, found by
+    # Newton on r at one LU of J per step; any other m takes Newton on ∇H (the Hessian per step).
+    # lax.cond runs one branch when m is not batched.
+    return jax.lax.cond(net.m == 0, partial(_fixed_point_newton, max_steps),
+                        partial(_grad_h_newton, max_steps), net, x0)
+
+
+@_mean_state.defjvp
+def _mean_state_jvp(max_steps, primals, tangents):
+    # Implicit function theorem on ∇H(x*; net) = 0: Hess dx* = -∂∇H/∂net · dnet, with ∇H from
+    # jax.grad of (3) and its partial derivative by jax.jvp at fixed x*. For m = 0 at a fixed point
+    # (r = 0) the Hessian of H is exactly JᵀJ, so dx* = -J⁻¹ J⁻ᵀ v with one LU of J; otherwise the
+    # Hessian comes from jax.jacfwd of ∇H. Both solves are linear in v and transpose for jax.grad.
+    net, x0 = primals
+    dnet, _ = tangents
+    x = _mean_state(max_steps, net, x0)
+    grad_h = jax.grad(_bulk_loss, argnums=1)
+    _, v = jax.jvp(lambda n: grad_h(n, x), (net,), (dnet,))
+
+    def gauss_newton(v):
+        lu = lu_factor(_residual_jacobian(net, x))
+        return lu_solve(lu, lu_solve(lu, v, trans=1))
+
+    def hessian(v):
+        return jnp.linalg.solve(jax.jacfwd(grad_h, argnums=1)(net, x), v)
+
+    return x, -jax.lax.cond(net.m == 0, gauss_newton, hessian, v)
 
 
 def gauss_newton_operator(net: Network, x: Float[Array, " N"]) -> Float[Array, "N N"]:
@@ -78,12 +159,18 @@ def gauss_newton_operator(net: Network, x: Float[Array, " N"]) -> Float[Array, "
     At the mean state this is the Gauss-Newton part of the Hessian of H; it is the exact Hessian
     of the first term of (3) where the residual x - f(wx + b) vanishes (m = 0) or f is linear.
     """
+    jac = _jacobian(net, x)
+    return jac.T @ jac
+
+
+def _jacobian(net: Network, x) -> Float[Array, "N N"]:
+    # J = I - diag(f'(w x + b)) w of eq. (9), with the checks of gauss_newton_operator.
     net = _check_network(net)
     x = _state(net, x)
     d = activation_slope(net, net.w @ x + net.b)
     jac = jnp.eye(net.n, dtype=net.w.dtype) - d[:, None] * net.w
-    # G of a linear network does not read x: the check is tied to the output so it survives jit.
-    return check(jac.T @ jac, ~jnp.isfinite(x), "x contains NaN or inf")
+    # J of a linear network does not read x: the check is tied to the output so it survives jit.
+    return check(jac, ~jnp.isfinite(x), "x contains NaN or inf")
 
 
 def logdet_spd(a: Float[Array, "N N"], what: str = "matrix") -> Float[Array, ""]:
@@ -123,6 +210,59 @@ def _logdet_cholesky_jvp(what, primals, tangents):
     logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
     chol_inv = solve_triangular(chol, jnp.eye(a.shape[-1], dtype=a.dtype), lower=True)
     return logdet, jnp.sum((chol_inv.T @ chol_inv) * da)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _logdet_gram(jac, c, s, what):
+    """log det(c I + s JᵀJ) = log det A by Cholesky of A, with a derivative rule on J, c and s.
+
+    The rule never forms A⁻¹ for the J-derivative: d log det A = tr(A⁻¹ dA) with dA = dc I +
+    ds JᵀJ + s (dJᵀ J + Jᵀ dJ) gives 2s ⟨J A⁻¹, dJ⟩ + dc tr A⁻¹ + ds (N - c tr A⁻¹)/s, and
+    J A⁻¹ = (A⁻¹ Jᵀ)ᵀ takes two triangular solves with the factor (2N³ flops, where A⁻¹ and the
+    product through G = JᵀJ take 5N³). tr A⁻¹ = ‖L⁻¹‖²_F is computed only when c or s is
+    differentiated (symbolic zeros).
+    """
+    return 2.0 * jnp.sum(jnp.log(jnp.diagonal(_checked_cholesky(_gram(jac, c, s), what))))
+
+
+def _gram(jac, c, s):
+    return c * jnp.eye(jac.shape[-1], dtype=jac.dtype) + s * (jac.T @ jac)
+
+
+def _logdet_gram_jvp(what, primals, tangents):
+    jac, c, s = primals
+    djac, dc, ds = tangents
+    a = _gram(jac, c, s)
+    chol = _checked_cholesky(a, what)
+    logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+    n = a.shape[-1]
+    tangent = jnp.zeros_like(logdet)
+    if not isinstance(djac, SymbolicZero):
+        jac_ainv = cho_solve((chol, True), jac.T).T
+        tangent = tangent + 2.0 * s * jnp.sum(jac_ainv * djac)
+    if not (isinstance(dc, SymbolicZero) and isinstance(ds, SymbolicZero)):
+        chol_inv = solve_triangular(chol, jnp.eye(n, dtype=a.dtype), lower=True)
+        tr_ainv = jnp.sum(chol_inv * chol_inv)
+        if not isinstance(dc, SymbolicZero):
+            tangent = tangent + dc * tr_ainv
+        if not isinstance(ds, SymbolicZero):
+            tangent = tangent + ds * (n - c * tr_ainv) / s
+    return logdet, tangent
+
+
+_logdet_gram.defjvp(_logdet_gram_jvp, symbolic_zeros=True)
+
+
+def _log_partition_from_jacobian(jac, beta, m, h_star, method: str):
+    # As _log_partition_from_operator with G = JᵀJ, through _logdet_gram (no A⁻¹ on the gradient path).
+    n = jac.shape[0]
+    one = jnp.ones((), jac.dtype)
+    if method == "paper":
+        logdet = _logdet_gram(jac, 1.0 - beta * m, beta,
+                              "(1 - beta m) I + beta G (eq. (7) needs 1 + beta (lambda_i - m) > 0)")
+        return 0.5 * n * jnp.log(2 * jnp.pi) - 0.5 * logdet
+    logdet = _logdet_gram(jac, -m * one, one, "G - m I (the Laplace form needs lambda_i > m)")
+    return -beta * h_star + 0.5 * n * jnp.log(2 * jnp.pi / beta) - 0.5 * logdet
 
 
 def _log_partition_from_operator(g, beta, m, h_star, method: str):
@@ -180,9 +320,9 @@ def log_partition(net: Network, beta, *, method: Method = "paper", x=None) -> Fl
     _check_method(method)
     beta = scalar_param(beta, "beta", _check_network(net).w.dtype, positive=True)
     x = mean_state(net) if x is None else _state(net, x)
-    g = gauss_newton_operator(net, x)
-    h_star = bulk_loss(net, x) if method == "laplace" else jnp.zeros((), g.dtype)
-    return _log_partition_from_operator(g, beta, net.m, h_star, method)
+    jac = _jacobian(net, x)
+    h_star = bulk_loss(net, x) if method == "laplace" else jnp.zeros((), jac.dtype)
+    return _log_partition_from_jacobian(jac, beta, _check_network(net).m, h_star, method)
 
 
 def free_energy(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:

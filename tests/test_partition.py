@@ -229,3 +229,81 @@ def test_logdet_spd_rejects_a_non_symmetric_matrix():
     # Cholesky reads one triangle: [[2, 1], [0, 2]] used to be taken as [[2, 0], [0, 2]], log det = log 4.
     with pytest.raises(ValueError, match="must be symmetric"):
         nw.logdet_spd(jnp.array([[2.0, 1.0], [0.0, 2.0]]))
+
+
+# ------------------------------------------------------------------------------------------------
+# The two mean-state solvers and the two log-det derivative rules (issue #15): the fast routes
+# (Newton on the fixed point r = 0 for m = 0, the J-level rule for log det(cI + sJᵀJ)) against the
+# general ones (optimistix Newton on ∇H with its own implicit adjoint, logdet_spd's A⁻¹ rule).
+def _free_energy_general_route(net, beta):
+    """F (6)/(7) by the general routes only: x* = root of ∇H (optimistix), G formed, logdet_spd."""
+    from nnworld_jax import partition as pt
+
+    x = pt._grad_h_newton(64, net, jnp.zeros_like(net.b))
+    a = (1.0 - beta * net.m) * jnp.eye(net.n) + beta * nw.gauss_newton_operator(net, x)
+    return -(0.5 * net.n * jnp.log(2 * jnp.pi) - 0.5 * nw.logdet_spd(a)) / beta
+
+
+@pytest.mark.parametrize("m", [0.0, 0.05])
+def test_fast_and_general_routes_agree_in_value_and_gradient(key, m):
+    # m = 0 takes the fixed-point Newton and the J⁻¹J⁻ᵀ implicit solve; m = 0.05 the ∇H Newton and the
+    # Hessian solve of the same custom rule. The reference differentiates through optimistix's
+    # implicit adjoint and the explicit-inverse log-det rule: independent code for every piece.
+    # Both are exact to rounding: F ~ 1 and its derivatives ~ 0.1 in float64 with condition numbers
+    # of J and A below 10, so 1e-11 allows two orders of magnitude of accumulated rounding.
+    net = ref.random_network(key, 8, m=m)
+    beta = 1.3
+
+    def fast(w, b, m):
+        return nw.free_energy(nw.Network(w, b, m=m), beta)
+
+    def general(w, b, m):
+        return _free_energy_general_route(nw.Network(w, b, m=m), beta)
+
+    args = (net.w, net.b, net.m)
+    assert float(fast(*args)) == pytest.approx(float(general(*args)), abs=1e-11)
+    g_fast = jax.jit(jax.grad(fast, argnums=(0, 1, 2)))(*args)
+    g_general = jax.grad(general, argnums=(0, 1, 2))(*args)
+    for a, b in zip(g_fast, g_general):
+        np.testing.assert_allclose(a, b, atol=1e-11, rtol=0)
+    # m = 0 is a branch point of the solver but not of F: dF/dm at m = 0 comes from the Hessian route too.
+    h = 1e-6  # central difference: truncation h² F''' ~ 1e-12, rounding ε/h ~ 1e-10
+    fd_m = (fast(net.w, net.b, net.m + h) - fast(net.w, net.b, net.m - h)) / (2 * h)
+    assert float(g_fast[2]) == pytest.approx(float(fd_m), abs=1e-8)
+
+
+def test_fixed_point_mean_state_matches_the_stationary_point_of_h(key):
+    # The m = 0 solver runs on r = x - f(wx + b), not on ∇H: its answer must still be a stationary point
+    # of (3) by jax.grad, to the solver's float64 tolerance (|r| ≤ 1e-14 + 1e-12|x|, times ‖J‖ ≤ 3).
+    net = ref.random_network(key, 16, gain=0.4)
+    x = nw.mean_state(net)
+    assert float(jnp.max(jnp.abs(jax.grad(nw.bulk_loss, argnums=1)(net, x)))) < 3e-12
+
+
+def test_batched_mass_mixing_both_solvers_equals_the_loop(key):
+    # vmap over m ∈ {0, 0.1}: lax.cond turns into a select that runs both solvers; each network must
+    # get its own branch's answer, value and gradient (same programs: agreement to rounding, 1e-12).
+    nets = [ref.random_network(key, 6, m=m) for m in (0.0, 0.1)]
+
+    def f(w, b, m):
+        return nw.free_energy(nw.Network(w, b, m=m), 0.7)
+
+    stacked = [jnp.stack(a) for a in zip(*[(n.w, n.b, n.m) for n in nets])]
+    values, grads = jax.jit(jax.vmap(jax.value_and_grad(f, argnums=(0, 1, 2))))(*stacked)
+    for i, net in enumerate(nets):
+        v, g = jax.value_and_grad(f, argnums=(0, 1, 2))(net.w, net.b, net.m)
+        assert float(values[i]) == pytest.approx(float(v), abs=1e-12)
+        for a, b in zip(grads, g):
+            np.testing.assert_allclose(a[i], b, atol=1e-12, rtol=0)
+
+
+def test_free_energy_second_derivative_in_beta_matches_the_eigen_form(key):
+    # The J-level log-det rule must stay differentiable: d²F/dβ² through it (both the c = 1 - βm and
+    # the s = β tangents enter) against jax.hessian of eq. (45) on the eigenvalues of G at x* (eigh:
+    # another route). Rounding of eigvalsh ~ 1e-15 ‖G‖, amplified by the sums over 8 modes: 1e-11.
+    net = ref.random_network(key, 8, m=0.05)
+    x = nw.mean_state(net)
+    lam = jnp.linalg.eigvalsh(nw.gauss_newton_operator(net, x))
+    d2_fast = jax.hessian(lambda beta: nw.free_energy(net, beta, x=x))(1.1)
+    d2_eigen = jax.hessian(lambda beta: nw.free_energy_eigen(lam, beta, net.m))(1.1)
+    assert float(d2_fast) == pytest.approx(float(d2_eigen), abs=1e-11)
