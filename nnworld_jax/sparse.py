@@ -26,6 +26,7 @@ contraction (‖diag(f') w‖ < 1); otherwise it raises.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -44,6 +45,7 @@ __all__ = [
     "cycle_weights", "multi_cycle_weights", "chain_weights", "chain_network_weights", "weights_matvec",
     "weights_rmatvec", "SparseNetwork", "sparse_preactivation", "sparse_step", "sparse_mean_state",
     "jacobian_matvec", "jacobian_rmatvec", "gauss_newton_matvec",
+    "has_structured_logdet", "structured_logdet", "structured_free_energy", "circulant_logdet",
 ]
 
 
@@ -95,6 +97,7 @@ class SparseWeights(eqx.Module):
     col_pos: Int[Array, "N Kt"]  # positions into values of column j's entries (pad: nnz)
     col_rows: Int[Array, "N Kt"]  # their row indices (pad: 0)
     n: int = eqx.field(static=True)
+    chains: "_Chains | None" = None  # paths/cycles layout of A = sI + βJᵀJ when it has one (exact log-det)
 
     def __check_init__(self):
         # Static structure only (values may be traced): the builders validate indices and values.
@@ -164,8 +167,9 @@ def sparse_weights(rows, cols, values, n: int, dtype=None) -> SparseWeights:
     row_pos, row_cols = _ell_tables(rows, cols, n)
     col_pos, col_rows = _ell_tables(cols, rows, n)
     i32 = lambda a: jnp.asarray(a, dtype=jnp.int32)  # noqa: E731
+    chains = _chain_plan(rows, cols, n, row_cols, row_pos, col_rows, col_pos)
     return SparseWeights(values, i32(rows), i32(cols), i32(row_pos), i32(row_cols), i32(col_pos),
-                         i32(col_rows), n)
+                         i32(col_rows), n, chains)
 
 
 def _indices(idx, name: str) -> np.ndarray:
@@ -529,3 +533,309 @@ def gauss_newton_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Arra
     d = _slope(net.activation, prep.mv(x) + net.b)
     jv = v - d * prep.mv(v)
     return jv - prep.rmv(d * jv)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact log det((1 - βm) I + βG) for chains, cycles and their disjoint unions, eqs. (45), (60), (97)-(100)
+#
+# A = sI + βJᵀJ (s = 1 - βm, J = I - Dw, D = diag f'(y)) has the entries
+#     A_uv = s δ_uv + β (δ_uv - d_u w_uv - d_v w_vu + Σ_i d_i² w_iu w_iv),
+# so its graph joins the ends of every edge of w and every two inputs of one neuron. When every
+# neuron has at most two neighbours in that graph (chains, cycles, permutations, disjoint unions of
+# them: the networks of (59)-(60) and (97)-(100) without shared boundary neurons), the graph is a
+# union of paths and cycles. Laid out path after path, A is tridiagonal (an off-diagonal of 0
+# between components) plus one corner entry per cycle, and log det A follows exactly from the pivot
+# recurrence p_k = a_k - b_k² / p_{k-1} (an associative scan of 2 × 2 Möbius matrices, O(N) work,
+# O(log N) depth) and, per cycle, the rank-2 corner correction (matrix determinant lemma).
+
+
+class _Chains(eqx.Module):
+    """Index tables of the paths/cycles layout (built eagerly, :func:`_chain_plan`); pad position nnz."""
+
+    order: Int[Array, " N"]  # node at layout position k
+    self_pos: Int[Array, " N"]  # position of w[v, v] (v = order[k])
+    in_pos: Int[Array, "N Kt"]  # positions of w[i, v] (column v's entries) and their rows i
+    in_rows: Int[Array, "N Kt"]
+    link: Int[Array, "N 2"]  # positions of w[u, v], w[v, u], u = order[k-1] (pad: no link)
+    link_co: Int[Array, "N Q 3"]  # common inputs i of u, v: positions of w[i, u], w[i, v] and i
+    corner: Int[Array, "C 2"]  # the same for the closing edge of each cycle (u = last, v = first)
+    corner_co: Int[Array, "C Q 3"]
+    cycle_ends: Int[Array, "C 2"]  # first and last layout position of each cycle
+    cycle_id: Int[Array, " N"]  # cycle of each layout position (C: none)
+
+
+def has_structured_logdet(w: SparseWeights) -> bool:
+    """Whether :func:`structured_logdet` applies to weights ``w`` (static: decided at construction).
+
+    True when the graph of A = (1 - βm)I + βJᵀJ (eq. (45), J of eq. (9)) is a union of paths and
+    cycles: chains, cycles (60), permutations (59), and disjoint unions of them.
+    """
+    return _check_weights(w).chains is not None
+
+
+def _pair_positions(keys: np.ndarray, n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Positions of w[u, v] in the canonical (row-major) nonzero list, nnz where absent."""
+    nnz = keys.shape[0]
+    q = u.astype(np.int64) * n + v
+    pos = np.searchsorted(keys, q)
+    hit = (pos < nnz) & (keys[np.minimum(pos, nnz - 1)] == q) if nnz else np.zeros(q.shape, bool)
+    return np.where(hit, pos, nnz)
+
+
+def _common_inputs(col_rows, col_pos, nnz, u, v):
+    """(M, Q, 3): for each pair (u, v), the neurons i fed by both, as (pos w[i,u], pos w[i,v], i)."""
+    ru, pu = col_rows[u], col_pos[u]  # (M, Kt)
+    rv, pv = col_rows[v], col_pos[v]
+    match = (ru[:, :, None] == rv[:, None, :]) & (pu[:, :, None] < nnz) & (pv[:, None, :] < nnz)
+    m = u.shape[0]
+    if m == 0:
+        return np.zeros((0, 1, 3), np.int64)
+    match = match.reshape(m, -1)
+    pa = np.broadcast_to(pu[:, :, None], ru.shape + (rv.shape[1],)).reshape(m, -1)
+    pb = np.broadcast_to(pv[:, None, :], ru.shape + (rv.shape[1],)).reshape(m, -1)
+    ri = np.broadcast_to(ru[:, :, None], ru.shape + (rv.shape[1],)).reshape(m, -1)
+    q = max(1, int(match.sum(axis=1).max()) if m else 1)
+    first = np.argsort(~match, axis=1, kind="stable")[:, :q]  # matches first
+    take = lambda a: np.take_along_axis(a, first, axis=1)  # noqa: E731
+    keep = take(match)
+    return np.stack([np.where(keep, take(pa), nnz), np.where(keep, take(pb), nnz), np.where(keep, take(ri), 0)], -1)
+
+
+def _layout(pairs: np.ndarray, n: int):
+    """Order the nodes of a max-degree-2 graph path by path; returns (order, linked, cycles) with
+    linked[k] = (order[k-1], order[k]) is an edge and cycles a list of (first, last) positions."""
+    a, b = pairs[:, 0], pairs[:, 1]
+    adjacent = b - a == 1
+    linked = np.zeros(n, bool)
+    linked[b[adjacent]] = True
+    run_start = np.flatnonzero(~linked)
+    run_end = np.concatenate([run_start[1:] - 1, [n - 1]])
+    closers = pairs[~adjacent]
+    if closers.size == 0:
+        return np.arange(n), linked, []
+    # The identity layout works when every other edge closes one whole run into a cycle (>= 3 nodes).
+    idx = np.searchsorted(run_start, closers[:, 0], side="right") - 1
+    if np.all((run_start[idx] == closers[:, 0]) & (run_end[idx] == closers[:, 1]) & (closers[:, 1] - closers[:, 0] >= 2)):
+        return np.arange(n), linked, [tuple(c) for c in closers.tolist()]
+    # Otherwise walk the graph (O(N) Python; only for weights not numbered along their chains).
+    nbrs = [[] for _ in range(n)]
+    for x, y in pairs.tolist():
+        nbrs[x].append(y)
+        nbrs[y].append(x)
+    seen = [False] * n
+    order, cycles = [], []
+    linked = np.zeros(n, bool)
+    starts = [v for v in range(n) if len(nbrs[v]) < 2] + list(range(n))
+    for v0 in starts:
+        if seen[v0]:
+            continue
+        first, prev, v = len(order), -1, v0
+        while True:
+            seen[v] = True
+            if len(order) > first:
+                linked[len(order)] = True
+            order.append(v)
+            nxt = [y for y in nbrs[v] if y != prev and not seen[y]]
+            if not nxt:
+                break
+            prev, v = v, nxt[0]
+        if len(nbrs[v0]) == 2:  # every node of a component without degree < 2 lies on a cycle
+            cycles.append((first, len(order) - 1))
+    return np.asarray(order), linked, cycles
+
+
+def _chain_plan(rows, cols, n, row_cols, row_pos, col_rows, col_pos) -> "_Chains | None":
+    """The paths/cycles layout of the graph of A = sI + βJᵀJ, or None when a node has > 2 neighbours."""
+    nnz = rows.shape[0]
+    off = rows != cols
+    if off.any() and max(np.bincount(rows[off], minlength=n).max(), np.bincount(cols[off], minlength=n).max()) > 2:
+        return None  # a node with three distinct in- or out-neighbours has degree >= 3
+    # Edges of A: those of w, and every two inputs of one neuron.
+    k = row_cols.shape[1]
+    valid = row_pos < nnz
+    ends = [np.stack([rows[off], cols[off]], 1)]
+    for s1 in range(k):
+        for s2 in range(s1 + 1, k):
+            both = valid[:, s1] & valid[:, s2]
+            ends.append(np.stack([row_cols[both, s1], row_cols[both, s2]], 1))
+    e = np.concatenate(ends).astype(np.int64)
+    e = e[e[:, 0] != e[:, 1]]
+    pairs = np.unique(np.sort(e, axis=1), axis=0) if e.size else np.zeros((0, 2), np.int64)
+    if pairs.size and np.bincount(pairs.ravel(), minlength=n).max() > 2:
+        return None
+    order, linked, cycles = _layout(pairs, n)
+    keys = rows.astype(np.int64) * n + cols
+    u, v = np.roll(order, 1), order
+    link = np.stack([_pair_positions(keys, n, u, v), _pair_positions(keys, n, v, u)], 1)
+    link = np.where(linked[:, None], link, nnz)
+    link_co = _common_inputs(col_rows, col_pos, nnz, u, v)
+    link_co[~linked] = np.array([nnz, nnz, 0])
+    cyc = np.asarray(cycles, dtype=np.int64).reshape(-1, 2)
+    cu, cv = order[cyc[:, 1]], order[cyc[:, 0]]
+    corner = np.stack([_pair_positions(keys, n, cu, cv), _pair_positions(keys, n, cv, cu)], 1)
+    corner_co = _common_inputs(col_rows, col_pos, nnz, cu, cv)
+    cycle_id = np.full(n, len(cycles), np.int64)
+    for c, (f, l) in enumerate(cycles):
+        cycle_id[f:l + 1] = c
+    i32 = lambda a: jnp.asarray(a, dtype=jnp.int32)  # noqa: E731
+    return _Chains(i32(order), i32(_pair_positions(keys, n, order, order)), i32(col_pos[order]), i32(col_rows[order]),
+                   i32(link), i32(link_co), i32(corner), i32(corner_co), i32(cyc), i32(cycle_id))
+
+
+def _entries(ext, d, pos2, co, beta):
+    """β(-d_u w_uv - d_v w_vu + Σ_i d_i² w_iu w_iv) for pairs given by (pos w_uv, pos w_vu) and their
+    common inputs; ``ext`` the values with a trailing 0 (pads), d the slopes of u and v."""
+    du, dv, d_all = d
+    common = jnp.sum(ext[co[..., 0]] * ext[co[..., 1]] * d_all[co[..., 2]] ** 2, axis=-1)
+    return beta * (common - du * ext[pos2[:, 0]] - dv * ext[pos2[:, 1]])
+
+
+def _normalized(m):
+    """A 2 × 2 matrix (4 arrays) or vector (2 arrays) divided by its largest entry: the pivot
+    recurrence is projective (only ratios matter), so the scale needs no gradient."""
+    scale = jax.lax.stop_gradient(jnp.max(jnp.stack([jnp.abs(t) for t in m]), axis=0))
+    scale = jnp.where(scale > 0, scale, 1)
+    return tuple(t / scale for t in m)
+
+
+def _moebius_pivots(a, b2, reverse: bool = False):
+    """Pivots p_k = a_k - b2_k / p_{k-1} (b2_k = 0 restarts) of the LDLᵀ factorization of a
+    tridiagonal matrix: p_k is the ratio of M_k ⋯ M_0 (1, 0)ᵀ, M_k = [[a_k, -b2_k], [1, 0]].
+
+    Blocked, with O(1) program size: the N steps are cut into B blocks of L ≈ √N; (1) one scan of
+    L steps, vectorized over the blocks, forms each block's product; (2) a scan over the B products
+    gives each block's incoming vector; (3) a second L-step scan applies the M_k from there,
+    emitting the pivots. ``reverse``: the backward recurrence q_k = a_k - b2_k / q_{k+1}, where
+    b2_k couples k and k+1.
+    """
+    if reverse:
+        return jnp.flip(_moebius_pivots(jnp.flip(a), jnp.flip(b2)))
+    n = a.shape[0]
+    length = max(1, int(math.isqrt(n - 1)) + 1)
+    blocks = -(-n // length)
+    pad = blocks * length - n  # trailing decoupled unit entries: p = 1, no effect on earlier pivots
+    a_blk = jnp.concatenate([a, jnp.ones((pad,), a.dtype)]).reshape(blocks, length).T
+    b2_blk = jnp.concatenate([b2, jnp.zeros((pad,), a.dtype)]).reshape(blocks, length).T
+    one, zero = jnp.ones((blocks,), a.dtype), jnp.zeros((blocks,), a.dtype)
+
+    def product(m, ab):  # M_l @ m, with M_l = [[a, -b2], [1, 0]]
+        al, bl = ab
+        m00, m01, m10, m11 = m
+        return _normalized((al * m00 - bl * m10, al * m01 - bl * m11, m00, m01)), None
+
+    (m00, m01, m10, m11), _ = jax.lax.scan(product, (one, zero, zero, one), (a_blk, b2_blk))
+
+    def chain(v, m):  # the vector entering each block, then through it
+        v0, v1 = v
+        p00, p01, p10, p11 = m
+        return _normalized((p00 * v0 + p01 * v1, p10 * v0 + p11 * v1)), v
+
+    start = (jnp.ones((), a.dtype), jnp.zeros((), a.dtype))
+    _, (v0, v1) = jax.lax.scan(chain, start, (m00, m01, m10, m11))
+
+    def pivots(v, ab):
+        al, bl = ab
+        v0, v1 = v
+        u0, u1 = al * v0 - bl * v1, v0
+        return _normalized((u0, u1)), u0 / u1
+
+    _, p = jax.lax.scan(pivots, (v0, v1), (a_blk, b2_blk))
+    return p.T.reshape(-1)[:n]
+
+
+def _structured_logdet(chains: _Chains, values, d, beta, shift):
+    """log det A by pivots (+ per-cycle corner terms); NaN when A is not positive definite."""
+    dtype = values.dtype
+    ext = jnp.concatenate([values, jnp.zeros((1,), dtype)])
+    o = chains.order
+    d_ord = d[o]
+    sq = jnp.sum(ext[chains.in_pos] ** 2 * d[chains.in_rows] ** 2, axis=1)
+    a = shift + beta * (1 - 2 * d_ord * ext[chains.self_pos] + sq)
+    b = _entries(ext, (jnp.roll(d_ord, 1), d_ord, d), chains.link, chains.link_co, beta)
+    p = _moebius_pivots(a, b * b)
+    logdet = jnp.sum(jnp.log(jnp.where(p > 0, p, 1)))
+    ok = jnp.all(p > 0)
+    if chains.cycle_ends.shape[0]:
+        # det(T + c(e_f e_lᵀ + e_l e_fᵀ)) / det T = (1 + c t_fl)² - c² t_ff t_ll, t = T⁻¹ of the
+        # cycle's path: t_ll = 1/p_l, t_ff = 1/q_f (backward pivots), t_fl = t_ll Π_{f<=j<l} (-b_{j+1}/p_j).
+        first, last = chains.cycle_ends[:, 0], chains.cycle_ends[:, 1]
+        c = _entries(ext, (d[o[last]], d[o[first]], d), chains.corner, chains.corner_co, beta)
+        q = _moebius_pivots(a, jnp.concatenate([b[1:], jnp.zeros((1,), dtype)]) ** 2, reverse=True)
+        ratio = -jnp.concatenate([b[1:], jnp.zeros((1,), dtype)]) / jnp.where(p > 0, p, 1)
+        ncyc = chains.cycle_ends.shape[0]
+        inner = (chains.cycle_id < ncyc) & (jnp.arange(o.shape[0]) != last[jnp.minimum(chains.cycle_id, ncyc - 1)])
+        log_r = jax.ops.segment_sum(jnp.where(inner, jnp.log(jnp.abs(jnp.where(ratio != 0, ratio, 1))), 0),
+                                    chains.cycle_id, ncyc + 1)[:ncyc]
+        neg = jax.ops.segment_sum(jnp.where(inner & (ratio < 0), 1, 0), chains.cycle_id, ncyc + 1)[:ncyc]
+        zero = jax.ops.segment_sum(jnp.where(inner & (ratio == 0), 1, 0), chains.cycle_id, ncyc + 1)[:ncyc]
+        t_ll = 1 / jnp.where(p[last] > 0, p[last], 1)
+        t_ff = 1 / jnp.where(q[first] > 0, q[first], 1)
+        t_fl = jnp.where(zero > 0, 0, t_ll * jnp.where(neg % 2 == 1, -1, 1) * jnp.exp(log_r))
+        corr = (1 + c * t_fl) ** 2 - c * c * t_ff * t_ll
+        ok = ok & jnp.all(q > 0) & jnp.all(corr > 0)
+        logdet = logdet + jnp.sum(jnp.log(jnp.where(corr > 0, corr, 1)))
+    return jnp.where(ok, logdet, jnp.nan)
+
+
+_NOT_SPD = "(1 - beta m) I + beta G is not positive definite (eq. (7) needs 1 + beta (lambda_i - m) > 0)"
+
+
+def structured_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None) -> Float[Array, ""]:
+    """Exact log det((1 - βm) I + βG), G = JᵀJ of eqs. (8)-(9): the Σ_i log(1 + βν_i) of eq. (45),
+    for networks whose A has a paths/cycles graph (:func:`has_structured_logdet`).
+
+    Chains (97)-(100), cycles (60), permutations (59) and disjoint unions of them: A laid out path
+    by path is tridiagonal plus a corner entry per cycle; log det A = Σ log p_k over the pivots of
+    its LDLᵀ factorization (an associative scan, O(N) work) plus, per cycle, the matrix
+    determinant lemma for the corner. Exact (no sampling), O(N) memory, float32 or float64 (the
+    weights' dtype), differentiable (``jax.grad``) in the weights' values, b, m, β and, through
+    :func:`sparse_mean_state` (implicit function theorem), the mean state.
+
+    Arguments:
+        net: the sparse network (its weights built by this module's builders or :func:`sparse_weights`).
+        beta: inverse temperature β > 0; needs 1 + β(λ_i - m) > 0 (else an error).
+        x: state to expand around (default the fixed point x̄, :func:`sparse_mean_state`).
+
+    Raises ValueError when the weights have no such structure (use SLQ, :mod:`nnworld_jax.lanczos`).
+    """
+    net = _check_network(net)
+    w = net.weights
+    if w.chains is None:
+        raise ValueError("structured_logdet needs weights whose G = JᵀJ graph is a union of paths and cycles "
+                         "(chains, cycles, permutations); use nnworld_jax.lanczos for other networks")
+    dtype = w.dtype
+    beta = scalar_param(beta, "beta", dtype, positive=True)
+    x = sparse_mean_state(net) if x is None else float_array(x, "x", dtype, shape=(net.n,))
+    d = _slope(net.activation, weights_matvec(w, x) + net.b)
+    value = _structured_logdet(w.chains, w.values, d, beta, 1 - beta * net.m)
+    return check(value, ~jnp.isfinite(value), _NOT_SPD)
+
+
+def structured_free_energy(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None) -> Float[Array, ""]:
+    """Free energy, eq. (45), F = (1/2β) log det((1 - βm)I + βG) - (N/2β) log 2π, exactly, for the
+    networks of :func:`structured_logdet` (same arguments); a scalar in the weights' dtype."""
+    net = _check_network(net)
+    dtype = net.weights.dtype
+    beta = scalar_param(beta, "beta", dtype, positive=True)
+    logdet = structured_logdet(net, beta, x)
+    return (logdet - net.n * jnp.log(jnp.asarray(2 * jnp.pi, dtype))) / (2 * beta)
+
+
+def circulant_logdet(column: Float[Array, " N"]) -> Float[Array, ""]:
+    """log det C of a symmetric positive-definite circulant C (first column ``column``, c_k = c_{N-k}),
+    by FFT: its eigenvalues are the DFT of the column, eq. (60)'s cycle spectrum. For a uniform
+    cycle of weight c and slope a, A = (1 - βm)I + βJᵀJ has column (s + β(1 + a²c²), -βac, 0, …, -βac).
+
+    The column must be finite, symmetric (to 1e-12 relative) with a positive spectrum, else an error.
+    """
+    column = as_float(column, "column")
+    if column.ndim != 1 or column.shape[0] < 1:
+        raise ValueError(f"column must have shape (N,), N >= 1, got {column.shape}; use jax.vmap to batch")
+    column = check_finite(column, "column")
+    mirrored = jnp.roll(jnp.flip(column), 1)
+    scale = jnp.max(jnp.abs(column))
+    column = check(column, jnp.max(jnp.abs(column - mirrored)) > 1e-12 * scale * (1 if column.dtype == jnp.float64 else 1e5),
+                   "column must be symmetric (c_k = c_{N-k}): a symmetric circulant")
+    eig = jnp.real(jnp.fft.fft(column))
+    eig = check(eig, ~jnp.all(eig > 0), "column: the circulant is not positive definite (a DFT coefficient <= 0)")
+    return jnp.sum(jnp.log(eig))

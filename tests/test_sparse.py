@@ -188,3 +188,121 @@ def test_nan_weights_set_after_construction_are_caught_under_jit():
     bad = eqx.tree_at(lambda n: n.weights.values, net, net.weights.values.at[0].set(jnp.nan))
     with pytest.raises(Exception, match="w contains NaN"):
         jax.block_until_ready(jax.jit(sp.sparse_mean_state)(bad))
+
+
+# ------------------------------------------------------------------- exact structured log-dets (45)
+
+
+def _dense_logdet(net, beta, x):
+    """log det((1 - βm)I + βG) from the dense G of nnworld_jax.partition (slogdet): the second method."""
+    g = nw.gauss_newton_operator(nw.Network(sp.to_dense(net.weights), net.b, net.activation, net.m), x)
+    return jnp.linalg.slogdet((1 - beta * net.m) * jnp.eye(net.n, dtype=g.dtype) + beta * g)[1]
+
+
+def _structured_cases():
+    rng = np.random.default_rng(3)
+    return {
+        "chain": sp.chain_weights(9, 0.6),
+        "cycle": sp.cycle_weights(7, 0.5),
+        "multi-cycle (1, 2, 3, 5)": sp.multi_cycle_weights([1, 2, 3, 5], 0.4),
+        "random permutation, random weights": sp.permutation_weights(rng.permutation(12), rng.uniform(-0.6, 0.6, 12)),
+        "disjoint chains (100) + isolated": sp.chain_network_weights(4, [(0, 1, 3), (2, 3, 2)], weight=0.5, n_total=14),
+        "self-loops and a chain": sp.sparse_weights([0, 1, 2, 3, 4, 0], [0, 0, 1, 2, 3, 4], rng.uniform(-0.5, 0.5, 6), 5),
+        "two inputs per neuron": sp.sparse_weights([1, 1, 4, 4], [0, 2, 3, 5], rng.uniform(-0.5, 0.5, 4), 6),
+    }
+
+
+@pytest.mark.slow  # seven structures, each one compiled program (dense + structured): ~30 s on a loaded 2-core box
+def test_structured_logdet_equals_the_dense_logdet():
+    # Pivot recurrence + corner corrections vs dense slogdet of the same A: both exact up to
+    # round-off (~N eps ~ 1e-14 relative at N <= 14); 1e-10 is the issue's bound, far above it.
+    rng = np.random.default_rng(4)
+    for name, w in _structured_cases().items():
+        assert sp.has_structured_logdet(w), name
+        net = sp.SparseNetwork(w, jnp.asarray(rng.uniform(-0.3, 0.3, w.n)), m=0.2)
+        got, want = jax.jit(lambda n: (sp.structured_logdet(n, 1.3), _dense_logdet(n, 1.3, sp.sparse_mean_state(n))))(net)
+        assert abs(float(got - want)) <= 1e-10 * abs(float(want)), name
+
+
+def test_structured_logdet_cycle_matches_circulant_closed_form():
+    # Uniform bias on one N-cycle: x̄ is uniform, A is circulant with eigenvalues
+    # s + β|1 - ac e^{2πik/N}|² (a = f'(y)); the FFT route (circulant_logdet) and the closed form
+    # must both agree with the pivot route to round-off (1e-12 relative over N = 1000 terms).
+    n, c, b, beta, m = 1000, 0.5, 0.2, 0.7, 0.3
+    net = sp.SparseNetwork(sp.cycle_weights(n, c), b, m=m)
+    x = sp.sparse_mean_state(net)
+    a = 1 - float(jnp.tanh(c * x[0] + b)) ** 2
+    s = 1 - beta * m
+    closed = float(np.sum(np.log(s + beta * np.abs(1 - a * c * np.exp(2j * np.pi * np.arange(n) / n)) ** 2)))
+    column = np.zeros(n)
+    column[0], column[1], column[-1] = s + beta * (1 + (a * c) ** 2), -beta * a * c, -beta * a * c
+    fft = float(sp.circulant_logdet(jnp.asarray(column)))
+    got = float(jax.jit(lambda net: sp.structured_logdet(net, beta))(net))
+    assert abs(fft - closed) <= 1e-12 * abs(closed)
+    assert abs(got - closed) <= 1e-12 * abs(closed)
+
+
+@pytest.mark.slow  # two jit(grad) programs of the scan and of the dense route: ~30 s on a loaded 2-core box
+def test_structured_free_energy_gradient_matches_the_dense_route():
+    # jax.grad through the pivot scan (values, b, β, m; x̄ by the implicit function theorem) vs
+    # jax.grad of the dense slogdet route on the same mean state: the same derivative computed two
+    # ways, agreeing to round-off (1e-9 relative: gradients lose a few digits to the fixed point's
+    # rtol 1e-13 and the adjoint iteration).
+    rng = np.random.default_rng(5)
+    for name in ("random permutation, random weights", "self-loops and a chain"):
+        w = _structured_cases()[name]
+        net = sp.SparseNetwork(w, jnp.asarray(rng.uniform(-0.3, 0.3, w.n)), m=0.1)
+
+        def build(values, b, beta, m):
+            return eqx.tree_at(lambda t: (t.weights.values, t.b, t.m), net, (values, b, m)), beta
+
+        def structured(*args):
+            net_, beta = build(*args)
+            return sp.structured_logdet(net_, beta)
+
+        def dense(*args):
+            net_, beta = build(*args)
+            return _dense_logdet(net_, beta, sp.sparse_mean_state(net_))
+
+        args = (net.weights.values, net.b, jnp.asarray(1.3), net.m)
+        grads = jax.jit(lambda *a: (jax.grad(structured, argnums=(0, 1, 2, 3))(*a), jax.grad(dense, argnums=(0, 1, 2, 3))(*a)))
+        g1, g2 = grads(*args)
+        for u, v in zip(g1, g2):
+            np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-9, atol=1e-11, err_msg=name)
+        # and a central finite difference in β (step 1e-5: error ~h² f''' ~ 1e-10)
+        h = 1e-5
+        value = jax.jit(structured)
+        fd = (value(args[0], args[1], args[2] + h, args[3]) - value(args[0], args[1], args[2] - h, args[3])) / (2 * h)
+        assert abs(float(fd - g1[2])) <= 1e-7 * max(1.0, abs(float(g1[2])))
+
+
+def test_structured_logdet_float32():
+    # float32 in, float32 out; against the float64 value of the same network: each pivot carries a
+    # few float32 eps of relative error and the N = 1000 logs add up, so |Δ| ~ √N · 1e-7 · |log p|
+    # ~ 1e-5 absolute on a value ~ 300: 1e-6 relative is ~10x above the expected error.
+    vals = {}
+    for dtype in (jnp.float32, jnp.float64):
+        net = sp.SparseNetwork(sp.chain_weights(1000, 0.6, dtype=dtype), jnp.linspace(-0.3, 0.3, 1000, dtype=dtype))
+        vals[dtype] = jax.jit(lambda n: sp.structured_logdet(n, 1.1))(net)
+    assert vals[jnp.float32].dtype == jnp.float32
+    assert abs(float(vals[jnp.float32]) - float(vals[jnp.float64])) <= 1e-6 * abs(float(vals[jnp.float64]))
+
+
+def test_structured_free_energy_is_eq_45_and_detection_is_static():
+    net = sp.SparseNetwork(sp.cycle_weights(11, 0.5), 0.1)
+    f, logdet = jax.jit(lambda n: (sp.structured_free_energy(n, 2.0), _dense_logdet(n, 2.0, sp.sparse_mean_state(n))))(net)
+    # F = (log det A - N log 2π) / 2β, eq. (45): round-off only (1e-12 relative).
+    assert abs(float(f) - float((logdet - 11 * np.log(2 * np.pi)) / 4.0)) <= 1e-12 * abs(float(f))
+    # Networks whose A has a node with three neighbours are not structured: SLQ or dense stays for them.
+    assert not sp.has_structured_logdet(random_sparse(40))
+    hub = sp.chain_network_weights(3, [(0, 1, 2), (0, 2, 2), (1, 2, 1)], weight=0.3)  # shared boundary neurons
+    assert not sp.has_structured_logdet(hub)
+    with pytest.raises(ValueError, match="union of paths and cycles"):
+        sp.structured_logdet(sp.SparseNetwork(hub, 0.1), 1.0)
+
+
+def test_structured_logdet_outside_the_domain_raises():
+    # m = 3, β = 1: 1 - βm = -2, A has negative eigenvalues: an error, not a number.
+    net = sp.SparseNetwork(sp.cycle_weights(6, 0.3), 0.1, m=3.0)
+    with pytest.raises(Exception, match="not positive definite"):
+        jax.block_until_ready(jax.jit(lambda n: sp.structured_logdet(n, 1.0))(net))
