@@ -69,8 +69,10 @@ def test_histograms_agree_with_the_grid_solution_within_monte_carlo_error(runs):
     # The learning part γ⟨∇²F⟩ of (22) is a plain Monte Carlo mean: its z-score against γ∫p∇²F on
     # the grid is ~N(0, 1) at each time; 3.5 leaves a ~2e-3 chance for the 4 times together.
     assert max(abs(z) for z in s["learning_production"]["z"]) < 3.5, s["learning_production"]
-    # The interpolated F is the kernel's to 1e-6 relative (drift_tol) at points off the grid.
-    assert s["interpolation_max_error"] < 1e-6 * (s["F_range"][1] - s["F_range"][0]) * 100
+    # Off the grid, the truncated interpolant differs from the kernel's F by the dropped Fourier
+    # coefficients, Σ|c_k| ≤ Σ|k||c_k| (the recorded bound; every dropped |k| ≥ 1), plus the 64-grid's
+    # own aliasing (modes beyond 32, ~1e-15 here): 1e-12 covers that and round-off.
+    assert s["interpolation_max_error"] <= s["dropped_gradient_bound"] + 1e-12
 
 
 def test_wrong_drift_sign_or_diffusion_is_detected(runs):
