@@ -752,9 +752,12 @@ def _structured_logdet(chains: _Chains, values, d, beta, shift):
     sq = jnp.sum(ext[chains.in_pos] ** 2 * d[chains.in_rows] ** 2, axis=1)
     a = shift + beta * (1 - 2 * d_ord * ext[chains.self_pos] + sq)
     b = _entries(ext, (jnp.roll(d_ord, 1), d_ord, d), chains.link, chains.link_co, beta)
+    # The domain checks sit on the pivots and corner factors themselves: under jax.grad only what
+    # feeds the gradient is computed, and both do (a check on the returned value alone is dropped).
     p = _moebius_pivots(a, b * b)
-    logdet = jnp.sum(jnp.log(jnp.where(p > 0, p, 1)))
     ok = jnp.all(p > 0)
+    p = check(p, ~ok, _NOT_SPD)
+    logdet = jnp.sum(jnp.log(jnp.where(p > 0, p, 1)))
     if chains.cycle_ends.shape[0]:
         # det(T + c(e_f e_lᵀ + e_l e_fᵀ)) / det T = (1 + c t_fl)² - c² t_ff t_ll, t = T⁻¹ of the
         # cycle's path: t_ll = 1/p_l, t_ff = 1/q_f (backward pivots), t_fl = t_ll Π_{f<=j<l} (-b_{j+1}/p_j).
@@ -773,6 +776,7 @@ def _structured_logdet(chains: _Chains, values, d, beta, shift):
         t_fl = jnp.where(zero > 0, 0, t_ll * jnp.where(neg % 2 == 1, -1, 1) * jnp.exp(log_r))
         corr = (1 + c * t_fl) ** 2 - c * c * t_ff * t_ll
         ok = ok & jnp.all(q > 0) & jnp.all(corr > 0)
+        corr = check(corr, ~ok, _NOT_SPD)
         logdet = logdet + jnp.sum(jnp.log(jnp.where(corr > 0, corr, 1)))
     return jnp.where(ok, logdet, jnp.nan)
 

@@ -13,6 +13,8 @@ NET = sp.SparseNetwork(W, jnp.array([0.1, -0.2, 0.3]))
 X = jnp.array([0.2, -0.1, 0.4])
 XNAN = X.at[1].set(jnp.nan)
 NAN_W = eqx.tree_at(lambda n: n.weights.values, NET, NET.weights.values.at[0].set(jnp.nan))
+HUB = sp.chain_network_weights(3, [(0, 1, 2), (0, 2, 2), (1, 2, 1)], weight=0.3)  # shared boundary neurons
+HEAVY = sp.SparseNetwork(sp.cycle_weights(4, 0.3), 0.1, m=3.0)  # 1 - beta m = -2 at beta = 1
 STRONG = sp.SparseNetwork(sp.cycle_weights(3, 3.0), jnp.array([1.0, -1.0, 0.5]), activation="linear")  # not a contraction
 
 
@@ -113,4 +115,25 @@ CASES = [
     Case("sparse.gauss_newton_matvec", "inf in v", run(sp.gauss_newton_matvec, NET, X, X.at[0].set(jnp.inf)), r"v contains NaN or inf", "input"),
     Case("sparse.gauss_newton_matvec", "NaN in x under jit(grad)", jit_grad(lambda x: jnp.sum(sp.gauss_newton_matvec(NET, x, X)), XNAN),
          r"x contains NaN", "transform"),
+    # exact structured log-dets (45)
+    Case("sparse.has_structured_logdet", "w is a dense array", run(sp.has_structured_logdet, jnp.eye(3)), r"w must be SparseWeights", "input"),
+    Case("sparse.structured_logdet", "a network with a hub (no paths/cycles layout)",
+         run(sp.structured_logdet, sp.SparseNetwork(HUB, 0.1), 1.0), r"union of paths and cycles", "domain"),
+    Case("sparse.structured_logdet", "beta=-1", run(sp.structured_logdet, NET, -1.0), r"beta must be finite and > 0", "domain"),
+    Case("sparse.structured_logdet", "x shape (2,)", run(sp.structured_logdet, NET, 1.0, jnp.zeros(2)), r"x must have shape \(3,\)", "input"),
+    Case("sparse.structured_logdet", "NaN in x under jit", jitted(lambda x: sp.structured_logdet(NET, 1.0, x), XNAN),
+         r"x contains NaN", "transform"),
+    Case("sparse.structured_logdet", "outside the domain (1 - beta m < 0) under jit(grad) in beta",
+         jit_grad(lambda beta: sp.structured_logdet(HEAVY, beta), 1.0), r"not positive definite", "transform"),
+    Case("sparse.structured_free_energy", "beta shape (2,)", run(sp.structured_free_energy, NET, jnp.ones(2)),
+         r"beta must be a scalar.*vmap", "input"),
+    Case("sparse.structured_free_energy", "NaN weight values under jit", jitted(lambda n: sp.structured_free_energy(n, 1.0), NAN_W),
+         r"w contains NaN", "transform"),
+    Case("sparse.circulant_logdet", "column shape (2, 2)", run(sp.circulant_logdet, jnp.eye(2)), r"column must have shape \(N,\)", "input"),
+    Case("sparse.circulant_logdet", "NaN entry", run(sp.circulant_logdet, jnp.array([2.0, jnp.nan, jnp.nan])), r"column contains NaN", "input"),
+    Case("sparse.circulant_logdet", "not symmetric", run(sp.circulant_logdet, jnp.array([2.0, 0.5, 0.1])), r"must be symmetric", "domain"),
+    Case("sparse.circulant_logdet", "not positive definite under jit", jitted(sp.circulant_logdet, jnp.array([1.0, 1.0, 1.0])),
+         r"not positive definite", "transform"),
+    Case("sparse.circulant_logdet", "integer column is promoted, string is not", run(sp.circulant_logdet, "abc"),
+         r"column must be a number", "input"),
 ]
