@@ -60,10 +60,6 @@ __all__ = ["student_network", "student_history", "law_statistics", "ensemble_ite
 NAME = "learning_laws_ensemble"
 
 
-def _static_count(value, name: str, minimum: int = 1) -> int:
-    return check_count(value, name, minimum)
-
-
 def student_network(key, width, *, in_size: int, out_size: int, width_max: int, dtype=None) -> Network:
     """One student: a tanh MLP ``in_size → width → out_size`` as a §2 network of eqs. (1)-(3).
 
@@ -86,9 +82,9 @@ def student_network(key, width, *, in_size: int, out_size: int, width_max: int, 
     import equinox as eqx
 
     key = _check_key(key)
-    in_size = _static_count(in_size, "in_size")
-    out_size = _static_count(out_size, "out_size")
-    width_max = _static_count(width_max, "width_max")
+    in_size = check_count(in_size, "in_size")
+    out_size = check_count(out_size, "out_size")
+    width_max = check_count(width_max, "width_max")
     dtype = jnp.zeros((), dtype).dtype if dtype is not None else jnp.zeros(()).dtype
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
@@ -98,12 +94,12 @@ def student_network(key, width, *, in_size: int, out_size: int, width_max: int, 
     width = eqx.error_if(width, (width < 1) | (width > width_max), f"width must lie in [1, width_max = {width_max}]")
     k1, k2, k3, k4 = jax.random.split(key, 4)
     active = (jnp.arange(width_max) < width).astype(dtype)
-    fan_out = jnp.sqrt(1.0 / width.astype(dtype))  # the output layer's fan-in is the active width
-    fan_in = 1.0 / np.sqrt(in_size)
-    w1 = jax.random.uniform(k1, (width_max, in_size), dtype, -fan_in, fan_in) * active[:, None]
-    b1 = jax.random.uniform(k2, (width_max,), dtype, -fan_in, fan_in) * active
-    w2 = jax.random.uniform(k3, (out_size, width_max), dtype, -1.0, 1.0) * fan_out * active[None, :]
-    b2 = jax.random.uniform(k4, (out_size,), dtype, -1.0, 1.0) * fan_out
+    bound_out = jnp.sqrt(1.0 / width.astype(dtype))  # 1/√fan_in of the output layer: the active width
+    bound_in = 1.0 / np.sqrt(in_size)
+    w1 = jax.random.uniform(k1, (width_max, in_size), dtype, -bound_in, bound_in) * active[:, None]
+    b1 = jax.random.uniform(k2, (width_max,), dtype, -bound_in, bound_in) * active
+    w2 = jax.random.uniform(k3, (out_size, width_max), dtype, -1.0, 1.0) * bound_out * active[None, :]
+    b2 = jax.random.uniform(k4, (out_size,), dtype, -1.0, 1.0) * bound_out
     n = in_size + width_max + out_size
     hid = slice(in_size, in_size + width_max)
     w = jnp.zeros((n, n), dtype).at[hid, :in_size].set(w1).at[in_size + width_max:, hid].set(w2)
@@ -126,7 +122,7 @@ def student_history(data, key, beta, width, *, in_size: int, out_size: int, widt
     ``beta`` must be a finite scalar > 0, ``data`` finite with the right shape (errors name the
     argument, also under jit and vmap); ``learning_rate`` > 0 and ``steps`` ≥ 2 are Python numbers.
     """
-    steps = _static_count(steps, "steps", 2)
+    steps = check_count(steps, "steps", 2)
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not (
             np.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate must be a finite Python number > 0, got {learning_rate!r}")
