@@ -35,6 +35,7 @@ two equilibria holds exactly when their free energies are equal, the paper's pre
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 from collections.abc import Callable
 from typing import Literal, NamedTuple
@@ -80,6 +81,15 @@ _SMOOTH_CHECKED: set = set()  # activations that passed the probe (the probe run
 _PROBE_POINTS = (-6.0, -3.0, -1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 3.0, 6.0, 0.37, -2.3)
 
 
+def _probe(f):
+    ys = jnp.asarray(_PROBE_POINTS, jnp.float32)
+    h = 1e-2
+    df = jax.vmap(jax.grad(lambda y: f(y)))
+    out = (f(ys), df(ys), jax.vmap(jax.grad(jax.grad(lambda y: f(y))))(ys), (f(ys + h) - f(ys - h)) / (2 * h),
+           (df(ys + h) - df(ys - h)) / (2 * h), jnp.stack([f(y) for y in ys]), ys)
+    return tuple(np.asarray(a, np.float64) for a in out)
+
+
 def check_activation(f: Callable, name: str = "activation") -> Callable:
     """``f`` if it is an elementwise activation with the two derivatives the free energy needs, else
     a ``ValueError`` naming ``name``.
@@ -103,20 +113,14 @@ def check_activation(f: Callable, name: str = "activation") -> Callable:
     if known:
         raise ValueError(f"{name} {_KINKED[f]} has a kink where the free energy needs f'' (eqs. (8)-(9)); "
                          "use a smooth activation (tanh, sigmoid, softplus, gelu, silu, identity, ...)")
-    ys = jnp.asarray(_PROBE_POINTS, jnp.float32)
-    h = 1e-2
     try:
-        with jax.ensure_compile_time_eval():
-            fv = f(ys)
-            d1 = jax.vmap(jax.grad(lambda y: f(y)))(ys)
-            d2 = jax.vmap(jax.grad(jax.grad(lambda y: f(y))))(ys)
-            fd1 = (f(ys + h) - f(ys - h)) / (2 * h)
-            fd2 = (jax.vmap(jax.grad(lambda y: f(y)))(ys + h) - jax.vmap(jax.grad(lambda y: f(y)))(ys - h)) / (2 * h)
-            each = jnp.stack([f(y) for y in ys])
+        # The probe runs in a worker thread: JAX's trace state is thread-local, so the probe is evaluated
+        # eagerly even when the model is first converted inside a user's jit/vmap/scan.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            fv, d1, d2, fd1, fd2, each, ys = pool.submit(_probe, f).result()
     except Exception as e:  # noqa: BLE001 - any failure to evaluate or differentiate f is the user's f
         raise ValueError(f"{name} {getattr(f, '__name__', f)!r} is not a differentiable elementwise "
                          f"function of an array ({type(e).__name__}: {e})") from e
-    fv, d1, d2, fd1, fd2, each = (np.asarray(a, np.float64) for a in (fv, d1, d2, fd1, fd2, each))
     if fv.shape != ys.shape or not np.allclose(fv, each.reshape(fv.shape), rtol=1e-6, atol=1e-6):
         raise ValueError(f"{name} {getattr(f, '__name__', f)!r} is not elementwise (f(v)[i] != f(v[i]))")
     if not (np.all(np.isfinite(d1)) and np.all(np.isfinite(d2))):
