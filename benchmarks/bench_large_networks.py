@@ -10,9 +10,14 @@ b, β = 1, m = 0; the quantity is
 which gives F = (1/2β) log det A - (N/2β) log 2π (45). Implementations, in this process, on the
 same network:
 
-* ``nnworld_jax``: ``jit(free_energy_slq)`` — the fixed point x̄ by iteration, then stochastic
-  Lanczos quadrature with p = max(4, 4·10⁶/N) (at most 512) Rademacher probes, so that Hutchinson's
-  relative standard error is ~2e-4 at every N, and 24 Lanczos steps; O(pN) memory; compile time apart.
+* ``nnworld_jax``: what ``sparse_free_energy(method="auto")`` should pick (see the module notes of
+  :mod:`nnworld_jax.sparse`): for the cycle and the chain, whose A has a paths/cycles graph,
+  ``jit(sparse.structured_logdet)`` — the fixed point x̄ by iteration, then the EXACT log det by the
+  blocked pivot scan (plus the corner lemma for the cycle), O(N); for ``random3`` (an expander: no
+  such structure) ``jit(free_energy_slq)`` — stochastic Lanczos quadrature with p = max(4, 4·10⁶/N)
+  (at most 512) Rademacher probes, so that Hutchinson's relative standard error is ~2e-4 at every N,
+  and 24 Lanczos steps; O(pN) memory. Compile time apart. ``--slq`` adds the SLQ row for the
+  structured networks too (``nnworld_jax slq``).
 * ``scipy``: the same end-to-end work: the fixed point x̄ by iteration with the CSR matvec, then A
   assembled as a CSC matrix (``scipy.sparse``), sparse LU (``splu``), log det = Σ log|U_ii| (A is SPD,
   so no sign); where it fits in memory. Timed with its mean state, as ours is.
@@ -90,15 +95,22 @@ def rel(value, exact):
 
 
 # ---------------------------------------------------------------------------------- nnworld_jax
-def bench_jax(net, repeats):
-    prog = jax.jit(lambda net: lanczos.free_energy_slq(net, BETA, key=jax.random.PRNGKey(0),
-                                                       num_probes=num_probes(net.n), num_steps=STEPS))
+def bench_jax(net, repeats, slq: bool = False):
+    """(log-det estimate, median s, spread s, compile s, method): exact when the network has the
+    paths/cycles structure (and ``slq`` is False), else SLQ."""
+    if sparse.has_structured_logdet(net.weights) and not slq:
+        method = "exact"
+        prog = jax.jit(lambda net: lanczos.LogDetEstimate(sparse.structured_logdet(net, BETA), jnp.zeros(()), jnp.zeros(())))
+    else:
+        method = "slq"
+        prog = jax.jit(lambda net: lanczos.free_energy_slq(net, BETA, key=jax.random.PRNGKey(0),
+                                                           num_probes=num_probes(net.n), num_steps=STEPS).logdet)
     t0 = time.perf_counter()
     compiled = prog.lower(net).compile()
     compile_s = time.perf_counter() - t0
     out = jax.block_until_ready(compiled(net))
     median_s, spread_s = median_and_spread(lambda: jax.block_until_ready(compiled(net)), repeats)
-    return out.logdet, median_s, spread_s, compile_s
+    return out, median_s, spread_s, compile_s, method
 
 
 # ---------------------------------------------------------------------------------------- scipy
@@ -139,8 +151,17 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="N = 10⁴ and 10⁵ only, few repeats")
     parser.add_argument("--json", type=Path, help="write the records to this JSON file")
     parser.add_argument("--repeats", type=int, default=None, help="timed repetitions per record")
+    parser.add_argument("--kinds", default=None, help="comma-separated subset of cycle,chain,random3")
+    parser.add_argument("--sizes", default=None, help="comma-separated N to keep (e.g. 1000000)")
+    parser.add_argument("--slq", action="store_true", help="also time SLQ on the structured networks")
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
+    if args.kinds:
+        sizes = {k: v for k, v in sizes.items() if k in args.kinds.split(",")}
+    if args.sizes:
+        keep = {int(float(x)) for x in args.sizes.split(",")}
+        sizes = {k: tuple(n for n in (SIZES[k] + QUICK_SIZES[k]) if n in keep) for k in sizes}
+        sizes = {k: tuple(sorted(set(v))) for k, v in sizes.items() if v}
     repeats = args.repeats or (2 if args.quick else 3)
 
     try:
@@ -167,13 +188,15 @@ def main(argv=None) -> int:
                     exact = out if exact is None else exact
                     rows.append(dict(workload=workload, impl="scipy", dtype=dtype, median_s=t, spread_s=spread,
                                      compile_s=0.0, error=rel(out, exact), load1=load1()))
-                est, t, spread, c = bench_jax(net, repeats)
-                rows.append(dict(workload=workload, impl="nnworld_jax", dtype=dtype, median_s=t, spread_s=spread,
-                                 compile_s=c, load1=load1(),
-                                 error=rel(est.value, exact), std_error=float(est.std_error / abs(est.value)),
-                                 probes=num_probes(n)))
+                runs = [False, True] if args.slq and sparse.has_structured_logdet(net.weights) else [False]
+                for slq in runs:
+                    est, t, spread, c, method = bench_jax(net, repeats, slq)
+                    rows.append(dict(workload=workload, impl="nnworld_jax" + (" slq" if slq else ""), dtype=dtype,
+                                     median_s=t, spread_s=spread, compile_s=c, load1=load1(), method=method,
+                                     error=rel(est.value, exact), std_error=float(est.std_error / abs(est.value)),
+                                     probes=num_probes(n) if method == "slq" else 0))
                 print(f"  done {workload} {dtype}", file=sys.stderr, flush=True)
-            records += sorted(rows, key=lambda r: (r["dtype"] != "float64", r["impl"] != "nnworld_jax"))
+            records += sorted(rows, key=lambda r: (r["dtype"] != "float64", not r["impl"].startswith("nnworld_jax"), r["impl"]))
     print_table(records)
     if max(load_before, report_load("after")) > 1.0:
         print("(not an idle run: rerun on a quiet machine before quoting these ratios)")
@@ -184,22 +207,22 @@ def main(argv=None) -> int:
 def print_table(records) -> None:
     """One row per record; speed-up is the peer's time over ours (> 1: we win), float64 rows; SLQ σ/|x|
     is the reported relative standard error of the SLQ log-det; rel err n/a: no reference."""
-    header = (f"{'workload':<16} {'dtype':<8} {'impl':<12} {'median s':>10} {'± s':>7} {'compile s':>10} {'rel err':>9} "
-              f"{'SLQ σ/|x|':>10} {'speed-up':>9}")
+    header = (f"{'workload':<16} {'dtype':<8} {'impl':<16} {'method':<6} {'median s':>10} {'± s':>7} {'compile s':>10} "
+              f"{'rel err':>9} {'SLQ σ/|x|':>10} {'speed-up':>9}")
     print(header)
     print("-" * len(header))
     groups: dict[tuple, list] = {}
     for r in records:
         groups.setdefault(r["workload"], []).append(r)
     for workload, rows in groups.items():
-        peers = {r["dtype"]: r["median_s"] for r in rows if r["impl"] != "nnworld_jax"}
+        peers = {r["dtype"]: r["median_s"] for r in rows if not r["impl"].startswith("nnworld_jax")}
         for r in rows:
-            ours = r["impl"] == "nnworld_jax"
+            ours = r["impl"].startswith("nnworld_jax")
             speedup = f"{peers[r['dtype']] / r['median_s']:.2f}x" if ours and r["dtype"] in peers else ""
-            sigma = f"{r['std_error']:.1e}" if "std_error" in r else ""
+            sigma = f"{r['std_error']:.1e}" if r.get("method") == "slq" else ""
             err = "n/a" if r["error"] is None else f"{r['error']:.1e}"
-            print(f"{workload:<16} {r['dtype']:<8} {r['impl']:<12} {r['median_s']:>10.3f} {r['spread_s']:>7.3f} {r['compile_s']:>10.2f} "
-                  f"{err:>9} {sigma:>10} {speedup:>9}")
+            print(f"{workload:<16} {r['dtype']:<8} {r['impl']:<16} {r.get('method', ''):<6} {r['median_s']:>10.3f} "
+                  f"{r['spread_s']:>7.3f} {r['compile_s']:>10.2f} {err:>9} {sigma:>10} {speedup:>9}")
 
 
 if __name__ == "__main__":

@@ -743,6 +743,14 @@ def _moebius_pivots(a, b2, reverse: bool = False):
     return p.T.reshape(-1)[:n]
 
 
+def _per_cycle(values, cycle_id, ncyc: int):
+    """Sums of ``values`` over the positions of each cycle: masked reductions (fused, no scatter)
+    for a few cycles, one segment sum (a scatter-add) for many."""
+    if ncyc <= 8:
+        return jnp.stack([jnp.sum(jnp.where(cycle_id == c, values, 0)) for c in range(ncyc)])
+    return jax.ops.segment_sum(values, cycle_id, ncyc + 1)[:ncyc]
+
+
 def _structured_logdet(chains: _Chains, values, d, beta, shift):
     """log det A by pivots (+ per-cycle corner terms); NaN when A is not positive definite."""
     dtype = values.dtype
@@ -767,10 +775,9 @@ def _structured_logdet(chains: _Chains, values, d, beta, shift):
         ratio = -jnp.concatenate([b[1:], jnp.zeros((1,), dtype)]) / jnp.where(p > 0, p, 1)
         ncyc = chains.cycle_ends.shape[0]
         inner = (chains.cycle_id < ncyc) & (jnp.arange(o.shape[0]) != last[jnp.minimum(chains.cycle_id, ncyc - 1)])
-        log_r = jax.ops.segment_sum(jnp.where(inner, jnp.log(jnp.abs(jnp.where(ratio != 0, ratio, 1))), 0),
-                                    chains.cycle_id, ncyc + 1)[:ncyc]
-        neg = jax.ops.segment_sum(jnp.where(inner & (ratio < 0), 1, 0), chains.cycle_id, ncyc + 1)[:ncyc]
-        zero = jax.ops.segment_sum(jnp.where(inner & (ratio == 0), 1, 0), chains.cycle_id, ncyc + 1)[:ncyc]
+        log_r = _per_cycle(jnp.where(inner, jnp.log(jnp.abs(jnp.where(ratio != 0, ratio, 1))), 0), chains.cycle_id, ncyc)
+        neg = _per_cycle(jnp.where(inner & (ratio < 0), 1, 0), chains.cycle_id, ncyc)
+        zero = _per_cycle(jnp.where(inner & (ratio == 0), 1, 0), chains.cycle_id, ncyc)
         t_ll = 1 / jnp.where(p[last] > 0, p[last], 1)
         t_ff = 1 / jnp.where(q[first] > 0, q[first], 1)
         t_fl = jnp.where(zero > 0, 0, t_ll * jnp.where(neg % 2 == 1, -1, 1) * jnp.exp(log_r))
