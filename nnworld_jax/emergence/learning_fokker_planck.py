@@ -907,7 +907,7 @@ EXPERIMENTS[NAME] = Experiment(
               "bias_amplitude": 0.6, "weight_amplitude": 0.4, "beta": 1.0, "gamma": 15.0, "D": 0.5,
               "init_q1": 1.0, "init_q2": 4.0, "init_width": 0.4, "t_final": 8.0, "n_saves": 8, "dt": 0.01,
               "integrator": "heun", "n_replicas": 200_000, "chunk_size": 50_000, "n_grid": 64, "n_bins": 32,
-              "fp_dt_max": 0.02, "entropy_substeps": 8, "drift_tol": 1e-6, "n_boot": 200, "n_boot_entropy": 50,
+              "fp_dt_max": 0.02, "entropy_substeps": 32, "drift_tol": 1e-6, "n_boot": 200, "n_boot_entropy": 50,
               "sweep_dt": "4,8,16", "sweep_D": "0.1", "sweep_grid": "32,16", "sweep_integrator": "euler_maruyama",
               "n_sweep_replicas": 50_000, "precision": "float64"},
     quick={"n_replicas": 8192, "chunk_size": 2048, "t_final": 3.0, "n_saves": 3, "dt": 0.02, "n_bins": 16,
