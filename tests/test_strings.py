@@ -253,3 +253,39 @@ def test_catenoid_rejects_strings_and_fractional_counts():
         S.catenoid_parameter("1", 1.0)  # float("1") used to accept it
     with pytest.raises(ValueError, match="n must be an integer"):
         S.minimize_ring_surface(1.0, 1.0, 8.5)
+
+
+def test_sliced_fd_action_and_its_transpose_match_the_grid_stencils():
+    # The fd2/fd4 action differentiates Y by slicing a ghost-padded copy, with a hand-given
+    # transpose (the mirrored stencil) for jax.grad. Independent route: the same action built from
+    # the grid's jnp.roll derivatives, differentiated by JAX's own transpose. Same discretization, so
+    # values, gradients (the EOM) and a forward-mode derivative agree to round-off (1e-12 relative);
+    # a non-square sheet catches a swapped τ/σ axis, and 3 × 3 exercises the wrap of fd4's ±2 taps.
+    from nnworld_jax.grid import derivative as grid_derivative
+
+    rng = np.random.default_rng(7)
+    for shape in ((12, 20), (3, 3)):
+        g = Grid(shape)
+        y = jnp.asarray(rng.standard_normal((3, *shape)))
+        v = jnp.asarray(rng.standard_normal((3, *shape)))
+        drift = jnp.array([0.7, 0.0, 0.2])
+        h = jnp.array([[-1.0, 0.3], [0.3, 1.4]])
+        eta = S.minkowski(3)
+        for method in ("fd2", "fd4"):
+            def by_rolls(y_):
+                dt = jnp.stack([grid_derivative(g, f, 0, method=method) for f in y_]) + drift[:, None, None]
+                ds = jnp.stack([grid_derivative(g, f, 1, method=method) for f in y_])
+                return jnp.sum(S.polyakov_density(jnp.stack([dt, ds]), h, eta, 1.3)) * g.cell_volume
+
+            def sliced(y_):
+                return S.polyakov_action(y_, g, drift=drift, h=h, eta=eta, tension=1.3, method=method)
+
+            ref_val, ref_grad = jax.value_and_grad(by_rolls)(y)
+            val, grad = jax.value_and_grad(sliced)(y)
+            scale = float(jnp.max(jnp.abs(ref_grad)))
+            assert abs(float(val - ref_val)) <= 1e-12 * abs(float(ref_val)), (shape, method)
+            assert float(jnp.max(jnp.abs(grad - ref_grad))) <= 1e-12 * scale, (shape, method)
+            eom = S.polyakov_eom(y, g, drift=drift, h=h, eta=eta, tension=1.3, method=method)
+            assert float(jnp.max(jnp.abs(eom * g.cell_volume - ref_grad))) <= 1e-12 * scale, (shape, method)
+            tangent = jax.jvp(sliced, (y,), (v,))[1]  # forward mode applies the stencil itself
+            assert abs(float(tangent - jnp.vdot(ref_grad, v))) <= 1e-11 * scale * float(jnp.sum(jnp.abs(v))), (shape, method)
