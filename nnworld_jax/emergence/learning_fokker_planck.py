@@ -625,6 +625,16 @@ def learning_fokker_planck(params: dict, out_dir, progress: bool = True, *, devi
         return _run(params, out_dir, progress, lock.run_id, devices, on_chunk)
 
 
+def _error_line(e: BaseException) -> str:
+    """The message of an error, also when it comes wrapped in XLA's callback traceback (a check that
+    fired under jit): the line of the equinox runtime error, not 'INTERNAL: CpuCallback error'."""
+    lines = str(e).splitlines()
+    for line in lines:
+        if "RuntimeError:" in line:
+            return line.split("RuntimeError:", 1)[1].strip()[:200]
+    return (lines[0] if lines else type(e).__name__)[:200]
+
+
 def _compare(run_q, frames_p, grid, n_bins, n_boot, seed):
     return [l1_test(histogram(run_q[:, f], n_bins), bin_masses(frames_p[f], grid, n_bins), n_boot=n_boot,
                     seed=seed + f) for f in range(run_q.shape[1])]
@@ -705,7 +715,7 @@ def _run(params: dict, out_dir: Path, progress: bool, run_id: str, devices, on_c
             vs = l1_test(histogram(qf, nb), bin_masses(sk["p"][-1], grid, nb), n_boot=nboot, seed=seed + 9)
             note = ""
         except Exception as e:  # noqa: BLE001 - an unstable grid solve is the finding, recorded
-            vs, note = None, f"grid solve failed: {str(e).splitlines()[0][:200]}"
+            vs, note = None, f"grid solve failed: {_error_line(e)}"
         sweeps.append({"kind": "D", "factor": factor, "dt": dte, "D": Dk, "n_grid": params["n_grid"],
                        "integrator": params["integrator"], "n_replicas": ns, "vs_grid": vs, "note": note})
     for g in _floats(params["sweep_grid"], "sweep_grid", integer=True):
@@ -720,7 +730,7 @@ def _run(params: dict, out_dir: Path, progress: bool, run_id: str, devices, on_c
             res = [l1_test(histogram(q[:, f], nb), masses[f], n_boot=nboot, seed=seed + f) for f in range(len(masses))]
             note = f"negative bin masses down to {low:.1e} (unresolved p), clipped" if low < -1e-9 else ""
         except Exception as e:  # noqa: BLE001
-            res, note = None, f"grid solve failed: {str(e).splitlines()[0][:200]}"
+            res, note = None, f"grid solve failed: {_error_line(e)}"
         sweeps.append({"kind": "grid", "n_grid": g, "dt": dt_eff, "D": D, "integrator": params["integrator"],
                        "n_replicas": n, "vs_grid_max_z": None if res is None else max(r["z"] for r in res),
                        "vs_grid": None if res is None else res[-1], "note": note})
