@@ -8,7 +8,10 @@ applies w and wᵀ by gathers, and the Gauss-Newton operator G = JᵀJ of eqs. (
     J v = v - diag(f'(y)) (w v),   Jᵀ u = u - wᵀ (diag(f'(y)) u),   y = w x̄ + b,
 
 is applied to a vector without ever forming a matrix. :mod:`nnworld_jax.lanczos` turns it into
-log det((1 - βm) I + βG) and the free energy (45) for N ~ 10⁶.
+log det((1 - βm) I + βG) and the free energy (45) for N ~ 10⁶ by stochastic Lanczos quadrature.
+For chains, cycles, permutations and their disjoint unions the log-det is computed exactly here
+instead (:func:`structured_logdet`, :func:`structured_free_energy`): the layout is found once, when
+the weights are built (:func:`has_structured_logdet`), and the value is an O(N) pivot scan.
 
 Conventions (as :mod:`nnworld_jax.network`): ``w[i, j]`` is the edge j → i; permutations are the
 index maps of :mod:`nnworld_jax.hidden` (``perm[i] = j`` means (πx)_i = x_j, the single cycle is
