@@ -35,7 +35,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
-from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check, check_count, check_finite, check_positive, check_scalar
@@ -101,6 +100,39 @@ def _forward(layers: list[Layer], x0):
     return xs[1:], slopes
 
 
+def _tri_inv(low):
+    """Inverse of a lower-triangular matrix by recursive 2 × 2 blocking (matrix products only).
+
+    [[A, 0], [C, D]]⁻¹ = [[A⁻¹, 0], [-D⁻¹CA⁻¹, D⁻¹]]. XLA's CPU triangular solve costs ~1 ms for one
+    32 × 32 system (measured here, batched or not), 100× a batched Cholesky; products do not.
+    """
+    n = low.shape[-1]
+    if n == 1:
+        return 1.0 / low
+    h = n // 2
+    ai, di = _tri_inv(low[:h, :h]), _tri_inv(low[h:, h:])
+    top = jnp.concatenate([ai, jnp.zeros((h, n - h), low.dtype)], axis=1)
+    bottom = jnp.concatenate([-di @ low[h:, :h] @ ai, di], axis=1)
+    return jnp.concatenate([top, bottom], axis=0)
+
+
+@jax.custom_jvp
+def _chol(s):
+    return jnp.linalg.cholesky(s)
+
+
+@_chol.defjvp
+def _chol_jvp(primals, tangents):
+    # dL = L Φ(L⁻¹ dS L⁻ᵀ), Φ = lower triangle with half the diagonal; L⁻¹ by products (_tri_inv), not by
+    # the triangular solves of jax's own Cholesky rule (slow on CPU); the rule is differentiable again.
+    (s,), (ds,) = primals, tangents
+    low = _chol(s)
+    inv = _tri_inv(low)
+    phi = inv @ (0.5 * (ds + ds.T)) @ inv.T
+    phi = jnp.tril(phi) - 0.5 * jnp.diag(jnp.diagonal(phi))
+    return low, low @ phi
+
+
 def _block_logdet(couplings, sizes, a0, a1):
     """log det(a₀I + a₁G), G = J_fᵀJ_f, with J_f = I - (blocks B_k below the diagonal), k = 2..L.
 
@@ -122,9 +154,9 @@ def _block_logdet(couplings, sizes, a0, a1):
         if k == 1:
             s = c * jnp.eye(sizes[k], dtype=dtype) + (a0 * a1 / c) * kk
         else:
-            cm = solve_triangular(chol, bk.T, lower=True)
+            cm = _tri_inv(chol) @ bk.T
             s = c * jnp.eye(sizes[k], dtype=dtype) + a1 * kk - a1**2 * (cm.T @ cm)
-        chol = jnp.linalg.cholesky(s)
+        chol = _chol(s)
         total = total + 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
     return total
 
