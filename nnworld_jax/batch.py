@@ -77,7 +77,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 __all__ = ["batch_map", "make_batch_fn", "make_mesh", "batch_size", "run_chunked", "load_chunks", "lock_run_dir",
            "ChunkedRun", "RunLock", "ResumeMismatchError", "CorruptManifestError", "RunDirectoryBusyError",
-           "UntrustedChunkWarning", "config_hash", "MANIFEST", "LOCK"]
+           "UntrustedChunkWarning", "config_hash", "write_atomically", "MANIFEST", "LOCK"]
 
 MANIFEST = "manifest.json"
 _FORMAT = 2  # 2: kind, kernel, shared_hash, layout, per-chunk checksums, writers
@@ -355,11 +355,22 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def _write_atomically(path: Path, write: Callable, run_id: str | None = None) -> None:
+def write_atomically(path: Path, write: Callable, run_id: str | None = None) -> None:
     """Write ``path`` through a temporary file in its directory and ``os.replace``: readers see
     the old file or the new one, never half of one. The temporary file is named
     ``.<name>.<run_id>.tmp``, so a later run can tell its own leftovers (the run ids recorded in
-    the manifest) from anybody else's files, which it never touches."""
+    the manifest) from anybody else's files, which it never touches.
+
+    ``write(fh)`` receives the open binary file. Experiments write their figures and summaries with
+    it, passing the run id of the :class:`RunLock` they hold (:func:`lock_run_dir`).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a path (str or os.PathLike), got {type(path).__name__}")
+    if not callable(write):
+        raise TypeError(f"write must be a callable taking the open binary file, got {type(write).__name__}")
+    if run_id is not None and (not isinstance(run_id, str) or not run_id or "/" in run_id):
+        raise ValueError(f"run_id must be a non-empty string without '/', got {run_id!r}")
+    path = Path(path)
     run_id = run_id or secrets.token_hex(8)
     tmp = path.parent / f".{path.name}.{run_id}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_UMASK)  # O_EXCL: never clobber
@@ -648,7 +659,7 @@ def run_chunked(fn: Callable[[Any, Any], Any], batch, out_dir, *, shared=None, c
                     data = buf.getvalue()
                     # File first, then its manifest entry: a kill in between leaves a file without
                     # an entry, which the next run recomputes.
-                    _write_atomically(out_dir / _chunk_name(i), lambda fh: fh.write(data), lock.run_id)
+                    write_atomically(out_dir / _chunk_name(i), lambda fh: fh.write(data), lock.run_id)
                     manifest["chunks"][_chunk_name(i)] = {"sha256": _sha256(data), "bytes": len(data)}
                     _write_manifest(out_dir, manifest, lock.run_id)
                 bar.advance(task)
@@ -660,7 +671,7 @@ def run_chunked(fn: Callable[[Any, Any], Any], batch, out_dir, *, shared=None, c
 
 
 def _write_manifest(out_dir: Path, manifest: dict, run_id: str) -> None:
-    _write_atomically(out_dir / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()), run_id)
+    write_atomically(out_dir / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()), run_id)
 
 
 def _prepare(out_dir: Path, new: dict, run_id: str) -> tuple[dict, np.ndarray, dict]:

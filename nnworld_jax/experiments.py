@@ -41,13 +41,13 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check_finite, check_positive, check_square
-from .batch import _write_atomically, lock_run_dir, run_chunked
+from .batch import write_atomically, lock_run_dir, run_chunked
 from .network import Network
 from .partition import gauss_newton_operator, mean_state
 from .thermo import free_energy_eigen, virial_average_loss
 
 __all__ = ["EXPERIMENTS", "Experiment", "Param", "load_config", "resolve_params", "run_experiment", "sample_network",
-           "spectral_norm",
+           "spectral_norm", "check_params", "check_key", "check_static", "run_dtype",
            "free_energy_vs_beta_item", "free_energy_vs_beta"]
 
 
@@ -190,12 +190,16 @@ def resolve_params(config: dict, *, quick: bool = False) -> tuple[Experiment, di
         params.update({**exp.quick, **_check_section(config, "quick", exp)})
     else:
         _check_section(config, "quick", exp)  # a typo there is an error even without --quick
-    return exp, _check_params(exp, params)
+    return exp, check_params(exp, params)
 
 
-def _check_params(exp: Experiment, params: dict) -> dict:
+def check_params(exp: Experiment, params: dict) -> dict:
     """The resolved parameters against the schema (a direct ``exp.run(params, ...)`` call is
-    checked too) and the experiment's cross-parameter constraints."""
+    checked too) and the experiment's cross-parameter constraints. Every experiment's runner
+    calls it first, so a parameter set that did not come from :func:`resolve_params` is held to the
+    same domains."""
+    if not isinstance(exp, Experiment):
+        raise TypeError(f"exp must be an Experiment (from EXPERIMENTS), got {type(exp).__name__}")
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict of {exp.name}'s parameters, got {type(params).__name__}")
     missing = [k for k in exp.defaults if k not in params]
@@ -241,7 +245,9 @@ def spectral_norm(w: Float[Array, "N N"]) -> Float[Array, ""]:
     return jnp.sqrt(jnp.linalg.eigvalsh(w.T @ w)[-1])
 
 
-def _check_key(key):
+def check_key(key):
+    """``key`` as one PRNG key (new-style ``jax.random.key`` or a legacy uint32[2] ``PRNGKey``);
+    a batch of keys is refused with the advice to ``jax.vmap``."""
     if hasattr(key, "dtype") and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
         if key.shape != ():
             raise ValueError(f"key must be one PRNG key, got shape {key.shape}; use jax.vmap to batch")
@@ -253,8 +259,10 @@ def _check_key(key):
     return key
 
 
-def _check_static(value, name: str, ok, expected: str):
-    """A Python-number parameter fixed for the whole batch (closed over, not traced)."""
+def check_static(value, name: str, ok, expected: str):
+    """A Python-number parameter fixed for the whole batch (closed over, not traced): ``value`` if it
+    is a real number (not a bool) with ``ok(value)`` true, else a ValueError naming ``name`` and
+    what was ``expected``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not ok(value):
         raise ValueError(f"{name} must be {expected}, got {value!r}")
     return value
@@ -271,11 +279,11 @@ def sample_network(key: PRNGKeyArray, n: int, *, sigma: float, bias: float, max_
     ensemble), ``dtype`` a floating dtype, ``key`` one PRNG key; anything else is a ValueError or
     TypeError naming the argument.
     """
-    key = _check_key(key)
-    n = _check_static(n, "n", lambda v: isinstance(v, (int, np.integer)) and v >= 1, "a positive integer")
-    sigma = _check_static(sigma, "sigma", lambda v: math.isfinite(v) and v >= 0, "finite and >= 0")
-    bias = _check_static(bias, "bias", lambda v: math.isfinite(v) and v >= 0, "finite and >= 0")
-    max_norm = _check_static(max_norm, "max_norm", lambda v: 0 < v < 1,
+    key = check_key(key)
+    n = check_static(n, "n", lambda v: isinstance(v, (int, np.integer)) and v >= 1, "a positive integer")
+    sigma = check_static(sigma, "sigma", lambda v: math.isfinite(v) and v >= 0, "finite and >= 0")
+    bias = check_static(bias, "bias", lambda v: math.isfinite(v) and v >= 0, "finite and >= 0")
+    max_norm = check_static(max_norm, "max_norm", lambda v: 0 < v < 1,
                              "in (0, 1) (a contraction: unique mean state)")
     if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
         raise TypeError(f"dtype must be a floating dtype, got {jnp.dtype(dtype)}")
@@ -317,7 +325,13 @@ def _beta_grid(params: dict, dtype) -> np.ndarray:
     return np.geomspace(params["beta_min"], params["beta_max"], params["n_beta"]).astype(dtype)
 
 
-def _dtype(params: dict):
+def run_dtype(params: dict):
+    """The float dtype a run computes in, from ``params["precision"]`` ("float64" or "float32");
+    refuses a precision that JAX cannot give (float64 before ``set_precision("float64")``), so a
+    run never silently computes in float32 while recording float64."""
+    if not isinstance(params, dict) or params.get("precision") not in ("float64", "float32"):
+        got = params.get("precision") if isinstance(params, dict) else params
+        raise ValueError(f"params['precision'] must be 'float64' or 'float32', got {got!r}")
     want = np.dtype(params["precision"])
     got = jnp.zeros((), want).dtype
     if got != want:
@@ -364,7 +378,7 @@ def free_energy_vs_beta(params: dict, out_dir: Path, progress: bool = True) -> d
     ``params`` is the full parameter set (:func:`resolve_params`), validated again here. The
     run holds ``out_dir``'s lock until the last summary file is written.
     """
-    params = _check_params(EXPERIMENTS["free_energy_vs_beta"], params)
+    params = check_params(EXPERIMENTS["free_energy_vs_beta"], params)
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"out_dir must be a path (str or os.PathLike), got {type(out_dir).__name__}")
     out_dir = Path(out_dir)
@@ -373,7 +387,7 @@ def free_energy_vs_beta(params: dict, out_dir: Path, progress: bool = True) -> d
 
 
 def _free_energy_vs_beta(params: dict, out_dir: Path, progress: bool, run_id: str) -> dict:
-    dtype = _dtype(params)
+    dtype = run_dtype(params)
     betas = _beta_grid(params, dtype)
     keys = jax.random.split(jax.random.PRNGKey(params["seed"]), params["n_networks"])
     item = functools.partial(free_energy_vs_beta_item, n=params["n_neurons"], sigma=params["sigma"],
@@ -389,7 +403,7 @@ def _free_energy_vs_beta(params: dict, out_dir: Path, progress: bool, run_id: st
     identity = float(np.max(np.abs(s - b * (u - f)) / np.maximum(1.0, np.abs(s))))
 
     fig = _figure(betas, res)
-    _write_atomically(out_dir / "free_energy_vs_beta.png", lambda fh: fig.savefig(fh, format="png", dpi=110),
+    write_atomically(out_dir / "free_energy_vs_beta.png", lambda fh: fig.savefig(fh, format="png", dpi=110),
                       run_id)
 
     shown = np.unique(np.linspace(0, len(betas) - 1, 5).round().astype(int))
@@ -417,9 +431,9 @@ def _free_energy_vs_beta(params: dict, out_dir: Path, progress: bool, run_id: st
               f"Spectrum of G in [{summary['spectrum_min']:.4g}, {summary['spectrum_max']:.4g}]; "
               f"max ‖w‖₂ = {summary['weight_norm_max']:.4g}.",
               f"{len(run.computed)} chunks computed, {len(run.skipped)} resumed, {seconds:.1f} s."]
-    _write_atomically(out_dir / "summary.md", lambda fh: fh.write(("\n".join(lines) + "\n").encode()),
+    write_atomically(out_dir / "summary.md", lambda fh: fh.write(("\n".join(lines) + "\n").encode()),
                       run_id)
-    _write_atomically(out_dir / "summary.json", lambda fh: fh.write(json.dumps(summary, indent=2).encode()),
+    write_atomically(out_dir / "summary.json", lambda fh: fh.write(json.dumps(summary, indent=2).encode()),
                       run_id)
     return summary
 

@@ -54,8 +54,8 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import as_float, check, check_count, check_finite, scalar_param
-from ..batch import _write_atomically, lock_run_dir, run_chunked
-from ..experiments import EXPERIMENTS, Experiment, Param, _check_key, _check_params, _dtype, sample_network
+from ..batch import write_atomically, lock_run_dir, run_chunked
+from ..experiments import EXPERIMENTS, Experiment, Param, check_key, check_params, run_dtype, sample_network
 from ..fokker_planck import entropy_production, entropy_production_parts, etdrk4, shannon_entropy, trajectory
 from ..grid import Grid
 from ..network import Network
@@ -307,7 +307,7 @@ def replica_trajectory(shared: dict, key: PRNGKeyArray, *, n_saves: int, integra
     if integrator not in INTEGRATORS:
         raise ValueError(f"integrator must be one of {INTEGRATORS}, got {integrator!r}")
     n_saves = check_count(n_saves, "n_saves")
-    key = _check_key(key)
+    key = check_key(key)
     M = as_float(shared["M"], "M")
     if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] % 2 == 0:
         raise ValueError(f"M must be a (2K+1, 2K+1) matrix of a FourierPotential, got shape {M.shape}")
@@ -616,7 +616,7 @@ def learning_fokker_planck(params: dict, out_dir, progress: bool = True, *, devi
     :func:`~nnworld_jax.batch.run_chunked` run, sharded over ``devices``, default all). ``on_chunk``
     is passed to ``run_chunked`` (a hook for tests). Returns the summary dict (also summary.json).
     """
-    params = _check_params(EXPERIMENTS[NAME], params)
+    params = check_params(EXPERIMENTS[NAME], params)
     _check_cross(params)
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"out_dir must be a path (str or os.PathLike), got {type(out_dir).__name__}")
@@ -641,7 +641,7 @@ def _compare(run_q, frames_p, grid, n_bins, n_boot, seed):
 
 
 def _run(params: dict, out_dir: Path, progress: bool, run_id: str, devices, on_chunk) -> dict:
-    dtype = _dtype(params)
+    dtype = run_dtype(params)
     t0 = time.perf_counter()
     setup = _setup(params, dtype)
     grid, nb, gamma, D = setup.grid, params["n_bins"], params["gamma"], params["D"]
@@ -758,9 +758,9 @@ def _run(params: dict, out_dir: Path, progress: bool, run_id: str, devices, on_c
         "devices": len(devices) if devices is not None else jax.device_count(),
     }
     fig = _figure(summary, sol, q, boltz, grid, nb)
-    _write_atomically(out_dir / f"{NAME}.png", lambda fh: fig.savefig(fh, format="png", dpi=100), run_id)
-    _write_atomically(out_dir / "summary.md", lambda fh: fh.write(_markdown(summary).encode()), run_id)
-    _write_atomically(out_dir / "summary.json", lambda fh: fh.write(json.dumps(summary, indent=2).encode()),
+    write_atomically(out_dir / f"{NAME}.png", lambda fh: fig.savefig(fh, format="png", dpi=100), run_id)
+    write_atomically(out_dir / "summary.md", lambda fh: fh.write(_markdown(summary).encode()), run_id)
+    write_atomically(out_dir / "summary.json", lambda fh: fh.write(json.dumps(summary, indent=2).encode()),
                       run_id)
     return summary
 

@@ -49,8 +49,8 @@ import numpy as np
 import optax
 
 from .._checks import as_float, check, check_count, check_finite, check_positive, check_scalar
-from ..batch import _write_atomically, batch_map, lock_run_dir, run_chunked
-from ..experiments import EXPERIMENTS, Experiment, Param, _check_key, _check_params, _dtype, resolve_params
+from ..batch import write_atomically, batch_map, lock_run_dir, run_chunked
+from ..experiments import EXPERIMENTS, Experiment, Param, check_key, check_params, run_dtype, resolve_params
 from ..learning import learn, teacher_student_task
 from ..network import Network
 
@@ -81,7 +81,7 @@ def student_network(key, width, *, in_size: int, out_size: int, width_max: int, 
     """
     import equinox as eqx
 
-    key = _check_key(key)
+    key = check_key(key)
     in_size = check_count(in_size, "in_size")
     out_size = check_count(out_size, "out_size")
     width_max = check_count(width_max, "width_max")
@@ -187,7 +187,7 @@ def ensemble_task(params: dict):
     a student, the data of U (10). ``params`` is validated (:func:`resolve_params`'s domains).
     """
     params = _check(params)
-    dtype = _dtype(params)
+    dtype = run_dtype(params)
     k_task = jax.random.split(jax.random.PRNGKey(params["seed"]))[0]
     task = teacher_student_task(k_task, in_size=params["in_size"], out_size=params["out_size"],
                                 width=params["teacher_width"], depth=1, n_data=params["n_data"],
@@ -212,7 +212,7 @@ def ensemble_items(params: dict) -> dict:
     index k whatever ``n_seeds`` is (a smaller run is a prefix of a larger one).
     """
     params = _check(params)
-    dtype = _dtype(params)
+    dtype = run_dtype(params)
     base = jax.random.split(jax.random.PRNGKey(params["seed"]))[1]
     seeds = np.asarray(jax.vmap(lambda k: jax.random.fold_in(base, k))(jnp.arange(params["n_seeds"])))
     betas, widths = _betas(params).astype(dtype), _widths(params).astype(np.int32)
@@ -382,7 +382,7 @@ def ensemble_figure(summary: dict, res: dict, params: dict):
 
 
 def _check(params: dict) -> dict:
-    params = _check_params(EXPERIMENTS[NAME], params)
+    params = check_params(EXPERIMENTS[NAME], params)
     if params["width_min"] > params["width_max"]:
         raise ValueError(f"width_min = {params['width_min']!r} must be <= width_max = {params['width_max']!r}")
     return params
@@ -440,10 +440,10 @@ def learning_laws_ensemble(params: dict, out_dir, progress: bool = True, *, devi
         summary = {**summarize(res, params), "params": params, "chunks_computed": len(run.computed),
                    "chunks_resumed": len(run.skipped), "seconds": round(seconds, 2)}
         fig = ensemble_figure(summary, res, params)
-        _write_atomically(out_dir / f"{NAME}.png", lambda fh: fig.savefig(fh, format="png", dpi=110), lock.run_id)
+        write_atomically(out_dir / f"{NAME}.png", lambda fh: fig.savefig(fh, format="png", dpi=110), lock.run_id)
         md = _markdown(summary, params, seconds, run)
-        _write_atomically(out_dir / "summary.md", lambda fh: fh.write(md.encode()), lock.run_id)
-        _write_atomically(out_dir / "summary.json",
+        write_atomically(out_dir / "summary.md", lambda fh: fh.write(md.encode()), lock.run_id)
+        write_atomically(out_dir / "summary.json",
                           lambda fh: fh.write(json.dumps(summary, indent=2).encode()), lock.run_id)
     return summary
 

@@ -62,8 +62,8 @@ import numpy as np
 
 from .. import hidden as H
 from .._checks import as_float, check, check_count, check_scalar
-from ..batch import _write_atomically, lock_run_dir, run_chunked
-from ..experiments import EXPERIMENTS, Experiment, Param, _check_key, _check_params, _check_static, _dtype
+from ..batch import write_atomically, lock_run_dir, run_chunked
+from ..experiments import EXPERIMENTS, Experiment, Param, check_key, check_params, check_static, run_dtype
 
 __all__ = ["bump_profile", "speed_coefficient", "light_cone_rate", "ring_length", "wave_case", "fit_order",
            "fit_speed_offset", "local_decay_rates", "permutation_waves", "run_quick"]
@@ -76,7 +76,7 @@ _NEWTON = 8  # Newton steps of the speed fit from the centroid speed, within O(�
 
 
 def _float(v, name, ok, expected):
-    return float(_check_static(v, name, ok, expected))
+    return float(check_static(v, name, ok, expected))
 
 
 def _finite_pos(v, name):
@@ -169,7 +169,7 @@ def wave_case(alpha, key, *, n: int, n_subsystems: int = 3, width: float = 1.0, 
     ``n_subsystems`` ≥ 1 integers; width, gap, travel finite > 0; 0 ≤ width_jitter < 1;
     -0.5 < alpha_error ≤ 0.5 (Python numbers).
     """
-    key = _check_key(key)
+    key = check_key(key)
     n = check_count(n, "n", 8)
     d = check_count(n_subsystems, "n_subsystems")
     need = ring_length(d, width, width_jitter, gap, travel)
@@ -330,7 +330,7 @@ def _grid(params: dict):
 
 
 def _validate(params: dict) -> dict:
-    params = _check_params(EXPERIMENTS[NAME], params)
+    params = check_params(EXPERIMENTS[NAME], params)
     for lo, hi in (("alpha_min", "alpha_max"), ("n_min", "n_max")):
         if params[lo] > params[hi]:
             raise ValueError(f"{lo} = {params[lo]!r} must be <= {hi} = {params[hi]!r}")
@@ -396,7 +396,7 @@ def _floors(dtype):
 
 
 def _run(params: dict, out_dir: Path, progress: bool, run_id: str) -> dict:
-    dtype = _dtype(params)
+    dtype = run_dtype(params)
     _, groups, need = _grid(params)
     d = params["n_subsystems"]
     t0 = time.perf_counter()
@@ -417,9 +417,9 @@ def _run(params: dict, out_dir: Path, progress: bool, run_id: str) -> dict:
     summary = _analyse(params, groups, results, dtype, need)
     summary.update({"chunks_computed": computed, "chunks_resumed": resumed, "seconds": round(seconds, 2)})
     fig = _figure(params, groups, results, summary)
-    _write_atomically(out_dir / f"{NAME}.png", lambda fh: fig.savefig(fh, format="png", dpi=110), run_id)
-    _write_atomically(out_dir / "summary.md", lambda fh: fh.write((_markdown(summary) + "\n").encode()), run_id)
-    _write_atomically(out_dir / "summary.json", lambda fh: fh.write(json.dumps(summary, indent=2).encode()), run_id)
+    write_atomically(out_dir / f"{NAME}.png", lambda fh: fig.savefig(fh, format="png", dpi=110), run_id)
+    write_atomically(out_dir / "summary.md", lambda fh: fh.write((_markdown(summary) + "\n").encode()), run_id)
+    write_atomically(out_dir / "summary.json", lambda fh: fh.write(json.dumps(summary, indent=2).encode()), run_id)
     return summary
 
 

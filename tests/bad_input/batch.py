@@ -162,6 +162,14 @@ CASES = [
     Case("batch.lock_run_dir", "a file, not a directory",
          in_dir(lambda d: bt.lock_run_dir(d / "f").__enter__(), lambda d: (d / "f").write_text("x")),
          r"exists and is not a directory", "io"),
+
+    # write_atomically
+    Case("batch.write_atomically", "path an int", lambda: bt.write_atomically(3, lambda fh: None), r"path must be a path",
+         "io"),
+    Case("batch.write_atomically", "write not callable", lambda: bt.write_atomically(Path("x"), b"bytes"),
+         r"write must be a callable", "io"),
+    Case("batch.write_atomically", "run_id with a slash", lambda: bt.write_atomically(Path("x"), lambda fh: None, "a/b"),
+         r"run_id must be a non-empty string", "io"),
 ]
 
 EXEMPT = {

@@ -139,6 +139,24 @@ CASES = [
     Case("experiments.free_energy_vs_beta_item", "max_norm = 1", run(ex.free_energy_vs_beta_item, BETAS, KEY,
                                                                      **{**NET, "max_norm": 1.0}),
          r"max_norm must be in \(0, 1\)", "domain"),
+
+    # the helpers every experiment's runner uses
+    Case("experiments.check_params", "exp a name, not an Experiment", lambda: ex.check_params(FE, dict(PARAMS)),
+         r"exp must be an Experiment", "input"),
+    Case("experiments.check_params", "n_networks = 0", lambda: ex.check_params(ex.EXPERIMENTS[FE],
+                                                                               {**PARAMS, "n_networks": 0}),
+         r"n_networks = 0: expected", "domain"),
+    Case("experiments.check_key", "a batch of keys", lambda: ex.check_key(jax.random.split(KEY, 3)),
+         r"key must be one PRNG key", "input"),
+    Case("experiments.check_key", "float array", lambda: ex.check_key(jnp.zeros(2)), r"key must be one PRNG key", "input"),
+    Case("experiments.check_static", "a bool", lambda: ex.check_static(True, "n", lambda v: v > 0, "a positive number"),
+         r"n must be a positive number", "input"),
+    Case("experiments.check_static", "out of domain", lambda: ex.check_static(-1, "n", lambda v: v > 0, "a positive number"),
+         r"n must be a positive number", "domain"),
+    Case("experiments.run_dtype", "precision float16", lambda: ex.run_dtype({"precision": "float16"}),
+         r"precision.*must be 'float64' or 'float32'", "domain"),
+    Case("experiments.run_dtype", "params not a dict", lambda: ex.run_dtype("float64"),
+         r"precision.*must be 'float64' or 'float32'", "input"),
 ]
 
 EXEMPT = {
