@@ -20,6 +20,15 @@ Experiments:
   average loss U (46) and the entropy S_x = β²∂F/∂β (13), on a grid of β. Since S_x is computed
   from ∂F/∂β, not from U, the identity S_x = β(U - F) (conventions §1) is a check, reported in the
   summary.
+
+Experiments from network dynamics (:mod:`nnworld_jax.emergence`, one module each):
+
+* ``learning_fokker_planck``: replicas of noisy learning of two parameters of a network, with the
+  drift from its free energy (45), against the Fokker-Planck grid solution (18)-(22).
+* ``learning_laws_ensemble``: the laws of learning (15)-(17) read on every step of an ensemble of
+  students (seeds × β × width), with standard errors across seeds.
+* ``permutation_waves``: waves on permutation networks (61) against the continuum (62)-(63), the
+  discretization error's order fitted, and the light-cone residual (55)/(65).
 """
 
 from __future__ import annotations
