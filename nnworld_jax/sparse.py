@@ -604,9 +604,13 @@ def _common_inputs(col_rows, col_pos, nnz, u, v):
     return np.stack([np.where(keep, take(pa), nnz), np.where(keep, take(pb), nnz), np.where(keep, take(ri), 0)], -1)
 
 
+_WALK_LIMIT = 200_000
+
+
 def _layout(pairs: np.ndarray, n: int):
     """Order the nodes of a max-degree-2 graph path by path; returns (order, linked, cycles) with
-    linked[k] = (order[k-1], order[k]) is an edge and cycles a list of (first, last) positions."""
+    linked[k] = (order[k-1], order[k]) is an edge and cycles a list of (first, last) positions;
+    None when the identity numbering does not work and N > _WALK_LIMIT."""
     a, b = pairs[:, 0], pairs[:, 1]
     adjacent = b - a == 1
     linked = np.zeros(n, bool)
@@ -620,7 +624,11 @@ def _layout(pairs: np.ndarray, n: int):
     idx = np.searchsorted(run_start, closers[:, 0], side="right") - 1
     if np.all((run_start[idx] == closers[:, 0]) & (run_end[idx] == closers[:, 1]) & (closers[:, 1] - closers[:, 0] >= 2)):
         return np.arange(n), linked, [tuple(c) for c in closers.tolist()]
-    # Otherwise walk the graph (O(N) Python; only for weights not numbered along their chains).
+    # Otherwise walk the graph: O(N) Python, for weights not numbered along their chains (e.g. a
+    # random permutation); above _WALK_LIMIT neurons that would cost seconds at every construction,
+    # so such weights get no layout (SLQ then; number the neurons along the chains to get it).
+    if n > _WALK_LIMIT:
+        return None
     nbrs = [[] for _ in range(n)]
     for x, y in pairs.tolist():
         nbrs[x].append(y)
@@ -663,10 +671,16 @@ def _chain_plan(rows, cols, n, row_cols, row_pos, col_rows, col_pos) -> "_Chains
             ends.append(np.stack([row_cols[both, s1], row_cols[both, s2]], 1))
     e = np.concatenate(ends).astype(np.int64)
     e = e[e[:, 0] != e[:, 1]]
-    pairs = np.unique(np.sort(e, axis=1), axis=0) if e.size else np.zeros((0, 2), np.int64)
+    e = np.sort(e, axis=1)
+    keys_e = np.sort(e[:, 0] * n + e[:, 1])  # 1-D keys, deduplicated after a sort (np.unique is slower here)
+    keys_e = keys_e[np.concatenate([[True], keys_e[1:] != keys_e[:-1]])] if keys_e.size else keys_e
+    pairs = np.stack([keys_e // n, keys_e % n], 1)
     if pairs.size and np.bincount(pairs.ravel(), minlength=n).max() > 2:
         return None
-    order, linked, cycles = _layout(pairs, n)
+    layout = _layout(pairs, n)
+    if layout is None:
+        return None
+    order, linked, cycles = layout
     keys = rows.astype(np.int64) * n + cols
     u, v = np.roll(order, 1), order
     link = np.stack([_pair_positions(keys, n, u, v), _pair_positions(keys, n, v, u)], 1)
