@@ -709,6 +709,15 @@ def reference_metric(X: Float[Array, "d"], *, eps: float, signature: tuple[float
     signature = as_float(signature if signature is not None else (1.0,) * d, "signature", X.dtype)
     if signature.shape != (d,):
         raise ValueError(f"signature must have one entry per coordinate, shape ({d},), got {signature.shape}")
+    g, flags = _reference_metric_jit(X, eps, signature)
+    return _guard(g, flags, ("X contains NaN or inf", "eps must be finite", "signature must be finite and non-zero"))
+
+
+@jax.jit
+def _reference_metric_jit(X, eps, signature):
+    # One program per (d, dtype), also under the eager jax.vmap of sample_metric (which would
+    # otherwise compile each of these ~30 operations on its own for every new grid shape).
+    d = X.shape[0]
     base = jnp.diag(signature)
     a = jnp.arange(d).reshape(d, 1)
     b = jnp.arange(d).reshape(1, d)
@@ -716,8 +725,7 @@ def reference_metric(X: Float[Array, "d"], *, eps: float, signature: tuple[float
     pert = jnp.cos(X[lo] + X[hi] + 0.3 * (lo + hi)) + 0.7 * jnp.sin(X[(lo + hi + 1) % d] - 0.5 * lo)
     flags = jnp.stack([~jnp.all(jnp.isfinite(X)), ~jnp.isfinite(eps),
                        ~jnp.all(jnp.isfinite(signature) & (signature != 0))])
-    return _guard(base + eps * pert, flags, ("X contains NaN or inf", "eps must be finite",
-                                             "signature must be finite and non-zero"))
+    return base + eps * pert, flags
 
 
 def sample_metric(grid: Grid, metric_fn: Callable[[Array], Array]) -> Float[Array, "n n ..."]:
