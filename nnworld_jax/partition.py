@@ -31,6 +31,9 @@ from jaxtyping import Array, Float
 from ._checks import as_float, check, check_count, check_finite, check_square, check_symmetric, scalar_param
 from .network import Network, _bulk_loss, _check_network, _state, activation_slope, bulk_loss
 
+__all__ = ["Method", "METHODS", "mean_state", "gauss_newton_operator", "logdet_spd", "log_partition_from_operator",
+           "log_partition", "free_energy"]
+
 Method = Literal["paper", "laplace"]
 METHODS = ("paper", "laplace")
 
@@ -49,19 +52,21 @@ def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
     """The mean state ⟨x⟩ = x*, the stationary point ∇H(x*) = 0 of the bulk loss (3).
 
     Started from a few iterations of the dynamics (1)-(2). Derivatives with respect to the network
-    go through the implicit function theorem, so ``jax.grad`` of anything built on x* is exact and
-    cheap. Two Newton solvers, chosen when the function is traced:
+    (w, b, m) go through the implicit function theorem, so ``jax.grad`` of anything built on x* is
+    exact and cheap. ∇H = Jᵀ r - m x with r = x - f(w x + b) and J = ∂r/∂x of eq. (9), so the
+    solver depends on the value of m (``lax.cond``; both run when m is batched under ``vmap``):
 
-    * m = 0 given as a constant (the default mass, not a traced or differentiated leaf): ∇H = Jᵀ r
-      with r = x - f(w x + b) the residual of the dynamics (1)-(2) and J = ∂r/∂x of eq. (9), so
-      for an invertible J the stationary points are the fixed points r = 0. Newton runs on r
-      (one LU of J per step, J from :func:`nnworld_jax.activation_slope`), and the implicit
-      derivative solves with J at x*: a few N³ flops instead of the Hessian of H per step.
-    * otherwise (m ≠ 0, or m traced): Newton (optimistix) on ∇H from ``jax.grad`` of (3).
+    * m = 0: for an invertible J the stationary points are the fixed points r = 0, found by chord
+      steps on r (the LU of J at the warm start, reused while the residual shrinks 4-fold per step)
+      and then Newton on r (one LU of J per step; f' by autodiff of the activation); the implicit
+      derivative solves with the Hessian of H, which at r = 0 is exactly JᵀJ (one more LU of J).
+    * m ≠ 0: Newton (optimistix) on ∇H from ``jax.grad`` of (3); the implicit derivative solves with
+      the Hessian from ``jax.jacfwd`` of ∇H.
 
-    For m = 0 and ‖w‖₂ < 1 (tanh) x* is the unique fixed point x = f(w x + b). Raises if Newton
-    does not converge in ``max_steps`` (an integer >= 1), and names w, b or m if they hold NaN/inf
-    (also under jit).
+    For m = 0 and ‖w‖₂ < 1 (tanh) x* is the unique fixed point x = f(w x + b). Tolerance
+    |r_i| ≤ 1e-14 + 1e-12 |x_i| in float64 (1e-6 + 1e-5 |x_i| in float32). Raises if Newton does not
+    converge in ``max_steps`` steps (an integer >= 1; for m = 0 it counts the factorizing steps,
+    and J singular on the way, e.g. no fixed point), and names w, b or m if they hold NaN/inf (also under jit).
 
     Returns: x* with shape (N,), in the dtype of ``net.w``.
     """
@@ -76,7 +81,14 @@ def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
     x0 = jax.lax.fori_loop(0, 8, warm_start, jnp.zeros_like(net.b))
     x0 = jax.lax.stop_gradient(jnp.where(jnp.all(jnp.isfinite(x0)), x0, jnp.zeros_like(x0)))
     x = _mean_state(max_steps, net, x0)
-    return check(x, ~jnp.all(jnp.isfinite(x)), "mean_state: Newton on the fixed point x = f(w x + b) did not "
+    return _check_converged(x, x, max_steps)
+
+
+def _check_converged(value, x, max_steps):
+    # ``value`` raises where the solver returned NaN for x*. On the value, and again in the derivative
+    # rule on the matrix that its solves read: a check on the value alone is dead code under grad
+    # (and J of a linear network does not read x*), which would then return NaN silently.
+    return check(value, ~jnp.all(jnp.isfinite(x)), "mean_state: Newton on the fixed point x = f(w x + b) did not "
                  f"converge in max_steps={max_steps} steps (J = I - diag(f') w singular, or no fixed point)")
 
 
@@ -89,7 +101,7 @@ def _residual_jacobian(net: Network, x):
 
 def _fixed_point_newton(max_steps, net: Network, x0):
     # Newton on r(x) = x - f(w x + b) = 0, the fixed point of the dynamics (1)-(2); NaN where it
-    # does not converge in max_steps (the caller raises).
+    # does not converge in max_steps factorizations (the caller raises).
     rtol, atol = _newton_tolerances(net.w.dtype)
 
     def residual(x):
@@ -100,6 +112,27 @@ def _fixed_point_newton(max_steps, net: Network, x0):
         # step, whose last step would be below machine precision (quadratic convergence).
         return jnp.all(jnp.abs(r) <= atol + rtol * jnp.abs(x))
 
+    # Chord phase: the LU of J at the warm start, reused while each step shrinks the residual at
+    # least 4-fold (near x* the rate is ~|x0 - x*| ‖f''‖ ‖w‖ ‖J⁻¹‖, a few per cent after the warm
+    # start). A step costs O(N²), a factorization O(N³); a step that does not contract is undone.
+    lu0 = lu_factor(_residual_jacobian(net, x0))
+
+    def chord_cond(carry):
+        # No tolerance test here: the steps are cheap, so they go on to the rounding floor, where a
+        # step stops contracting (and is undone); the Newton phase below then checks the tolerance.
+        k, x, r, contracting = carry
+        return (k < _CHORD_STEPS) & contracting & jnp.any(r != 0)
+
+    def chord_body(carry):
+        k, x, r, _ = carry
+        x_new = x - lu_solve(lu0, r)
+        r_new = residual(x_new)
+        contracting = jnp.max(jnp.abs(r_new)) <= 0.25 * jnp.max(jnp.abs(r))  # False for NaN
+        return k + 1, jnp.where(contracting, x_new, x), jnp.where(contracting, r_new, r), contracting
+
+    _, x, r, _ = jax.lax.while_loop(chord_cond, chord_body, (jnp.asarray(0), x0, residual(x0), jnp.asarray(True)))
+
+    # Newton phase (no step when the chord phase converged): one LU of J per step.
     def cond(carry):
         k, x, r = carry
         return (k < max_steps) & ~converged(x, r)
@@ -109,8 +142,11 @@ def _fixed_point_newton(max_steps, net: Network, x0):
         x = x - jnp.linalg.solve(_residual_jacobian(net, x), r)
         return k + 1, x, residual(x)
 
-    _, x, r = jax.lax.while_loop(cond, body, (jnp.asarray(0), x0, residual(x0)))
+    _, x, r = jax.lax.while_loop(cond, body, (jnp.asarray(0), x, r))
     return jnp.where(converged(x, r), x, jnp.nan)
+
+
+_CHORD_STEPS = 32  # cap on the O(N²) chord steps; max_steps counts the factorizing Newton steps
 
 
 def _grad_h_newton(max_steps, net: Network, x0):
@@ -144,11 +180,11 @@ def _mean_state_jvp(max_steps, primals, tangents):
     _, v = jax.jvp(lambda n: grad_h(n, x), (net,), (dnet,))
 
     def gauss_newton(v):
-        lu = lu_factor(_residual_jacobian(net, x))
+        lu = lu_factor(_check_converged(_residual_jacobian(net, x), x, max_steps))
         return lu_solve(lu, lu_solve(lu, v, trans=1))
 
     def hessian(v):
-        return jnp.linalg.solve(jax.jacfwd(grad_h, argnums=1)(net, x), v)
+        return jnp.linalg.solve(_check_converged(jax.jacfwd(grad_h, argnums=1)(net, x), x, max_steps), v)
 
     return x, -jax.lax.cond(net.m == 0, gauss_newton, hessian, v)
 
@@ -202,14 +238,14 @@ def _logdet_cholesky(a, what):
 
 @_logdet_cholesky.defjvp
 def _logdet_cholesky_jvp(what, primals, tangents):
-    # d log det A = tr(A⁻¹ dA). A⁻¹ from the Cholesky factor by one triangular solve is 2-3× cheaper
+    # d log det A = tr(A⁻¹ dA). A⁻¹ from the Cholesky factor by two triangular solves is 2-3× cheaper
     # than differentiating through the factorization (measured in benchmarks/bench_free_energy.py);
     # it exists only on the derivative path, and the rule stays differentiable (higher orders in β).
     (a,), (da,) = primals, tangents
     chol = _checked_cholesky(a, what)
     logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
-    chol_inv = solve_triangular(chol, jnp.eye(a.shape[-1], dtype=a.dtype), lower=True)
-    return logdet, jnp.sum((chol_inv.T @ chol_inv) * da)
+    a_inv = cho_solve((chol, True), jnp.eye(a.shape[-1], dtype=a.dtype))  # two triangular solves
+    return logdet, jnp.sum(a_inv * da)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(3,))

@@ -25,7 +25,11 @@ from jaxtyping import Array, Float
 
 from ._checks import check, float_array, float_dtype, scalar_param
 from .network import Network, _check_network, _state, bulk_loss
-from .partition import Method, _check_method, _log_partition_from_operator, gauss_newton_operator, mean_state
+from .partition import Method, _check_method, _jacobian, _log_partition_from_jacobian, gauss_newton_operator, mean_state
+
+
+__all__ = ["Thermodynamics", "thermodynamics", "average_loss", "entropy", "complexity", "heat_capacity",
+           "operator_spectrum", "free_energy_eigen", "virial_average_loss"]
 
 
 class Thermodynamics(NamedTuple):
@@ -62,12 +66,14 @@ def thermodynamics(net: Network, beta, *, method: Method = "paper", x=None) -> T
     dtype = _check_network(net).w.dtype
     beta = scalar_param(beta, "beta", dtype, positive=True)
     x = mean_state(net) if x is None else _state(net, x)
-    g = gauss_newton_operator(net, x)
+    # J of eq. (9), not G = JᵀJ: the log-det's derivative rule on J (partition._logdet_gram) gives
+    # the β-derivatives from tr A⁻¹ alone, without forming A⁻¹.
+    jac = _jacobian(net, x)
     h_star = bulk_loss(net, x) if method == "laplace" else jnp.zeros((), dtype)
-    n = g.shape[0]
+    n = jac.shape[0]
 
     def beta_f(b):  # βF(β) = -log Z(β)
-        return -_log_partition_from_operator(g, b, net.m, h_star, method)
+        return -_log_partition_from_jacobian(jac, b, _check_network(net).m, h_star, method)
 
     def beta_f_and_u(b):
         return jax.jvp(beta_f, (b,), (jnp.ones_like(b),))

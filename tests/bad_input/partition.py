@@ -18,6 +18,7 @@ X = jnp.zeros(2)
 # tanh: G depends on x and b, so their gradients read the (checked) values. For the linear NET the
 # derivative in x or b is structurally zero and no check is needed to get it right.
 TANH = nw.Network(jnp.array([[0.2, -0.3], [0.1, 0.4]]), jnp.array([0.5, -0.2]))
+NO_FIXED_POINT = nw.Network(jnp.eye(2), jnp.array([0.5, -0.2]), activation="linear")
 TANH_NAN_W = eqx.tree_at(lambda n: n.w, TANH, TANH.w.at[0, 1].set(jnp.nan))
 
 
@@ -39,6 +40,13 @@ CASES = [
     Case("partition.mean_state", "net is a matrix", run(pt.mean_state, G), r"net must be a Network", "input"),
     Case("partition.mean_state", "NaN in w under jit(grad) of x*", jit_grad(lambda w: jnp.sum(pt.mean_state(set_w(NET, w))),
                                                                           NAN_W.w), r"w contains NaN", "transform"),
+    # m = 0 runs Newton on the fixed point r = x - f(wx + b) = 0: w = I, f linear has J = 0 and no
+    # fixed point for b ≠ 0 (every x is stationary for H, which is constant): an error, never NaN.
+    Case("partition.mean_state", "no fixed point (J = I - w = 0)", run(pt.mean_state, NO_FIXED_POINT),
+         r"did not converge", "domain"),
+    Case("partition.mean_state", "no fixed point under jit(grad) in b",
+         jit_grad(lambda b: jnp.sum(pt.mean_state(eqx.tree_at(lambda n: n.b, NO_FIXED_POINT, b))), NO_FIXED_POINT.b),
+         r"did not converge", "transform"),
     # gauss_newton_operator (8)-(9)
     Case("partition.gauss_newton_operator", "x shape (3,)", run(pt.gauss_newton_operator, NET, jnp.zeros(3)),
          r"x must have shape \(2,\)", "input"),
