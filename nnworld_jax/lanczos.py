@@ -39,7 +39,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ._checks import check, check_count, float_array, float_dtype_arg, scalar_param
 from .network import Network
 from .partition import gauss_newton_operator, log_partition_from_operator
-from .sparse import SparseNetwork, _check_network, _prepare, _Prepared, _rows, _slope, sparse_mean_state, to_dense
+from .sparse import (SparseNetwork, _check_network, _prepare, _Prepared, _rows, _slope, has_structured_logdet,
+                     sparse_mean_state, structured_free_energy, to_dense)
 
 __all__ = ["LogDetEstimate", "FreeEnergyEstimate", "rademacher_probes", "exact_probes", "lanczos_tridiagonal",
            "slq_logdet", "gauss_newton_logdet", "free_energy_slq", "sparse_free_energy", "DENSE_THRESHOLD"]
@@ -355,32 +356,42 @@ def free_energy_slq(net: SparseNetwork, beta, x: Float[Array, " N"] | None = Non
     return FreeEnergyEstimate(f, est.std_error / (2 * beta), est.truncation_error / (2 * beta), est)
 
 
-def sparse_free_energy(net: SparseNetwork, beta, *, method: Literal["auto", "dense", "slq"] = "auto",
+def sparse_free_energy(net: SparseNetwork, beta, *, method: Literal["auto", "dense", "exact", "slq"] = "auto",
                        x: Float[Array, " N"] | None = None, key: PRNGKeyArray | None = None,
                        num_probes: int = 4, num_steps: int = 40) -> Float[Array, ""]:
-    """Free energy F of eq. (45) (= -(1/β) log Z₇, eqs. (6)-(9)) of a sparse network, dense or by SLQ.
+    """Free energy F of eq. (45) (= -(1/β) log Z₇, eqs. (6)-(9)) of a sparse network: structured, dense or SLQ.
 
     Arguments:
         net: the sparse network.
         beta: inverse temperature β > 0.
         method: ``"dense"``: exact Cholesky of the (N, N) operator (:func:`nnworld_jax.free_energy`,
-            O(N²) memory); ``"slq"``: :func:`free_energy_slq` (O(N) memory, a stochastic estimate);
-            ``"auto"`` (default): dense for N ≤ ``DENSE_THRESHOLD`` (2000), SLQ above.
+            O(N²) memory); ``"exact"``: :func:`nnworld_jax.sparse.structured_free_energy`, exact in
+            O(N) time and memory for chains, cycles, permutations and disjoint unions of them (an error
+            for other structures); ``"slq"``: :func:`free_energy_slq` (O(N) memory, a stochastic
+            estimate); ``"auto"`` (default): exact where the structure allows
+            (:func:`nnworld_jax.sparse.has_structured_logdet`, decided when the weights are built),
+            else dense for N ≤ ``DENSE_THRESHOLD`` (2000), SLQ above.
         x: state to expand around (default the fixed point x̄, :func:`sparse_mean_state`).
         key, num_probes, num_steps: SLQ settings (see :func:`gauss_newton_logdet`).
 
     Returns: scalar F in the weights' dtype; differentiable in the weights' values, b, m and β.
     """
-    if method not in ("auto", "dense", "slq"):
-        raise ValueError(f"method must be 'auto', 'dense' or 'slq', got {method!r}")
+    if method not in ("auto", "dense", "exact", "slq"):
+        raise ValueError(f"method must be 'auto', 'dense', 'exact' or 'slq', got {method!r}")
     net = _check_network(net)
+    structured = has_structured_logdet(net.weights)
     if method == "auto":
-        method = "dense" if net.n <= DENSE_THRESHOLD else "slq"
+        method = "exact" if structured else ("dense" if net.n <= DENSE_THRESHOLD else "slq")
+    if method == "exact" and not structured:
+        raise ValueError("method='exact' needs weights whose operator is a union of paths and cycles "
+                         "(nnworld_jax.sparse.has_structured_logdet); use 'dense' or 'slq'")
     dtype = net.weights.dtype
     beta = scalar_param(beta, "beta", dtype, positive=True)
     x = sparse_mean_state(net) if x is None else float_array(x, "x", dtype, shape=(net.n,))
     if method == "slq":
         return free_energy_slq(net, beta, x, key=key, num_probes=num_probes, num_steps=num_steps).free_energy
+    if method == "exact":
+        return structured_free_energy(net, beta, x)
     dense = Network(to_dense(net.weights), net.b, net.activation, net.m)
     g = gauss_newton_operator(dense, x)
     return -log_partition_from_operator(g, beta, net.m) / beta

@@ -181,7 +181,9 @@ def test_sparse_free_energy_is_eq_45():
     net = cycle_net(n)
     f = logdet_jit(net, BETA, probes="exact", num_steps=30).value
     f = (f - n * math.log(2 * math.pi)) / (2 * BETA)
-    assert float(lz.sparse_free_energy(net, BETA)) == pytest.approx(float(f), rel=1e-12)  # auto = dense at N ≤ 2000
+    # auto = the exact structured route for a cycle; dense is the independent second method
+    assert float(lz.sparse_free_energy(net, BETA)) == pytest.approx(float(f), rel=1e-12)
+    assert float(lz.sparse_free_energy(net, BETA, method="dense")) == pytest.approx(float(f), rel=1e-12)
     a = 1 - math.tanh(C * uniform_fixed_point(C, B) + B) ** 2
     lam = 1 + (a * C) ** 2 - 2 * a * C * np.cos(2 * np.pi * np.arange(n) / n)
     np.testing.assert_allclose(float(f), float(nw.free_energy_eigen(jnp.asarray(lam), BETA)), rtol=1e-12)

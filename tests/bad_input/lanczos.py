@@ -79,7 +79,10 @@ CASES = [
     Case("lanczos.free_energy_slq", "one bad beta under jit(vmap(grad))",
          jit_vmap_grad(lambda b: slq_f(NET, b), jnp.array([1.0, -1.0])), r"beta must be finite and > 0", "transform"),
     # sparse_free_energy
-    Case("lanczos.sparse_free_energy", "unknown method", run(lz.sparse_free_energy, NET, 1.0, method="lu"), r"method must be 'auto', 'dense' or 'slq'", "input"),
+    Case("lanczos.sparse_free_energy", "unknown method", run(lz.sparse_free_energy, NET, 1.0, method="lu"), r"method must be 'auto', 'dense', 'exact' or 'slq'", "input"),
+    Case("lanczos.sparse_free_energy", "method='exact' on a hub (not paths and cycles)",
+         run(lz.sparse_free_energy, sp.SparseNetwork(sp.from_dense(jnp.full((4, 4), 0.1)), jnp.zeros(4)), 1.0,
+             method="exact"), r"method='exact' needs weights whose operator is a union of paths and cycles", "domain"),
     Case("lanczos.sparse_free_energy", "beta shape (2,)", run(lz.sparse_free_energy, NET, jnp.ones(2)), r"beta must be a scalar.*vmap", "input"),
     Case("lanczos.sparse_free_energy", "x NaN", run(lz.sparse_free_energy, NET, 1.0, x=jnp.full(4, jnp.nan)), r"x contains NaN", "input"),
     Case("lanczos.sparse_free_energy", "outside the domain (dense) under jit(grad) in beta",
