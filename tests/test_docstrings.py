@@ -23,8 +23,11 @@ NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_
                "batch_map", "run_chunked",
                # holography's own OU model (no paper equation; issue #19)
                "stationary_covariance", "ou_entropy_production"}
+from nnworld_jax.emergence import learning_fokker_planck, learning_laws_ensemble, permutation_waves  # noqa: E402
+
 PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, reduced_gravity,
-                   minimal_coupling, network_gravity, holography, sparse, lanczos]
+                   minimal_coupling, network_gravity, holography, sparse, lanczos,
+                   learning_fokker_planck, learning_laws_ensemble, permutation_waves]
 EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")
 
 
