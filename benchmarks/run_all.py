@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("free_energy", "large_networks", "fokker_planck", "schrodinger", "strings", "curvature")
+BENCHMARKS = ("free_energy", "large_networks", "fokker_planck", "schrodinger", "strings", "curvature", "training_loop")
 
 
 def device_name() -> str:

@@ -68,12 +68,17 @@ from .learning import (
     laws_of_learning as laws_of_learning,
     learn as learn,
     learning_equilibrium as learning_equilibrium,
+    model_layers as model_layers,
     network_from_mlp as network_from_mlp,
+    network_from_model as network_from_model,
     teacher_student_task as teacher_student_task,
     thermo_metrics as thermo_metrics,
     train_student as train_student,
 )
 from . import reference as reference
+
+# Inside a user's training loop (issue #14): the feed-forward fast path, metrics and the F term.
+from . import training as training
 
 # Paper §4-§10 by physics topic, used as namespaces (``nw.quantum.split_step``), like jax_md.space.
 from . import grid as grid
@@ -94,6 +99,7 @@ from . import holography as holography
 # Scale (issue #6): sharded, resumable batch experiments and matrix-free large networks.
 from . import batch as batch
 from . import experiments as experiments
+from . import emergence as emergence
 from .batch import batch_map as batch_map, run_chunked as run_chunked
 from . import sparse as sparse
 from . import lanczos as lanczos

@@ -9,7 +9,7 @@ import pytest
 import nnworld_jax as nw
 from nnworld_jax import (curvature, entropic, fokker_planck, gravity, grid, hamilton_jacobi, hidden,
                          minimal_coupling, network_gravity, holography, lanczos, sparse, learning, metrics, network, partition, quantum, reduced_gravity,
-                         strings, thermo)
+                         strings, thermo, training)
 
 # Utilities that implement no equation of the paper.
 NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_from_mlp",
@@ -27,7 +27,7 @@ from nnworld_jax.emergence import learning_fokker_planck, learning_laws_ensemble
 
 PHYSICS_MODULES = [fokker_planck, entropic, quantum, hamilton_jacobi, hidden, strings, curvature, gravity, reduced_gravity,
                    minimal_coupling, network_gravity, holography, sparse, lanczos,
-                   learning_fokker_planck, learning_laws_ensemble, permutation_waves]
+                   training, learning_fokker_planck, learning_laws_ensemble, permutation_waves]
 EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")
 
 

@@ -90,3 +90,21 @@ def test_readme_large_network_example_matches_closed_form():
     assert abs(float(est.free_energy) - (-170968.8)) <= 0.5
     assert abs(float(est.std_error) - 67) <= 1
     assert abs(float(est.free_energy) - exact) / abs(exact) <= 5e-6
+
+
+def test_readme_training_loop_example_logs_the_dense_free_energy(capsys):
+    code = _readme_block("## Inside your training loop")
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    import jax
+    import numpy as np
+
+    import nnworld_jax as nw
+
+    # The logged F of the fast path (forward pass, layered log-det) against the general route: the
+    # same model as a dense network (2), a Newton solve for the clamped mean state, a dense Cholesky.
+    # Both are exact, so they agree to rounding (float64: 1e-10 relative).
+    model, x = scope["model"], scope["x"]
+    net = nw.network_from_model(model)
+    dense = jax.vmap(lambda xi: nw.clamped_thermodynamics(net, 5.0, xi, clamp="inputs").free_energy)(x[:16])
+    np.testing.assert_allclose(float(scope["logged"]["free_energy"]), float(np.mean(dense)), rtol=1e-10)
