@@ -16,7 +16,9 @@ import time
 
 if __name__ == "__main__":  # imported by test_batch.py for its kernels: keep pytest's 2 devices
     mode = sys.argv[1]
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=" + ("2" if mode == "dist" else "4")
+    from _env import xla_flags
+
+    os.environ["XLA_FLAGS"] = xla_flags(devices=2 if mode == "dist" else 4)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import jax  # noqa: E402

@@ -28,6 +28,7 @@ import pytest
 
 import nnworld_jax as nw
 from _batch_worker import BETAS, eigen_kernel
+from _env import subprocess_env
 from nnworld_jax import cli, experiments
 from nnworld_jax.batch import (LOCK, MANIFEST, CorruptManifestError, ResumeMismatchError, RunDirectoryBusyError,
                                 UntrustedChunkWarning, batch_map, load_chunks, make_batch_fn, run_chunked)
@@ -37,7 +38,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "free_energy_vs_bet
 
 
 def worker(*args, timeout=240):
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, str(WORKER), *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -171,7 +172,7 @@ def test_killed_run_resumes_without_recomputing_finished_chunks(tmp_path):
     user = {".x.tmp": b"mine", ".chunk_000001.npz.0123456789abcdef.tmp": b"also mine"}
     for name, data in user.items():
         (out / name).write_bytes(data)
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = subprocess_env()
     proc = subprocess.Popen([sys.executable, str(WORKER), "run", str(out), "48", "8", "0.4"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
@@ -220,7 +221,7 @@ def test_two_processes_with_jax_distributed(tmp_path):
     # every process gets all 10 results, bitwise equal to its own one-device vmap; run_chunked
     # writes from process 0 and both read the same chunks back.
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = subprocess_env()
     procs = [subprocess.Popen([sys.executable, str(WORKER), "dist", str(port), str(i), str(tmp_path / "out")],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(2)]
@@ -430,7 +431,7 @@ def test_second_concurrent_run_is_refused(tmp_path, capsys):
     # 1 s pauses; meanwhile a run_chunked call and `nnworld batch` into the same directory are
     # refused, naming the directory and the worker's pid; the worker finishes undisturbed.
     out = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = subprocess_env()
     proc = subprocess.Popen([sys.executable, str(WORKER), "run", str(out), "24", "4", "1.0"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -560,7 +561,7 @@ def test_cli_batch_killed_then_resumed(tmp_path):
     # recomputed) and its results are bitwise those of an uninterrupted run of the same config.
     cfg, out, fresh = tmp_path / "c.json", tmp_path / "o", tmp_path / "fresh"
     cfg.write_text(json.dumps({**SMALL, "params": {**SMALL["params"], "n_networks": 160}}))
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = subprocess_env()
     proc = subprocess.Popen([sys.executable, "-m", "nnworld_jax.cli", "batch", str(cfg), "--out", str(out),
                              "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from _env import subprocess_env
 from nnworld_jax import claims
 from nnworld_jax.cli import main
 
@@ -118,7 +119,7 @@ def test_float32_run_gives_every_recorded_verdict(tmp_path):
     """`nnworld reproduce --quick --precision float32` in its own process: exit 0, and the report
     says which claims ran in float64 because they declared they need it."""
     out = tmp_path / "r32"
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = subprocess_env()  # one device, the suite's LLVM level
     proc = subprocess.run([sys.executable, "-m", "nnworld_jax.cli", "reproduce", "--quick", "--precision", "float32",
                            "--out", str(out)], capture_output=True, text=True, timeout=1500, env=env)
     records = json.loads((out / "claims.json").read_text())["claims"]

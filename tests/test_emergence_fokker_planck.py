@@ -18,6 +18,7 @@ import jax
 import numpy as np
 import pytest
 
+from _env import subprocess_env
 from nnworld_jax import experiments
 from nnworld_jax.batch import load_chunks
 from nnworld_jax.emergence import learning_fokker_planck as lfp
@@ -35,7 +36,7 @@ class _Interrupt(Exception):
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("lfp")
     four, one = base / "four", base / "one"
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    env = subprocess_env(devices=4)
     proc = subprocess.Popen([sys.executable, "-m", "nnworld_jax.cli", "batch", str(EXAMPLE), "--out", str(four),
                              "--quick", "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)

@@ -13,6 +13,7 @@ import numpy as np
 import optax
 import pytest
 
+from _env import subprocess_env
 from nnworld_jax import Network
 from nnworld_jax.batch import load_chunks
 from nnworld_jax.emergence import learning_laws_ensemble as ens
@@ -26,7 +27,7 @@ SHARDED_SEEDS = 2  # the 4-device run: the first 2 seeds' 32 students (a prefix 
 # before jax is imported). It starts with the fixture so that it overlaps the 1-device run.
 WORKER = textwrap.dedent(f"""
     import os, sys
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    os.environ["XLA_FLAGS"] += " --xla_force_host_platform_device_count=4"
     import jax
     jax.config.update("jax_enable_x64", True)
     import numpy as np
@@ -45,7 +46,7 @@ def quick(tmp_path_factory):
     """The quick form on one device, its per-student results, and the 4-device worker's output."""
     out = tmp_path_factory.mktemp("laws") / "run"
     sharded = out.parent / "sharded.npz"
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = subprocess_env()  # WORKER adds its 4 devices
     proc = subprocess.Popen([sys.executable, "-c", WORKER, str(sharded)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     _, params = resolve_params({"experiment": ens.NAME}, quick=True)

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from _env import subprocess_env
 from nnworld_jax import cli, experiments
 from nnworld_jax.batch import MANIFEST, load_chunks
 from nnworld_jax.emergence import permutation_waves as pw
@@ -179,8 +180,7 @@ WORKER = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_sharding_on_four_devices_equals_one_device():
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    env = subprocess_env(devices=4)
     proc = subprocess.run([sys.executable, "-c", WORKER], capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(proc.stdout.strip().splitlines()[-1])
