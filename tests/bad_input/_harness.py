@@ -75,3 +75,20 @@ def jit_vmap_grad(scalar_fn, xs):
     import jax
 
     return lambda: jax.block_until_ready(jax.jit(jax.vmap(jax.grad(scalar_fn)))(xs))
+
+
+def in_dir(action, setup=None):
+    """``action(d)`` in a fresh temporary directory ``d`` (after ``setup(d)``); the directory goes."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    def thunk():
+        d = Path(tempfile.mkdtemp(prefix="nnworld-bad-input-"))
+        try:
+            if setup is not None:
+                setup(d)
+            return action(d)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    return thunk

@@ -3,7 +3,6 @@
 import functools
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import jax
@@ -12,7 +11,7 @@ import numpy as np
 
 from nnworld_jax import batch as bt
 
-from ._harness import Case
+from ._harness import Case, in_dir
 
 
 def kernel(s, x):
@@ -25,18 +24,6 @@ X = jnp.arange(6.0)
 def run(fn, *args, **kw):
     return lambda: jax.block_until_ready(fn(*args, **kw))
 
-
-def in_dir(action, setup=None):
-    """``action(dir)`` in a fresh temporary directory, after ``setup(dir)``; the directory goes."""
-    def thunk():
-        d = Path(tempfile.mkdtemp(prefix="nnworld-bad-input-"))
-        try:
-            if setup is not None:
-                setup(d)
-            return action(d)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-    return thunk
 
 
 def finished(d, n=6, chunk_size=4):

@@ -1,10 +1,6 @@
 """Bad input for nnworld_jax.emergence.learning_fokker_planck: the chart, F on a grid, its
 interpolant and drift, the replica kernel, histograms and L1, the grid solution and the runners."""
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +10,7 @@ from nnworld_jax.emergence import learning_fokker_planck as lfp
 from nnworld_jax.grid import Grid
 from nnworld_jax.network import Network
 
-from ._harness import Case, jit_grad, jitted, run
+from ._harness import Case, in_dir, jit_grad, jitted, run
 
 MODULE = "emergence.learning_fokker_planck"
 KEY = jax.random.PRNGKey(0)
@@ -33,15 +29,6 @@ Q = np.array([[0.1, 0.2], [3.0, 4.0]])
 def shared(**kw):
     return {**SHARED, **kw}
 
-
-def in_dir(action):
-    def thunk():
-        d = Path(tempfile.mkdtemp(prefix="nnworld-bad-input-"))
-        try:
-            return action(d)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-    return thunk
 
 
 CASES = [

@@ -1,17 +1,13 @@
 """Bad input for nnworld_jax.emergence.learning_laws_ensemble: the student, its history, the per-step
 readings of the laws, the ensemble's parameters and results."""
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 
 from nnworld_jax.emergence import learning_laws_ensemble as ens
 from nnworld_jax.experiments import resolve_params
 
-from ._harness import Case, jitted, run
+from ._harness import Case, in_dir, jitted, run
 
 MODULE = "emergence.learning_laws_ensemble"
 KEY = jax.random.PRNGKey(0)
@@ -26,15 +22,6 @@ SMALL = {**QUICK, "n_seeds": 2, "n_beta": 1, "width_min": 2, "width_max": 2}  # 
 RES = {k: jnp.zeros((2, 3)) for k in ("entropy", "average_loss", "free_energy", "rho")} | {
     k: jnp.zeros(2) for k in ("second_law_fraction", "first_law_fraction", "identity_residual", "net_entropy_change")}
 
-
-def in_dir(action):
-    def thunk():
-        d = Path(tempfile.mkdtemp(prefix="nnworld-bad-input-"))
-        try:
-            return action(d)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-    return thunk
 
 
 CASES = [

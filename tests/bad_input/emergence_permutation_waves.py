@@ -1,10 +1,6 @@
 """Bad input for nnworld_jax.emergence.permutation_waves: the case kernel, its profile, the fits and
 the experiment's runners."""
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,22 +8,13 @@ import numpy as np
 from nnworld_jax import experiments as ex
 from nnworld_jax.emergence import permutation_waves as pw
 
-from ._harness import Case, jit_grad, jitted, run
+from ._harness import Case, in_dir, jit_grad, jitted, run
 
 MODULE = "emergence.permutation_waves"
 KEY = jax.random.PRNGKey(0)
 A = np.geomspace(24.0, 384.0, 6)
 QUICK = ex.resolve_params({"experiment": "permutation_waves"}, quick=True)[1]
 
-
-def in_dir(action):
-    def thunk():
-        d = Path(tempfile.mkdtemp(prefix="nnworld-bad-input-"))
-        try:
-            return action(d)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-    return thunk
 
 
 CASES = [

@@ -1,16 +1,13 @@
 """Bad input for nnworld_jax.experiments: config files, parameters, the ensemble and its kernel."""
 
-import json
-import shutil
 import tempfile
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
 from nnworld_jax import experiments as ex
 
-from ._harness import Case
+from ._harness import Case, in_dir
 
 KEY = jax.random.PRNGKey(0)
 BETAS = jnp.geomspace(0.1, 10.0, 4)
@@ -25,28 +22,12 @@ def run(fn, *args, **kw):
 
 def config_file(name, text):
     """``load_config`` of a file ``name`` holding ``text``, in a fresh temporary directory."""
-    def thunk():
-        d = Path(tempfile.mkdtemp(prefix="nnworld-bad-input-"))
-        try:
-            (d / name).write_text(text)
-            return ex.load_config(d / name)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-    return thunk
+    return in_dir(lambda d: ex.load_config(d / name), setup=lambda d: (d / name).write_text(text))
 
 
 def cfg(**params):
     return {"experiment": FE, "params": params}
 
-
-def in_dir(action):
-    def thunk():
-        d = Path(tempfile.mkdtemp(prefix="nnworld-bad-input-"))
-        try:
-            return action(d)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-    return thunk
 
 
 CASES = [
