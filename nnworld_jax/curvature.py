@@ -340,6 +340,92 @@ _CONST_EVAL = frozenset({"iota", "eq", "ne", "lt", "le", "gt", "ge", "add", "sub
                          "broadcast_in_dim", "convert_element_type", "reshape", "squeeze", "slice",
                          "concatenate", "transpose"})
 
+# NumPy forms of the primitives a metric is usually made of, for the structure analysis's constant
+# evaluations (:func:`_np_eval_eqn`). Evaluating them with JAX instead would run each primitive
+# eagerly, and on a cold start every eager primitive is an XLA compilation of its own (~10-70 ms
+# each; Kerr's metric at one point took 18 of them, ~0.8 s of its first call).
+_NP_UNARY = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
+             "neg": np.negative, "abs": np.abs, "sign": np.sign, "floor": np.floor, "ceil": np.ceil,
+             "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh, "asin": np.arcsin, "acos": np.arccos,
+             "atan": np.arctan, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
+             "log1p": np.log1p, "expm1": np.expm1, "not": np.logical_not, "is_finite": np.isfinite,
+             "square": np.square, "rsqrt": lambda x: 1 / np.sqrt(x), "logistic": lambda x: 1 / (1 + np.exp(-x)),
+             "copy": np.copy, "copy_p": np.copy, "exp2": np.exp2, "cbrt": np.cbrt}
+_NP_BINARY = {"add": np.add, "add_any": np.add, "sub": np.subtract, "mul": np.multiply, "pow": np.power,
+              "max": np.maximum, "min": np.minimum, "atan2": np.arctan2, "eq": np.equal, "ne": np.not_equal,
+              "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal, "rem": np.fmod}
+
+
+def _np_eval_eqn(eqn, vals: list) -> list:
+    """One jaxpr equation evaluated by NumPy on concrete inputs (float64/int64 precision); raises
+    ``NotImplementedError`` for a primitive it does not know. Results are cast to the equation's
+    output dtypes."""
+    name, p = eqn.primitive.name, eqn.params
+    a = vals[0] if vals else None
+    if name in _NP_UNARY:
+        out = _NP_UNARY[name](a)
+    elif name in _NP_BINARY:
+        out = _NP_BINARY[name](a, vals[1])
+    elif name in ("and", "or", "xor"):
+        fn = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}[name]
+        out = fn(a, vals[1])
+    elif name == "div":
+        out = np.true_divide(a, vals[1])
+        if np.issubdtype(np.result_type(a, vals[1]), np.integer):
+            out = np.trunc(out)
+    elif name == "integer_pow":
+        out = np.power(a, float(p["y"])) if p["y"] < 0 else np.power(a, p["y"])
+    elif name == "select_n":
+        out = np.choose(np.asarray(a).astype(int), [np.broadcast_to(c, np.shape(vals[1])) for c in vals[1:]])
+    elif name == "convert_element_type":
+        out = np.asarray(a).astype(p["new_dtype"])
+    elif name == "iota":
+        shape, dim = p["shape"], p["dimension"]
+        out = np.broadcast_to(np.arange(shape[dim]).reshape([-1 if k == dim else 1 for k in range(len(shape))]),
+                              shape)
+    elif name == "broadcast_in_dim":
+        shape = list(p["shape"])
+        tmp = [1] * len(shape)
+        for k, dim in enumerate(p["broadcast_dimensions"]):
+            tmp[dim] = np.shape(a)[k]
+        out = np.broadcast_to(np.reshape(a, tmp), shape)
+    elif name == "reshape" and p.get("dimensions") is None:
+        out = np.reshape(a, p["new_sizes"])
+    elif name == "squeeze":
+        out = np.squeeze(a, axis=tuple(p["dimensions"]))
+    elif name == "slice":
+        strides = p["strides"] or (1,) * len(p["start_indices"])
+        out = np.asarray(a)[tuple(slice(s, e, k) for s, e, k in zip(p["start_indices"], p["limit_indices"], strides))]
+    elif name == "concatenate":
+        out = np.concatenate([np.atleast_1d(v) for v in vals], axis=p["dimension"])
+    elif name == "transpose":
+        out = np.transpose(a, p["permutation"])
+    elif name == "pad" and all(lo == 0 and hi == 0 and mid == 0 for lo, hi, mid in p["padding_config"]):
+        out = np.asarray(a)
+    elif name in _CALLS or name == "custom_jvp_call":
+        sub = p.get("jaxpr", p.get("call_jaxpr"))
+        consts = getattr(sub, "consts", ())
+        return _np_eval_jaxpr(getattr(sub, "jaxpr", sub), consts, vals)
+    else:
+        raise NotImplementedError(name)
+    outs = [out]
+    return [np.asarray(o).astype(v.aval.dtype) for o, v in zip(outs, eqn.outvars)]
+
+
+def _np_eval_jaxpr(jaxpr, consts, args) -> list:
+    """A jaxpr evaluated by NumPy (:func:`_np_eval_eqn`) on concrete arguments."""
+    env = dict(zip(jaxpr.constvars, (np.asarray(c) for c in consts)))
+    env.update(zip(jaxpr.invars, (np.asarray(a) for a in args)))
+
+    def read(v):
+        return np.asarray(v.val) if isinstance(v, jax.extend.core.Literal) else env[v]
+
+    with np.errstate(all="ignore"):
+        for eqn in jaxpr.eqns:
+            for v, o in zip(eqn.outvars, _np_eval_eqn(eqn, [read(v) for v in eqn.invars])):
+                env[v] = o
+    return [read(v) for v in jaxpr.outvars]
+
 
 def _jaxpr_deps(jaxpr, in_deps: list, n: int, in_known: list | None = None) -> list:
     """Which coordinates each element of each output may depend on (boolean arrays (*shape, n)).
@@ -370,12 +456,11 @@ def _jaxpr_deps(jaxpr, in_deps: list, n: int, in_known: list | None = None) -> l
         outs = None
         vals = [value(v) for v in eqn.invars]
         if name in _CONST_EVAL and all(x is not None for x in vals) and all(o.size <= 1024 for o in vals):
-            try:  # fold small constant computations (the masks jnp.diag/eye build from iota)
-                with jax.ensure_compile_time_eval():
-                    res = eqn.primitive.bind(*vals, **p)
-                res = res if eqn.primitive.multiple_results else [res]
+            try:  # fold small constant computations (the masks jnp.diag/eye build from iota), by NumPy
+                with np.errstate(all="ignore"):
+                    res = _np_eval_eqn(eqn, vals)
                 for v, r in zip(eqn.outvars, res):
-                    known[v] = np.asarray(r)
+                    known[v] = r
             except Exception:  # noqa: BLE001 -- not foldable here: simply not known
                 pass
         try:
@@ -444,9 +529,12 @@ def _structure(metric: Metric, X: Array):
     zero = np.zeros((n, n), bool)
     if not deps.any(axis=-1).all():
         try:  # the constant elements' values (a metric closing over traced parameters: skip)
-            with jax.ensure_compile_time_eval():
-                g0 = np.asarray(metric(jnp.ones(X.shape, X.dtype)))
-            zero = ~deps.any(axis=-1) & (g0 == 0)
+            try:  # by NumPy on the jaxpr above: no XLA compilation (see _NP_UNARY)
+                (g0,) = _np_eval_jaxpr(closed.jaxpr, closed.consts, [np.ones(X.shape, X.dtype)])
+            except NotImplementedError:  # a primitive _np_eval_eqn does not know: JAX, eagerly
+                with jax.ensure_compile_time_eval():
+                    g0 = np.asarray(metric(jnp.ones(X.shape, X.dtype)))
+            zero = ~deps.any(axis=-1) & (np.asarray(g0) == 0)
         except Exception:  # noqa: BLE001
             pass
     return deps, zero
