@@ -40,6 +40,10 @@ Time stepping (pure ``(init, step)`` pairs over NamedTuple states, jit/vmap/grad
   metaplectic factorization of the Mehler kernel): no time-discretization error for |ωΔt| < π.
 * :func:`eigen_propagator`: e^{-iĤt/ħ} = U e^{-iEt/ħ} Uᵀ by ``jnp.linalg.eigh`` of the dense
   :func:`hamiltonian_matrix` (small grids; unbatched: see reference hazards on batched LAPACK).
+* :func:`fock_propagator`: the same exact-in-time evolution with Ĥ written in the first ``levels``
+  eigenfunctions of an oscillator ½ m_eff ω²(q - q₀)² (Hermite functions): ħω(n + ½) on the
+  diagonal, ⟨φ_m|V - V_HO|φ_n⟩ by the grid's quadrature; a ``levels``-sized ``eigh`` instead of a
+  grid-sized one, for potentials whose low states a few oscillator levels hold (1-D).
 * :func:`madelung_stepper`: classical RK4 for (p, F) driven by
   :func:`nnworld_jax.entropic.equations_of_motion` (``learning=False``), the Madelung side.
 
@@ -49,6 +53,7 @@ Units and measure: fields on a :class:`~nnworld_jax.grid.Grid` ``space``; integr
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -57,7 +62,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
-from ._checks import as_float, check_scalar, float_dtype
+from ._checks import as_float, check_count, check_scalar, float_dtype
 from .entropic import Coefficients, _scalar_coefficients, equations_of_motion
 from .grid import (Grid, _check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
                    _integral, _is_integer, functional_derivative)
@@ -65,7 +70,7 @@ from .grid import (Grid, _check_method, _checked_field, _derivative, _gradient, 
 __all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "unwrap_phase",
            "madelung_from_psi", "wrap_phase_difference", "schrodinger_density", "schrodinger_hamiltonian",
            "schrodinger_action", "schrodinger_equations_of_motion", "norm", "energy", "hamiltonian_matrix",
-           "energy_levels", "eigen_propagator", "SplitStepState", "split_step", "harmonic_potential",
+           "energy_levels", "eigen_propagator", "FockPropagator", "fock_propagator", "SplitStepState", "split_step", "harmonic_potential",
            "harmonic_split_step", "integrate", "MadelungState", "madelung_stepper", "SCHEMES", "ORDERS"]
 
 
@@ -374,6 +379,167 @@ def eigen_propagator(V: Float[Array, "..."], space: Grid, c: Coefficients
         return (vecs @ (jnp.exp(-1j * energies * (t / hbar)) * coeff)).reshape(space.shape)
 
     return propagate
+
+
+class FockPropagator(NamedTuple):
+    """What :func:`fock_propagator` returns (eq. (36) dynamics in the oscillator basis).
+
+    ``propagate(psi, t)``: Ψ(t) on the grid from Ψ(0) on the grid (raises when the basis holds less
+    than 1 - ``truncation_tol`` of ∫|Ψ|²). ``energies``: the ``levels`` eigenvalues of Ĥ in the
+    basis, ascending (Rayleigh-Ritz upper bounds of the lowest levels). ``states``: the matching
+    eigenfunctions on the grid, shape ``(levels, n)``, orthonormal for Σ · h. ``lost_norm(psi)``:
+    ∫|Ψ|² - Σ_n |⟨φ_n|Ψ⟩|², the norm outside the basis (≥ 0 up to round-off).
+    """
+
+    propagate: Callable[[Complex[Array, " n"], Float[Array, ""]], Complex[Array, " n"]]
+    energies: Float[Array, " levels"]
+    states: Float[Array, "levels n"]
+    lost_norm: Callable[[Complex[Array, " n"]], Float[Array, ""]]
+
+
+def _hermite_functions(xi, levels: int, scale):
+    """φ_0..φ_{levels-1} at ξ = (q - q₀)/ℓ, normalized on the continuum in q (scale = ℓ^{-1/2}).
+
+    Stable three-term recurrence φ_k = √(2/k) ξ φ_{k-1} - √((k-1)/k) φ_{k-2} (no factorials, no
+    Hermite-polynomial overflow); φ_0 = π^{-1/4} e^{-ξ²/2} underflows where ξ²/2 exceeds the
+    dtype's exponent range, which the Gram check of :func:`fock_propagator` then reports."""
+    phi0 = scale * jnp.asarray(math.pi ** -0.25, xi.dtype) * jnp.exp(-0.5 * xi**2)
+    phi1 = jnp.sqrt(jnp.asarray(2.0, xi.dtype)) * xi * phi0
+    if levels <= 2:
+        return jnp.stack([phi0, phi1][:levels])
+
+    def body(carry, k):
+        prev2, prev1 = carry
+        nxt = jnp.sqrt(2.0 / k) * xi * prev1 - jnp.sqrt((k - 1.0) / k) * prev2
+        return (prev1, nxt), nxt
+
+    _, rest = jax.lax.scan(body, (phi0, phi1), jnp.arange(2, levels, dtype=xi.dtype))
+    return jnp.concatenate([phi0[None], phi1[None], rest])
+
+
+@functools.partial(jax.jit, static_argnames=("levels",))
+def _fock_basis(V, space: Grid, hbar, mass, omega, center, levels: int):
+    """Basis on the grid, max|Gram - I|, and eigh of H_mn = ħω(n + ½)δ_mn + ⟨φ_m|V - V_HO|φ_n⟩ (one compile per shape)."""
+    dtype = V.dtype
+    q = space.axis(0, dtype)
+    h = jnp.asarray(space.cell_volume, dtype)
+    ell = jnp.sqrt(hbar / (mass * omega))
+    phi = _hermite_functions((q - center[0]) / ell, levels, 1.0 / jnp.sqrt(ell))  # (levels, n)
+    gram_error = jnp.max(jnp.abs((phi * h) @ phi.T - jnp.eye(levels, dtype=dtype)))
+    v_ho = 0.5 * mass * omega**2 * (q - center[0]) ** 2
+    n = jnp.arange(levels, dtype=dtype)
+    h_mat = (phi * ((V - v_ho) * h)[None, :]) @ phi.T + jnp.diag(hbar * omega * (n + 0.5))
+    energies, vecs = jnp.linalg.eigh(0.5 * (h_mat + h_mat.T))
+    return gram_error, energies, vecs.T @ phi  # eigenfunctions on the grid, (levels, n)
+
+
+def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: float, levels: int, *,
+                    center=None, truncation_tol: float | None = None) -> FockPropagator:
+    """Exact-in-time evolution under eq. (36)'s Ĥ = -(ħ_eff²/2m_eff)∂²_q + V in an oscillator (Fock) basis.
+
+    Basis: the first ``levels`` eigenfunctions φ_n of Ĥ_HO = -(ħ²/2m)∂²_q + ½ m_eff ω²(q - q₀)²
+    (Hermite functions of ξ = (q - q₀)/ℓ, ℓ = √(ħ_eff/(m_eff ω)), by their stable three-term
+    recurrence, normalized on the continuum: ∫φ_m φ_n dq = δ_mn). In it
+
+        H_mn = ħ_eff ω (n + ½) δ_mn + ⟨φ_m|V - V_HO|φ_n⟩,   V_HO = ½ m_eff ω² (q - q₀)²,
+
+    the oscillator part exact, the rest by the grid's quadrature Σ_j φ_m(q_j)(V - V_HO)(q_j)φ_n(q_j) h
+    (the measure of every integral of this module). One ``jnp.linalg.eigh`` of the ``levels`` ×
+    ``levels`` matrix at construction gives E_k and the eigenvectors W; ``propagate(psi, t)`` projects
+    Ψ onto the basis by the same quadrature, multiplies by e^{-iE_k t/ħ_eff} and synthesizes on the
+    grid: no time-step error, and the result is Ĥ's evolution restricted to the span of the basis.
+    The energies are Rayleigh-Ritz upper bounds of the lowest levels of Ĥ, decreasing with ``levels``.
+
+    When this basis is the right one: V close to an oscillator (anharmonic wells, weak
+    perturbations), where a few tens of levels hold the states of interest; a Gaussian-like state
+    far from q₀ or a potential with distant wells needs many levels, and the grid solvers
+    (:func:`split_step`, :func:`eigen_propagator`) are then the better basis.
+
+    Condition (checked): the basis functions must decay inside the box (V_HO is not wrapped: q - q₀
+    is measured inside the box, as :func:`harmonic_potential` does) and be resolved by the grid:
+    the highest level reaches |q - q₀| ≈ ℓ√(2 levels + 1) and wavenumbers ≈ √(2 levels + 1)/ℓ, so
+    both the box half-width and π/h must exceed those with a margin of a few ℓ (resp. 1/ℓ). The
+    grid Gram matrix Σ_j φ_m(q_j)φ_n(q_j) h must equal the identity to √ε of the dtype (1.5e-8 in
+    float64), else ``ValueError`` naming ``levels`` and ``space``.
+
+    Arguments:
+        V: real finite potential on the 1-D grid, shape ``space.shape``; its dtype sets the basis's.
+        space: a 1-D :class:`~nnworld_jax.grid.Grid`.
+        c: constants (D, γ, μ) > 0 giving ħ_eff, m_eff (eq. (34), :func:`effective_constants`).
+        omega: the basis oscillator's angular frequency, a concrete finite scalar > 0 (any value
+            gives the same limit; close to the well's curvature √(V''/m_eff) needs fewest levels).
+        levels: number of basis functions, a Python integer in [1, n].
+        center: q₀, shape (1,) (default: the box centre, as :func:`harmonic_potential`).
+        truncation_tol: ``propagate`` raises (eagerly; ``eqx.error_if`` under jit) when
+            ``lost_norm(psi) > truncation_tol · ∫|Ψ|²``; default max(1e-6, 1000 ε) (1e-6 in float64:
+            an L² error of at most 1e-3 relative). ``lost_norm`` reports the exact figure.
+
+    Returns: :class:`FockPropagator` ``(propagate, energies, states, lost_norm)``.
+
+    Example:
+        >>> g, c = Grid((64,), lengths=(20.0,)), Coefficients(0.125, 0.5, 1.0)  # ħ_eff = m_eff = 1
+        >>> fp = fock_propagator(harmonic_potential(g, c, 1.0), g, c, 1.0, 4)
+        >>> [round(float(e), 10) for e in fp.energies]
+        [0.5, 1.5, 2.5, 3.5]
+    """
+    if not isinstance(space, Grid):
+        raise TypeError(f"space must be a Grid, got {type(space).__name__}")
+    if space.ndim != 1:
+        raise ValueError(f"fock_propagator needs a 1-D grid (space), got a {space.ndim}-D grid")
+    n_points = space.shape[0]
+    levels = check_count(levels, "levels")
+    if levels > n_points:
+        raise ValueError(f"levels must be <= the number of grid points {n_points} (space), got {levels}")
+    if isinstance(omega, (bool, jax.core.Tracer)) or jnp.shape(omega) != () or jnp.iscomplexobj(omega) or \
+            not math.isfinite(float(omega)):
+        raise ValueError(f"omega must be a concrete finite scalar, got {omega!r}")
+    if not float(omega) > 0:
+        raise ValueError(f"omega must be > 0, got {float(omega)}")
+    V = _real_field(space, V, "V")
+    dtype = V.dtype
+    eps = float(jnp.finfo(dtype).eps)
+    if truncation_tol is None:
+        truncation_tol = max(1e-6, 1e3 * eps)
+    elif isinstance(truncation_tol, (bool, jax.core.Tracer)) or jnp.shape(truncation_tol) != () or \
+            not 0 < float(truncation_tol) < math.inf:
+        raise ValueError(f"truncation_tol must be a concrete finite scalar > 0, got {truncation_tol!r}")
+    c, hbar = _constants(c, dtype)
+    mass = 1.0 / (2.0 * c.gamma)
+    omega = jnp.asarray(float(omega), dtype)
+    center = jnp.asarray([space.lengths[0] / 2], dtype) if center is None else as_float(center, "center", dtype)
+    if center.shape != (1,):
+        raise ValueError(f"center must have shape (1,), got {center.shape}; use jax.vmap to batch")
+    center = _guard_finite(center, "center")
+
+    gram_error, energies, states = _fock_basis(V, space, hbar, mass, omega, center, levels)
+    gram_tol = math.sqrt(eps)
+    energies, states = (_guard(x, ~(gram_error <= gram_tol),
+                      f"the oscillator basis (levels={levels}, omega={float(omega):g}) is not orthonormal on the "
+                      f"grid (space: {n_points} points over length {space.lengths[0]:g}) to {gram_tol:.1e}: its "
+                      "highest functions reach the box edge or are not resolved by the grid; use fewer levels, a "
+                      "larger or finer grid (space), or an omega that fits") for x in (energies, states))
+    h = jnp.asarray(space.cell_volume, dtype)
+
+    def _coefficients(psi):
+        return (states * h) @ psi
+
+    def lost_norm(psi):
+        psi = _checked_field(space, psi, "psi")
+        return _integral(space, jnp.abs(psi) ** 2) - jnp.sum(jnp.abs(_coefficients(psi)) ** 2)
+
+    def propagate(psi, t):
+        psi = _checked_field(space, psi, "psi")
+        t = _guard_finite(check_scalar(as_float(t, "t", jnp.real(psi).dtype), "t"), "t")
+        coeff = _coefficients(psi)
+        total = _integral(space, jnp.abs(psi) ** 2)
+        lost = total - jnp.sum(jnp.abs(coeff) ** 2)
+        coeff = _guard(coeff, ~(lost <= truncation_tol * total),
+                       f"psi is not held by the oscillator basis (levels={levels}): more than "
+                       f"{truncation_tol:.1e} of its norm lies outside it (see lost_norm); use more levels, "
+                       "or a center/omega nearer the state")
+        return (jnp.exp(-1j * energies * (t / hbar)) * coeff) @ states
+
+    return FockPropagator(propagate, energies, states, lost_norm)
 
 
 # ------------------------------------------------------------------------------- split-step

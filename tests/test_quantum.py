@@ -514,3 +514,113 @@ def test_schrodinger_domain_is_exactly_D_gamma_mu_positive(D, gamma, mu):
         lhs, rhs = float(k.hbar) ** 2 / (2 * float(k.mass)), 4 * D / mu
         if all(math.isfinite(v) and v > 1e-300 for v in (lhs, rhs, float(k.hbar), float(k.mass))):
             assert math.isclose(lhs, rhs, rel_tol=1e-12), (lhs, rhs)
+
+
+# ------------------------------------------------------------------- the oscillator (Fock) basis
+# One 128-point grid in units of the basis oscillator's length ℓ = √(ħ/(mω)) (ω = 1, the module's
+# constants C): box ±ℓ√(64π) ≈ ±14.2ℓ and wavenumbers up to ≈ 14.2/ℓ, which hold ~60 Hermite
+# functions (turning point ℓ√(2n+1) ≈ 11ℓ) with their Gaussian tails below round-off at the box edge.
+FOCK_OMEGA = 1.0
+FOCK_ELL = math.sqrt(HBAR / (MASS * FOCK_OMEGA))
+
+
+@functools.lru_cache
+def fock_problem():
+    """Grid, q - q₀, and the anharmonic well V = ħω(½ξ² + 0.1ξ⁴), ξ = (q - q₀)/ℓ."""
+    n = 128
+    g = gr.Grid((n,), lengths=(FOCK_ELL * math.sqrt(2 * math.pi * n),))
+    x = np.asarray(g.axis(0)) - g.lengths[0] / 2
+    xi = x / FOCK_ELL
+    V = jnp.asarray(HBAR * FOCK_OMEGA * (0.5 * xi**2 + 0.1 * xi**4))
+    return g, x, V
+
+
+@functools.lru_cache
+def fock_grid_eigen():
+    """The independent method: eigh of the dense grid Ĥ from jax.grad (hamiltonian_matrix)."""
+    g, _, V = fock_problem()
+    return np.linalg.eigh(np.asarray(qm.hamiltonian_matrix(V, g, C)))
+
+
+def test_fock_propagator_harmonic_levels_and_coherent_state():
+    g, x, _ = fock_problem()
+    V = qm.harmonic_potential(g, C, FOCK_OMEGA)
+    fp = qm.fock_propagator(V, g, C, FOCK_OMEGA, 40)
+    # V - V_HO is zero (the same formula), so Ĥ is diagonal: ħω(n + ½) up to eigh's round-off
+    # (a few ε × the largest level ≈ 41).
+    np.testing.assert_allclose(np.asarray(fp.energies), HBAR * FOCK_OMEGA * (np.arange(40) + 0.5),
+                               rtol=0, atol=1e-12)
+    kw = dict(x0=3 * FOCK_ELL, p0=HBAR / FOCK_ELL, omega=FOCK_OMEGA, hbar=HBAR, mass=MASS, center=0.0)
+    psi0, t = coherent_state(x, 0.0, **kw), 2.7
+    assert abs(float(fp.lost_norm(psi0))) < 1e-13  # |α|² = 5: Poisson weight beyond level 40 is ~1e-20
+    out = np.asarray(fp.propagate(psi0, t))
+    # Analytic state: the basis truncation (≲1e-10 in amplitude) and the grid's spectral error
+    # (Gaussian tails e^{-(14-4)²/2} at the box edge and in k) are far below 1e-10; the 40-term
+    # synthesis adds round-off ~1e-13 × 40 terms (measured 5e-12).
+    np.testing.assert_allclose(out, coherent_state(x, t, **kw), rtol=0, atol=1e-10)
+    init, step = qm.harmonic_split_step(g, C, FOCK_OMEGA, t / 3)
+    mehler = np.asarray(qm.integrate(step, init(psi0), 3).psi)  # the exact Mehler step on the grid
+    np.testing.assert_allclose(out, mehler, rtol=0, atol=1e-10)
+
+
+def test_fock_energies_converge_from_above_to_the_grid_levels():
+    g, _, V = fock_problem()
+    exact = fock_grid_eigen()[0][:8]
+    errors = []
+    for levels in (20, 40, 60):
+        e = np.asarray(qm.fock_propagator(V, g, C, FOCK_OMEGA, levels).energies[:8])
+        errors.append(e - exact)
+    errors = np.array(errors)
+    # Rayleigh-Ritz: nested bases give upper bounds decreasing with levels. The slack 1e-11 × E is the
+    # two eigh's round-off (each ~1e-13 relative to the largest matrix entry, ~50 ħω at 60 levels).
+    slack = 1e-11 * np.abs(exact)
+    assert np.all(errors >= -slack)
+    assert np.all(errors[0] >= errors[1] - slack) and np.all(errors[1] >= errors[2] - slack)
+    assert errors[0, 7] > 1e-4  # 20 levels: the 8th level of the quartic well is not yet converged
+    # 60 levels: the lowest 8 agree with the grid's dense Ĥ (spectrally exact on this grid) to
+    # round-off; 1e-10 relative is ~1000 ε, measured 3e-13 absolute.
+    np.testing.assert_allclose(errors[2], 0.0, atol=1e-10 * float(exact[-1]))
+
+
+def test_fock_propagator_anharmonic_dynamics_agrees_with_the_grid():
+    g, x, V = fock_problem()
+    _, vecs = fock_grid_eigen()
+    ep = qm.eigen_propagator(V, g, C)
+    h = g.spacing[0]
+    # (a) A superposition of the 6 lowest levels (complex weights): both methods hold it exactly,
+    # so they agree to the Ritz eigenvectors' error ≈ eigh round-off / level gap (gap ≥ 1.2 ħω).
+    weights = np.array([0.6, 0.5j, -0.4, 0.3 + 0.2j, 0.2, -0.1j])
+    psi0 = (vecs[:, :6] @ weights) / math.sqrt(h)
+    fp = qm.fock_propagator(V, g, C, FOCK_OMEGA, 60)
+    t = 3.0
+    np.testing.assert_allclose(np.asarray(fp.propagate(psi0, t)), np.asarray(ep(psi0, t)), rtol=0, atol=1e-9)
+    # (b) A displaced, moving packet with quartic tails (not a finite sum of levels): the Fock result
+    # converges to the grid's exact-in-time one as levels grow (measured 6e-3, 7e-4, 7e-5 at 20, 30, 40).
+    psi0 = np.exp(-((x - FOCK_ELL) / FOCK_ELL) ** 2 / 2 - 0.1 * ((x - FOCK_ELL) / FOCK_ELL) ** 4
+                  + 0.5j * x / FOCK_ELL)
+    psi0 = psi0 / math.sqrt(float(qm.norm(psi0, g)))
+    ref = np.asarray(ep(psi0, t))
+    errs = [float(np.max(np.abs(np.asarray(qm.fock_propagator(V, g, C, FOCK_OMEGA, L).propagate(psi0, t)) - ref)))
+            for L in (20, 30, 40)]
+    assert errs[0] > 3 * errs[1] > 9 * errs[2]  # geometric convergence (each 10 levels gain ≥ 3×)
+    assert errs[2] < 3e-4  # and 40 levels reach the packet's amplitude ~0.75 to < 1e-3 relative
+
+
+def test_fock_propagator_truncation_and_basis_checks_fire():
+    g, x, V = fock_problem()
+    fp = qm.fock_propagator(V, g, C, FOCK_OMEGA, 10)
+    far = coherent_state(x, 0.0, x0=8 * FOCK_ELL, p0=0.0, omega=FOCK_OMEGA, hbar=HBAR, mass=MASS, center=0.0)
+    # |α|² = 32: the first 10 levels hold Σ_{n<10} e^{-32} 32ⁿ/n! ≈ 2e-6 of the norm (the
+    # projection onto the basis is basis-independent of V).
+    lost = float(fp.lost_norm(far))
+    assert 0.999 < lost <= 1.0
+    with pytest.raises(ValueError, match=r"levels=10"):
+        fp.propagate(far, 1.0)
+    with pytest.raises(Exception, match=r"not held by the oscillator basis"):
+        jax.block_until_ready(jax.jit(fp.propagate)(far, 1.0))
+    near = coherent_state(x, 0.0, x0=0.0, p0=0.0, omega=FOCK_OMEGA, hbar=HBAR, mass=MASS, center=0.0)
+    assert abs(float(fp.lost_norm(near))) < 1e-13  # the oscillator ground state is φ_0 itself
+    # 80 levels reach ℓ√161 ≈ 12.7ℓ and wavenumbers 12.7/ℓ: their tails hit the box edge (14.2ℓ) and
+    # the grid's k range, so the grid Gram matrix is not the identity.
+    with pytest.raises(ValueError, match=r"levels=80.*space"):
+        qm.fock_propagator(V, g, C, FOCK_OMEGA, 80)
