@@ -151,6 +151,49 @@ def test_non_contracting_fixed_point_raises():
         jax.block_until_ready(jax.jit(sp.sparse_mean_state)(net))
 
 
+def test_sparse_iteration_tests_its_rule_at_the_every_step_stopping_step():
+    # x <- x/2 + 1 from 0 is x_k = 2(1 - 2^-k): Δ_k = 2^(1-k), and the every-step rule stops at the
+    # first k with Δ_k <= tol (1 + x_k). The rate measured between two tests, from Δ normalized by
+    # the growing 1 + x, is a little faster than 1/2, so every predicted test step is at or before
+    # the first step that meets the rule: the returned state must be x_{k*} exactly (the sequence is
+    # exact in binary floating point up to the last bit of x, hence the exact step count from x).
+    tol, x0 = 1e-13, jnp.zeros(4)
+    k_star = next(k for k in range(1, 200) if 2.0 ** (1 - k) <= tol * (1 + 2 * (1 - 2.0 ** -k)))
+    x, ok = jax.jit(lambda x0: sp._iterate(lambda x: 0.5 * x + 1, x0, tol, 2000))(x0)
+    assert bool(ok)
+    np.testing.assert_array_equal(np.asarray(x), 2 * (1 - 2.0 ** -k_star))
+    # max_steps bounds the steps taken, tested steps or not: k* - 1 steps do not converge, k* do.
+    for max_steps, converged in [(k_star - 1, False), (k_star, True)]:
+        x, ok = sp._iterate(lambda x: 0.5 * x + 1, x0, tol, max_steps)
+        assert bool(ok) == converged
+        np.testing.assert_array_equal(np.asarray(x), 2 * (1 - 2.0 ** -max_steps))
+
+
+def test_fixed_point_meets_the_every_step_rule_on_a_general_network_and_vmaps():
+    # Rows with 1-4 inputs (the padded gather): the result must equal the every-step iteration (a
+    # NumPy loop) to within both stopping errors, each <= L/(1-L) tol (1 + |x|) for a sup-norm
+    # contraction of rate L (here the largest absolute row sum, |tanh'| <= 1), plus round-off (10 eps).
+    n, tol = 40, 1e-13
+    w = random_sparse(n, seed=11, scale=0.1)
+    dense = np.asarray(sp.to_dense(w))
+    rate = np.max(np.sum(np.abs(dense), axis=1))
+    assert rate < 0.5
+    bs = jnp.stack([jnp.linspace(-0.5, 0.7, n), jnp.full(n, 0.3)])
+    xs = jax.jit(jax.vmap(lambda b: sp.sparse_mean_state(sp.SparseNetwork(w, b))))(bs)
+    for x, b in zip(np.asarray(xs), np.asarray(bs)):
+        ref = np.zeros(n)
+        while True:
+            new = np.tanh(dense @ ref + b)
+            done = np.max(np.abs(new - ref)) <= tol * (1 + np.max(np.abs(new)))
+            ref = new
+            if done:
+                break
+        bound = 2 * rate / (1 - rate) * tol * (1 + np.max(np.abs(ref))) + 10 * np.finfo(np.float64).eps
+        np.testing.assert_allclose(x, ref, rtol=0, atol=bound)
+        # vmap runs each member's own steps (finished members are frozen): the unbatched call agrees exactly.
+        np.testing.assert_array_equal(np.asarray(sp.sparse_mean_state(sp.SparseNetwork(w, b))), x)
+
+
 def test_float32_in_float32_out():
     w = sp.cycle_weights(16, 0.5, dtype=jnp.float32)
     net = sp.SparseNetwork(w, 0.2)
