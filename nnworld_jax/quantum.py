@@ -505,7 +505,8 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
         raise ValueError(f"truncation_tol must be a concrete finite scalar > 0, got {truncation_tol!r}")
     c, hbar = _constants(c, dtype)
     mass = 1.0 / (2.0 * c.gamma)
-    omega = jnp.asarray(float(omega), dtype)
+    omega_value = float(omega)
+    omega = jnp.asarray(omega_value, dtype)
     center = jnp.asarray([space.lengths[0] / 2], dtype) if center is None else as_float(center, "center", dtype)
     if center.shape != (1,):
         raise ValueError(f"center must have shape (1,), got {center.shape}; use jax.vmap to batch")
@@ -514,7 +515,7 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
     gram_error, energies, states = _fock_basis(V, space, hbar, mass, omega, center, levels)
     gram_tol = math.sqrt(eps)
     energies, states = (_guard(x, ~(gram_error <= gram_tol),
-                      f"the oscillator basis (levels={levels}, omega={float(omega):g}) is not orthonormal on the "
+                      f"the oscillator basis (levels={levels}, omega={omega_value:g}) is not orthonormal on the "
                       f"grid (space: {n_points} points over length {space.lengths[0]:g}) to {gram_tol:.1e}: its "
                       "highest functions reach the box edge or are not resolved by the grid; use fewer levels, a "
                       "larger or finer grid (space), or an omega that fits") for x in (energies, states))

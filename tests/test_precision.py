@@ -299,6 +299,9 @@ CASES = {
     "quantum.energy_levels": lambda d: quantum.energy_levels(_wave(_grid1(), d, 2.0), _grid1(), C, k=3),
     "quantum.eigen_propagator": lambda d: quantum.eigen_propagator(_wave(_grid1(), d, 2.0), _grid1(), C)(
         _psi(_grid1(), d), _a(0.3, d)),
+    "quantum.fock_propagator": lambda d: quantum.fock_propagator(  # 4 levels held by a 32-point box ±6
+        quantum.harmonic_potential(Grid((32,), lengths=(12.0,)), C, 3.0, dtype=d), Grid((32,), lengths=(12.0,)), C,
+        3.0, 4).propagate(_a(np.exp(-(np.arange(32) * 0.375 - 6.5) ** 2), d).astype(jnp.result_type(d, 1j)), _a(0.3, d)),
     "quantum.split_step": lambda d: _qm_run(d, "split"),
     "quantum.integrate": lambda d: _qm_run(d, "split"),
     "quantum.harmonic_potential": lambda d: quantum.harmonic_potential(_grid1(), C, 1.0, dtype=d),

@@ -30,6 +30,11 @@ def jit_grad(scalar_fn, x):
 
 
 INIT, STEP = qm.split_step(V, G, C, 0.01, scheme="strang")
+# fock_propagator: a grid that holds 4 oscillator levels (ħ = m = ω = 1, box ±8, k up to ≈ 6)
+GF = Grid((32,), lengths=(16.0,))
+VF = qm.harmonic_potential(GF, C, 1.0)
+PSI_F = jnp.exp(-(GF.axis(0) - 8.0) ** 2 / 2) + 0j
+FAR_F = jnp.exp(-(GF.axis(0) - 13.0) ** 2 / 2) + 0j  # five oscillator lengths off centre: outside 4 levels
 
 CASES = [
     # effective_constants (34)
@@ -153,6 +158,53 @@ CASES = [
          r"t contains NaN", "input"),
     Case("quantum.eigen_propagator", "t of shape (2,)", lambda: qm.eigen_propagator(V, G, C)(PSI, jnp.ones(2)),
          r"t must be a scalar.*jax\.vmap", "input"),
+    # fock_propagator
+    Case("quantum.fock_propagator", "levels = 0", run(qm.fock_propagator, VF, GF, C, 1.0, 0), r"levels must be",
+         "domain"),
+    Case("quantum.fock_propagator", "levels = 2.5", run(qm.fock_propagator, VF, GF, C, 1.0, 2.5), r"levels must be",
+         "input"),
+    Case("quantum.fock_propagator", "levels above the grid points", run(qm.fock_propagator, VF, GF, C, 1.0, 33),
+         r"levels must be <= the number of grid points 32", "domain"),
+    Case("quantum.fock_propagator", "too many levels for the box", run(qm.fock_propagator, VF, GF, C, 1.0, 30),
+         r"levels=30.*not orthonormal on the grid.*space", "domain"),
+    Case("quantum.fock_propagator", "omega = -1", run(qm.fock_propagator, VF, GF, C, -1.0, 4), r"omega must be > 0",
+         "domain"),
+    Case("quantum.fock_propagator", "omega = nan", run(qm.fock_propagator, VF, GF, C, float("nan"), 4),
+         r"omega must be a concrete finite scalar", "input"),
+    Case("quantum.fock_propagator", "omega of shape (2,)", run(qm.fock_propagator, VF, GF, C, jnp.ones(2), 4),
+         r"omega must be a concrete finite scalar", "input"),
+    Case("quantum.fock_propagator", "NaN in V", run(qm.fock_propagator, VF.at[0].set(jnp.nan), GF, C, 1.0, 4),
+         r"V contains NaN", "input"),
+    Case("quantum.fock_propagator", "complex V", run(qm.fock_propagator, VF + 0j, GF, C, 1.0, 4), r"V must be real",
+         "input"),
+    Case("quantum.fock_propagator", "batched V", run(qm.fock_propagator, jnp.ones((2, 32)), GF, C, 1.0, 4),
+         r"V must have shape", "input"),
+    Case("quantum.fock_propagator", "2-D grid", run(qm.fock_propagator, jnp.ones((4, 8)), ST, C, 1.0, 2),
+         r"1-D grid \(space\)", "input"),
+    Case("quantum.fock_propagator", "center with 2 entries", run(qm.fock_propagator, VF, GF, C, 1.0, 4,
+                                                                 center=(1.0, 2.0)), r"center must have shape \(1,\)",
+         "input"),
+    Case("quantum.fock_propagator", "truncation_tol = 0", run(qm.fock_propagator, VF, GF, C, 1.0, 4,
+                                                              truncation_tol=0.0), r"truncation_tol must be", "domain"),
+    Case("quantum.fock_propagator", "negative mass", run(qm.fock_propagator, VF, GF, NEG_MASS, 1.0, 4), r"gamma > 0",
+         "domain"),
+    Case("quantum.fock_propagator", "propagate a state outside the basis",
+         lambda: qm.fock_propagator(VF, GF, C, 1.0, 4).propagate(FAR_F, 1.0), r"not held by the oscillator basis",
+         "domain"),
+    Case("quantum.fock_propagator", "propagate NaN psi",
+         lambda: qm.fock_propagator(VF, GF, C, 1.0, 4).propagate(PSI_F.at[0].set(jnp.nan), 1.0), r"psi contains NaN",
+         "input"),
+    Case("quantum.fock_propagator", "propagate to t = inf",
+         lambda: qm.fock_propagator(VF, GF, C, 1.0, 4).propagate(PSI_F, jnp.inf), r"t contains NaN or inf", "input"),
+    Case("quantum.fock_propagator", "lost_norm of batched psi",
+         lambda: qm.fock_propagator(VF, GF, C, 1.0, 4).lost_norm(jnp.ones((2, 32), complex)), r"psi must have shape",
+         "input"),
+    Case("quantum.fock_propagator", "NaN V under jit",
+         lambda: jax.block_until_ready(jax.jit(lambda v: qm.fock_propagator(v, GF, C, 1.0, 4).energies)(
+             VF.at[0].set(jnp.nan))), r"V contains NaN", "transform"),
+    Case("quantum.fock_propagator", "state outside the basis under jit(grad)",
+         jit_grad(lambda x: jnp.sum(jnp.abs(qm.fock_propagator(VF, GF, C, 1.0, 4).propagate(x, 1.0)) ** 2),
+                  jnp.real(FAR_F)), r"not held by the oscillator basis", "transform"),
     # split_step, harmonic_potential, harmonic_split_step, integrate
     Case("quantum.split_step", "unknown scheme", run(qm.split_step, V, G, C, 0.01, scheme="leapfrog"),
          r"scheme must be", "input"),
@@ -207,4 +259,5 @@ EXEMPT = {
     "quantum.EffectiveConstants": "a NamedTuple of results of effective_constants",
     "quantum.SplitStepState": "a NamedTuple state; built and checked by the steppers' init",
     "quantum.MadelungState": "a NamedTuple state; built and checked by madelung_stepper's init",
+    "quantum.FockPropagator": "a NamedTuple of results of fock_propagator (its closures check their input)",
 }
