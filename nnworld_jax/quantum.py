@@ -419,7 +419,8 @@ def _hermite_functions(xi, levels: int, scale):
 
 @functools.partial(jax.jit, static_argnames=("levels",))
 def _fock_basis(V, space: Grid, hbar, mass, omega, center, levels: int):
-    """Basis on the grid, max|Gram - I|, and eigh of H_mn = ħω(n + ½)δ_mn + ⟨φ_m|V - V_HO|φ_n⟩ (one compile per shape)."""
+    """max|Gram - I| of the basis on the grid, and eigh of H_mn = ħω(n + ½)δ_mn + ⟨φ_m|V - V_HO|φ_n⟩ as
+    (energies, eigenfunctions on the grid); one compile per grid and number of levels."""
     dtype = V.dtype
     q = space.axis(0, dtype)
     h = jnp.asarray(space.cell_volume, dtype)
@@ -514,11 +515,11 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
 
     gram_error, energies, states = _fock_basis(V, space, hbar, mass, omega, center, levels)
     gram_tol = math.sqrt(eps)
-    energies, states = (_guard(x, ~(gram_error <= gram_tol),
-                      f"the oscillator basis (levels={levels}, omega={omega_value:g}) is not orthonormal on the "
-                      f"grid (space: {n_points} points over length {space.lengths[0]:g}) to {gram_tol:.1e}: its "
-                      "highest functions reach the box edge or are not resolved by the grid; use fewer levels, a "
-                      "larger or finer grid (space), or an omega that fits") for x in (energies, states))
+    message = (f"the oscillator basis (levels={levels}, omega={omega_value:g}) is not orthonormal on the grid "
+               f"(space: {n_points} points over length {space.lengths[0]:g}) to {gram_tol:.1e}: its highest functions "
+               "reach the box edge or are not resolved by the grid; use fewer levels, a larger or finer grid (space), "
+               "or an omega that fits")
+    energies, states = (_guard(x, ~(gram_error <= gram_tol), message) for x in (energies, states))
     h = jnp.asarray(space.cell_volume, dtype)
 
     def _coefficients(psi):

@@ -3,7 +3,8 @@
 References used here, each independent of the code under test: the Schrödinger equation written
 out with spectral derivatives; the unboxed action (28) of nnworld_jax.entropic; an eigen-decomposition
 propagator (exact in time); the analytic coherent state, free Gaussian packet and oscillator levels;
-products of 1D solutions for separable 3D problems; Ehrenfest's theorem for gradients.
+products of 1D solutions for separable 3D problems; Ehrenfest's theorem for gradients; for the oscillator
+(Fock) basis, Rayleigh-Ritz bounds against the dense grid Ĥ.
 """
 
 import functools
