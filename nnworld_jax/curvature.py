@@ -274,19 +274,50 @@ def _check_point(metric: Metric, X) -> Array:
     return X
 
 
+# XLA:CPU options for the programs this module compiles itself (one per metric and kernel, run a
+# few times): the legacy elemental emitters instead of the new fusion emitters halve their compile
+# time (Kerr's R, G_ab, K chunk program: 1.9 -> 1.0 s CPU) and run as fast (benchmarks/bench_curvature.py).
+# Other backends compile unchanged; an XLA that no longer knows the option falls back to the default.
+_CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+_cpu_options_ok = [True]
+
+
+def _jit(fn, **kwargs):
+    """``jax.jit(fn, **kwargs)`` that compiles with ``_CPU_COMPILER_OPTIONS`` when the default backend
+    is the CPU at call time (checked per call: GPU/TPU programs compile unchanged)."""
+    plain = jax.jit(fn, **kwargs)
+    cpu = jax.jit(fn, compiler_options=_CPU_COMPILER_OPTIONS, **kwargs)
+
+    @functools.wraps(fn)
+    def call(*args):
+        if _cpu_options_ok[0] and jax.default_backend() == "cpu":
+            try:
+                return cpu(*args)
+            except jax.errors.JaxRuntimeError as err:  # an XLA without this option: the default
+                if "compile option" not in str(err):
+                    raise
+                _cpu_options_ok[0] = False
+        return plain(*args)
+
+    return call
+
+
 def _point_kernel(static_argnums):
     """jit a body ``fn(*callables, X) -> (result, flags)`` with the callables static; the wrapper
     raises the first failed condition of ``_MESSAGES`` (:func:`_guard`): eagerly a ``ValueError``
     naming the point, under the caller's jit/vmap/grad an equinox runtime error."""
     def decorate(fn):
-        jitted = jax.jit(fn, static_argnums=static_argnums)
+        jitted = _jit(fn, static_argnums=static_argnums)
 
         @functools.wraps(fn)
         def wrapper(*args):
             *callables, X = args
             for name, f in zip(("metric", "T_upper_fn"), callables):
                 _check_metric_callable(f, name)
-            out, flags = jitted(*callables, as_float(X, "X"))
+            X = as_float(X, "X")
+            # Under the caller's jit/vmap/grad the body is traced in place: a nested jit would be
+            # traced once and then re-traced by vmap's batching of its jaxpr (~40% of the trace time).
+            out, flags = fn(*callables, X) if isinstance(X, jax.core.Tracer) else jitted(*callables, X)
             return _guard(out, flags, where=_where(X))
 
         return wrapper
@@ -944,15 +975,23 @@ def covariant_divergence(metric: Metric, T_upper_fn: Callable[[Array], Array],
 
 
 # ------------------------------------------------------------------------------ many points
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@functools.partial(_jit, static_argnums=(0, 1))
 def _vmapped(fn, metric, X):
     return jax.vmap(lambda x: fn(metric, x))(X)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+@functools.partial(_jit, static_argnums=(0, 1, 2))
 def _vmapped_chunk(fn, metric, size, points, start):
     chunk = jax.lax.dynamic_slice_in_dim(points, start, size)
     return jax.vmap(lambda x: fn(metric, x))(chunk)
+
+
+def _on_cpu(x) -> bool:
+    """Whether the concrete array x lives on the host CPU (NumPy can then read it without a copy)."""
+    try:
+        return all(d.platform == "cpu" for d in x.devices())
+    except Exception:  # noqa: BLE001 -- not a committed jax Array: not known to be on the CPU
+        return False
 
 
 def on_points(fn: Callable, metric: Metric, points: Float[Array, "N n"], *, chunk_size: int = 4096):
@@ -981,17 +1020,33 @@ def on_points(fn: Callable, metric: Metric, points: Float[Array, "N n"], *, chun
     N = points.shape[0]
     if N == 0:
         raise ValueError("points is empty (N = 0): nothing to evaluate")
-    if not isinstance(points, jax.core.Tracer):
+    host = not isinstance(points, jax.core.Tracer) and _on_cpu(points)
+    # On the CPU the input check and the output assembly are NumPy on the arrays' own memory: as
+    # eager JAX operations each would compile a small XLA program of its own on a cold start
+    # (~10 of them, 0.1-0.4 s of the first call).
+    if host:
+        if not np.isfinite(np.asarray(points)).all():
+            raise ValueError("points contains NaN or inf")
+    elif not isinstance(points, jax.core.Tracer):
         points = check_finite(points, "points")
     size = min(int(chunk_size), N)
     n_chunks = -(-N // size)
     if n_chunks == 1:
         return _vmapped(fn, metric, points)
-    pad = n_chunks * size - N
-    if pad:
-        points = jnp.concatenate([points, jnp.broadcast_to(points[-1:], (pad, points.shape[1]))])
-    outs = [_vmapped_chunk(fn, metric, size, points, i * size) for i in range(n_chunks)]
-    return jax.tree_util.tree_map(lambda *a: jnp.concatenate(a)[:N] if pad else jnp.concatenate(a), *outs)
+    # The last chunk is the last `size` points (it overlaps the one before; no padding needed); its
+    # first `overlap` rows are dropped below.
+    starts = [i * size for i in range(n_chunks - 1)] + [N - size]
+    overlap = n_chunks * size - N
+    outs = [_vmapped_chunk(fn, metric, size, points, start) for start in starts]
+
+    def join(*chunks):
+        if host:
+            chunks = [np.asarray(c) for c in chunks]
+        if overlap:
+            chunks = (*chunks[:-1], chunks[-1][overlap:])
+        return jnp.asarray(np.concatenate(chunks)) if host else jnp.concatenate(chunks)
+
+    return jax.tree_util.tree_map(join, *outs)
 
 
 # ------------------------------------------------------------------------------------- grid
