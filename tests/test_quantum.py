@@ -625,3 +625,19 @@ def test_fock_propagator_truncation_and_basis_checks_fire():
     # the grid's k range, so the grid Gram matrix is not the identity.
     with pytest.raises(ValueError, match=r"levels=80.*space"):
         qm.fock_propagator(V, g, C, FOCK_OMEGA, 80)
+
+
+def test_fock_propagator_differentiates_and_batches():
+    g, x, V = fock_problem()
+    h = g.spacing[0]
+    fp = qm.fock_propagator(V, g, C, FOCK_OMEGA, 30)
+    # Hellmann-Feynman: ∂E_0/∂V(q_j) = |φ_0(q_j)|² h for the Ritz ground state (eigh's derivative
+    # against the function's own eigenvector; both round-off, 1e-10 ≫ ε × the largest level).
+    dE0 = jax.grad(lambda v: qm.fock_propagator(v, g, C, FOCK_OMEGA, 30).energies[0])(V)
+    np.testing.assert_allclose(np.asarray(dE0), np.asarray(fp.states[0]) ** 2 * h, rtol=0, atol=1e-10)
+    # vmap over states equals the loop (the same arithmetic: round-off only).
+    psis = np.stack([coherent_state(x, 0.0, x0=s * FOCK_ELL, p0=0.0, omega=FOCK_OMEGA, hbar=HBAR, mass=MASS,
+                                    center=0.0) for s in (0.0, 0.5, 1.0)])
+    batched = np.asarray(jax.vmap(fp.propagate, in_axes=(0, None))(psis, 1.3))
+    looped = np.stack([np.asarray(fp.propagate(p, 1.3)) for p in psis])
+    np.testing.assert_allclose(batched, looped, rtol=0, atol=1e-13)
