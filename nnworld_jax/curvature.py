@@ -284,15 +284,21 @@ _cpu_options_ok = [True]
 
 def _jit(fn, **kwargs):
     """``jax.jit(fn, **kwargs)`` that compiles with ``_CPU_COMPILER_OPTIONS`` when the default backend
-    is the CPU at call time (checked per call: GPU/TPU programs compile unchanged)."""
+    is the CPU at call time (checked per call: GPU/TPU programs compile unchanged). Inside a
+    caller's jit/vmap/grad it is the plain jit (JAX takes compiler options on top-level jits only;
+    the caller's program is compiled with the caller's options)."""
     plain = jax.jit(fn, **kwargs)
     cpu = jax.jit(fn, compiler_options=_CPU_COMPILER_OPTIONS, **kwargs)
 
     @functools.wraps(fn)
     def call(*args):
-        if _cpu_options_ok[0] and jax.default_backend() == "cpu":
+        traced = any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(args))
+        if not traced and _cpu_options_ok[0] and jax.default_backend() == "cpu":
             try:
                 return cpu(*args)
+            except ValueError as err:  # under a trace that the arguments do not show (closures)
+                if "top-level" not in str(err):
+                    raise
             except jax.errors.JaxRuntimeError as err:  # an XLA without this option: the default
                 if "compile option" not in str(err):
                     raise
@@ -314,10 +320,7 @@ def _point_kernel(static_argnums):
             *callables, X = args
             for name, f in zip(("metric", "T_upper_fn"), callables):
                 _check_metric_callable(f, name)
-            X = as_float(X, "X")
-            # Under the caller's jit/vmap/grad the body is traced in place: a nested jit would be
-            # traced once and then re-traced by vmap's batching of its jaxpr (~40% of the trace time).
-            out, flags = fn(*callables, X) if isinstance(X, jax.core.Tracer) else jitted(*callables, X)
+            out, flags = jitted(*callables, as_float(X, "X"))
             return _guard(out, flags, where=_where(X))
 
         return wrapper
