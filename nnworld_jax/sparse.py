@@ -431,11 +431,11 @@ def _iterate(fn, x0, tol, max_steps):
     r = (Δ_new / Δ_old)^(1/steps), aimed at the first step predicted to satisfy the rule (capped
     at the number of steps done so far, at least 8: a misjudged rate costs at most a doubling);
     without a usable rate (the first two steps, a growing or non-finite Δ) the next step is tested.
-    The returned x satisfies the same rule at its last step as the every-step test's result (the
-    one it reports is that of the last step); it is that result itself, or, when the prediction
-    overshoots, a few more contraction steps towards the same fixed point (for a contraction
-    in the sup norm, Δ shrinks every step, so this is the every-step result to within its own
-    tolerance). At most ``max_steps`` steps are taken.
+    The returned x meets the same rule at its last step. Testing every step would stop at the
+    first step that meets it, so this stops there or later, never earlier: it returns that result
+    itself or, when a prediction overshoots, a few more steps towards the same fixed point (for a
+    sup-norm contraction of rate L they move x by at most L/(1-L) tol (1 + max|x|)). At most
+    ``max_steps`` steps are taken, tested or not.
     """
 
     def measure(x, x_new):
