@@ -20,7 +20,9 @@ same network:
   structured networks too (``nnworld_jax slq``).
 * ``scipy``: the same end-to-end work: the fixed point x̄ by iteration with the CSR matvec, then A
   assembled as a CSC matrix (``scipy.sparse``), sparse LU (``splu``), log det = Σ log|U_ii| (A is SPD,
-  so no sign); where it fits in memory. Timed with its mean state, as ours is.
+  so no sign); where it fits in memory. Timed with its mean state, as ours is. (Both iterate to the
+  same stopping rule; ours tests it only at the steps its measured contraction rate predicts, see
+  ``sparse._iterate``, SciPy's loop tests it every step, as such a loop is usually written.)
 
 ``error`` is |log det - exact| / |exact| against the closed forms of
 ``nnworld_jax.claims.large_networks`` (circulant spectrum for the cycle, tridiagonal pivot
