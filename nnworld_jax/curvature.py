@@ -32,10 +32,20 @@ On a periodic grid (:func:`curvature_on_grid`) the derivatives are spectral
 (:func:`nnworld_jax.grid.derivative`): ∂g of the sampled metric, then ∂Γ of the sampled Γ.
 
 Performance (float64, CPU, 2 cores shared with other jobs; benchmarks/bench_curvature.py):
-R, G_ab and K at 1e5 points in 0.06-0.11 s after ~2.5-3 s of compilation for Kerr and
-Schwarzschild (0.9-1.7e6 points/s, chunks of 2048-16384 in :func:`on_points`, 4096 by default);
-the tensor-contraction version before this one reached 1.4-1.9e5 points/s in the same runs. A
-single-point call compiles in ~0.7-2.7 s (a program of a few thousand scalar operations).
+R, G_ab and K at 1e5 points in 0.06-0.11 s (0.9-1.7e6 points/s, chunks of 2048-16384 in
+:func:`on_points`, 4096 by default); the tensor-contraction version before this one reached
+1.4-1.9e5 points/s in the same runs. Cold start (the first call: trace + compile), CPU time:
+~0.9 s Schwarzschild, ~1.5 s Kerr, from 2.4 s and 2.6 s before three changes (issue #15):
+(1) the programs this module compiles on the CPU use XLA's legacy elemental emitters
+(``xla_cpu_use_fusion_emitters=False``, :func:`_jit`): half the compile time, the same run time
+(other backends unchanged); (2) the structure analysis evaluates the metric's constants by NumPy
+on its jaxpr (evaluating them with JAX compiled one XLA program per primitive, ~0.8 s for Kerr)
+and :func:`on_points` checks and assembles with NumPy on the CPU (no small eager programs);
+(3) the jet takes g and ∂g from the nested jvps of ∂∂g (a quarter fewer traced operations).
+Measured and not kept: LLVM level 0 (``xla_backend_optimization_level=0``: compile −35%, run
+time ×3-6), ``xla_llvm_disable_expensive_passes`` (no gain), more fusion barriers, tracing the
+point kernels in place under vmap (no gain). What remains (Kerr): ~0.4 s Python tracing and
+batching of a ~1900-operation program, ~0.1 s lowering, ~0.9 s XLA, of which ~0.2 s the checks.
 The per-point checks (NaN, symmetry, det g ≠ 0, finite R and K: one equinox check per chunk) cost
 little: two runs interleaving this module with the one before the checks in one process (best CPU
 time for R, G_ab, K at 1e5 points, loaded 2-core machine) gave −8% and +6% (Kerr), −11% and +17%
@@ -597,25 +607,31 @@ def _jet_along(metric: Metric, X: Array, dirs: tuple[int, ...], order: int):
     """g, ∂_c g (c in dirs) and ∂_e∂_c g (c, e in dirs) at X by nested forward mode.
 
     Returns g (n, n), dg (k, n, n) with dg[i] = ∂_{dirs[i]} g, and d2g (k, k, n, n) (order 2).
-    One jvp per direction and per pair e ≤ c (second derivatives commute), each on its own
-    rather than vmapped over directions: under vmap over directions XLA re-evaluated the
-    metric's transcendentals once per direction (and pair) inside the derivative fusions."""
+    Order 2: one nested jvp per pair e ≤ c (second derivatives commute), each giving
+    (g, ∂_c g, ∂_e g, ∂_e∂_c g), so g and the first derivatives come with the second ones (the
+    pairs c = e give every ∂_c g) rather than from traces of their own (a quarter of the traced
+    program for Kerr). Order 1: one jvp per direction, g its primal. Each on its own rather than
+    vmapped over directions: under vmap over directions XLA re-evaluated the metric's
+    transcendentals once per direction (and pair) inside the derivative fusions."""
     k = len(dirs)
     if k == 0:
         return metric(X), None, None
     E = jnp.eye(X.shape[0], dtype=X.dtype)
 
     def d1(u):
-        return lambda x: jax.jvp(metric, (x,), (u,))[1]
+        return lambda x: jax.jvp(metric, (x,), (u,))
 
-    g = metric(X)
-    dg = jnp.stack([d1(E[c])(X) for c in dirs])
     if order == 1:
-        return g, dg, None
-    d2 = {}
+        jets = [d1(E[c])(X) for c in dirs]
+        return jets[0][0], jnp.stack([t for _, t in jets]), None
+    g, first, d2 = None, {}, {}
     for i, c in enumerate(dirs):
         for j, e in enumerate(dirs[:i + 1]):
-            d2[(i, j)] = d2[(j, i)] = jax.jvp(d1(E[c]), (X,), (E[e],))[1]
+            (g_, dc), (_, dce) = jax.jvp(d1(E[c]), (X,), (E[e],))
+            g = g_ if g is None else g
+            first.setdefault(i, dc)
+            d2[(i, j)] = d2[(j, i)] = dce
+    dg = jnp.stack([first[i] for i in range(k)])
     return g, dg, jnp.stack([jnp.stack([d2[(i, j)] for j in range(k)]) for i in range(k)])
 
 
@@ -1001,9 +1017,11 @@ def on_points(fn: Callable, metric: Metric, points: Float[Array, "N n"], *, chun
     """Evaluate ``fn(metric, X)`` at many points: ``jit(vmap)`` over chunks of ``chunk_size``.
 
     Helper for the kernels of this module (``fn`` = :func:`curvature`, :func:`ricci_scalar`, …;
-    any ``fn(metric, X)`` works). The points are padded once (repeating the last point) to a
-    whole number of chunks, so one compilation serves every chunk; ``fn`` and ``metric`` are
-    static (reuse the same objects to hit the compile cache). Chunking keeps memory flat and
+    any ``fn(metric, X)`` works). Every chunk has ``chunk_size`` points (the last one is the last
+    ``chunk_size`` points, overlapping the one before it; the overlap is dropped), so one compilation
+    serves every chunk; ``fn`` and ``metric`` are static (reuse the same objects to hit the compile
+    cache). On the CPU the program is compiled with this module's CPU options (``_jit``) and the
+    input check and the output assembly are NumPy, so a first call compiles one XLA program. Chunking keeps memory flat and
     avoids the very large single programs that hung ``jax.lax.map`` on CPU (conventions "Numerical
     hazards"). Chunks of 4096-8192 points were fastest for the curvature kernels on CPU.
 

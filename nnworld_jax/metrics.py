@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check, check_count, check_scalar
@@ -87,7 +88,9 @@ def minkowski(n: int = 4) -> Metric:
 
     def g(X: Float[Array, " n"]) -> Float[Array, "n n"]:
         X = _point(X, n)
-        return jnp.diag(jnp.ones(n, jnp.result_type(X.dtype, float)).at[0].set(-1.0))
+        # a constant diagonal (no scatter: the curvature kernels' structure analysis evaluates the
+        # constant entries by NumPy, which knows no scatter)
+        return jnp.diag(jnp.asarray(np.array([-1.0] + [1.0] * (n - 1)), jnp.result_type(X.dtype, float)))
 
     return g
 

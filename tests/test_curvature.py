@@ -213,9 +213,10 @@ def test_five_dimensions_uses_the_general_inverse():
     np.testing.assert_allclose(c.kretschmann, 4 / a**4, rtol=1e-13)
 
 
-def test_on_points_equals_pointwise_with_a_padded_last_chunk(key):
+def test_on_points_equals_pointwise_with_an_overlapping_last_chunk(key):
     P = _points(key, 37)
-    # chunks of 32 + 5 (padded); the (fn, metric, 32) program is the one compiled above.
+    # chunks of points 0-31 and 5-36 (the last 32, overlapping the first; rows 5-31 of it dropped);
+    # the (fn, metric, 32) program is the one compiled above.
     _, _, K, _ = cv.on_points(_scalars_and_ricci, SCHW, P, chunk_size=32)
     one = np.array([cv.curvature(SCHW, x).kretschmann for x in P])
     # Same arithmetic, different compiled programs (vector widths): equal to a few ulp.
@@ -410,3 +411,58 @@ def test_metric_parameters_are_scalars_and_dimensions_integers():
     # an integer parameter is the float one: M = 1 and M = 1.0 give the same metric
     X = jnp.array([0.0, 3.0, 1.0, 0.0])
     np.testing.assert_array_equal(mt.schwarzschild(1)(X), mt.schwarzschild(1.0)(X))
+
+
+# ------------------------------------------------------------------------------ cold start helpers
+@pytest.mark.parametrize("name", ["schwarzschild", "kerr", "flrw", "minkowski", "periodic_test_metric", "sphere",
+                                  "de_sitter", "reissner_nordstrom"])
+def test_numpy_evaluation_of_a_metric_jaxpr_equals_the_metric(name):
+    # The structure analysis reads the constant entries of g (its structural zeros) from a NumPy
+    # evaluation of the metric's jaxpr. Second method: the metric itself, jitted. Both are float64
+    # evaluations of the same expressions (libm vs XLA's sin/cos/exp differ by ≤ 1 ulp, then a few
+    # more operations), so 1e-14 relative to max|g|; the zeros must be exact.
+    metric, X = {
+        "schwarzschild": (SCHW, [0.3, 3.1, 1.2, 0.4]),
+        "kerr": (KERR, [0.3, 3.1, 1.2, 0.4]),
+        "flrw": (mt.flrw(lambda t: 1.0 + 0.5 * jnp.sin(t), -1.0), [0.7, 0.4, 1.1, 2.0]),
+        "minkowski": (mt.minkowski(4), [0.1, 0.2, 0.3, 0.4]),
+        "periodic_test_metric": (mt.periodic_test_metric(3, 0.1, "lorentzian"), [0.3, 1.1, 2.0]),
+        "sphere": (mt.sphere(1.7), [1.0, 0.3]),
+        "de_sitter": (mt.de_sitter(0.6), [0.5, 0.1, 0.2, 0.3]),
+        "reissner_nordstrom": (RN, [0.3, 3.1, 1.2, 0.4]),
+    }[name]
+    X = jnp.array(X)
+    closed = jax.make_jaxpr(metric)(X)
+    (g_np,) = cv._np_eval_jaxpr(closed.jaxpr, closed.consts, [np.asarray(X)])
+    g = np.asarray(jax.jit(metric)(X))
+    assert g_np.shape == g.shape and g_np.dtype == g.dtype
+    np.testing.assert_array_equal(g_np == 0, g == 0)
+    np.testing.assert_allclose(g_np, g, rtol=0, atol=1e-14 * np.max(np.abs(g)))
+
+
+def test_structure_without_numpy_support_falls_back_to_jax():
+    # A primitive the NumPy evaluator does not know (cumsum) in a metric with structural zeros:
+    # the analysis falls back to evaluating the metric with JAX and finds the same zeros.
+    def metric(X):
+        d = jnp.cumsum(jnp.stack([1.0 + 0.0 * X[0], X[1] ** 2 + 1.0]))  # (1, 2 + X1²)
+        return jnp.diag(d)
+
+    closed = jax.make_jaxpr(metric)(jnp.ones(2))
+    with pytest.raises(NotImplementedError):
+        cv._np_eval_jaxpr(closed.jaxpr, closed.consts, [np.ones(2)])
+    deps, zero = cv._structure(metric, jnp.ones(2))
+    np.testing.assert_array_equal(zero, [[False, True], [True, False]])
+    # R of a flat metric (g depends on X1 only through g_11: a reparametrized line) is 0 exactly.
+    assert float(cv.ricci_scalar(metric, jnp.array([0.2, 0.7]))) == 0.0
+
+
+def test_unknown_cpu_compiler_option_falls_back_to_the_default(monkeypatch):
+    # An XLA without the CPU option: the first compile reports it, every later one uses the plain
+    # jit, and the numbers are the sphere's (R = 2/a², round-off only: 1e-14).
+    monkeypatch.setattr(cv, "_CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option_for_this_test": True})
+    monkeypatch.setattr(cv, "_cpu_options_ok", [True])
+    f = cv._jit(lambda x: 2.0 / x**2)
+    if jax.default_backend() == "cpu":
+        np.testing.assert_allclose(f(jnp.array(1.3)), 2 / 1.3**2, rtol=1e-14)
+        assert cv._cpu_options_ok == [False]
+    np.testing.assert_allclose(f(jnp.array(1.3)), 2 / 1.3**2, rtol=1e-14)
