@@ -228,7 +228,8 @@ def main(argv=None) -> list[dict]:
             records.append(rec)
 
     print(f"{'workload':28s} {'impl':12s} {'eval s':>9s} {'compile s':>9s} {'total s':>9s} "
-          f"{'per point':>9s} {'points/s':>9s} {'cpu s':>7s} {'error':>9s} {'eval ratio':>10s} {'total ratio':>11s}")
+          f"{'per point':>9s} {'points/s':>9s} {'cpu s':>7s} {'cmp cpu':>7s} {'error':>9s} {'eval ratio':>10s} "
+          f"{'total ratio':>11s}")
     by_workload: dict[str, dict] = {}
     for r in records:
         by_workload.setdefault(r["workload"], {})[r["impl"]] = r
@@ -251,14 +252,17 @@ def main(argv=None) -> list[dict]:
         pp = f"{r['per_point_s']:.2e}" if r.get("per_point_s") else "-"
         pps = f"{r['points_per_s']:.2e}" if r.get("points_per_s") else "-"
         cpu = f"{r['cpu_s']:.3f}" if r.get("cpu_s") else "-"
+        ccpu = f"{r['compile_cpu_s']:.2f}" if r.get("compile_cpu_s") else "-"
         err = r["error"] if isinstance(r["error"], str) else f"{r['error']:.1e}"
         print(f"{r['workload']:28s} {r['impl']:12s} {'capped' if capped else fmt(ev, '.3f'):>9s} "
-              f"{fmt(r['compile_s'], '.2f'):>9s} {fmt(total, '.2f'):>9s} {pp:>9s} {pps:>9s} {cpu:>7s} {err:>9s} "
+              f"{fmt(r['compile_s'], '.2f'):>9s} {fmt(total, '.2f'):>9s} {pp:>9s} {pps:>9s} {cpu:>7s} {ccpu:>7s} {err:>9s} "
               f"{ratio_eval:>10s} {ratio_total:>11s}")
     print("eval = R, G_ab, K at all N points after compilation (nnworld_jax, median) or after the symbolic step "
           "(einsteinpy: lambdified NumPy, median of 3); compile = XLA trace+compile of one chunk, or einsteinpy's "
           "symbolic tensors + lambdify; total = compile + eval, what a cold-start user pays. Ratios = einsteinpy "
-          "time / ours (> 1: we are faster); cpu s = process CPU time of one run.")
+          "time / ours (> 1: we are faster); cpu s = process CPU time of one run; cmp cpu = process CPU time of "
+          "the compile (less sensitive than wall time to other jobs on the cores). baseline runs after "
+          "nnworld_jax in the same process, so its first call finds JAX warmed up (its cold start is understated).")
     print(f"einsteinpy runs in a child process with a cap of {cap:g} s per metric.")
     if max(load_before, report_load("after")) > 1.0:
         print("(not an idle run: rerun on a quiet machine before quoting these ratios)")
