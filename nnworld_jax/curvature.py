@@ -34,8 +34,10 @@ On a periodic grid (:func:`curvature_on_grid`) the derivatives are spectral
 Performance (float64, CPU, 2 cores shared with other jobs; benchmarks/bench_curvature.py):
 R, G_ab and K at 1e5 points in 0.06-0.11 s (0.9-1.7e6 points/s, chunks of 2048-16384 in
 :func:`on_points`, 4096 by default); the tensor-contraction version before this one reached
-1.4-1.9e5 points/s in the same runs. Cold start (the first call: trace + compile), CPU time:
-~0.9 s Schwarzschild, ~1.5 s Kerr, from 2.4 s and 2.6 s before three changes (issue #15):
+1.4-1.9e5 points/s in the same runs. Cold start (the first call of :func:`on_points` less one
+evaluation: trace + compile; CPU time, load 4-5 on 2 cores): 0.75-0.8 s Schwarzschild (EinsteinPy's
+symbolic step + lambdify: 2.9 s wall in the same runs), 1.3 s Kerr, from 2.5-2.6 s and 2.6-2.9 s
+before three changes (issue #15):
 (1) the programs this module compiles on the CPU use XLA's legacy elemental emitters
 (``xla_cpu_use_fusion_emitters=False``, :func:`_jit`): half the compile time, the same run time
 (other backends unchanged); (2) the structure analysis evaluates the metric's constants by NumPy

@@ -450,7 +450,7 @@ def test_structure_without_numpy_support_falls_back_to_jax():
     closed = jax.make_jaxpr(metric)(jnp.ones(2))
     with pytest.raises(NotImplementedError):
         cv._np_eval_jaxpr(closed.jaxpr, closed.consts, [np.ones(2)])
-    deps, zero = cv._structure(metric, jnp.ones(2))
+    _, zero = cv._structure(metric, jnp.ones(2))
     np.testing.assert_array_equal(zero, [[False, True], [True, False]])
     # R of a flat metric (g depends on X1 only through g_11: a reparametrized line) is 0 exactly.
     assert float(cv.ricci_scalar(metric, jnp.array([0.2, 0.7]))) == 0.0
