@@ -5,7 +5,7 @@ import os
 
 from _env import xla_flags  # noqa: E402
 
-# Two virtual CPU devices so sharding code can be exercised on one machine, and the suite's LLVM level
+# Two virtual CPU devices so sharding code can be exercised on one machine, and the suite's XLA:CPU emitter setting
 # (tests/_env.py says why); must precede jax import.
 os.environ.setdefault("XLA_FLAGS", xla_flags(devices=2))
 os.environ.setdefault("MPLBACKEND", "Agg")

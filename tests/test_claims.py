@@ -129,3 +129,34 @@ def test_float32_run_gives_every_recorded_verdict(tmp_path):
     assert len(records) == len(claims.REGISTRY)
     for r in records:
         assert r["precision"] == ("float64" if claims.REGISTRY[r["id"]].needs_float64 else "float32"), r["id"]
+
+
+def test_reproduce_prefers_fast_compile_but_never_overrides(monkeypatch):
+    """`reproduce` adds XLA:CPU's elemental-emitter flag before JAX starts a backend, keeps a user's own
+    setting of that option, and changes nothing once a backend is running (flags are read once)."""
+    from jax._src import xla_bridge
+
+    from nnworld_jax import cli
+
+    monkeypatch.setattr(xla_bridge, "backends_are_initialized", lambda: False)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+    assert cli._prefer_fast_compile()
+    assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=2 " + cli._FAST_COMPILE_FLAG
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_fusion_emitters=true")
+    assert not cli._prefer_fast_compile() and os.environ["XLA_FLAGS"] == "--xla_cpu_use_fusion_emitters=true"
+    monkeypatch.delenv("XLA_FLAGS")
+    assert cli._prefer_fast_compile() and os.environ["XLA_FLAGS"] == cli._FAST_COMPILE_FLAG
+    monkeypatch.setattr(xla_bridge, "backends_are_initialized", lambda: True)  # this test process: running
+    monkeypatch.setenv("XLA_FLAGS", "")
+    assert not cli._prefer_fast_compile() and os.environ["XLA_FLAGS"] == ""
+
+
+def test_the_fast_compile_flag_reaches_xla_in_a_fresh_process():
+    # XLA reads XLA_FLAGS when the first backend starts, and aborts on a flag it does not know: a
+    # misspelt flag here would kill `nnworld reproduce` at its first claim. The flag set the way
+    # `reproduce` sets it (after `import jax`) is accepted and a program runs.
+    program = ("import os, jax; from nnworld_jax import cli; os.environ.pop('XLA_FLAGS', None); "
+               "assert cli._prefer_fast_compile(); print(float(jax.jit(lambda x: x * 2)(1.5)), os.environ['XLA_FLAGS'])")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["3.0", "--xla_cpu_use_fusion_emitters=false"]
