@@ -54,8 +54,9 @@ from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar, float_dtype
 from ._config import solver_tol
-from .grid import (Grid, _check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
-                   _is_integer, _laplacian, check_field, functional_derivative)
+from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
+                      _is_integer, _laplacian)
+from .grid import Grid, check_field, functional_derivative
 
 __all__ = ["Coefficients", "lagrangian_density", "hamiltonian", "action", "equations_of_motion", "velocity",
            "spectral_filter", "apply_filter", "EntropicState", "entropic_stepper", "evolve",

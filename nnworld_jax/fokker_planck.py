@@ -48,8 +48,9 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ._checks import as_float
-from .grid import (METHODS, Grid, _checked_field, _divergence, _finite_scalar, _gradient, _guard, _guard_finite,
-                   _integral, _is_integer, _laplacian, _positive_scalar, check_field)
+from ._fields import (_checked_field, _divergence, _finite_scalar, _gradient, _guard, _guard_finite, _integral,
+                      _is_integer, _laplacian, _positive_scalar)
+from .grid import METHODS, Grid, check_field
 
 __all__ = ["normalize", "ornstein_uhlenbeck_drift", "fokker_planck_rhs", "shannon_entropy",
            "EntropyProduction", "entropy_production_parts", "entropy_production", "FPState", "Stepper",

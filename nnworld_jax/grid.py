@@ -28,12 +28,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Inexact
 
-from ._checks import as_float, check, check_scalar
+from ._fields import (METHODS, _check_method, _checked_field, _derivative, _divergence, _gradient, _integral,
+                      _is_integer, _laplacian)
+# Still imported from here by strings.py and gravity.py; their imports move to ._fields (issue #13),
+# then this line goes.
+from ._fields import _STENCILS, _finite_scalar, _guard, _guard_finite, _positive_scalar  # noqa: F401
 
 __all__ = ["Grid", "check_field", "derivative", "gradient", "divergence", "laplacian", "integral",
            "functional_derivative", "METHODS"]
-
-METHODS = ("spectral", "fd2", "fd4")
 
 
 class Grid(eqx.Module):
@@ -96,13 +98,6 @@ class Grid(eqx.Module):
         return 2 * jnp.pi * jnp.fft.fftfreq(self.shape[k], d=self.spacing[k]).astype(dtype or jnp.zeros(()).dtype)
 
 
-def _is_integer(n) -> bool:
-    try:
-        return int(n) == n
-    except (TypeError, ValueError, OverflowError):
-        return False
-
-
 def check_field(grid: Grid, f, name: str = "field", *, components: int | None = None) -> None:
     """Static shape check: ``f`` is ``grid.shape`` (or ``(components, *grid.shape)``)."""
     if not isinstance(grid, Grid):
@@ -111,76 +106,6 @@ def check_field(grid: Grid, f, name: str = "field", *, components: int | None = 
     if jnp.shape(f) != want:
         raise ValueError(f"{name} must have shape {want} on this grid, got {jnp.shape(f)}; "
                          "kernels take one field, use jax.vmap to batch")
-
-
-def _guard(x, bad, message: str) -> Array:
-    """``check(x, bad, message)`` that also survives differentiation.
-
-    A check on x whose result only feeds the primal output vanishes from ``jit(grad(f))`` when f is
-    linear in x (the gradient does not need x, so XLA drops the check with the unused primal).
-    Here the check rides on a zero that multiplies x, so every derivative with respect to x carries
-    it; eagerly it raises ``ValueError`` as :func:`check` does."""
-    flag = check(jnp.zeros_like(jnp.real(x), shape=()), bad, message)  # keeps a Python float's weak type
-    return x * (1 + flag)
-
-
-def _guard_finite(x, name: str) -> Array:
-    return _guard(x, ~jnp.isfinite(x), f"{name} contains NaN or inf")
-
-
-def _guard_positive(x, name: str) -> Array:
-    return _guard(x, ~(x > 0) | ~jnp.isfinite(x), f"{name} must be finite and > 0")
-
-
-def _positive_scalar(x, name: str, dtype=None) -> Array:
-    """A scalar parameter > 0: promoted (never truncated), a scalar (batch with ``jax.vmap``),
-    finite and > 0 under every transformation."""
-    return _guard_positive(check_scalar(as_float(x, name, dtype), name), name)
-
-
-def _finite_scalar(x, name: str, dtype=None) -> Array:
-    return _guard_finite(check_scalar(as_float(x, name, dtype), name), name)
-
-
-def _checked_field(grid: Grid, f, name: str, dtype=None, *, components: int | None = None) -> Array:
-    """The input policy for a field (docs/conventions.md, README "Errors and domains"): shape
-    ``grid.shape`` (or ``(components, *grid.shape)``), integers promoted to ``dtype`` (default
-    float) before anything else is cast, NaN/inf an error (also under jit(grad)). Returns the
-    checked array: use it."""
-    check_field(grid, f, name, components=components)
-    return _guard_finite(as_float(f, name, dtype), name)
-
-
-def _check_method(method: str, order: int = 1) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if isinstance(order, bool) or order not in (1, 2):
-        raise ValueError(f"order must be 1 or 2, got {order!r}")
-
-
-def _broadcast(v: Array, k: int, ndim: int) -> Array:
-    # Explicit rank: callers may run with jax_numpy_rank_promotion="raise".
-    return v.reshape((1,) * k + (-1,) + (1,) * (ndim - k - 1))
-
-
-def _spectral_derivative(grid: Grid, f: Inexact[Array, "..."], k: int, order: int) -> Array:
-    n = grid.shape[k]
-    real = not jnp.iscomplexobj(f)
-    kk = grid.wavenumbers(k, jnp.real(f).dtype)
-    mult = (1j * kk) ** order
-    if order % 2 == 1 and n % 2 == 0:
-        mult = mult.at[n // 2].set(0.0)
-    fh = jnp.fft.fft(f, axis=k)
-    df = jnp.fft.ifft(fh * _broadcast(mult, k, f.ndim), axis=k)
-    return df.real if real else df
-
-
-_STENCILS = {  # central differences: (offset, weight) for d/dq and d²/dq², times h^-order
-    ("fd2", 1): ((1, 0.5), (-1, -0.5)),
-    ("fd2", 2): ((1, 1.0), (0, -2.0), (-1, 1.0)),
-    ("fd4", 1): ((2, -1 / 12), (1, 2 / 3), (-1, -2 / 3), (-2, 1 / 12)),
-    ("fd4", 2): ((2, -1 / 12), (1, 4 / 3), (0, -5 / 2), (-1, 4 / 3), (-2, -1 / 12)),
-}
 
 
 def derivative(grid: Grid, f: Inexact[Array, "..."], axis: int, order: int = 1, *,
@@ -197,23 +122,10 @@ def derivative(grid: Grid, f: Inexact[Array, "..."], axis: int, order: int = 1, 
     return _derivative(grid, f, int(axis), order, method)
 
 
-def _derivative(grid: Grid, f: Array, axis: int, order: int, method: str) -> Array:
-    # Unchecked: kernels validate once at their entry, not inside every grad/jacfwd trace.
-    if method == "spectral":
-        return _spectral_derivative(grid, f, axis, order)
-    h = grid.spacing[axis]
-    # f(q + s h) is f rolled by -s along the axis.
-    return sum(wt * jnp.roll(f, -s, axis=axis) for s, wt in _STENCILS[method, order]) / h**order
-
-
 def gradient(grid: Grid, f: Inexact[Array, "..."], *, method: str = "spectral") -> Inexact[Array, "K ..."]:
     """∇f, shape (K, *grid.shape); ``f`` as in :func:`derivative`."""
     _check_method(method)
     return _gradient(grid, _checked_field(grid, f, "f"), method)
-
-
-def _gradient(grid: Grid, f: Array, method: str) -> Array:
-    return jnp.stack([_derivative(grid, f, k, 1, method) for k in range(grid.ndim)])
 
 
 def divergence(grid: Grid, v: Inexact[Array, "K ..."], *, method: str = "spectral") -> Inexact[Array, "..."]:
@@ -222,27 +134,15 @@ def divergence(grid: Grid, v: Inexact[Array, "K ..."], *, method: str = "spectra
     return _divergence(grid, _checked_field(grid, v, "vector field v", components=grid.ndim), method)
 
 
-def _divergence(grid: Grid, v: Array, method: str) -> Array:
-    return sum(_derivative(grid, v[k], k, 1, method) for k in range(grid.ndim))
-
-
 def laplacian(grid: Grid, f: Inexact[Array, "..."], *, method: str = "spectral") -> Inexact[Array, "..."]:
     """∇²f = Σ_k ∂²_k f (spectral: multiplier -|k|², Nyquist kept); ``f`` as in :func:`derivative`."""
     _check_method(method)
     return _laplacian(grid, _checked_field(grid, f, "f"), method)
 
 
-def _laplacian(grid: Grid, f: Array, method: str) -> Array:
-    return sum(_derivative(grid, f, k, 2, method) for k in range(grid.ndim))
-
-
 def integral(grid: Grid, f: Inexact[Array, "..."]) -> Inexact[Array, ""]:
     """∫ f dᴷq ≈ Σ f · h_1 ⋯ h_K (trapezoid rule on the periodic box); f of ``grid.shape``, finite."""
     return _integral(grid, _checked_field(grid, f, "f"))
-
-
-def _integral(grid: Grid, f: Array) -> Array:
-    return jnp.sum(f) * grid.cell_volume
 
 
 def functional_derivative(action: Callable[[Array], Array], field: Float[Array, "..."],

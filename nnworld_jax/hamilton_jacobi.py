@@ -48,8 +48,8 @@ from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar
 from .entropic import Coefficients, _hamiltonian
-from .grid import (Grid, _check_method, _checked_field, _guard, _guard_finite, _guard_positive, _is_integer,
-                   functional_derivative)
+from ._fields import _check_method, _checked_field, _guard, _guard_finite, _guard_positive, _is_integer
+from .grid import Grid, functional_derivative
 
 __all__ = ["classical_density", "hj_rhs", "hj_residual", "classical_hamiltonian", "CharacteristicState",
            "characteristic_field", "characteristic_init", "ODEState", "rk4", "solve_rk4", "characteristics",

@@ -57,9 +57,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check, check_finite, check_square, check_symmetric, float_dtype, scalar_param
+from ._fields import _derivative
 from .curvature import curvature_on_grid
 from .gravity import euler_lagrange
-from .grid import METHODS, Grid, _derivative
+from .grid import METHODS, Grid
 
 __all__ = ["state_average", "source_weights", "hidden_lagrangian", "hidden_action", "hidden_eom",
            "printed_eom", "metric_at_neurons", "deposit_sources", "spacetime_action", "source_variation",

@@ -64,8 +64,9 @@ from jaxtyping import Array, Complex, Float
 
 from ._checks import as_float, check_count, check_scalar, float_dtype
 from .entropic import Coefficients, _scalar_coefficients, equations_of_motion
-from .grid import (Grid, _check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
-                   _integral, _is_integer, functional_derivative)
+from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
+                      _integral, _is_integer)
+from .grid import Grid, functional_derivative
 
 __all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "unwrap_phase",
            "madelung_from_psi", "wrap_phase_difference", "schrodinger_density", "schrodinger_hamiltonian",
