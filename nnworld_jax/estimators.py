@@ -19,7 +19,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import check, check_count, scalar_param
-from .network import Network, _bulk_loss, _check_network
+from ._netcore import _bulk_loss, _check_network
+from .network import Network
 from .partition import Method, _check_method, gauss_newton_operator, mean_state
 
 

@@ -63,6 +63,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import entropic, gravity
 from ._checks import as_float, check, check_finite, check_positive, check_scalar, check_square
+from ._netcore import _chain_edges
 from .grid import Grid
 from .network import Network
 from .partition import free_energy
@@ -264,26 +265,6 @@ class ChainNetwork(NamedTuple):
     boundary: tuple[int, ...]
     chains: tuple[tuple[int, int, int], ...]
     lengths: np.ndarray
-
-
-def _chain_edges(k: int, chains, n_total: int | None) -> tuple[int, list[tuple[int, int]]]:
-    """Layout of the (100) chain network: the neuron count and every edge (dst, src), repeated once
-    per chain that uses it (parallel L = 0 chains between one pair add up). Shared by the dense
-    builder here and :func:`nnworld_jax.sparse.chain_network_weights`."""
-    n = k + sum(int(c[2]) for c in chains)
-    if n_total is not None:
-        if n_total < n:
-            raise ValueError(f"n_total={n_total} is smaller than the {n} neurons the chains need")
-        n = int(n_total)
-    edges, nxt = [], k
-    for a, b, length in chains:
-        a, b, length = int(a), int(b), int(length)
-        if not (0 <= a < k and 0 <= b < k) or length < 0:
-            raise ValueError(f"chain {(a, b, length)}: endpoints must be boundary indices < {k}, L >= 0")
-        nodes = [a, *range(nxt, nxt + length), b]
-        nxt += length
-        edges += [(dst, src) for src, dst in zip(nodes[:-1], nodes[1:])]
-    return n, edges
 
 
 def chain_network(n_boundary: int, chains: Sequence[tuple[int, int, int]], *, weight: float = 1.0,

@@ -37,10 +37,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import check, check_count, float_array, float_dtype_arg, scalar_param
+from ._netcore import _check_sparse_network, _slope
+from ._sparse_ops import _prepare, _Prepared, _rows
 from .network import Network
 from .partition import gauss_newton_operator, log_partition_from_operator
-from .sparse import (SparseNetwork, _check_network, _prepare, _Prepared, _rows, _slope, has_structured_logdet,
-                     sparse_mean_state, structured_free_energy, to_dense)
+from .sparse import SparseNetwork, has_structured_logdet, sparse_mean_state, structured_free_energy, to_dense
 
 __all__ = ["LogDetEstimate", "FreeEnergyEstimate", "rademacher_probes", "exact_probes", "lanczos_tridiagonal",
            "slq_logdet", "gauss_newton_logdet", "free_energy_slq", "sparse_free_energy", "DENSE_THRESHOLD"]
@@ -314,7 +315,7 @@ def gauss_newton_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None =
 
     Returns: :class:`LogDetEstimate` in the weights' dtype.
     """
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     dtype = net.weights.dtype
     n = net.n
     beta = scalar_param(beta, "beta", dtype, positive=True)
@@ -346,7 +347,7 @@ def free_energy_slq(net: SparseNetwork, beta, x: Float[Array, " N"] | None = Non
     The log-det is :func:`gauss_newton_logdet` (same arguments); errors are divided by 2β like F.
     ``jax.grad`` of ``free_energy_slq(...).free_energy`` is the SLQ/CG gradient estimate.
     """
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     dtype = net.weights.dtype
     beta = scalar_param(beta, "beta", dtype, positive=True)
     est = gauss_newton_logdet(net, beta, x, key=key, num_probes=num_probes, num_steps=num_steps, probes=probes,
@@ -378,7 +379,7 @@ def sparse_free_energy(net: SparseNetwork, beta, *, method: Literal["auto", "den
     """
     if method not in ("auto", "dense", "exact", "slq"):
         raise ValueError(f"method must be 'auto', 'dense', 'exact' or 'slq', got {method!r}")
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     structured = has_structured_logdet(net.weights)
     if method == "auto":
         method = "exact" if structured else ("dense" if net.n <= DENSE_THRESHOLD else "slq")

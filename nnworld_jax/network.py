@@ -14,31 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check_finite, check_square, float_array, scalar_param
+from ._netcore import ACTIVATIONS, _bulk_loss, _check_network, _resolve_activation, _slope, _state
 
 __all__ = ["Network", "preactivation", "activation_slope", "step", "bulk_loss", "boundary_loss",
            "ACTIVATIONS"]
-
-ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
-    "tanh": jnp.tanh,
-    "linear": lambda y: y,
-    "sigmoid": jax.nn.sigmoid,
-    "softplus": jax.nn.softplus,
-    "sin": jnp.sin,
-}
-
-
-def _resolve_activation(f: str | Callable) -> Callable:
-    if callable(f):
-        return f
-    try:
-        return ACTIVATIONS[f]
-    except KeyError:
-        raise ValueError(f"unknown activation {f!r}; choose from {sorted(ACTIVATIONS)} or pass a callable") from None
 
 
 class Network(eqx.Module):
@@ -89,20 +72,6 @@ class Network(eqx.Module):
         return self.w.shape[0]
 
 
-def _check_network(net, name: str = "net") -> Network:
-    """``net`` as a Network whose w, b, m are finite (an optimizer step can put NaN in a network
-    without calling the constructor); the checked leaves are returned, so the checks survive jit."""
-    if not isinstance(net, Network):
-        raise TypeError(f"{name} must be a Network (for sparse weights use nnworld_jax.sparse), got {type(net).__name__}")
-    leaves = (check_finite(net.w, "w"), check_finite(net.b, "b"), check_finite(net.m, "m"))
-    return eqx.tree_at(lambda n: (n.w, n.b, n.m), net, leaves)
-
-
-def _state(net: Network, x, name: str = "x") -> Float[Array, " N"]:
-    """A neuron state for ``net``: (N,), promoted to the weights' dtype, finite (else an error naming ``name``)."""
-    return float_array(x, name, net.w.dtype, shape=(net.n,))
-
-
 def preactivation(net: Network, x: Float[Array, " N"]) -> Float[Array, " N"]:
     """y = w x + b, the argument of the activation in eqs. (1)-(2); x of shape (N,), finite."""
     net = _check_network(net)
@@ -113,7 +82,7 @@ def preactivation(net: Network, x: Float[Array, " N"]) -> Float[Array, " N"]:
 def activation_slope(net: Network, y: Float[Array, " N"]) -> Float[Array, " N"]:
     """f'(y) elementwise, eq. (9), by forward-mode autodiff of the activation; y of shape (N,), finite."""
     y = _state(_check_network(net), y, "y")
-    return jax.jvp(net.activation, (y,), (jnp.ones_like(y),))[1]
+    return _slope(net.activation, y)
 
 
 def step(net: Network, x: Float[Array, " N"]) -> Float[Array, " N"]:
@@ -129,12 +98,6 @@ def bulk_loss(net: Network, x: Float[Array, " N"]) -> Float[Array, ""]:
     """
     net = _check_network(net)
     return _bulk_loss(net, _state(net, x))
-
-
-def _bulk_loss(net: Network, x):
-    # Unchecked (3), for solver loops whose iterates are checked by the solver itself.
-    r = x - net.activation(net.w @ x + net.b)
-    return 0.5 * jnp.vdot(r, r) - 0.5 * net.m * jnp.vdot(x, x)
 
 
 def boundary_loss(net: Network, x: Float[Array, " N"], target: Float[Array, " K"]) -> Float[Array, ""]:

@@ -40,8 +40,8 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ._checks import as_float, check, check_count, check_finite, float_array, scalar_param
-from .holography import _chain_edges
-from .network import _resolve_activation
+from ._netcore import _chain_edges, _check_sparse_network, _resolve_activation, _slope
+from ._sparse_ops import _col_values, _gather_apply, _prepare, _row_values
 
 __all__ = [
     "SparseWeights", "sparse_weights", "from_dense", "to_dense", "to_bcoo", "permutation_weights",
@@ -295,48 +295,6 @@ def chain_network_weights(n_boundary: int, chains: Sequence[tuple[int, int, int]
 # Products
 
 
-def _rows(v: Array, x: Array) -> Array:
-    """v (N,) shaped to multiply x (N,) or a block (N, p) row by row."""
-    return v.reshape(v.shape + (1,) * (x.ndim - 1))
-
-
-def _gather_apply(vals: Array, idx: Array, x: Array) -> Array:
-    # Σ_k vals[:, k] x[idx[:, k]]: K gathers, no scatter (K is static and small). x may be a block
-    # (N, p) of p vectors: each gather then fetches a contiguous row of p values per index, which
-    # keeps random (permutation) gathers cache-friendly.
-    out = _rows(vals[:, 0], x) * x[idx[:, 0]]
-    for k in range(1, idx.shape[1]):
-        out = out + _rows(vals[:, k], x) * x[idx[:, k]]
-    return out
-
-
-def _row_values(w: SparseWeights) -> Array:
-    return jnp.concatenate([w.values, jnp.zeros((1,), w.dtype)])[w.row_pos]
-
-
-def _col_values(w: SparseWeights) -> Array:
-    return jnp.concatenate([w.values, jnp.zeros((1,), w.dtype)])[w.col_pos]
-
-
-class _Prepared(eqx.Module):
-    """w and wᵀ as gather tables with the values laid out (done once, outside iteration loops)."""
-
-    row_vals: Array
-    row_cols: Array
-    col_vals: Array
-    col_rows: Array
-
-    def mv(self, x):
-        return _gather_apply(self.row_vals, self.row_cols, x)
-
-    def rmv(self, v):
-        return _gather_apply(self.col_vals, self.col_rows, v)
-
-
-def _prepare(w: SparseWeights) -> _Prepared:
-    return _Prepared(_row_values(w), w.row_cols, _col_values(w), w.col_rows)
-
-
 def weights_matvec(w: SparseWeights, x: Float[Array, " N"]) -> Float[Array, " N"]:
     """w x, the weighted input of eqs. (1)-(2): (w x)_i = Σ_j w_ij x_j, O(nnz), gathers only.
 
@@ -394,28 +352,15 @@ class SparseNetwork(eqx.Module):
         return self.weights.n
 
 
-def _check_network(net, name: str = "net") -> SparseNetwork:
-    if not isinstance(net, SparseNetwork):
-        raise TypeError(f"{name} must be a SparseNetwork (for dense weights use nnworld_jax.Network), "
-                        f"got {type(net).__name__}")
-    # Finite leaves, returned so the checks survive jit (a tree_at or optimizer step skips __init__).
-    leaves = (check_finite(net.weights.values, "w"), check_finite(net.b, "b"), check_finite(net.m, "m"))
-    return eqx.tree_at(lambda n: (n.weights.values, n.b, n.m), net, leaves)
-
-
 def sparse_preactivation(net: SparseNetwork, x: Float[Array, " N"]) -> Float[Array, " N"]:
     """y = w x + b, the argument of the activation in eqs. (1)-(2), with sparse w; x (N,), finite."""
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     return weights_matvec(net.weights, x) + net.b
 
 
 def sparse_step(net: SparseNetwork, x: Float[Array, " N"]) -> Float[Array, " N"]:
     """One synchronous update of all neurons, eqs. (1)-(2): x(t+1) = f(w x(t) + b)."""
     return net.activation(sparse_preactivation(net, x))
-
-
-def _slope(activation, y):
-    return jax.jvp(activation, (y,), (jnp.ones_like(y),))[1]
 
 
 def _default_rtol(dtype) -> float:
@@ -521,10 +466,10 @@ def sparse_mean_state(net: SparseNetwork, *, max_steps: int = 2000, rtol: float 
 
     Returns: x̄ (N,) in the dtype of the weights. O(N) memory.
     """
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     max_steps = check_count(max_steps, "max_steps")
     tol = _default_rtol(net.weights.dtype) if rtol is None else float(scalar_param(rtol, "rtol", positive=True))
-    # _check_network returned checked w, b: they feed the iteration (a discarded check vanishes under jit).
+    # _check_sparse_network returned checked w, b: they feed the iteration (a discarded check vanishes under jit).
     return _fixed_point(net.activation, max_steps, tol, net.weights, net.b)
 
 
@@ -538,7 +483,7 @@ def _vector(net: SparseNetwork, v, name: str):
 
 def jacobian_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Array, " N"]) -> Float[Array, " N"]:
     """J v with J = I - diag(f'(w x + b)) w, eq. (9), at the state x; O(nnz), no matrix."""
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     x, v = _vector(net, x, "x"), _vector(net, v, "v")
     d = _slope(net.activation, sparse_preactivation(net, x))
     return v - d * weights_matvec(net.weights, v)
@@ -546,7 +491,7 @@ def jacobian_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Array, "
 
 def jacobian_rmatvec(net: SparseNetwork, x: Float[Array, " N"], u: Float[Array, " N"]) -> Float[Array, " N"]:
     """Jᵀ u = u - wᵀ (diag(f'(w x + b)) u), the transpose of eq. (9) at the state x; O(nnz)."""
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     x, u = _vector(net, x, "x"), _vector(net, u, "u")
     d = _slope(net.activation, sparse_preactivation(net, x))
     return u - weights_rmatvec(net.weights, d * u)
@@ -558,7 +503,7 @@ def gauss_newton_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Arra
     Equals ``partition.gauss_newton_operator(Network(to_dense(w), b), x) @ v``; O(nnz) time and
     O(N) memory, so it runs at N = 10⁶.
     """
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     x, v = _vector(net, x, "x"), _vector(net, v, "v")
     prep = _prepare(net.weights)
     d = _slope(net.activation, prep.mv(x) + net.b)
@@ -854,7 +799,7 @@ def structured_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None = N
 
     Raises ValueError when the weights have no such structure (use SLQ, :mod:`nnworld_jax.lanczos`).
     """
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     w = net.weights
     if w.chains is None:
         raise ValueError("structured_logdet needs weights whose G = JᵀJ graph is a union of paths and cycles "
@@ -870,7 +815,7 @@ def structured_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None = N
 def structured_free_energy(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None) -> Float[Array, ""]:
     """Free energy, eq. (45), F = (1/2β) log det((1 - βm)I + βG) - (N/2β) log 2π, exactly, for the
     networks of :func:`structured_logdet` (same arguments); a scalar in the weights' dtype."""
-    net = _check_network(net)
+    net = _check_sparse_network(net)
     dtype = net.weights.dtype
     beta = scalar_param(beta, "beta", dtype, positive=True)
     logdet = structured_logdet(net, beta, x)
