@@ -64,7 +64,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import check
-from .curvature import _grid_christoffel
+from ._geometry import _grid_christoffel
 from .gravity import _det_inv, _points_last_to_first, euler_lagrange
 from .grid import METHODS, Grid, derivative
 from .strings import worldsheet_derivatives

@@ -47,7 +47,7 @@ from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar
 from ._config import solver_tol
-from .curvature import _guard
+from ._geometry import _guard
 
 __all__ = ["static_spherical_metric", "flrw_metric", "schwarzschild_lagrangian", "flrw_dust_lagrangian",
            "schwarzschild_action", "flrw_dust_action", "friedmann_constraint", "Solution",
