@@ -54,8 +54,9 @@ from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar, float_dtype
 from ._config import solver_tol
+from ._entropic import _density, _hamiltonian, _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
-                      _is_integer, _laplacian)
+                      _is_integer)
 from .grid import Grid, check_field, functional_derivative
 
 __all__ = ["Coefficients", "lagrangian_density", "hamiltonian", "action", "equations_of_motion", "velocity",
@@ -96,13 +97,6 @@ def _valid(c: Coefficients) -> bool:
     return all(math.isfinite(x) for x in c) and c.D >= 0 and c.gamma > 0 and c.mu > 0
 
 
-def _scalar_coefficients(c: Coefficients, dtype=None) -> Coefficients:
-    """Static part of the policy for (D, γ, μ): a 3-tuple of scalars, integers promoted to float."""
-    if not isinstance(c, tuple) or len(c) != 3:
-        raise TypeError(f"c must be Coefficients(D, gamma, mu), got {type(c).__name__}")
-    return Coefficients(*(check_scalar(as_float(x, name, dtype), name) for x, name in zip(c, Coefficients._fields)))
-
-
 def _check_inputs(p, F, V, c: Coefficients):
     """Domain checks shared by every kernel: p > 0 and finite, F and V finite, valid coefficients.
 
@@ -116,22 +110,6 @@ def _check_inputs(p, F, V, c: Coefficients):
     V = _guard(V, ~jnp.isfinite(V), "V contains NaN or inf")
     p = _guard(p, _coefficients_bad(c), _COEFF_MESSAGE)
     return p, F, V, c
-
-
-def _density(p, F, F_t, V, space: Grid, c: Coefficients, learning: bool, method: str):
-    # Unchecked ℒ (28): the checks run once at each public entry point, not inside every grad/jacfwd
-    # trace (eqx.error_if there multiplies trace and compile time several-fold).
-    sqrt_p = jnp.sqrt(p)
-    grad_f = _gradient(space, F, method)
-    density = (-4.0 * c.D * sqrt_p * _laplacian(space, sqrt_p, method)
-               + c.mu * p * F_t + c.mu * c.gamma * p * jnp.sum(grad_f**2, axis=0) + c.mu * p * V)
-    if learning:
-        density = density + c.gamma * p * _laplacian(space, F, method)
-    return density
-
-
-def _hamiltonian(p, F, V, space: Grid, c: Coefficients, learning: bool, method: str):
-    return _integral(space, _density(p, F, jnp.zeros_like(F), V, space, c, learning, method))
 
 
 def _rates(p, F, V, space: Grid, c: Coefficients, learning: bool, method: str):

@@ -47,8 +47,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar
-from .entropic import Coefficients, _hamiltonian
+from ._entropic import _hamiltonian
 from ._fields import _check_method, _checked_field, _guard, _guard_finite, _guard_positive, _is_integer
+from .entropic import Coefficients
 from .grid import Grid, functional_derivative
 
 __all__ = ["classical_density", "hj_rhs", "hj_residual", "classical_hamiltonian", "CharacteristicState",

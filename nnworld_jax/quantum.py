@@ -63,9 +63,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from ._checks import as_float, check_count, check_scalar, float_dtype
-from .entropic import Coefficients, _scalar_coefficients, equations_of_motion
+from ._entropic import _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
                       _integral, _is_integer)
+from .entropic import Coefficients, equations_of_motion
 from .grid import Grid, functional_derivative
 
 __all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "unwrap_phase",
