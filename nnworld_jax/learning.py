@@ -49,6 +49,7 @@ import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check_count, check_finite, check_positive, check_scalar, check_vector
+from ._free_energy import _thermo_from_logdet
 from .network import Network, activation_slope, bulk_loss, preactivation, step
 from .partition import Method, _check_method, _log_partition_from_operator, free_energy
 from .thermo import Thermodynamics, thermodynamics
@@ -517,18 +518,6 @@ def clamped_mean_state(net: Network, values, *, max_steps: int = 64, clamp: Clam
     sol = optx.root_find(lambda xf, a: grad_h(xf, *a), optx.Newton(rtol=rtol, atol=atol), xf0,
                          args=(net, values), max_steps=max_steps, throw=True)
     return _clamp(net, values, sol.value, clamp)
-
-
-def _thermo_from_logdet(beta_f, beta, n):
-    """F, U, S_x, S_0, C, heat capacity from βF(β) by nested ``jax.jvp`` (as :func:`nnworld_jax.thermodynamics`)."""
-
-    def beta_f_and_u(bt):
-        return jax.jvp(beta_f, (bt,), (jnp.ones_like(bt),))
-
-    (bf, u), (_, du_dbeta) = jax.jvp(beta_f_and_u, (beta,), (jnp.ones_like(beta),))
-    s = beta * u - bf
-    s0 = 0.5 * n * (1.0 + jnp.log(2 * jnp.pi / beta))
-    return Thermodynamics(bf / beta, u, s, s0, s - s0, -beta**2 * du_dbeta)
 
 
 def clamped_thermodynamics(net: Network, beta, values, *, method: Method = "paper",

@@ -38,8 +38,9 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check, check_count, check_finite, check_positive, check_scalar
+from ._free_energy import _thermo_from_logdet
 from .lanczos import rademacher_probes, slq_logdet
-from .learning import Layer, _thermo_from_logdet, model_layers
+from .learning import Layer, model_layers
 from .partition import Method, _check_method
 from .thermo import Thermodynamics
 
