@@ -107,3 +107,31 @@ from .lanczos import (FreeEnergyEstimate as FreeEnergyEstimate, LogDetEstimate a
                       free_energy_slq as free_energy_slq, gauss_newton_logdet as gauss_newton_logdet,
                       sparse_free_energy as sparse_free_energy)
 from .sparse import SparseNetwork as SparseNetwork, SparseWeights as SparseWeights, sparse_mean_state as sparse_mean_state
+
+# The public API: every name re-exported above (``from nnworld_jax import *`` gives exactly these).
+__all__ = [
+    # precision (_config)
+    "default_dtype", "rtol", "set_precision",
+    # the network of §2 (network)
+    "ACTIVATIONS", "Network", "activation_slope", "boundary_loss", "bulk_loss", "preactivation", "step",
+    # partition function (5)-(9) (partition)
+    "free_energy", "gauss_newton_operator", "log_partition", "log_partition_from_operator", "logdet_spd",
+    "mean_state",
+    # thermodynamics (10)-(17), (45)-(46) (thermo)
+    "Thermodynamics", "average_loss", "complexity", "entropy", "free_energy_eigen", "heat_capacity",
+    "operator_spectrum", "thermodynamics", "virial_average_loss",
+    # independent estimates of (5) (estimators)
+    "MonteCarloEstimate", "log_partition_monte_carlo", "log_partition_quadrature",
+    # learning (learning)
+    "FirstLaw", "LawsOfLearning", "LearningEquilibrium", "LearningHistory", "TeacherStudent", "TrainingHistory",
+    "boundary_neurons", "clamped_mean_state", "clamped_thermodynamics", "data_thermodynamics", "first_law",
+    "free_energy_regularizer", "laws_of_learning", "learn", "learning_equilibrium", "model_layers",
+    "network_from_mlp", "network_from_model", "teacher_student_task", "thermo_metrics", "train_student",
+    # namespaces
+    "reference", "training", "grid", "fokker_planck", "entropic", "quantum", "hamilton_jacobi", "hidden",
+    "strings", "metrics", "curvature", "gravity", "reduced_gravity", "network_gravity", "minimal_coupling",
+    "holography", "batch", "experiments", "emergence", "sparse", "lanczos",
+    # scale: batch experiments, matrix-free large networks (batch, lanczos, sparse)
+    "batch_map", "run_chunked", "FreeEnergyEstimate", "LogDetEstimate", "free_energy_slq", "gauss_newton_logdet",
+    "sparse_free_energy", "SparseNetwork", "SparseWeights", "sparse_mean_state",
+]

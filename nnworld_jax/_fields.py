@@ -25,9 +25,9 @@ from ._checks import as_float, check, check_scalar
 if TYPE_CHECKING:
     from .grid import Grid
 
-__all__ = ["METHODS", "_is_integer", "_guard", "_guard_finite", "_guard_positive", "_positive_scalar",
-           "_finite_scalar", "_checked_field", "_check_method", "_derivative", "_gradient", "_divergence",
-           "_laplacian", "_integral"]
+__all__ = ["METHODS", "_STENCILS", "_check_method", "_checked_field", "_derivative", "_divergence", "_finite_scalar",
+           "_gradient", "_guard", "_guard_finite", "_guard_positive", "_integral", "_is_integer",
+           "_laplacian", "_positive_scalar"]
 
 METHODS = ("spectral", "fd2", "fd4")
 

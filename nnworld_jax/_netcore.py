@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from .network import Network
     from .sparse import SparseNetwork
 
-__all__ = ["ACTIVATIONS", "_resolve_activation", "_slope", "_check_network", "_check_sparse_network", "_state",
-           "_bulk_loss", "_chain_edges"]
+__all__ = ["ACTIVATIONS", "_bulk_loss", "_chain_edges", "_check_network", "_check_sparse_network",
+           "_resolve_activation", "_slope", "_state"]
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "tanh": jnp.tanh,
