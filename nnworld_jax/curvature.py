@@ -102,7 +102,8 @@ class Curvature(NamedTuple):
 
 # ------------------------------------------------------------------------------ small algebra
 # All helpers act on arrays whose tensor indices come first and whose trailing axes (if any) are
-# grid points, so the pointwise and grid kernels share them.
+# grid points, so the pointwise and grid kernels share them. Those other modules use too (det and
+# inverse, _ein, the Christoffel symbols, the flag checks) live in _geometry.
 
 def _riemann_from(gamma: Array, dgamma: Array) -> Array:
     """R^a_{bcd} from Γ^a_{bc} and dgamma[a, b, c, e] = ∂_e Γ^a_{bc}."""
