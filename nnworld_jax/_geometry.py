@@ -30,8 +30,8 @@ from .grid import derivative
 if TYPE_CHECKING:
     from .grid import Grid
 
-__all__ = ["_aligned_full", "_checked", "_christoffel_first", "_det_and_adjugate", "_ein", "_grid_christoffel",
-           "_grid_gradient", "_guard", "_inverse", "_symmetry_tolerance"]
+__all__ = ["_christoffel_first", "_ein", "_grid_christoffel", "_grid_gradient", "_guard", "_inverse",
+           "_symmetry_tolerance"]
 
 
 def _det_and_adjugate(g: Array) -> tuple[Array, Array]:
