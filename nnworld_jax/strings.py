@@ -28,10 +28,11 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
-from ._checks import as_float
+from ._checks import as_float, check
 from .grid import Grid, _check_method, _derivative, _finite_scalar, _guard, _guard_finite, _is_integer, _positive_scalar
 from .hidden import cycle_permutation, permutation_flow, poisson_shift_exact, transpose_permutation
 
@@ -138,7 +139,10 @@ def minkowski(d1: int, dtype=None) -> Float[Array, "D1 D1"]:
     return jnp.diag(jnp.concatenate([-jnp.ones(1), jnp.ones(d1 - 1)])).astype(dtype or jnp.zeros(()).dtype)
 
 
-def _check_sheet(grid: Grid, y, drift, method: str = "spectral"):
+def _check_sheet(grid: Grid, y, drift, method: str = "spectral", *, flag: bool = False):
+    """Validated (Y, drift). With ``flag``, Y comes back as given and a third value is returned: a
+    scalar 0 that carries Y's finiteness check (``check``: ValueError eagerly, a runtime error under
+    jit); the caller must multiply it into its result (as ``(1 + flag)`` on a scalar factor)."""
     _check_method(method)
     if not isinstance(grid, Grid):
         raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
@@ -150,13 +154,17 @@ def _check_sheet(grid: Grid, y, drift, method: str = "spectral"):
                          "kernels take one world sheet, use jax.vmap to batch")
     if jnp.iscomplexobj(y):
         raise TypeError(f"Y must be real, got dtype {y.dtype}")
-    y = _guard_finite(y, "Y")
+    if flag:
+        y_flag = check(jnp.zeros((), y.dtype), ~jnp.isfinite(y), "Y contains NaN or inf")
+    else:
+        y = _guard_finite(y, "Y")
     if drift is None:
         drift = jnp.zeros(y.shape[0], y.dtype)
     drift = as_float(drift, "drift", y.dtype)
     if drift.shape != (y.shape[0],):
         raise ValueError(f"drift must have shape ({y.shape[0]},), got {drift.shape}; use jax.vmap to batch")
-    return y, _guard_finite(drift, "drift")
+    drift = _guard_finite(drift, "drift")
+    return (y, drift, y_flag) if flag else (y, drift)
 
 
 def worldsheet_derivatives(y: Float[Array, "D1 Nt Ns"], grid: Grid, drift=None, *,
@@ -223,6 +231,93 @@ def _fd_sheet(y, grid: Grid, method: str):
     def transpose(_, cts):
         ct_t, ct_s = cts
         return _stencil(ct_t, mirror(taps_t)) + _stencil(ct_s, mirror(taps_s))
+
+    return jax.custom_derivatives.linear_call(apply, transpose, (), y)
+
+
+# Band decomposition of the periodic sheet for the fd Polyakov action (see _fd_band_sheet).
+
+
+def _band_reach(grid: Grid, method: str) -> int:
+    """Stencil reach w of the band decomposition, or 0 where the sheet is too small for it."""
+    if method not in _FD_FIRST:
+        return 0
+    w = len(_FD_FIRST[method])
+    nt, ns = grid.shape
+    return w if nt >= 6 * w and ns > 2 * w else 0
+
+
+def _band(f, ns: int, row0: int, rows: int, taps):
+    """Σ_k c_k f(τ + a_k, σ + b_k) at rows row0 .. row0+rows-1 of f (..., R·Nσ) (flattened rows),
+    by slices of f only: no padding, no copy. Every τ-tap must stay inside f (row0 + a_k >= 0,
+    row0 + rows + a_k <= R), and one spare row each side for the σ wrap (row0 >= 1, row0 + rows < R).
+    A σ-tap b reads flat offset b, except the |b| columns that wrap, which read b ∓ Nσ (one select)."""
+    m = rows * ns
+    col = jax.lax.broadcasted_iota(jnp.int32, (rows, ns), 1).reshape(m)
+
+    def at(offset: int):
+        start = row0 * ns + offset
+        return jax.lax.slice_in_dim(f, start, start + m, axis=-1)
+
+    def tap(a: int, b: int):
+        if b == 0:
+            return at(a * ns)
+        wraps = col >= ns - b if b > 0 else col < -b
+        return jnp.where(wraps, at(a * ns + b - ns if b > 0 else a * ns + b + ns), at(a * ns + b))
+
+    return sum(c * tap(a, b) for a, b, c in taps)
+
+
+def _block(f, taps, row0: int, rows: int):
+    """The same stencil on a few rows of a small block f (..., R, Nσ): τ-taps by slicing (they must
+    stay inside the block), σ-taps periodic by ``jnp.roll`` (cheap on a block of a few rows)."""
+    def tap(a: int, b: int):
+        rows_a = jax.lax.slice_in_dim(f, row0 + a, row0 + a + rows, axis=-2)
+        return jnp.roll(rows_a, -b, axis=-1) if b else rows_a
+
+    return sum(c * tap(a, b) for a, b, c in taps)
+
+
+def _fd_band_sheet(y, grid: Grid, method: str, w: int):
+    """(D_τY, D_σY) of the fd stencils, split into the band of rows w .. Nτ-1-w (flattened, shape
+    (D+1, (Nτ-2w)·Nσ)) and the 2w edge rows Nτ-w .. Nτ-1, 0 .. w-1 (in that cyclic order, shape
+    (D+1, 2w, Nσ)): four arrays, one linear map with its transpose (``linear_call``).
+
+    Why: the band needs no τ wrap, so it is slices of Y itself; the transpose's band (rows 2w ..
+    Nτ-1-2w of the result) is slices of the band cotangents, which are elementwise functions of the
+    band derivatives, so ``jax.grad`` of the action compiles to ONE loop over the sheet (Y read once,
+    the EOM written once) plus thin edge fix-ups written in place. No ghost copy of Y, no
+    materialized cotangent. The lattice sum is the same sum over every site; only its order differs.
+    """
+    d1, nt, ns = y.shape
+    ht, hs = grid.spacing
+    half = _FD_FIRST[method]
+    taps_t = tuple((s, 0, c / ht) for s, c in half) + tuple((-s, 0, -c / ht) for s, c in half)
+    taps_s = tuple((0, s, c / hs) for s, c in half) + tuple((0, -s, -c / hs) for s, c in half)
+    mirror = lambda taps: tuple((-a, -b, c) for a, b, c in taps)  # noqa: E731  (the transpose)
+
+    def apply(_, f):
+        flat = f.reshape(d1, nt * ns)
+        ring = jnp.concatenate([f[:, nt - 2 * w:], f[:, :2 * w]], axis=1)  # rows Nτ-2w .. 2w-1
+        return (_band(flat, ns, w, nt - 2 * w, taps_t), _band(flat, ns, w, nt - 2 * w, taps_s),
+                _block(ring, taps_t, w, 2 * w), _block(ring, taps_s, w, 2 * w))
+
+    def transpose(_, cts):
+        band_t, band_s, edge_t, edge_s = cts
+        mt, ms = mirror(taps_t), mirror(taps_s)
+        # Result rows 2w .. Nτ-1-2w: band rows (index = sheet row - w) w .. Nτ-3w-1 and their taps.
+        inner = _band(band_t, ns, w, nt - 4 * w, mt) + _band(band_s, ns, w, nt - 4 * w, ms)
+        # Result rows Nτ-2w .. 2w-1 (cyclic): cotangent rows Nτ-3w .. 3w-1 around the seam.
+        def ring(band, edge):
+            band = band.reshape(d1, nt - 2 * w, ns)
+            return jnp.concatenate([band[:, nt - 4 * w:], edge, band[:, :2 * w]], axis=1)
+        seam = _block(ring(band_t, edge_t), mt, w, 4 * w) + _block(ring(band_s, edge_s), ms, w, 4 * w)
+        # Assembled in the result's own shape, so both updates are in place (a reshape in between
+        # would make XLA copy the whole sheet once more).
+        out = jax.lax.pad(inner.reshape(d1, nt - 4 * w, ns), jnp.zeros((), inner.dtype),
+                          ((0, 0, 0), (2 * w, 2 * w, 0), (0, 0, 0)))
+        out = jax.lax.dynamic_update_slice_in_dim(out, seam[:, 2 * w:], 0, axis=1)
+        return jax.lax.dynamic_update_slice_in_dim(out, seam[:, :2 * w], nt - 2 * w, axis=1)
 
     return jax.custom_derivatives.linear_call(apply, transpose, (), y)
 
@@ -300,6 +395,23 @@ def polyakov_density(dx: Float[Array, "2 D1 Nt Ns"], h, eta, tension) -> Float[A
     return -0.5 * tension * sqrt_h * jnp.sum(inv * gamma, axis=(0, 1))
 
 
+def _static_diagonal(x) -> bool:
+    """Whether ``x`` (a (d, d) or (2, 2, Nτ, Nσ) metric, or None = the default diagonal one) is
+    concrete with every off-diagonal entry exactly 0: static structure that lets the Polyakov core
+    drop terms that are exactly zero (the same sum). A traced metric takes the general path."""
+    if x is None:
+        return True
+    if isinstance(x, jax.core.Tracer):
+        return False
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError):
+        return False
+    if a.ndim < 2 or a.shape[0] != a.shape[1] or a.dtype.kind not in "biuf":
+        return False
+    return not np.any(a[~np.eye(a.shape[0], dtype=bool)] != 0)
+
+
 def polyakov_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=None, eta=None,
                     tension=1.0, method: str = "spectral") -> Float[Array, ""]:
     """Discretized Polyakov action (76): S_P = Σ_sites ℒ_P · h_τ h_σ on the periodic world sheet.
@@ -310,24 +422,60 @@ def polyakov_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=No
     """
     y, drift = _check_sheet(grid, y, drift, method)
     tension = _positive_scalar(tension, "tension", y.dtype)
-    eta = _target_metric(eta, y.shape[0], y.dtype)
+    eta_c = _target_metric(eta, y.shape[0], y.dtype)
     inv, sqrt_h = _sheet_metric(h, grid, y.dtype)
-    return _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method)
+    eta_diag = _static_diagonal(eta)
+    return _polyakov_core(y, drift, inv, sqrt_h, jnp.diagonal(eta_c) if eta_diag else eta_c, tension, grid,
+                          method, eta_diag, _static_diagonal(h)) * grid.cell_volume
+
+
+def _contract(a, b, eta, eta_diag: bool):
+    """Σ_μν η_μν a^μ b^ν over the leading axis (η given by its diagonal when ``eta_diag``).
+
+    Written as broadcasts and a sum over the component axis, never per-component indexing: the
+    transpose of a sum is a broadcast, which XLA fuses into the stencils, while the transpose of
+    ``a[μ]`` would pad every component's cotangent back to full size."""
+    shape = (a.shape[0],) + (1,) * (a.ndim - 1)
+    if eta_diag:
+        return jnp.sum(eta.reshape(shape) * a * b, axis=0)
+    eta_b = jnp.sum(eta.reshape(a.shape[0], *shape) * b[None], axis=1)  # η_μν b^ν
+    return jnp.sum(a * eta_b, axis=0)
+
+
+def _density_sum(dt, ds, inv, sqrt_h, eta, tension, eta_diag: bool, h_diag: bool):
+    # Σ over these sites of ℒ_P = -(T/2) √|h| h^{ab} γ_ab, h symmetric (checked): h^{ab} γ_ab =
+    # h^{ττ}γ_ττ + 2h^{τσ}γ_τσ + h^{σσ}γ_σσ (the τσ term dropped where h is statically diagonal).
+    trace = inv[0, 0] * _contract(dt, dt, eta, eta_diag) + inv[1, 1] * _contract(ds, ds, eta, eta_diag)
+    if not h_diag:
+        trace = trace + 2 * inv[0, 1] * _contract(dt, ds, eta, eta_diag)
+    return jnp.sum(-0.5 * tension * sqrt_h * trace)
 
 
 @eqx.filter_jit
-def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method):
-    # Validated inputs only; one compiled program instead of dozens of eager dispatches. The same
-    # density as polyakov_density (h symmetric, checked): h^{ab} γ_ab = h^{ττ}γ_ττ + 2h^{τσ}γ_τσ +
-    # h^{σσ}γ_σσ, with η contracted by broadcasting over the D+1 components (elementwise work that
-    # XLA fuses with the slicing stencils, and so does the gradient of this sum: the EOM).
-    dt, ds = _sheet_gradient(y, grid, drift, method)
-    eta_ds = jnp.sum(eta[:, :, None, None] * ds[None], axis=1)  # η_μν ∂_σX^ν
-    g_ss = jnp.sum(ds * eta_ds, axis=0)
-    g_ts = jnp.sum(dt * eta_ds, axis=0)
-    g_tt = jnp.sum(dt * jnp.sum(eta[:, :, None, None] * dt[None], axis=1), axis=0)
-    dens = -0.5 * tension * sqrt_h * (inv[0, 0] * g_tt + 2 * inv[0, 1] * g_ts + inv[1, 1] * g_ss)
-    return jnp.sum(jnp.broadcast_to(dens, grid.shape)) * grid.cell_volume
+def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag: bool, h_diag: bool):
+    """Σ_sites ℒ_P (the action without the cell volume) of validated inputs; one compiled program.
+
+    ``eta`` is η's diagonal when ``eta_diag`` (static: η concretely diagonal), else η. With fd2/fd4
+    on a sheet wide enough, the derivatives come in band + edge pieces (:func:`_fd_band_sheet`) and
+    the sum runs over both; the field-valued h is cut the same way."""
+    w = _band_reach(grid, method)
+    if not w:
+        dt, ds = _sheet_gradient(y, grid, drift, method)
+        return _density_sum(dt, ds, inv, sqrt_h, eta, tension, eta_diag, h_diag)
+    nt, ns = grid.shape
+    band_t, band_s, edge_t, edge_s = _fd_band_sheet(y, grid, method, w)
+
+    def band(x):  # a metric field (..., Nτ, Nσ) on the band rows, flattened; a constant as is
+        if x.shape[-2:] != (nt, ns):
+            return x.reshape(*x.shape[:-2], 1)
+        return x.reshape(*x.shape[:-2], nt * ns)[..., w * ns:(nt - w) * ns]
+
+    def edge(x):  # ... on the edge rows Nτ-w .. Nτ-1, 0 .. w-1
+        return x if x.shape[-2:] != (nt, ns) else jnp.concatenate([x[..., nt - w:, :], x[..., :w, :]], axis=-2)
+
+    return (_density_sum(band_t + drift[:, None], band_s, band(inv), band(sqrt_h), eta, tension, eta_diag, h_diag)
+            + _density_sum(edge_t + drift[:, None, None], edge_s, edge(inv), edge(sqrt_h), eta, tension,
+                           eta_diag, h_diag))
 
 
 def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Array, "D1 Nt Ns"]:
@@ -335,20 +483,25 @@ def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Arr
 
     Keyword arguments are those of :func:`polyakov_action` (``drift``, ``h``, ``eta``, ``tension``,
     ``method``). In conformal gauge this equals T η_μν (∂²_σ - ∂²_τ) X^ν: the wave equation (74)
-    is δS_P/δX = 0. With ``method="fd2"``/``"fd4"`` the lattice action's finite differences are
-    slices of one ghost-padded copy of Y, so its gradient is a few fused passes over the sheet.
+    is δS_P/δX = 0. Computed as ``jax.grad`` of the lattice sum Σ_sites ℒ_P (the action over the
+    cell volume: the same quotient, without a division pass). With ``method="fd2"``/``"fd4"`` the
+    lattice derivatives are slices of Y itself (a band without τ wrap plus thin edge rows), so the
+    gradient compiles to one fused pass over the sheet plus in-place edge fix-ups.
     """
     unknown = set(kwargs) - {"drift", "h", "eta", "tension", "method"}
     if unknown:
         raise TypeError(f"polyakov_eom got unexpected keyword arguments {sorted(unknown)}")
     method = kwargs.get("method", "spectral")
     # Inputs validated once (as polyakov_action does), then the gradient of the unchecked action.
-    y, drift = _check_sheet(grid, y, kwargs.get("drift"), method)
-    tension = _positive_scalar(kwargs.get("tension", 1.0), "tension", y.dtype)
+    # Y's finiteness check rides on the tension, a scalar factor of every term of the gradient,
+    # rather than on Y itself: a guarded copy of Y would be one more pass over the sheet.
+    y, drift, y_flag = _check_sheet(grid, y, kwargs.get("drift"), method, flag=True)
+    tension = _positive_scalar(kwargs.get("tension", 1.0), "tension", y.dtype) * (1 + y_flag)
     eta = _target_metric(kwargs.get("eta"), y.shape[0], y.dtype)
     inv, sqrt_h = _sheet_metric(kwargs.get("h"), grid, y.dtype)
-    grad = jax.grad(_polyakov_core)(y, drift, inv, sqrt_h, eta, tension, grid, method)
-    return grad / grid.cell_volume
+    eta_diag = _static_diagonal(kwargs.get("eta"))
+    return jax.grad(_polyakov_core)(y, drift, inv, sqrt_h, jnp.diagonal(eta) if eta_diag else eta, tension, grid,
+                                    method, eta_diag, _static_diagonal(kwargs.get("h")))
 
 
 def nambu_goto_density(dx: Float[Array, "2 D1 Nt Ns"], eta, tension, *,
