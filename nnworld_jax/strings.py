@@ -281,45 +281,24 @@ def _block(f, taps, row0: int, rows: int):
 def _fd_band_sheet(y, grid: Grid, method: str, w: int):
     """(D_τY, D_σY) of the fd stencils, split into the band of rows w .. Nτ-1-w (flattened, shape
     (D+1, (Nτ-2w)·Nσ)) and the 2w edge rows Nτ-w .. Nτ-1, 0 .. w-1 (in that cyclic order, shape
-    (D+1, 2w, Nσ)): four arrays, one linear map with its transpose (``linear_call``).
+    (D+1, 2w, Nσ)): four arrays, each a sum of slices of Y (the edge rows: of a thin ring of rows).
 
-    Why: the band needs no τ wrap, so it is slices of Y itself; the transpose's band (rows 2w ..
-    Nτ-1-2w of the result) is slices of the band cotangents, which are elementwise functions of the
-    band derivatives, so ``jax.grad`` of the action compiles to ONE loop over the sheet (Y read once,
-    the EOM written once) plus thin edge fix-ups written in place. No ghost copy of Y, no
-    materialized cotangent. The lattice sum is the same sum over every site; only its order differs.
+    Why: the band needs no τ wrap, so it is slices of Y itself, not of a ghost-padded copy. Under
+    ``jax.grad`` JAX transposes each slice into a pad of an elementwise cotangent, and XLA fuses the
+    sum of those pads, the cotangents and the slices of Y into ONE loop over the sheet: Y read once,
+    the EOM written once, no intermediate the size of the sheet (a hand-written transpose by
+    ``linear_call`` is no faster here and would not batch under ``jax.vmap``). The lattice sum over
+    band + edges is the same sum over every site; only its order differs.
     """
     d1, nt, ns = y.shape
     ht, hs = grid.spacing
     half = _FD_FIRST[method]
     taps_t = tuple((s, 0, c / ht) for s, c in half) + tuple((-s, 0, -c / ht) for s, c in half)
     taps_s = tuple((0, s, c / hs) for s, c in half) + tuple((0, -s, -c / hs) for s, c in half)
-    mirror = lambda taps: tuple((-a, -b, c) for a, b, c in taps)  # noqa: E731  (the transpose)
-
-    def apply(_, f):
-        flat = f.reshape(d1, nt * ns)
-        ring = jnp.concatenate([f[:, nt - 2 * w:], f[:, :2 * w]], axis=1)  # rows Nτ-2w .. 2w-1
-        return (_band(flat, ns, w, nt - 2 * w, taps_t), _band(flat, ns, w, nt - 2 * w, taps_s),
-                _block(ring, taps_t, w, 2 * w), _block(ring, taps_s, w, 2 * w))
-
-    def transpose(_, cts):
-        band_t, band_s, edge_t, edge_s = cts
-        mt, ms = mirror(taps_t), mirror(taps_s)
-        # Result rows 2w .. Nτ-1-2w: band rows (index = sheet row - w) w .. Nτ-3w-1 and their taps.
-        inner = _band(band_t, ns, w, nt - 4 * w, mt) + _band(band_s, ns, w, nt - 4 * w, ms)
-        # Result rows Nτ-2w .. 2w-1 (cyclic): cotangent rows Nτ-3w .. 3w-1 around the seam.
-        def ring(band, edge):
-            band = band.reshape(d1, nt - 2 * w, ns)
-            return jnp.concatenate([band[:, nt - 4 * w:], edge, band[:, :2 * w]], axis=1)
-        seam = _block(ring(band_t, edge_t), mt, w, 4 * w) + _block(ring(band_s, edge_s), ms, w, 4 * w)
-        # Assembled in the result's own shape, so both updates are in place (a reshape in between
-        # would make XLA copy the whole sheet once more).
-        out = jax.lax.pad(inner.reshape(d1, nt - 4 * w, ns), jnp.zeros((), inner.dtype),
-                          ((0, 0, 0), (2 * w, 2 * w, 0), (0, 0, 0)))
-        out = jax.lax.dynamic_update_slice_in_dim(out, seam[:, 2 * w:], 0, axis=1)
-        return jax.lax.dynamic_update_slice_in_dim(out, seam[:, :2 * w], nt - 2 * w, axis=1)
-
-    return jax.custom_derivatives.linear_call(apply, transpose, (), y)
+    flat = y.reshape(*y.shape[:-2], nt * ns)
+    ring = jnp.concatenate([y[..., nt - 2 * w:, :], y[..., :2 * w, :]], axis=-2)  # rows Nτ-2w .. 2w-1
+    return (_band(flat, ns, w, nt - 2 * w, taps_t), _band(flat, ns, w, nt - 2 * w, taps_s),
+            _block(ring, taps_t, w, 2 * w), _block(ring, taps_s, w, 2 * w))
 
 
 def _sheet_gradient(y, grid: Grid, drift, method: str):

@@ -289,3 +289,71 @@ def test_sliced_fd_action_and_its_transpose_match_the_grid_stencils():
             assert float(jnp.max(jnp.abs(eom * g.cell_volume - ref_grad))) <= 1e-12 * scale, (shape, method)
             tangent = jax.jvp(sliced, (y,), (v,))[1]  # forward mode applies the stencil itself
             assert abs(float(tangent - jnp.vdot(ref_grad, v))) <= 1e-11 * scale * float(jnp.sum(jnp.abs(v))), (shape, method)
+
+
+@pytest.mark.slow  # 4 sheets x 3 metric pairs, each compiled twice or three times: ~10 s of CPU
+def test_band_fd_eom_matches_rolls_for_general_metrics():
+    # The fd2/fd4 EOM on sheets of >= 6w rows is sliced from Y as a band of rows plus thin edge rows
+    # (no ghost copy), with η's and h's off-diagonal terms dropped only where they are statically 0.
+    # Independent route: jax.grad of the density built from the grid's jnp.roll derivatives, by
+    # JAX's own transpose. Cases: the smallest band sheets (6 rows for fd2, 12 for fd4), one row
+    # short of it (fallback), σ just wider than the stencil, a field h with h_τσ != 0, a
+    # non-diagonal η (light-cone-like), and η/h passed as jit arguments (traced: the general path
+    # even when diagonal). Same discretization, so equal to round-off: 1e-12 of the largest entry
+    # (sums of ~10 terms of O(10 / h²) with h ~ 0.5-1).
+    from nnworld_jax.grid import derivative as grid_derivative
+
+    rng = np.random.default_rng(11)
+    eta_lc = jnp.array([[0.0, -0.5, 0.0], [-0.5, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    cases = [((6, 7), "fd2"), ((5, 7), "fd2"), ((12, 5), "fd4"), ((11, 9), "fd4")]
+    for shape, method in cases:
+        g = Grid(shape)
+        t, s = g.mesh()
+        y = jnp.asarray(rng.standard_normal((3, *shape)))
+        drift = jnp.array([0.7, 0.0, 0.2])
+        h_field = jnp.stack([jnp.stack([-1.0 - 0.2 * jnp.cos(t), 0.3 * jnp.sin(s)]),
+                             jnp.stack([0.3 * jnp.sin(s), 1.2 + 0.1 * jnp.cos(t + s)])])
+        for h, eta in ((None, None), (h_field, eta_lc), (jnp.array([[-1.0, 0.0], [0.0, 2.0]]), S.minkowski(3))):
+            def by_rolls(y_):
+                dt = jnp.stack([grid_derivative(g, f, 0, method=method) for f in y_]) + drift[:, None, None]
+                ds = jnp.stack([grid_derivative(g, f, 1, method=method) for f in y_])
+                return jnp.sum(S.polyakov_density(jnp.stack([dt, ds]), h, eta, 1.3))
+
+            ref = jax.jit(jax.grad(by_rolls))(y)
+            tol = 1e-12 * float(jnp.max(jnp.abs(ref)))
+            eom = S.polyakov_eom(y, g, drift=drift, h=h, eta=eta, tension=1.3, method=method)
+            assert float(jnp.max(jnp.abs(eom - ref))) <= tol, (shape, method, h is None)
+            if eta is not None:
+                traced = jax.jit(lambda y_, h_, e_: S.polyakov_eom(y_, g, drift=drift, h=h_, eta=e_, tension=1.3,
+                                                                  method=method))(y, h, eta)
+                assert float(jnp.max(jnp.abs(traced - ref))) <= tol, (shape, method, "traced")
+
+
+def test_band_fd_eom_batches_and_keeps_float32():
+    # vmap over sheets equals the per-sheet loop (1e-13: the same program per sheet, up to XLA's
+    # reassociation across the batch); a float32 sheet gives a float32 EOM within 1e-5 relative of
+    # float64 (float32 eps 6e-8 times ~100 for the O(1/h²) sums on an 8 × 8 sheet).
+    g = Grid((8, 8))
+    y = jnp.asarray(np.random.default_rng(3).standard_normal((2, 3, 8, 8)))
+    eom = lambda v: S.polyakov_eom(v, g, method="fd2", tension=0.8)  # noqa: E731
+    batched = jax.vmap(eom)(y)
+    for k in range(2):
+        assert float(jnp.max(jnp.abs(batched[k] - eom(y[k])))) <= 1e-13 * float(jnp.max(jnp.abs(batched[k])))
+    e32 = eom(y[0].astype(jnp.float32))
+    assert e32.dtype == jnp.float32
+    assert float(jnp.max(jnp.abs(e32 - batched[0]))) <= 1e-5 * float(jnp.max(jnp.abs(batched[0])))
+
+
+def test_fd_eom_compiles_to_one_pass_over_the_sheet():
+    # Performance structure (issue #15): jax.grad of the fd action must compile to one fused loop
+    # that reads Y and writes the EOM, with no intermediate the size of the sheet (a ghost-padded
+    # copy of Y, a materialized cotangent, a guarded copy of Y): XLA's temporary buffers are then
+    # only the thin edge rows (fd4: ~14 arrays of 8 rows) and Y's finiteness mask (1 byte per
+    # float64, 1/8 of a sheet), under 1/2 of a sheet at 512 × 512, where one sheet-sized temporary
+    # would already exceed it. The previous ghost-copy program needed 5 sheets.
+    g = Grid((512, 512))
+    y = jnp.zeros((4, 512, 512))
+    sheet = y.size * y.dtype.itemsize
+    for method in ("fd2", "fd4"):
+        compiled = jax.jit(lambda v: S.polyakov_eom(v, g, method=method)).lower(y).compile()
+        assert compiled.memory_analysis().temp_size_in_bytes < sheet / 2, method
