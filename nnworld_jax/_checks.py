@@ -8,14 +8,43 @@ import operator
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+__all__ = ["as_float", "check", "check_count", "check_finite", "check_positive", "check_scalar", "check_square",
+           "check_symmetric", "check_vector", "float_array", "float_dtype", "float_dtype_arg", "host_value",
+           "scalar_param"]
 
 def _is_traced(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
+def host_value(x) -> np.ndarray | None:
+    """``x`` as a NumPy array when it is a concrete value already in host memory (a NumPy array or
+    Python number, or a jax array on CPU devices), else ``None`` (a tracer, or an array on an
+    accelerator, whose checks stay on the device: no transfer).
+
+    Why: an eager check written with ``jnp`` compiles one small XLA program per op, shape and dtype
+    (``isfinite``, ``invert``, ``any``, ...): about a thousand of them in ``nnworld reproduce``, each
+    10-20 ms on a CPU. The same predicate in NumPy costs microseconds."""
+    if _is_traced(x):
+        return None
+    if isinstance(x, jax.Array):
+        if not x.is_fully_addressable or any(d.platform != "cpu" for d in x.sharding.device_set):
+            return None
+        return np.asarray(x)
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError):
+        return None
+
+
 def check(x, bad, message: str):
     """Return ``x``, raising ``message`` where the boolean array ``bad`` has a True entry."""
+    host = host_value(bad)
+    if host is not None:
+        if np.any(host):
+            raise ValueError(message)
+        return x
     bad = jnp.any(bad)
     if not _is_traced(bad):
         if bool(bad):
@@ -24,15 +53,40 @@ def check(x, bad, message: str):
     return eqx.error_if(x, bad, message)
 
 
+def _nonfinite_on_host(x) -> bool | None:
+    """Whether concrete host ``x`` has a NaN/inf (``None``: not on the host, decide on the device)."""
+    host = host_value(x)
+    return None if host is None else not bool(np.all(np.isfinite(host)))
+
+
+def _nonpositive_on_host(x) -> bool | None:
+    """Whether concrete real host ``x`` has an entry that is not finite and > 0 (``None``: traced,
+    on an accelerator, or complex, where ``>`` is not NumPy's to decide)."""
+    host = host_value(x)
+    if host is None or np.iscomplexobj(host):
+        return None
+    # A subnormal counts as > 0 here; XLA:CPU's answer for it depends on how the comparison was
+    # compiled (flushed to zero by some emitters, not by others), so no route is more right.
+    return not bool(np.all(np.isfinite(host) & (host > 0)))
+
+
 def check_positive(x, name: str):
     """``x > 0`` everywhere, and finite."""
     x = jnp.asarray(x)
-    return check(x, ~(x > 0) | ~jnp.isfinite(x), f"{name} must be finite and > 0")
+    message = f"{name} must be finite and > 0"
+    bad = _nonpositive_on_host(x)
+    if bad is not None:
+        return check(x, np.asarray(bad), message)
+    return check(x, ~(x > 0) | ~jnp.isfinite(x), message)
 
 
 def check_finite(x, name: str):
     x = jnp.asarray(x)
-    return check(x, ~jnp.isfinite(x), f"{name} contains NaN or inf")
+    message = f"{name} contains NaN or inf"
+    bad = _nonfinite_on_host(x)
+    if bad is not None:
+        return check(x, np.asarray(bad), message)
+    return check(x, ~jnp.isfinite(x), message)
 
 
 def check_square(a, name: str, n: int | None = None):
@@ -111,7 +165,7 @@ def check_count(n, name: str, minimum: int = 1) -> int:
 
     Counts (samples, probes, steps, grid points) fix array shapes and loop lengths, so they are
     Python integers known at trace time; a float such as 8.7 is an error, never truncated."""
-    if isinstance(n, bool) or isinstance(n, jax.core.Tracer):
+    if isinstance(n, (bool, jax.core.Tracer)):
         raise TypeError(f"{name} must be an integer >= {minimum} known at trace time, got {n!r}")
     try:
         k = operator.index(n)
@@ -148,6 +202,11 @@ def check_symmetric(a, name: str):
     by at most ~2 N ε max|JᵀJ| (two length-N sums accumulated in different orders; Cauchy-Schwarz
     bounds Σ_k |J_ki J_kj| by max|JᵀJ|), so no symmetric-by-construction matrix is refused."""
     a = jnp.asarray(a)
+    host = host_value(a)
+    if host is not None:
+        scale = np.max(np.abs(host))
+        tol = 4 * host.shape[-1] * jnp.finfo(host.dtype).eps * (scale if np.isfinite(scale) else 0)
+        return check(a, np.abs(host - host.T) > tol, f"{name} must be symmetric")
     scale = jnp.max(jnp.abs(a))
     tol = 4 * a.shape[-1] * jnp.finfo(a.dtype).eps * jnp.where(jnp.isfinite(scale), scale, 0)
     return check(a, jnp.abs(a - a.T) > tol, f"{name} must be symmetric")
