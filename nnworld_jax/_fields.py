@@ -25,7 +25,7 @@ from ._checks import as_float, check, check_scalar
 if TYPE_CHECKING:
     from .grid import Grid
 
-__all__ = ["METHODS", "_STENCILS", "_check_method", "_checked_field", "_derivative", "_divergence", "_finite_scalar",
+__all__ = ["METHODS", "_check_method", "_checked_field", "_derivative", "_divergence", "_finite_scalar",
            "_gradient", "_guard", "_guard_finite", "_guard_positive", "_integral", "_is_integer",
            "_laplacian", "_positive_scalar"]
 
