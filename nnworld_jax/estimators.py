@@ -23,7 +23,7 @@ from ._netcore import _bulk_loss, _check_network
 from .network import Network
 from .partition import Method, _check_method, gauss_newton_operator, mean_state
 
-__all__ = ["log_partition_quadrature", "MonteCarloEstimate", "log_partition_monte_carlo"]
+__all__ = ["MonteCarloEstimate", "log_partition_monte_carlo", "log_partition_quadrature"]
 
 
 def _log_integrand_and_frame(net: Network, beta, method: str):
