@@ -278,27 +278,75 @@ def _block(f, taps, row0: int, rows: int):
     return sum(c * tap(a, b) for a, b, c in taps)
 
 
-def _fd_band_sheet(y, grid: Grid, method: str, w: int):
+def _fd_band_sheet(y, grid: Grid, method: str, w: int, own_transpose: bool = True):
     """(D_τY, D_σY) of the fd stencils, split into the band of rows w .. Nτ-1-w (flattened, shape
     (D+1, (Nτ-2w)·Nσ)) and the 2w edge rows Nτ-w .. Nτ-1, 0 .. w-1 (in that cyclic order, shape
     (D+1, 2w, Nσ)): four arrays, each a sum of slices of Y (the edge rows: of a thin ring of rows).
 
-    Why: the band needs no τ wrap, so it is slices of Y itself, not of a ghost-padded copy. Under
-    ``jax.grad`` JAX transposes each slice into a pad of an elementwise cotangent, and XLA fuses the
-    sum of those pads, the cotangents and the slices of Y into ONE loop over the sheet: Y read once,
-    the EOM written once, no intermediate the size of the sheet (a hand-written transpose by
-    ``linear_call`` is no faster here and would not batch under ``jax.vmap``). The lattice sum over
-    band + edges is the same sum over every site; only its order differs.
+    Why: the band needs no τ wrap, so it is slices of Y itself, not of a ghost-padded copy. With
+    ``own_transpose`` the map carries its transpose (``linear_call``): rows 2w .. Nτ-1-2w of Dᵀ(ct)
+    are slices of the band cotangents (the mirrored stencil) and the 4w rows around the seam come
+    from a thin ring, written in place. Under ``jax.grad`` XLA then fuses the cotangents (elementwise
+    in the band derivatives) and both stencils into ONE loop over the sheet: Y read once, the EOM
+    written once. JAX's own transpose (``own_transpose=False``, needed under ``jax.vmap``, for which
+    ``linear_call`` has no rule) is a sum of zero pads of every cotangent: also one fused loop, but
+    with a bounds test per tap and element, 2-4x slower on CPU. The lattice sum over band + edges
+    is the same sum over every site; only its order differs.
     """
-    d1, nt, ns = y.shape
+    d1, nt, ns = y.shape[-3:]
     ht, hs = grid.spacing
     half = _FD_FIRST[method]
     taps_t = tuple((s, 0, c / ht) for s, c in half) + tuple((-s, 0, -c / ht) for s, c in half)
     taps_s = tuple((0, s, c / hs) for s, c in half) + tuple((0, -s, -c / hs) for s, c in half)
-    flat = y.reshape(*y.shape[:-2], nt * ns)
-    ring = jnp.concatenate([y[..., nt - 2 * w:, :], y[..., :2 * w, :]], axis=-2)  # rows Nτ-2w .. 2w-1
-    return (_band(flat, ns, w, nt - 2 * w, taps_t), _band(flat, ns, w, nt - 2 * w, taps_s),
-            _block(ring, taps_t, w, 2 * w), _block(ring, taps_s, w, 2 * w))
+    mirror = lambda taps: tuple((-a, -b, c) for a, b, c in taps)  # noqa: E731  (the transpose)
+
+    def apply(_, f):
+        flat = f.reshape(*f.shape[:-2], nt * ns)
+        ring = jnp.concatenate([f[..., nt - 2 * w:, :], f[..., :2 * w, :]], axis=-2)  # rows Nτ-2w .. 2w-1
+        return (_band(flat, ns, w, nt - 2 * w, taps_t), _band(flat, ns, w, nt - 2 * w, taps_s),
+                _block(ring, taps_t, w, 2 * w), _block(ring, taps_s, w, 2 * w))
+
+    def transpose(_, cts):
+        band_t, band_s, edge_t, edge_s = cts
+        lead = band_t.shape[:-1]
+        mt, ms = mirror(taps_t), mirror(taps_s)
+        # Result rows 2w .. Nτ-1-2w: band rows (index = sheet row - w) w .. Nτ-3w-1 and their taps.
+        inner = _band(band_t, ns, w, nt - 4 * w, mt) + _band(band_s, ns, w, nt - 4 * w, ms)
+
+        def ring(band, edge):  # cotangent rows Nτ-3w .. 3w-1 (cyclic) around the seam
+            band = band.reshape(*lead, nt - 2 * w, ns)
+            return jnp.concatenate([band[..., nt - 4 * w:, :], edge, band[..., :2 * w, :]], axis=-2)
+
+        seam = _block(ring(band_t, edge_t), mt, w, 4 * w) + _block(ring(band_s, edge_s), ms, w, 4 * w)
+        # Assembled in the result's own shape, so both row updates are in place (a reshape in between
+        # would make XLA copy the whole sheet once more).
+        zero = jnp.zeros((), inner.dtype)
+        out = jax.lax.pad(inner.reshape(*lead, nt - 4 * w, ns), zero,
+                          ((0, 0, 0),) * len(lead) + ((2 * w, 2 * w, 0), (0, 0, 0)))
+        out = jax.lax.dynamic_update_slice_in_dim(out, seam[..., 2 * w:, :], 0, axis=-2)
+        return jax.lax.dynamic_update_slice_in_dim(out, seam[..., :2 * w, :], nt - 2 * w, axis=-2)
+
+    if not own_transpose:
+        return apply(None, y)
+    return jax.custom_derivatives.linear_call(apply, transpose, (), y)
+
+
+def _under_vmap(*args) -> bool:
+    """Whether any leaf of ``args`` is, or wraps (through jvp/linearize tracers), a ``jax.vmap``
+    tracer: then the fd maps must not use ``linear_call``, which has no batching rule."""
+    try:
+        from jax._src.interpreters.batching import BatchTracer
+    except ImportError:  # pragma: no cover  (a JAX without it: always take the batchable path)
+        return True
+    stack = list(jax.tree_util.tree_leaves(args))
+    while stack:
+        x = stack.pop()
+        if isinstance(x, BatchTracer):
+            return True
+        if isinstance(x, jax.core.Tracer):
+            stack.extend(v for v in (getattr(x, "primal", None), getattr(x, "tangent", None), getattr(x, "val", None))
+                         if isinstance(v, jax.core.Tracer))
+    return False
 
 
 def _sheet_gradient(y, grid: Grid, drift, method: str):
@@ -404,8 +452,9 @@ def polyakov_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=No
     eta_c = _target_metric(eta, y.shape[0], y.dtype)
     inv, sqrt_h = _sheet_metric(h, grid, y.dtype)
     eta_diag = _static_diagonal(eta)
-    return _polyakov_core(y, drift, inv, sqrt_h, jnp.diagonal(eta_c) if eta_diag else eta_c, tension, grid,
-                          method, eta_diag, _static_diagonal(h)) * grid.cell_volume
+    eta_c = jnp.diagonal(eta_c) if eta_diag else eta_c
+    return _polyakov_core(y, drift, inv, sqrt_h, eta_c, tension, grid, method, eta_diag, _static_diagonal(h),
+                          not _under_vmap(y, drift, inv, sqrt_h, eta_c, tension)) * grid.cell_volume
 
 
 def _contract(a, b, eta, eta_diag: bool):
@@ -431,7 +480,8 @@ def _density_sum(dt, ds, inv, sqrt_h, eta, tension, eta_diag: bool, h_diag: bool
 
 
 @eqx.filter_jit
-def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag: bool, h_diag: bool):
+def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag: bool, h_diag: bool,
+                   own_transpose: bool = True):
     """Σ_sites ℒ_P (the action without the cell volume) of validated inputs; one compiled program.
 
     ``eta`` is η's diagonal when ``eta_diag`` (static: η concretely diagonal), else η. With fd2/fd4
@@ -442,7 +492,7 @@ def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag: 
         dt, ds = _sheet_gradient(y, grid, drift, method)
         return _density_sum(dt, ds, inv, sqrt_h, eta, tension, eta_diag, h_diag)
     nt, ns = grid.shape
-    band_t, band_s, edge_t, edge_s = _fd_band_sheet(y, grid, method, w)
+    band_t, band_s, edge_t, edge_s = _fd_band_sheet(y, grid, method, w, own_transpose)
 
     def band(x):  # a metric field (..., Nτ, Nσ) on the band rows, flattened; a constant as is
         if x.shape[-2:] != (nt, ns):
@@ -464,8 +514,11 @@ def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Arr
     ``method``). In conformal gauge this equals T η_μν (∂²_σ - ∂²_τ) X^ν: the wave equation (74)
     is δS_P/δX = 0. Computed as ``jax.grad`` of the lattice sum Σ_sites ℒ_P (the action over the
     cell volume: the same quotient, without a division pass). With ``method="fd2"``/``"fd4"`` the
-    lattice derivatives are slices of Y itself (a band without τ wrap plus thin edge rows), so the
-    gradient compiles to one fused pass over the sheet plus in-place edge fix-ups.
+    lattice derivatives are slices of Y itself (a band without τ wrap plus thin edge rows) with a
+    hand-given transpose (the mirrored stencil), so the gradient compiles to one fused pass over the
+    sheet plus in-place edge fix-ups. Under ``jax.vmap`` JAX's own transpose is used instead (slower,
+    same values). ``jax.jit(jax.vmap(polyakov_eom))`` works; ``jax.vmap`` of an already jitted
+    fd EOM, or of its pullback (``jax.jacrev``), does not (``linear_call`` has no batching rule).
     """
     unknown = set(kwargs) - {"drift", "h", "eta", "tension", "method"}
     if unknown:
@@ -479,8 +532,10 @@ def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Arr
     eta = _target_metric(kwargs.get("eta"), y.shape[0], y.dtype)
     inv, sqrt_h = _sheet_metric(kwargs.get("h"), grid, y.dtype)
     eta_diag = _static_diagonal(kwargs.get("eta"))
-    return jax.grad(_polyakov_core)(y, drift, inv, sqrt_h, jnp.diagonal(eta) if eta_diag else eta, tension, grid,
-                                    method, eta_diag, _static_diagonal(kwargs.get("h")))
+    eta = jnp.diagonal(eta) if eta_diag else eta
+    return jax.grad(_polyakov_core)(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag,
+                                    _static_diagonal(kwargs.get("h")),
+                                    not _under_vmap(y, drift, inv, sqrt_h, eta, tension))
 
 
 def nambu_goto_density(dx: Float[Array, "2 D1 Nt Ns"], eta, tension, *,

@@ -16,6 +16,11 @@ NAN_Y = Y.at[0, 0, 0].set(jnp.nan)
 DX = S.worldsheet_derivatives(Y, W, jnp.array([1.0, 0.0, 0.0]))
 ETA_ASYM = jnp.diag(jnp.array([-1.0, 1.0, 1.0])).at[0, 1].set(0.5)
 ETA_SING = jnp.diag(jnp.array([-1.0, 1.0, 0.0]))
+# A sheet wide enough for the fd band path of polyakov_eom (>= 6 rows for fd2): Y's finiteness check
+# rides on the tension there instead of on a guarded copy of Y, so it gets its own cases.
+WB = Grid((8, 6))
+YB = jnp.zeros((3, 8, 6)).at[1].set(jnp.sin(WB.mesh()[1]))
+INF_YB = YB.at[2, 5, 3].set(jnp.inf)
 
 
 def run(fn, *args, **kw):
@@ -116,6 +121,20 @@ CASES = [
          lambda: jax.block_until_ready(jax.jit(lambda y: S.polyakov_eom(y, W))(NAN_Y)), r"Y contains NaN", "transform"),
     Case("strings.polyakov_eom", "non-symmetric eta", run(S.polyakov_eom, Y, W, eta=ETA_ASYM), r"eta must be symmetric",
          "domain"),
+    Case("strings.polyakov_eom", "inf in Y (fd2 band path)", run(S.polyakov_eom, INF_YB, WB, method="fd2"),
+         r"Y contains NaN or inf", "input"),
+    Case("strings.polyakov_eom", "inf Y under jit (fd2 band path)",
+         lambda: jax.block_until_ready(jax.jit(lambda y: S.polyakov_eom(y, WB, method="fd2"))(INF_YB)),
+         r"Y contains NaN or inf", "transform"),
+    Case("strings.polyakov_eom", "inf Y under jit(jvp) (fd2 band path, EOM linear in Y)",
+         lambda: jax.block_until_ready(jax.jit(lambda y: jax.jvp(lambda v: S.polyakov_eom(v, WB, method="fd2"),
+                                                                 (y,), (YB,))[1])(INF_YB)),
+         r"Y contains NaN or inf", "transform"),
+    Case("strings.polyakov_eom", "inf Y under jit(vmap) (fd2 band path)",
+         lambda: jax.block_until_ready(jax.jit(jax.vmap(lambda y: S.polyakov_eom(y, WB, method="fd2")))(
+             jnp.stack([YB, INF_YB]))), r"Y contains NaN or inf", "transform"),
+    Case("strings.polyakov_eom", "tension = 0 (fd2 band path)", run(S.polyakov_eom, YB, WB, method="fd2", tension=0.0),
+         r"tension must be finite and > 0", "domain"),
     # nambu_goto_density, nambu_goto_action, virasoro_residuals
     Case("strings.nambu_goto_density", "tension = -1", run(S.nambu_goto_density, DX, None, -1.0),
          r"tension must be finite and > 0", "domain"),
