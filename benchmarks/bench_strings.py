@@ -8,9 +8,16 @@ Workloads, all in this process on the same inputs:
   RK4 step with π a ``scipy.sparse`` CSR permutation matrix (one sparse matvec per stage and
   subsystem). ``error``: max |Δ| between the two after one step.
 * ``polyakov-eom``: a 1024 × 1024 world sheet, D + 1 = 4 target components, conformal gauge, fd2
-  derivatives. ``nnworld_jax``: ``jit(polyakov_eom)`` = ``jax.grad`` of the lattice action.
-  ``scipy``: the equivalent linear operator T η (D_τᵀD_τ - D_σᵀD_σ) as one sparse matrix (built
-  once, not timed) applied by matvec. ``error``: max relative deviation between the two.
+  derivatives, float64 and float32. ``nnworld_jax``: ``jit(polyakov_eom)`` = ``jax.grad`` of the
+  lattice action. ``scipy``: the equivalent linear operator T η (D_τᵀD_τ - D_σᵀD_σ) as one sparse
+  matrix (built once, not timed) applied by 4 CSR matvecs and the 4 × 4 η mix (single-threaded).
+  ``error``: max relative deviation between the two. ``floor: XLA y*2`` / ``floor: numpy y*2``:
+  one read of the sheet and one fresh output of its size (32 MB each way in float64), the least any
+  out-of-place EOM must move; on the 2-core CI machine the XLA floor costs more than numpy's (XLA
+  page-faults a fresh 32 MB output buffer on every call, numpy's allocator maps it with huge
+  pages), so ``nnworld_jax`` cannot go below ``floor: XLA y*2`` plus one read of Y for its NaN/inf
+  check. The compiled EOM is one fused loop (slices of Y, no ghost copy, no sheet-sized
+  intermediate: ``tests/test_strings.py::test_fd_eom_compiles_to_one_pass_over_the_sheet``).
 
 Reported: steps (EOM evaluations) per second = 1 / median_s; compile time apart.
 
