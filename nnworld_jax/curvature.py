@@ -804,6 +804,8 @@ def curvature(metric: Metric, X: Float[Array, " n"]) -> Curvature:
     finite there.
 
     Example:
+        >>> from nnworld_jax import set_precision
+        >>> set_precision("float64")  # the figure below is a float64 one
         >>> import jax.numpy as jnp
         >>> from nnworld_jax.metrics import schwarzschild
         >>> c = curvature(schwarzschild(1.0), jnp.array([0.0, 3.0, 1.0, 0.0]))

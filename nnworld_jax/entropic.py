@@ -199,6 +199,8 @@ def velocity(F: Float[Array, "..."], space: Grid, c: Coefficients, *,
     Navier-Stokes-like equation (33) with viscosity -γ/μ (when ``learning``).
 
     Example:
+        >>> from nnworld_jax import set_precision
+        >>> set_precision("float64")  # the figures below are float64 ones
         >>> g = Grid((8,))
         >>> u = velocity(jnp.sin(g.axis(0)), g, Coefficients(0.3, 0.7, 1.6))
         >>> bool(jnp.allclose(u[0], 1.4 * jnp.cos(g.axis(0))))

@@ -193,6 +193,8 @@ def fokker_planck_rhs(p: Float[Array, "..."], grid: Grid, D, *, F: Float[Array, 
     Returns: ∂_t p, shape and dtype of ``p``; ∫∂_t p = 0 (to round-off) for every method.
 
     Example:
+        >>> from nnworld_jax import set_precision
+        >>> set_precision("float64")  # the figures below are float64 ones
         >>> g = Grid((64,))
         >>> F = jnp.cos(g.axis(0))
         >>> p = normalize(jnp.exp(2.0 * F), g)          # Boltzmann state exp(γF/D), γ/D = 2
@@ -284,6 +286,8 @@ def entropy_production(p: Float[Array, "..."], grid: Grid, D, *, F=None, gamma=N
     Returns: dS/dt, a scalar of p's dtype.
 
     Example (the conventions §2 test value):
+        >>> from nnworld_jax import set_precision
+        >>> set_precision("float64")  # the figures below are float64 ones
         >>> g = Grid((256,))
         >>> q = g.axis(0)
         >>> p = normalize(jnp.exp(0.5 * jnp.cos(q) + 0.3 * jnp.sin(2 * q)), g)
@@ -417,6 +421,8 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
     computed here in the widest enabled float type, are cast to it).
 
     Example:
+        >>> from nnworld_jax import set_precision
+        >>> set_precision("float64")  # the figures below are float64 ones
         >>> g = Grid((64,))
         >>> F = jnp.cos(g.axis(0))
         >>> init, step = etdrk4(g, 0.5, 0.25, F=F, gamma=1.0)

@@ -652,6 +652,8 @@ def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float |
     Use :func:`integrate` (or ``lax.scan``) for many steps.
 
     Example:
+        >>> from nnworld_jax import set_precision
+        >>> set_precision("float64")  # the figures below are float64 ones
         >>> g = Grid((32,))
         >>> init, step = split_step(jnp.cos(g.axis(0)), g, Coefficients(0.3, 0.7, 1.6), 0.01)
         >>> s = integrate(step, init(jnp.ones(32, complex)), 10)
