@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("free_energy", "large_networks", "fokker_planck", "schrodinger", "strings", "curvature", "training_loop")
+BENCHMARKS = ("free_energy", "large_networks", "fokker_planck", "schrodinger", "strings", "curvature", "gravity",
+              "training_loop")
 
 
 def device_name() -> str:
