@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["as_float", "check", "check_count", "check_finite", "check_positive", "check_scalar", "check_square",
-           "check_symmetric", "check_vector", "float_array", "float_dtype", "float_dtype_arg", "host_value",
+           "check_symmetric", "check_vector", "float_array", "float_dtype", "float_dtype_arg", "host_nonfinite",
+           "host_nonpositive", "host_value",
            "scalar_param"]
 
 def _is_traced(x) -> bool:
@@ -53,13 +54,13 @@ def check(x, bad, message: str):
     return eqx.error_if(x, bad, message)
 
 
-def _nonfinite_on_host(x) -> bool | None:
+def host_nonfinite(x) -> bool | None:
     """Whether concrete host ``x`` has a NaN/inf (``None``: not on the host, decide on the device)."""
     host = host_value(x)
     return None if host is None else not bool(np.all(np.isfinite(host)))
 
 
-def _nonpositive_on_host(x) -> bool | None:
+def host_nonpositive(x) -> bool | None:
     """Whether concrete real host ``x`` has an entry that is not finite and > 0 (``None``: traced,
     on an accelerator, or complex, where ``>`` is not NumPy's to decide)."""
     host = host_value(x)
@@ -74,7 +75,7 @@ def check_positive(x, name: str):
     """``x > 0`` everywhere, and finite."""
     x = jnp.asarray(x)
     message = f"{name} must be finite and > 0"
-    bad = _nonpositive_on_host(x)
+    bad = host_nonpositive(x)
     if bad is not None:
         return check(x, np.asarray(bad), message)
     return check(x, ~(x > 0) | ~jnp.isfinite(x), message)
@@ -83,7 +84,7 @@ def check_positive(x, name: str):
 def check_finite(x, name: str):
     x = jnp.asarray(x)
     message = f"{name} contains NaN or inf"
-    bad = _nonfinite_on_host(x)
+    bad = host_nonfinite(x)
     if bad is not None:
         return check(x, np.asarray(bad), message)
     return check(x, ~jnp.isfinite(x), message)

@@ -17,10 +17,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Inexact
 
-from ._checks import as_float, check, check_scalar
+from ._checks import (
+    as_float,
+    check,
+    check_scalar,
+    host_nonfinite,
+    host_nonpositive,
+    host_value,
+)
 
 if TYPE_CHECKING:
     from .grid import Grid
@@ -46,16 +55,22 @@ def _guard(x, bad, message: str) -> Array:
     linear in x (the gradient does not need x, so XLA drops the check with the unused primal).
     Here the check rides on a zero that multiplies x, so every derivative with respect to x carries
     it; eagerly it raises ``ValueError`` as :func:`check` does."""
+    if not isinstance(x, jax.core.Tracer) and host_value(bad) is not None:
+        # Concrete: checked on the host, and x returned as it is (no multiply to compile per shape).
+        check(x, bad, message)
+        return x if isinstance(x, jax.Array) else jnp.asarray(x)
     flag = check(jnp.zeros_like(jnp.real(x), shape=()), bad, message)  # keeps a Python float's weak type
     return x * (1 + flag)
 
 
 def _guard_finite(x, name: str) -> Array:
-    return _guard(x, ~jnp.isfinite(x), f"{name} contains NaN or inf")
+    bad = host_nonfinite(x)
+    return _guard(x, ~jnp.isfinite(x) if bad is None else np.asarray(bad), f"{name} contains NaN or inf")
 
 
 def _guard_positive(x, name: str) -> Array:
-    return _guard(x, ~(x > 0) | ~jnp.isfinite(x), f"{name} must be finite and > 0")
+    bad = host_nonpositive(x)
+    return _guard(x, ~(x > 0) | ~jnp.isfinite(x) if bad is None else np.asarray(bad), f"{name} must be finite and > 0")
 
 
 def _positive_scalar(x, name: str, dtype=None) -> Array:
