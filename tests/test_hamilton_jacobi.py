@@ -4,6 +4,7 @@ the stationary solution (44) = eigenvalue free energy (45), and the chain rule o
 The analytic forms below (the quadratic solution, -γ|∇F|² - V - (γ/μ)∇²F, the backward heat
 equation) are the references; the module computes everything from jax.grad of the action."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -216,7 +217,8 @@ def test_rk4_characteristics_converge_at_fourth_order():
         return 0.5 * A0 * jnp.sum(q**2)
 
     field = hj.characteristic_field(harmonic, GAMMA, MU)
-    step = jax.jit(lambda state, dt: hj.rk4(field, dt)[1](state))
+    # chex raises on a second trace: a dt baked in as a constant would retrace for every n.
+    step = jax.jit(chex.assert_max_traces(lambda state, dt: hj.rk4(field, dt)[1](state), n=1))
     init = hj.rk4(field, 0.0)[0]
     a, c, q = exact_quadratic(1.0)
     ns = np.array([10, 20, 40])

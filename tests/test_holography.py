@@ -4,6 +4,7 @@ variables, and this toolkit's OU entropy-production model."""
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -244,7 +245,7 @@ def test_boundary_action_learning_term_independent_form():
     length = 16 * width
     dq = length / n
     q = np.arange(n) * dq - length / 2
-    f_at = jax.jit(lambda qi: free_energy(Network(net.w, net.b.at[0].add(qi)), 1.0))  # compiled once
+    f_at = jax.jit(chex.assert_max_traces(lambda qi: free_energy(Network(net.w, net.b.at[0].add(qi)), 1.0), n=1))
     F = np.array([float(f_at(qi)) for qi in q])
     p = np.exp(-0.5 * (q / width) ** 2)
     p /= p.sum() * dq

@@ -1,5 +1,6 @@
 """§3 in a training loop: an MLP as a §2 network, thermo_metrics, the regularizer, the laws."""
 
+import chex
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -178,7 +179,7 @@ def test_learning_equilibrium_second_law_at_rest_and_first_law_identity(small):
     # Between two equilibria at one T, dU - T dS_x = dF and T dS_0 = 0 (identities of (13)-(14);
     # S_x recomputed below from F alone by its own route, tolerance 1e-12).
     net, data = small
-    two_steps = jax.jit(lambda n: nw.learn(n, data, 10.0, steps=2))  # compiled once, used twice
+    two_steps = jax.jit(chex.assert_max_traces(lambda n: nw.learn(n, data, 10.0, steps=2), n=1))  # used twice
     equilibrium = jax.jit(lambda n: nw.learning_equilibrium(n, data, 10.0))
     _, start = two_steps(net)
     eq_net, eq = equilibrium(net)
