@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Literal
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optimistix as optx
@@ -99,6 +100,14 @@ def _residual_jacobian(net: Network, x):
     return jnp.eye(net.n, dtype=net.w.dtype) - slope[:, None] * net.w
 
 
+def _jacobian_lu(net: Network, x):
+    # LU factors of Jᵀ (J of _residual_jacobian): J y = r is lu_solve(..., r, trans=1), Jᵀ y = r is
+    # trans=0. LAPACK reads column-major matrices, and Jᵀ in column-major is J (and w) in XLA's
+    # row-major layout: factorizing J itself made XLA transpose w into a column-major copy for
+    # every loop that forms J (measured: the largest copy in the free-energy gradient's profile).
+    return lu_factor(_residual_jacobian(net, x).T)
+
+
 def _fixed_point_newton(max_steps, net: Network, x0):
     # Newton on r(x) = x - f(w x + b) = 0, the fixed point of the dynamics (1)-(2); NaN where it
     # does not converge in max_steps factorizations (the caller raises).
@@ -115,17 +124,18 @@ def _fixed_point_newton(max_steps, net: Network, x0):
     # Chord phase: the LU of J at the warm start, reused while each step shrinks the residual at
     # least 4-fold (near x* the rate is ~|x0 - x*| ‖f''‖ ‖w‖ ‖J⁻¹‖, a few per cent after the warm
     # start). A step costs O(N²), a factorization O(N³); a step that does not contract is undone.
-    lu0 = lu_factor(_residual_jacobian(net, x0))
+    lu0 = _jacobian_lu(net, x0)
 
     def chord_cond(carry):
         # No tolerance test here: the steps are cheap, so they go on to the rounding floor, where a
         # step stops contracting (and is undone); the Newton phase below then checks the tolerance.
+        # (Stopping at the tolerance saves one step but doubled the float32 gradient's error.)
         k, x, r, contracting = carry
         return (k < _CHORD_STEPS) & contracting & jnp.any(r != 0)
 
     def chord_body(carry):
         k, x, r, _ = carry
-        x_new = x - lu_solve(lu0, r)
+        x_new = x - lu_solve(lu0, r, trans=1)
         r_new = residual(x_new)
         contracting = jnp.max(jnp.abs(r_new)) <= 0.25 * jnp.max(jnp.abs(r))  # False for NaN
         return k + 1, jnp.where(contracting, x_new, x), jnp.where(contracting, r_new, r), contracting
@@ -139,7 +149,7 @@ def _fixed_point_newton(max_steps, net: Network, x0):
 
     def body(carry):
         k, x, r = carry
-        x = x - jnp.linalg.solve(_residual_jacobian(net, x), r)
+        x = x - lu_solve(_jacobian_lu(net, x), r, trans=1)
         return k + 1, x, residual(x)
 
     _, x, r = jax.lax.while_loop(cond, body, (jnp.asarray(0), x, r))
@@ -167,26 +177,41 @@ def _mean_state(max_steps, net: Network, x0):
                         partial(_grad_h_newton, max_steps), net, x0)
 
 
-@_mean_state.defjvp
 def _mean_state_jvp(max_steps, primals, tangents):
     # Implicit function theorem on ∇H(x*; net) = 0: Hess dx* = -∂∇H/∂net · dnet, with ∇H from
-    # jax.grad of (3) and its partial derivative by jax.jvp at fixed x*. For m = 0 at a fixed point
-    # (r = 0) the Hessian of H is exactly JᵀJ, so dx* = -J⁻¹ J⁻ᵀ v with one LU of J; otherwise the
-    # Hessian comes from jax.jacfwd of ∇H. Both solves are linear in v and transpose for jax.grad.
+    # jax.grad of (3) and its partial derivative by jax.jvp at fixed x*. Both solves are linear in
+    # the right-hand side and transpose for jax.grad. Tangents may be symbolic zeros (a net built
+    # from constants, or x0, which is never differentiated).
+    #
+    # m = 0 at a fixed point (r = 0): ∇H = Jᵀr - m x gives ∂∇H/∂(w, b) = Jᵀ ∂r/∂(w, b) (the term
+    # with ∂J multiplies r = 0), ∂∇H/∂m = -x, and the Hessian is exactly JᵀJ, so
+    # dx* = -J⁻¹ ∂r/∂(w, b)·d(w, b) + (JᵀJ)⁻¹ x dm: one LU of J, one solve with J, and the two
+    # solves of the dm term only when m is differentiated. Otherwise the Hessian comes from jax.jacfwd of ∇H.
     net, x0 = primals
     dnet, _ = tangents
     x = _mean_state(max_steps, net, x0)
-    grad_h = jax.grad(_bulk_loss, argnums=1)
-    _, v = jax.jvp(lambda n: grad_h(n, x), (net,), (dnet,))
+    dw, db, dm = (jnp.zeros(t.aval.shape, t.aval.dtype) if isinstance(t, SymbolicZero) else t
+                  for t in (dnet.w, dnet.b, dnet.m))
+    dnet = eqx.tree_at(lambda n: (n.w, n.b, n.m), net, (dw, db, dm))
+    m_differentiated = not isinstance(tangents[0].m, SymbolicZero)
 
-    def gauss_newton(v):
-        lu = lu_factor(_check_converged(_residual_jacobian(net, x), x, max_steps))
-        return lu_solve(lu, lu_solve(lu, v, trans=1))
+    def fixed_point(dnet):
+        lu = _check_converged(_jacobian_lu(net, x), x, max_steps)  # the LU of Jᵀ
+        _, dr = jax.jvp(lambda w, b: x - net.activation(w @ x + b), (net.w, net.b), (dnet.w, dnet.b))
+        dx = -lu_solve(lu, dr, trans=1)
+        if m_differentiated:
+            dx = dx + lu_solve(lu, lu_solve(lu, x * dnet.m), trans=1)
+        return dx
 
-    def hessian(v):
-        return jnp.linalg.solve(_check_converged(jax.jacfwd(grad_h, argnums=1)(net, x), x, max_steps), v)
+    def hessian(dnet):
+        grad_h = jax.grad(_bulk_loss, argnums=1)
+        _, v = jax.jvp(lambda n: grad_h(n, x), (net,), (dnet,))
+        return -jnp.linalg.solve(_check_converged(jax.jacfwd(grad_h, argnums=1)(net, x), x, max_steps), v)
 
-    return x, -jax.lax.cond(net.m == 0, gauss_newton, hessian, v)
+    return x, jax.lax.cond(net.m == 0, fixed_point, hessian, dnet)
+
+
+_mean_state.defjvp(_mean_state_jvp, symbolic_zeros=True)
 
 
 def gauss_newton_operator(net: Network, x: Float[Array, " N"]) -> Float[Array, "N N"]:
@@ -248,15 +273,41 @@ def _logdet_cholesky_jvp(what, primals, tangents):
     return logdet, jnp.sum(a_inv * da)
 
 
+_CHOLESKY_BLOCK = 32  # _cholesky_and_inverse: blocks of at most this size go to LAPACK
+
+
+def _cholesky_and_inverse(a):
+    """(L, L⁻¹) of a symmetric positive-definite ``a`` = LLᵀ by recursive 2 × 2 blocking.
+
+    [[A₁₁, ·], [A₂₁, A₂₂]]: L₁₁, L₁₁⁻¹ recursively; L₂₁ = A₂₁ L₁₁⁻ᵀ; L₂₂, L₂₂⁻¹ of the Schur complement
+    A₂₂ - L₂₁L₂₁ᵀ; (L⁻¹)₂₁ = -L₂₂⁻¹ L₂₁ L₁₁⁻¹. Blocks of at most ``_CHOLESKY_BLOCK`` rows: LAPACK's
+    Cholesky and a triangular solve on the identity. Everything above is batched matrix products,
+    which XLA:CPU spreads over every core, where its LAPACK calls loop over a vmapped batch on one
+    core (the LU, Cholesky and triangular solves of benchmarks/bench_free_energy.py). Not positive
+    definite: NaN on the diagonal of L (a block's Cholesky fails, and NaN flows to every later block).
+    """
+    n = a.shape[-1]
+    if n <= _CHOLESKY_BLOCK:
+        chol = jnp.linalg.cholesky(a)
+        return chol, solve_triangular(chol, jnp.eye(n, dtype=a.dtype), lower=True)
+    h = n // 2
+    l11, i11 = _cholesky_and_inverse(a[:h, :h])
+    l21 = a[h:, :h] @ i11.T
+    l22, i22 = _cholesky_and_inverse(a[h:, h:] - l21 @ l21.T)
+    zero = jnp.zeros((h, n - h), a.dtype)
+    return jnp.block([[l11, zero], [l21, l22]]), jnp.block([[i11, zero], [-(i22 @ (l21 @ i11)), i22]])
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(3,))
 def _logdet_gram(jac, c, s, what):
     """log det(c I + s JᵀJ) = log det A by Cholesky of A, with a derivative rule on J, c and s.
 
     The rule never forms A⁻¹ for the J-derivative: d log det A = tr(A⁻¹ dA) with dA = dc I +
     ds JᵀJ + s (dJᵀ J + Jᵀ dJ) gives 2s ⟨J A⁻¹, dJ⟩ + dc tr A⁻¹ + ds (N - c tr A⁻¹)/s, and
-    J A⁻¹ = (A⁻¹ Jᵀ)ᵀ takes two triangular solves with the factor (2N³ flops, where A⁻¹ and the
-    product through G = JᵀJ take 5N³). tr A⁻¹ = ‖L⁻¹‖²_F is computed only when c or s is
-    differentiated (symbolic zeros).
+    J A⁻¹ = (J L⁻ᵀ) L⁻¹ takes two products with the inverse factor, which comes with L from
+    _cholesky_and_inverse (batched products; LAPACK's triangular solves for the same two steps ran
+    on one core). tr A⁻¹ = ‖L⁻¹‖²_F is used only when c or s is differentiated (symbolic zeros).
+    The value alone (no derivative) takes LAPACK's Cholesky and nothing else.
     """
     return 2.0 * jnp.sum(jnp.log(jnp.diagonal(_checked_cholesky(_gram(jac, c, s), what))))
 
@@ -269,15 +320,17 @@ def _logdet_gram_jvp(what, primals, tangents):
     jac, c, s = primals
     djac, dc, ds = tangents
     a = _gram(jac, c, s)
-    chol = _checked_cholesky(a, what)
+    # Products instead of triangular solves (_cholesky_and_inverse). The check sits on both factors,
+    # as in _checked_cholesky: under grad only L⁻¹ may be read.
+    factors = _cholesky_and_inverse(a)
+    chol, chol_inv = check(factors, ~jnp.all(jnp.isfinite(jnp.diagonal(factors[0]))), f"{what} is not positive definite")
     logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
     n = a.shape[-1]
     tangent = jnp.zeros_like(logdet)
     if not isinstance(djac, SymbolicZero):
-        jac_ainv = cho_solve((chol, True), jac.T).T
+        jac_ainv = (jac @ chol_inv.T) @ chol_inv  # J A⁻¹ = J L⁻ᵀ L⁻¹
         tangent = tangent + 2.0 * s * jnp.sum(jac_ainv * djac)
     if not (isinstance(dc, SymbolicZero) and isinstance(ds, SymbolicZero)):
-        chol_inv = solve_triangular(chol, jnp.eye(n, dtype=a.dtype), lower=True)
         tr_ainv = jnp.sum(chol_inv * chol_inv)
         if not isinstance(dc, SymbolicZero):
             tangent = tangent + dc * tr_ainv

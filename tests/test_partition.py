@@ -307,3 +307,22 @@ def test_free_energy_second_derivative_in_beta_matches_the_eigen_form(key):
     d2_fast = jax.hessian(lambda beta: nw.free_energy(net, beta, x=x))(1.1)
     d2_eigen = jax.hessian(lambda beta: nw.free_energy_eigen(lam, beta, net.m))(1.1)
     assert float(d2_fast) == pytest.approx(float(d2_eigen), abs=1e-11)
+
+
+def test_blocked_cholesky_and_inverse_match_lapack(key):
+    # The log-det rule's (L, L⁻¹) by 2 × 2 blocking (products above 32 × 32 blocks) against LAPACK's
+    # Cholesky (NumPy) and the identity L⁻¹L = I, at an odd size that splits unevenly (70 -> 35 -> 17/18).
+    # A = I + MᵀM/N has condition number below 10: float64 rounding of the O(N) products stays below
+    # 1e-13, so 1e-12 leaves an order of magnitude. Not positive definite: NaN on L's diagonal.
+    from nnworld_jax.partition import _cholesky_and_inverse
+
+    n = 70
+    m = jax.random.normal(key, (n, n), dtype=jnp.float64)
+    a = jnp.eye(n) + m.T @ m / n
+    factor = jax.jit(_cholesky_and_inverse)  # compiled once for both matrices
+    chol, chol_inv = factor(a)
+    np.testing.assert_allclose(chol, np.linalg.cholesky(np.asarray(a)), atol=1e-12, rtol=0)
+    np.testing.assert_allclose(chol_inv @ chol, np.eye(n), atol=1e-12, rtol=0)
+    assert np.all(np.triu(np.asarray(chol_inv), 1) == 0)
+    indefinite = a.at[60, 60].set(-1.0)  # a negative diagonal entry: no Cholesky factor exists
+    assert np.isnan(np.asarray(jnp.diagonal(factor(indefinite)[0]))).any()
