@@ -380,3 +380,82 @@ def test_pointwise_density_of_integer_metric_is_the_float_one():
     dg = 0.5 * (dg + jnp.swapaxes(dg, 0, 1))
     np.testing.assert_array_equal(gv.gamma_gamma_density(jnp.diag(jnp.array([1, 2])), dg),
                                   gv.gamma_gamma_density(jnp.diag(jnp.array([1.0, 2.0])), dg))
+
+
+# --------------------------------------------------------------- issue #15: the d = 4 grid kernels
+@pytest.mark.parametrize("signature", [(-1.0, 1.0, 1.0), (-1.0, 1.0, 1.0, 1.0)])
+def test_einstein_hilbert_density_is_sqrt_g_times_trace_of_reference_ricci(signature):
+    # The field kernel contracts √|g|R term by term (∂Γ and R_μν never formed); the reference is the
+    # trace of the independent Einstein tensor (shared curvature module or local autodiff):
+    # g^{μν}G_μν = (1 - K/2) R. Analytic derivatives at one point: round-off tolerance (|R| ~ 0.1).
+    k = len(signature)
+    f = metric_fn(0.1, signature)
+    X = jnp.array([0.3, 1.1, 2.0, -0.7][:k])
+
+    @jax.jit
+    def both(X):
+        g, dg, ddg = f(X), jax.jacfwd(f)(X), jax.jacfwd(jax.jacfwd(f))(X)
+        return g, gv.einstein_hilbert_density(g, dg, ddg), reference_einstein(f, X)
+
+    g, density, ein = both(X)
+    r = jnp.einsum("mn,mn->", jnp.linalg.inv(g), ein) / (1 - k / 2)
+    assert abs(float(r)) > 1e-2
+    np.testing.assert_allclose(density, jnp.sqrt(jnp.abs(jnp.linalg.det(g))) * r, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("shape,lengths", [((6, 5, 4), (2.0, 3.0, 7.5)), ((7, 8), (1.0, 2 * math.pi))])
+def test_metric_derivatives_are_the_grid_derivatives(shape, lengths):
+    # The action's derivatives (one rFFT of the independent components, one batched inverse) against
+    # nnworld_jax.grid.derivative applied per component and composed for ∂_μ∂_ν, on a random symmetric
+    # field (all modes up to Nyquist: odd and even axes, non-2π lengths). Same operators, other
+    # arithmetic: round-off of ~|∂∂g| ~ 1e2-1e3, so atol 1e-10.
+    grid = Grid(shape, lengths)
+    k = grid.ndim
+    m = jax.random.normal(jax.random.PRNGKey(3), (k, k, *shape))  # not symmetric: all k² components
+
+    @jax.jit
+    def both(m):
+        dg, ddg = gv.metric_derivatives(grid, m, second=True)
+
+        def each(f, axis, order=1):  # grid.derivative of every component of f (k², *shape)
+            return jax.vmap(lambda c: derivative(grid, c, axis, order))(f)
+
+        flat = m.reshape(k * k, *shape)
+        d1 = [each(flat, mu) for mu in range(k)]
+        d2 = [[each(flat, mu, 2) if mu == nu else each(d1[mu], nu) for nu in range(k)] for mu in range(k)]
+        d1 = jnp.stack(d1, axis=1).reshape(k, k, k, *shape)
+        d2 = jnp.stack([jnp.stack(row, axis=1) for row in d2], axis=1).reshape(k, k, k, k, *shape)
+        return dg, ddg, d1, d2
+
+    dg, ddg, d1, d2 = both(m)
+    np.testing.assert_allclose(dg, d1, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ddg, d2, rtol=0, atol=1e-10)
+    # the actions' path differentiates the independent components of a symmetric field only
+    sym_dg, sym_ddg = jax.jit(lambda s: gv._metric_derivatives(grid, s, True, "spectral"))(m + jnp.swapaxes(m, 0, 1))
+    np.testing.assert_allclose(sym_dg, d1 + jnp.swapaxes(d1, 0, 1), rtol=0, atol=2e-10)
+    np.testing.assert_allclose(sym_ddg, d2 + jnp.swapaxes(d2, 0, 1), rtol=0, atol=2e-10)
+
+
+def _eqns(jaxpr):
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for p in eqn.params.values():
+            for sub in (p if isinstance(p, (tuple, list)) else (p,)):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    yield from _eqns(inner)
+
+
+@pytest.mark.parametrize("density", gv.DENSITIES)
+def test_d4_euler_lagrange_program_has_no_batched_small_matmuls(density):
+    # Compile/run time of the d = 4 grid EL (issue #15: 90-140 s per density at 16⁴): per-point
+    # jnp.einsum under vmap made batched 4 x 4 dot_generals and jnp.linalg made batched LU, both
+    # slow on XLA:CPU. The kernels now contract by broadcast products and invert by cofactors.
+    grid = Grid((4, 4, 4, 4))
+    metric = gv.sample_metric(grid, metric_fn(0.05, (-1.0, 1.0, 1.0, 1.0)))
+    jaxpr = jax.make_jaxpr(lambda m: gv._el(grid, m, density, "spectral"))(metric).jaxpr
+    prims = [(e.primitive.name, e.params) for e in _eqns(jaxpr)]
+    batched = [p for name, p in prims if name == "dot_general" and p["dimension_numbers"][1][0]]
+    assert not batched, batched
+    assert not {"lu", "triangular_solve", "cholesky"} & {name for name, _ in prims}
+    assert any(name == "fft" for name, _ in prims)  # the walk reaches the derivatives
