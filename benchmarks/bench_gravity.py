@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     import jax  # after XLA_FLAGS
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
-    from _timing import load1, median_time, report_load, write_records  # benchmarks/ is on sys.path
+    from _timing import load1, median_time, report_load, write_records  # noqa: I001  (benchmarks/ on sys.path)
 
     from nnworld_jax import gravity as gv
     from nnworld_jax.grid import Grid

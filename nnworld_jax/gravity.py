@@ -67,11 +67,28 @@ from ._checks import as_float, check_scalar
 from .curvature import _guard, _jit, _symmetry_tolerance
 from .grid import METHODS, Grid
 
-__all__ = ["contractions", "onsager_density", "gamma_gamma_density", "einstein_hilbert_density",
-           "einstein_tensor_point", "metric_derivatives", "density_field", "gravity_action", "euler_lagrange",
-           "gravity_euler_lagrange", "scalar_field_lagrangian", "total_action", "einstein_equations",
-           "stress_energy", "reference_metric", "sample_metric", "einstein_tensor_of", "TENSORS",
-           "GRAVITY_FORMS", "DENSITIES"]
+__all__ = [
+    "DENSITIES",
+    "GRAVITY_FORMS",
+    "TENSORS",
+    "contractions",
+    "density_field",
+    "einstein_equations",
+    "einstein_hilbert_density",
+    "einstein_tensor_of",
+    "einstein_tensor_point",
+    "euler_lagrange",
+    "gamma_gamma_density",
+    "gravity_action",
+    "gravity_euler_lagrange",
+    "metric_derivatives",
+    "onsager_density",
+    "reference_metric",
+    "sample_metric",
+    "scalar_field_lagrangian",
+    "stress_energy",
+    "total_action",
+]
 
 TENSORS = ("paper", "corrected")
 # Coefficients of (I1, …, I5) in ℒ/√|g|.
