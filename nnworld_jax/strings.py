@@ -293,7 +293,7 @@ def _fd_band_sheet(y, grid: Grid, method: str, w: int, own_transpose: bool = Tru
     with a bounds test per tap and element, 2-4x slower on CPU. The lattice sum over band + edges
     is the same sum over every site; only its order differs.
     """
-    d1, nt, ns = y.shape[-3:]
+    nt, ns = y.shape[-2:]
     ht, hs = grid.spacing
     half = _FD_FIRST[method]
     taps_t = tuple((s, 0, c / ht) for s, c in half) + tuple((-s, 0, -c / ht) for s, c in half)
