@@ -12,8 +12,9 @@ and two Gaussian forms are offered (``docs/conventions.md`` §1 shows they are d
 * ``"laplace"``, the Laplace approximation of (5):
   log Z_L = -βH* + (N/2) log(2π/β) - ½ log det(G - mI).
 
-Log-determinants go through a Cholesky factorization: no inverse, no eigendecomposition on the
-hot path; a matrix that is not positive definite is an error, never a NaN.
+Log-determinants go through a Cholesky factorization A = LLᵀ: no eigendecomposition, and A⁻¹ is
+never formed on the hot path (the gradient of the free energy uses L⁻¹, which a blocked factorization
+gives with L); a matrix that is not positive definite is an error, never a NaN.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
     * m = 0: for an invertible J the stationary points are the fixed points r = 0, found by chord
       steps on r (the LU of J at the warm start, reused while the residual shrinks 4-fold per step)
       and then Newton on r (one LU of J per step; f' by autodiff of the activation); the implicit
-      derivative solves with the Hessian of H, which at r = 0 is exactly JᵀJ (one more LU of J).
+      derivative solves with the Hessian of H, which at r = 0 is exactly JᵀJ: one more LU of J, and
+      dx* = -J⁻¹ ∂r·d(w, b) + (JᵀJ)⁻¹ x* dm (the second term only when m is differentiated).
     * m ≠ 0: Newton (optimistix) on ∇H from ``jax.grad`` of (3); the implicit derivative solves with
       the Hessian from ``jax.jacfwd`` of ∇H.
 
