@@ -18,6 +18,12 @@ Workloads, all in this process on the same inputs:
   pages), so ``nnworld_jax`` cannot go below ``floor: XLA y*2`` plus one read of Y for its NaN/inf
   check. The compiled EOM is one fused loop (slices of Y, no ghost copy, no sheet-sized
   intermediate: ``tests/test_strings.py::test_fd_eom_compiles_to_one_pass_over_the_sheet``).
+  Measured on the 2-core machine at load 7.2 (not idle), float64: nnworld_jax 90 ms, floor XLA
+  67 ms, floor numpy 15 ms, scipy.sparse 89 ms; float32: 21 ms vs scipy 45 ms. Each call of a jitted
+  function returning a fresh float64 sheet took 8193 minor page faults (every 4 KiB page of its
+  32 MiB output), numpy's ``y * 2`` 477; a 16 MiB float32 output is partly reused (2867). The
+  fused loop itself costs about what XLA takes for a hand-written composite stencil (0.58 vs
+  0.62 ms on a 256² sheet, one core), so what remains is the allocator floor and the NaN check.
 
 Reported: steps (EOM evaluations) per second = 1 / median_s; compile time apart.
 
