@@ -29,3 +29,6 @@ from ._registry import (
     select as select,
     tol as tol,
 )
+
+__all__ = ["OUTCOMES", "REGISTRY", "VERDICTS", "Claim", "Context", "Result", "claim", "evaluate", "judge", "result_of",
+           "running_float64", "select", "tol"]

@@ -35,6 +35,9 @@ from typing import Any
 
 import jax
 
+__all__ = ["OUTCOMES", "REGISTRY", "VERDICTS", "Claim", "Context", "Result", "claim", "evaluate", "judge", "result_of",
+           "running_float64", "select", "tol"]
+
 VERDICTS = ("holds", "holds-corrected", "fails", "measured")  # what a claim may expect
 OUTCOMES = VERDICTS + ("unexplained", "error")  # what a claim may give
 

@@ -20,6 +20,8 @@ from .. import entropic as en
 from ..grid import Grid, functional_derivative, gradient
 from ._registry import Context, Result, claim
 
+__all__: list[str] = []  # the claims register themselves on import (claims._registry); nothing to import
+
 COEFFS = en.Coefficients(0.3, 0.7, 1.6)  # conventions §3: D, γ, μ
 PURE_LEARNING = en.Coefficients(0.0, 0.7, 1.6)  # D = 0: no quantum potential
 

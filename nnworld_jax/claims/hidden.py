@@ -15,6 +15,8 @@ from .. import hidden as H
 from ..network import Network, step
 from ._registry import Context, Result, claim, tol
 
+__all__: list[str] = []  # the claims register themselves on import (claims._registry); nothing to import
+
 
 def _random_states(key, d, n, amplitude):
     return amplitude * jax.random.normal(key, (d, n))

@@ -27,6 +27,8 @@ from ..lanczos import free_energy_slq
 from ..sparse import SparseNetwork, cycle_weights
 from ._registry import Context, Result, claim
 
+__all__ = ["chain_logdet_tridiagonal", "chain_slopes", "cycle_logdet_closed_form", "uniform_fixed_point"]
+
 
 def uniform_fixed_point(c: float, b: float, steps: int = 10_000) -> float:
     """The uniform fixed point x = tanh(c x + b) of a tanh cycle with weights c, bias b (|c| < 1)."""

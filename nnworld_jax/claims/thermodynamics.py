@@ -21,6 +21,8 @@ from ..partition import gauss_newton_operator, log_partition, logdet_spd, mean_s
 from ..thermo import free_energy_eigen, operator_spectrum, thermodynamics, virial_average_loss
 from ._registry import Context, Result, claim, running_float64, tol
 
+__all__ = ["paper_learning", "training_run"]  # shared computations the tests reuse; the claims register themselves
+
 BETAS_LINEAR = (0.5, 1.0, 3.0)
 
 
