@@ -395,16 +395,16 @@ def _scalar_curvature(g, dg, ddg):
     # is formed (each step contracts one index: K⁴ products per point, not K⁵):
     #   g^{μν}∂_αΓ^α_{μν} = ∂_αg^{ασ} g^{μν}Γ_{σμν} + g^{ασ}g^{μν}∂_αΓ_{σμν},
     #   g^{μν}∂_νΓ^α_{μα} = ∂_νg^{ασ} g^{μν}Γ_{σμα} + g^{ασ}g^{μν}∂_νΓ_{σμα},
-    # with ∂_αg^{λσ} = -g^{λκ}g_{κρ,α}g^{ρσ} and ∂_αΓ_{σμν} = ½(g_{σμ,να} + g_{σν,μα} - g_{μν,σα}).
+    # with ∂_αg^{λσ} = -g^{λκ}g_{κρ,α}g^{ρσ} and ∂_αΓ_{σμν} = ½(g_{σμ,να} + g_{σν,μα} - g_{μν,σα}); by
+    # the symmetries of g and ∂∂g the two second-derivative terms combine to
+    #   g^{ασ}g^{μν}(∂_αΓ_{σμν} - ∂_νΓ_{σμα}) = g^{ασ}g^{μν}(g_{σμ,να} - g_{μν,σα}).
     n = g.shape[0]
     ginv = _det_inv(g)[1]
     lower = _lower_christoffel(dg)  # Γ_{σμν}
     gam = _ein("ls,smn->lmn", ginv, lower)
     dginv = -_ein("lk,ksa->lsa", ginv, _ein("kra,rs->ksa", dg, ginv))  # [λ, σ, α] = ∂_αg^{λσ}
-    dlower = 0.5 * (ddg + _tp(ddg, (0, 2, 1, 3)) - _tp(ddg, (2, 0, 1, 3)))  # [σ, μ, ν, α]
-    up_mn = _ein("mn,smna->sa", ginv, dlower)  # g^{μν}∂_αΓ_{σμν}
-    up_mv = _ein("mn,sman->sa", ginv, dlower)  # g^{μν}∂_νΓ_{σμα}
-    second = _ein("as,sa->", ginv, up_mn - up_mv)
+    second = (_ein("as,sa->", ginv, _ein("mn,smna->sa", ginv, ddg))
+              - _ein("mn,mn->", ginv, _ein("as,mnsa->mn", ginv, ddg)))
     div_ginv = sum(dginv[a, :, a] for a in range(n))  # ∂_αg^{ασ}, [σ]
     first = (_ein("s,s->", div_ginv, _ein("mn,smn->s", ginv, lower))
              - _ein("asn,sna->", dginv, _ein("mn,sma->sna", ginv, lower)))
