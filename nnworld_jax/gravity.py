@@ -41,9 +41,9 @@ Conventions:
   equation (95) G_{μν} + Λ g_{μν} = 8πG T_{μν}, T^{μν} = (2/√|g|) δS_m/δg_{μν}.
 
 Performance (issue #15; benchmarks/bench_gravity.py): the d = 4 Euler-Lagrange equations on a 16⁴
-grid took 90-140 s per density (loaded machine), now 2.2-5.5 s CPU for the first call (trace,
-compile and one run; 0.5-2.5 s of it the run), per density and method, on a 2-core machine at load
-7-8. What changed: the pointwise kernels contract by broadcast products summed (``_ein``) instead
+grid took 90-140 s per density (loaded machine), now 3.1-7.3 s CPU for the first call (trace,
+compile and one run; 7-19 s wall, of which 1-8 s the run), per density and method, float32 or
+float64, on a 2-core machine at load 8-9 (no idle figure yet; "einstein-hilbert" is the slowest). What changed: the pointwise kernels contract by broadcast products summed (``_ein``) instead
 of ``jnp.einsum``, whose batched 4 x 4 ``dot_general``s under vmap were slow to compile and to run on
 XLA:CPU; g⁻¹ of a 4 x 4 metric by its twelve 2 x 2 minors; √|g|R contracted one index at a time
 (∂Γ and R_μν are never formed); the action differentiates the K(K+1)/2 independent metric components
