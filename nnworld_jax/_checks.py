@@ -12,11 +12,18 @@ import numpy as np
 
 __all__ = ["as_float", "check", "check_count", "check_finite", "check_positive", "check_scalar", "check_square",
            "check_symmetric", "check_vector", "float_array", "float_dtype", "float_dtype_arg", "host_nonfinite",
-           "host_nonpositive", "host_value",
+           "host_nonpositive", "host_value", "is_traced", "all_concrete",
            "scalar_param"]
 
-def _is_traced(x) -> bool:
+def is_traced(x) -> bool:
+    """Whether ``x`` is a tracer (inside jit/vmap/grad: no value yet) rather than a concrete value.
+    The package's one test for it: a check takes its eager or its traced route by this."""
     return isinstance(x, jax.core.Tracer)
+
+
+def all_concrete(*xs) -> bool:
+    """Whether none of ``xs`` is a tracer (so Python can read their values)."""
+    return not any(is_traced(x) for x in xs)
 
 
 def host_value(x) -> np.ndarray | None:
@@ -27,7 +34,7 @@ def host_value(x) -> np.ndarray | None:
     Why: an eager check written with ``jnp`` compiles one small XLA program per op, shape and dtype
     (``isfinite``, ``invert``, ``any``, ...): about a thousand of them in ``nnworld reproduce``, each
     10-20 ms on a CPU. The same predicate in NumPy costs microseconds."""
-    if _is_traced(x):
+    if is_traced(x):
         return None
     if isinstance(x, jax.Array):
         if not x.is_fully_addressable or any(d.platform != "cpu" for d in x.sharding.device_set):
@@ -47,7 +54,7 @@ def check(x, bad, message: str):
             raise ValueError(message)
         return x
     bad = jnp.any(bad)
-    if not _is_traced(bad):
+    if not is_traced(bad):
         if bool(bad):
             raise ValueError(message)
         return x

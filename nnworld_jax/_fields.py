@@ -22,14 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Inexact
 
-from ._checks import (
-    as_float,
-    check,
-    check_scalar,
-    host_nonfinite,
-    host_nonpositive,
-    host_value,
-)
+from ._checks import as_float, check, check_scalar, host_nonfinite, host_nonpositive, host_value, is_traced
 
 if TYPE_CHECKING:
     from .grid import Grid
@@ -55,7 +48,7 @@ def _guard(x, bad, message: str) -> Array:
     linear in x (the gradient does not need x, so XLA drops the check with the unused primal).
     Here the check rides on a zero that multiplies x, so every derivative with respect to x carries
     it; eagerly it raises ``ValueError`` as :func:`check` does."""
-    if not isinstance(x, jax.core.Tracer) and host_value(bad) is not None:
+    if not is_traced(x) and host_value(bad) is not None:
         # Concrete: checked on the host, and x returned as it is (no multiply to compile per shape).
         check(x, bad, message)
         return x if isinstance(x, jax.Array) else jnp.asarray(x)

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ._checks import is_traced
 from .grid import derivative
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ def _checked(out, flags, messages):
 def _guard(out, flags, messages, where: str = ""):
     """Raise ``messages[i]`` for the first set flag ``flags[i]``, else return ``out``: ``ValueError`` (with ``where``
     appended) when ``flags`` is concrete, an equinox runtime error under transformations."""
-    if isinstance(flags, jax.core.Tracer):
+    if is_traced(flags):
         return _checked(out, flags, tuple(messages))
     flags = np.asarray(flags)
     if flags.any():

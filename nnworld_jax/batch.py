@@ -75,6 +75,8 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from ._checks import is_traced
+
 __all__ = ["batch_map", "make_batch_fn", "make_mesh", "batch_size", "run_chunked", "load_chunks", "lock_run_dir",
            "ChunkedRun", "RunLock", "ResumeMismatchError", "CorruptManifestError", "RunDirectoryBusyError",
            "UntrustedChunkWarning", "config_hash", "write_atomically", "MANIFEST", "LOCK"]
@@ -114,7 +116,7 @@ def _host_leaf(leaf, where: str = "batch"):
 
     Leaves must be numeric arrays or numbers without NaN/inf (a NaN input gives a NaN result
     that looks like a kernel's answer); ``where`` names the argument in the error."""
-    if isinstance(leaf, jax.core.Tracer):
+    if is_traced(leaf):
         raise TypeError(f"{where} holds a traced array: batch_map/run_chunked place data on devices and run "
                         "eagerly; call them outside jax.jit/vmap/grad")
     if _is_key(leaf):
@@ -294,7 +296,7 @@ def _to_json(obj, where: str = "config"):
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, (np.ndarray, jax.Array)):
-        if isinstance(obj, jax.core.Tracer):
+        if is_traced(obj):
             raise TypeError(f"{where} is a traced array; run_chunked runs eagerly, outside jax.jit")
         return np.asarray(obj).tolist()
     if isinstance(obj, dict):

@@ -76,7 +76,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from . import grid as gr
-from ._checks import as_float, check_finite
+from ._checks import as_float, check_finite, is_traced
 from ._geometry import (_christoffel_first, _ein, _grid_christoffel, _grid_gradient, _guard, _inverse,
                         _symmetry_tolerance)
 
@@ -149,7 +149,7 @@ def _metric_flags(X: Array, g: Array, det: Array, *results) -> Array:
 
 
 def _where(X) -> str:
-    if isinstance(X, jax.core.Tracer):  # e.g. under an eager jax.grad: no value to show
+    if is_traced(X):  # e.g. under an eager jax.grad: no value to show
         return ""
     return f" (at X = {np.asarray(X).tolist()})"
 
@@ -191,7 +191,7 @@ def _jit(fn, **kwargs):
 
     @functools.wraps(fn)
     def call(*args):
-        traced = any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(args))
+        traced = any(is_traced(a) for a in jax.tree_util.tree_leaves(args))
         if not traced and _cpu_options_ok[0] and jax.default_backend() == "cpu":
             try:
                 return cpu(*args)
@@ -932,14 +932,14 @@ def on_points(fn: Callable, metric: Metric, points: Float[Array, "N n"], *, chun
     N = points.shape[0]
     if N == 0:
         raise ValueError("points is empty (N = 0): nothing to evaluate")
-    host = not isinstance(points, jax.core.Tracer) and _on_cpu(points)
+    host = not is_traced(points) and _on_cpu(points)
     # On the CPU the input check and the output assembly are NumPy on the arrays' own memory: as
     # eager JAX operations each would compile a small XLA program of its own on a cold start
     # (~10 of them, 0.1-0.4 s of the first call).
     if host:
         if not np.isfinite(np.asarray(points)).all():
             raise ValueError("points contains NaN or inf")
-    elif not isinstance(points, jax.core.Tracer):
+    elif not is_traced(points):
         points = check_finite(points, "points")
     size = min(int(chunk_size), N)
     n_chunks = -(-N // size)

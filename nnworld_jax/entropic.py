@@ -52,7 +52,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
-from ._checks import as_float, check_scalar, float_dtype
+from ._checks import all_concrete, as_float, check_scalar, float_dtype, is_traced
 from ._config import solver_tol
 from ._entropic import _density, _hamiltonian, _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
@@ -293,7 +293,7 @@ def _apply_filter(f, sigma):
 
 
 def _concrete(*xs) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in xs)
+    return all_concrete(*xs)
 
 
 def _principal_rates(space: Grid, c: Coefficients, learning: bool, sigma, method: str):
@@ -382,7 +382,7 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
     concrete = _concrete_coefficients(c)
     if concrete is not None and not _valid(concrete):
         raise ValueError(_COEFF_MESSAGE)
-    if isinstance(dt, jax.core.Tracer) or jnp.shape(dt) != () or not (0 < float(dt) < math.inf):
+    if is_traced(dt) or jnp.shape(dt) != () or not (0 < float(dt) < math.inf):
         raise ValueError(f"dt must be a concrete finite scalar > 0, got {dt!r}")
     if learning and filter is None:
         raise ValueError(_ill_posed_message(space, c, method))
@@ -436,7 +436,7 @@ def evolve(step: Callable, state: EntropicState, steps: int, *, save_every: int 
     the states after steps s, 2s, …, ``steps`` (``steps`` must be a multiple of s). Wrap in
     ``jax.jit`` (with ``step`` and ``steps`` static) to compile once.
     """
-    if not isinstance(steps, jax.core.Tracer) and (isinstance(steps, bool) or not _is_integer(steps) or steps < 0):
+    if not is_traced(steps) and (isinstance(steps, bool) or not _is_integer(steps) or steps < 0):
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     if isinstance(save_every, bool) or not _is_integer(save_every) or save_every < 0:
         raise ValueError(f"save_every must be an integer >= 0, got {save_every!r}")

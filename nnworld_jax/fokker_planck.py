@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import as_float
+from ._checks import all_concrete, as_float, is_traced
 from ._fields import (_checked_field, _divergence, _finite_scalar, _gradient, _guard, _guard_finite, _integral,
                       _is_integer, _laplacian, _positive_scalar)
 from .grid import METHODS, Grid, check_field
@@ -368,7 +368,7 @@ def _etdrk4_coefficients(grid: Grid, D, dt, n_contour: int = 32):
     enabled dtype. Traced D or dt (under jit/vmap): a rolled ``fori_loop`` over the contour
     points, which keeps the program small."""
     wide = _wide_dtype()
-    if not any(isinstance(x, jax.core.Tracer) for x in (D, dt)):
+    if all_concrete(*(D, dt)):
         ks = _rfft_wavenumbers(grid, np.float64, xp=np)[0]
         z = -float(dt) * float(D) * sum(k * k for k in ks)
         acc = [np.zeros_like(z) for _ in range(4)]
@@ -442,7 +442,7 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
     D_ok, dt_ok = _positive_scalar(D, "D"), _positive_scalar(dt, "dt")
     v = _drift(grid, F, gamma, drift, "spectral", wide)
     iks = _rfft_wavenumbers(grid, wide)[1]
-    traced = lambda x: isinstance(x, jax.core.Tracer)  # noqa: E731  (traced: keep the checked value)
+    traced = lambda x: is_traced(x)  # noqa: E731  (traced: keep the checked value)
     coeffs = _etdrk4_coefficients(grid, D_ok if traced(D) else D, dt_ok if traced(dt) else dt)
     dt_wide = dt_ok.astype(wide)
     axes = tuple(range(grid.ndim))
@@ -499,7 +499,7 @@ def evolve(step: Callable[[FPState], FPState], state: FPState, n_steps) -> FPSta
 def _step_count(n, name: str, allow_zero: bool = False):
     """A concrete count must be an integer >= 1 (>= 0 with ``allow_zero``): a negative or fractional
     one would silently run no steps or fewer; a traced count is the caller's."""
-    if isinstance(n, jax.core.Tracer):
+    if is_traced(n):
         return n
     lo = 0 if allow_zero else 1
     if isinstance(n, bool) or not _is_integer(n) or n < lo:
@@ -514,7 +514,7 @@ def trajectory(step: Callable[[FPState], FPState], state: FPState, n_saves: int,
     Returns: (final state, saved states stacked along a leading axis of length ``n_saves``; the
     initial state is not included).
     """
-    if isinstance(n_saves, jax.core.Tracer):
+    if is_traced(n_saves):
         raise ValueError("n_saves must be a concrete integer >= 1 (it sets the output length), got a traced value")
 
     def save(s, _):

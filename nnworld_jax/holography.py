@@ -62,7 +62,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import entropic, gravity
-from ._checks import as_float, check, check_finite, check_positive, check_scalar, check_square
+from ._checks import as_float, check, check_finite, check_positive, check_scalar, check_square, is_traced
 from ._netcore import _chain_edges
 from .grid import Grid
 from .network import Network
@@ -81,7 +81,7 @@ __all__ = [
 
 def _boundary_index(boundary, n: int) -> np.ndarray:
     # Boundary indices are static (they fix the output shape): a concrete NumPy int array.
-    if isinstance(boundary, jax.core.Tracer):
+    if is_traced(boundary):
         raise ValueError("boundary must be static (Python ints or a concrete array), not a traced value")
     idx = np.asarray(boundary)
     if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
@@ -373,7 +373,7 @@ def boundary_action(w: Float[Array, "N N"], eps, boundary: Sequence[int], b: Flo
     k = net.n
     if not 0 <= int(neuron) < k:
         raise ValueError(f"neuron must index a boundary neuron in [0, {k}), got {neuron}")
-    if isinstance(width, jax.core.Tracer):
+    if is_traced(width):
         raise ValueError("width must be concrete (it sets the grid)")
     if method not in ("spectral", "fd2", "fd4"):
         raise ValueError(f"method must be 'spectral', 'fd2' or 'fd4', got {method!r}")

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import as_float, check, check_count, check_scalar
+from ._checks import as_float, check, check_count, check_scalar, is_traced
 
 __all__ = ["minkowski", "schwarzschild", "kerr", "reissner_nordstrom", "de_sitter", "flrw", "sphere",
            "periodic_test_metric"]
@@ -42,14 +41,10 @@ def _scalar(value, name: str):
     return value
 
 
-def _traced(x) -> bool:
-    return isinstance(x, jax.core.Tracer)
-
-
 def _checked(value, bad, message: str):
     """``value`` once ``bad`` is False; a concrete value comes back as a Python float, so it stays
     weakly typed (a float32 point gives a float32 metric, as with a literal)."""
-    if _traced(value):
+    if is_traced(value):
         return check(value, bad, message)
     check(value, bad, f"{message}, got {float(value)}")
     return float(value)
@@ -119,7 +114,7 @@ def kerr(M: float, a: float) -> Metric:
     M = _positive(M, "M")
     a = _finite(a, "a")
     a = check(a, jnp.abs(a) > M, "|a| must be <= M for a black hole" +
-              ("" if _traced(a) or _traced(M) else f", got a = {a}, M = {M}"))
+              ("" if is_traced(a) or is_traced(M) else f", got a = {a}, M = {M}"))
 
     def g(X):
         _, r, th, _ = _point(X, 4)

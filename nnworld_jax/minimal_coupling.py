@@ -63,7 +63,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check
+from ._checks import all_concrete, check
 from ._geometry import _grid_christoffel
 from .gravity import _det_inv, _points_last_to_first, euler_lagrange
 from .grid import METHODS, Grid, derivative
@@ -115,7 +115,7 @@ def _check_params(mass, coupling):
 
 
 def _concrete(*xs):
-    return not any(isinstance(x, jax.core.Tracer) for x in xs)
+    return all_concrete(*xs)
 
 
 def _eager_values(metric, fields=None, name="fields"):
@@ -150,8 +150,9 @@ def _checked(grid, metric, fields, mass, coupling):
     metric = check(metric, ~(jnp.abs(det) > 0), "metric is degenerate (det g = 0) somewhere on the grid")
     if fields is not None:
         fields = check(fields, ~jnp.isfinite(fields), "fields contain NaN or inf")
-    mass = check(jnp.asarray(mass), ~jnp.isfinite(mass), "mass must be finite")
-    coupling = check(jnp.asarray(coupling), ~(coupling >= 0), "coupling must be finite and >= 0")
+    mass, coupling = jnp.asarray(mass), jnp.asarray(coupling)  # ~ of a Python bool is -2, not False
+    mass = check(mass, ~jnp.isfinite(mass), "mass must be finite")
+    coupling = check(coupling, ~(coupling >= 0), "coupling must be finite and >= 0")
     return metric, fields, mass, coupling
 
 

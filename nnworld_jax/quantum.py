@@ -62,7 +62,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
-from ._checks import as_float, check_count, check_scalar, float_dtype
+from ._checks import as_float, check_count, check_scalar, float_dtype, is_traced
 from ._entropic import _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
                       _integral, _is_integer)
@@ -493,7 +493,7 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
     levels = check_count(levels, "levels")
     if levels > n_points:
         raise ValueError(f"levels must be <= the number of grid points {n_points} (space), got {levels}")
-    if isinstance(omega, (bool, jax.core.Tracer)) or jnp.shape(omega) != () or jnp.iscomplexobj(omega) or \
+    if (isinstance(omega, bool) or is_traced(omega)) or jnp.shape(omega) != () or jnp.iscomplexobj(omega) or \
             not math.isfinite(float(omega)):
         raise ValueError(f"omega must be a concrete finite scalar, got {omega!r}")
     if not float(omega) > 0:
@@ -503,7 +503,7 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
     eps = float(jnp.finfo(dtype).eps)
     if truncation_tol is None:
         truncation_tol = max(1e-6, 1e3 * eps)
-    elif isinstance(truncation_tol, (bool, jax.core.Tracer)) or jnp.shape(truncation_tol) != () or \
+    elif (isinstance(truncation_tol, bool) or is_traced(truncation_tol)) or jnp.shape(truncation_tol) != () or \
             not 0 < float(truncation_tol) < math.inf:
         raise ValueError(f"truncation_tol must be a concrete finite scalar > 0, got {truncation_tol!r}")
     c, hbar = _constants(c, dtype)
@@ -707,7 +707,7 @@ def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *
     Returns: ``(init, step)`` as :func:`split_step`; V is :func:`harmonic_potential`.
     """
     for name, x in (("omega", omega), ("dt", dt)):
-        if isinstance(x, (bool, jax.core.Tracer)) or jnp.shape(x) != () or not math.isfinite(float(x)):
+        if (isinstance(x, bool) or is_traced(x)) or jnp.shape(x) != () or not math.isfinite(float(x)):
             raise ValueError(f"{name} must be a concrete finite scalar, got {x!r}")
     omega, dt = float(omega), float(dt)
     if not omega > 0:
@@ -727,7 +727,7 @@ def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *
 def integrate(step: Callable, state, n_steps: int | Array):
     """Apply ``step`` ``n_steps`` times (``lax.fori_loop``; ``n_steps`` may be traced). Any (init, step)
     pair of this module (eqs. (32)-(36) dynamics)."""
-    if not isinstance(n_steps, jax.core.Tracer) and (isinstance(n_steps, bool) or not _is_integer(n_steps)
+    if not is_traced(n_steps) and (isinstance(n_steps, bool) or not _is_integer(n_steps)
                                                       or n_steps < 0):
         raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
     return jax.lax.fori_loop(0, n_steps, lambda _, s: step(s), state)

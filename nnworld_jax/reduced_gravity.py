@@ -45,7 +45,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
-from ._checks import as_float, check_scalar
+from ._checks import as_float, check_scalar, is_traced
 from ._config import solver_tol
 from ._geometry import _guard
 
@@ -302,7 +302,7 @@ def _solver_options(rtol, atol, max_steps, dtype, default):
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if tol is not None:
             tol = check_scalar(as_float(tol, name), name)
-            if isinstance(tol, jax.core.Tracer):
+            if is_traced(tol):
                 raise TypeError(f"{name} must be a Python number (a static solver option), not a traced value")
             if not (float(tol) > 0 and np.isfinite(float(tol))):
                 raise ValueError(f"{name} must be finite and > 0, got {float(tol)}")

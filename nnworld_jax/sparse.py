@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._checks import as_float, check, check_count, check_finite, float_array, scalar_param
+from ._checks import as_float, check, check_count, check_finite, float_array, is_traced, scalar_param
 from ._netcore import _chain_edges, _check_sparse_network, _resolve_activation, _slope
 from ._sparse_ops import _col_values, _gather_apply, _prepare, _row_values
 
@@ -146,7 +146,7 @@ def sparse_weights(rows, cols, values, n: int, dtype=None) -> SparseWeights:
         if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
             dtype = None
     dtype = _float_dtype(dtype)
-    xp = jnp if isinstance(values, jax.core.Tracer) else np  # concrete values: no per-shape compiles
+    xp = jnp if is_traced(values) else np  # concrete values: no per-shape compiles
     if xp is np:
         if values is None or isinstance(values, (str, bytes)):
             raise TypeError(f"values must be a number or an array of numbers, got {type(values).__name__}")
@@ -194,7 +194,7 @@ def from_dense(w) -> SparseWeights:
     """The nonzeros of a dense (N, N) weight matrix (eqs. (1)-(2) convention) as :class:`SparseWeights` (eager).
 
     Integer matrices are promoted to the default float dtype; NaN/inf is an error."""
-    if isinstance(w, jax.core.Tracer):
+    if is_traced(w):
         raise TypeError("from_dense needs a concrete w (its sparsity pattern fixes the structure); call it outside jit")
     w = as_float(w, "w")
     w_np = np.asarray(w)
@@ -276,7 +276,7 @@ def chain_network_weights(n_boundary: int, chains: Sequence[tuple[int, int, int]
     Parallel chains with L = 0 between the same pair add up, as in the dense builder."""
     n_boundary = check_count(n_boundary, "n_boundary")
     n_total = None if n_total is None else check_count(n_total, "n_total")
-    if isinstance(weight, jax.core.Tracer):
+    if is_traced(weight):
         weight = scalar_param(weight, "weight")
     else:
         weight = float(scalar_param(weight, "weight"))
@@ -287,7 +287,7 @@ def chain_network_weights(n_boundary: int, chains: Sequence[tuple[int, int, int]
     pairs = np.array(sorted(edges), dtype=np.int64).reshape(-1, 2)
     mult = np.array([edges[tuple(p)] for p in pairs.tolist()], dtype=np.float64)
     dtype = _float_dtype(dtype)
-    values = mult * weight if not isinstance(weight, jax.core.Tracer) else jnp.asarray(mult, dtype) * weight
+    values = mult * weight if not is_traced(weight) else jnp.asarray(mult, dtype) * weight
     return sparse_weights(pairs[:, 0], pairs[:, 1], values, n, dtype=dtype)
 
 

@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._checks import as_float, check, check_count, check_finite, scalar_param
+from .._checks import as_float, check, check_count, check_finite, is_traced, scalar_param
 from ..batch import write_atomically, lock_run_dir, run_chunked
 from ..experiments import EXPERIMENTS, Experiment, Param, check_key, check_params, run_dtype, sample_network
 from ..fokker_planck import entropy_production, entropy_production_parts, etdrk4, shannon_entropy, trajectory
@@ -195,7 +195,7 @@ def fourier_potential(F: Float[Array, "n n"], *, drift_tol: float = 1e-8) -> Fou
     ``F``: square (n, n) real array, n ≥ 4 even, finite (host values: K is chosen from them, so
     this is not traceable). ``drift_tol`` in (0, 1).
     """
-    if isinstance(F, jax.core.Tracer):
+    if is_traced(F):
         raise TypeError("F must be a concrete array: the cutoff K is chosen from its values (not traceable)")
     F = as_float(F, "F")
     if F.ndim != 2 or F.shape[0] != F.shape[1] or F.shape[0] < 4 or F.shape[0] % 2:
@@ -361,7 +361,7 @@ def bin_masses(p: Float[Array, "n1 n2"], grid: Grid, n_bins: int) -> np.ndarray:
     """
     grid = _check_grid(grid)
     n_bins = _bins_of(grid, n_bins)
-    if isinstance(p, jax.core.Tracer):
+    if is_traced(p):
         raise TypeError("p must be a concrete array (bin_masses is host analysis)")
     p = as_float(p, "p")
     if p.shape != grid.shape:
