@@ -77,6 +77,7 @@ from jaxtyping import Array, Float
 
 from . import grid as gr
 from ._checks import as_float, check_finite, is_traced
+from ._compile import _CPU_COMPILER_OPTIONS, _cpu_options_ok, _jit  # noqa: F401  (tests patch them here)
 from ._geometry import (_christoffel_first, _ein, _grid_christoffel, _grid_gradient, _guard, _inverse,
                         _symmetry_tolerance)
 
@@ -171,40 +172,6 @@ def _check_point(metric: Metric, X) -> Array:
         raise ValueError(f"metric(X) must have shape ({X.shape[0]}, {X.shape[0]}) for X of shape {X.shape}, "
                          f"got {shape}")
     return X
-
-
-# XLA:CPU options for the programs this module compiles itself (one per metric and kernel, run a
-# few times): the legacy elemental emitters instead of the new fusion emitters halve their compile
-# time (Kerr's R, G_ab, K chunk program: 1.9 -> 1.0 s CPU) and run as fast (benchmarks/bench_curvature.py).
-# Other backends compile unchanged; an XLA that no longer knows the option falls back to the default.
-_CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
-_cpu_options_ok = [True]
-
-
-def _jit(fn, **kwargs):
-    """``jax.jit(fn, **kwargs)`` that compiles with ``_CPU_COMPILER_OPTIONS`` when the default backend
-    is the CPU at call time (checked per call: GPU/TPU programs compile unchanged). Inside a
-    caller's jit/vmap/grad it is the plain jit (JAX takes compiler options on top-level jits only;
-    the caller's program is compiled with the caller's options)."""
-    plain = jax.jit(fn, **kwargs)
-    cpu = jax.jit(fn, compiler_options=_CPU_COMPILER_OPTIONS, **kwargs)
-
-    @functools.wraps(fn)
-    def call(*args):
-        traced = any(is_traced(a) for a in jax.tree_util.tree_leaves(args))
-        if not traced and _cpu_options_ok[0] and jax.default_backend() == "cpu":
-            try:
-                return cpu(*args)
-            except ValueError as err:  # under a trace that the arguments do not show (closures)
-                if "top-level" not in str(err):
-                    raise
-            except jax.errors.JaxRuntimeError as err:  # an XLA without this option: the default
-                if "compile option" not in str(err):
-                    raise
-                _cpu_options_ok[0] = False
-        return plain(*args)
-
-    return call
 
 
 def _point_kernel(static_argnums):

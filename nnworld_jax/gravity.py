@@ -64,7 +64,8 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar
-from .curvature import _guard, _jit, _symmetry_tolerance
+from ._compile import _jit
+from ._geometry import _det_inv, _guard, _points_last_to_first, _symmetry_tolerance
 from .grid import METHODS, Grid
 
 __all__ = [
@@ -175,76 +176,6 @@ def _ein(spec: str, x, y):
 
     prod = aligned(x, sx) * aligned(y, sy)
     return prod.sum(axis=tuple(range(len(out), len(full)))) if len(full) > len(out) else prod
-
-
-def _det_entries(rows, cols, g):
-    # Laplace expansion along the first row of the minor (rows, cols): unrolled Python recursion
-    # (plain elementwise arithmetic, also on trailing point axes).
-    if len(rows) == 1:
-        return g[rows[0], cols[0]]
-    total = 0.0
-    for j, c in enumerate(cols):
-        sub = _det_entries(rows[1:], cols[:j] + cols[j + 1:], g)
-        total = total + (1 - 2 * (j % 2)) * g[rows[0], c] * sub
-    return total
-
-
-def _det_adj4(g):
-    # 4 x 4 by the twelve 2 x 2 minors of rows (0, 1) and rows (2, 3) (Laplace expansion by
-    # complementary minors): det and adjugate in ~130 multiplies and adds instead of ~250.
-    a = [[g[i, j] for j in range(4)] for i in range(4)]
-    pairs = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
-    s = {p: a[0][p[0]] * a[1][p[1]] - a[0][p[1]] * a[1][p[0]] for p in pairs}  # rows 0, 1
-    c = {p: a[2][p[0]] * a[3][p[1]] - a[2][p[1]] * a[3][p[0]] for p in pairs}  # rows 2, 3
-
-    def comp(p):
-        return tuple(k for k in range(4) if k not in p)
-
-    def sign(p):  # of the permutation (p, complement of p)
-        return -1.0 if (p[0] + p[1]) % 2 == 0 else 1.0
-
-    det = sum(sign(p) * s[p] * c[comp(p)] for p in pairs)
-
-    def minor3(rows, cols, minors, mrows):
-        # 3 x 3 determinant of rows x cols expanded along the one row not in ``mrows``, using the
-        # 2 x 2 minors of ``mrows`` (rows in increasing order)
-        (r,) = [x for x in rows if x not in mrows]
-        pos = rows.index(r)
-        total = 0.0
-        for j, col in enumerate(cols):
-            rest = tuple(x for x in cols if x != col)
-            total = total + (1 - 2 * ((pos + j) % 2)) * a[r][col] * minors[rest]
-        return total
-
-    adj = [[None] * 4 for _ in range(4)]
-    for i in range(4):  # cofactor C_ij -> adj[j][i]
-        rows = tuple(x for x in range(4) if x != i)
-        minors, mrows = (c, (2, 3)) if i < 2 else (s, (0, 1))
-        for j in range(4):
-            cols = tuple(x for x in range(4) if x != j)
-            adj[j][i] = (1 - 2 * ((i + j) % 2)) * minor3(rows, cols, minors, mrows)
-    return det, jnp.stack([jnp.stack(row) for row in adj])
-
-
-def _det_inv(g):
-    """(det g, g⁻¹) of g with shape (n, n, *pts): cofactors for n ≤ 4 (elementwise arithmetic, also
-    under vmap: no LAPACK call), ``jnp.linalg`` above."""
-    n = g.shape[0]
-    if n > 4:
-        gm = jnp.moveaxis(jnp.moveaxis(g, 0, -1), 0, -1)
-        inv = jnp.moveaxis(jnp.moveaxis(jnp.linalg.inv(gm), -1, 0), -1, 0)
-        return jnp.linalg.det(gm), inv
-    if n == 4:
-        det, adj = _det_adj4(g)
-        return det, adj / det[None, None]
-    idx = tuple(range(n))
-    det = _det_entries(idx, idx, g)
-    if n == 1:
-        return det, (1.0 / det)[None, None]
-    cof = [[(1 - 2 * ((i + j) % 2)) * _det_entries(idx[:i] + idx[i + 1:], idx[:j] + idx[j + 1:], g)
-            for j in range(n)] for i in range(n)]
-    adj = jnp.stack([jnp.stack([cof[j][i] for j in range(n)]) for i in range(n)])  # transpose
-    return det, adj / det[None, None]
 
 
 def _sqrt_abs_det(g):
@@ -570,12 +501,6 @@ def _spectral_derivatives(grid: Grid, comps, second: bool):
         return d1, None
     mult = jnp.stack([k2[mu] if mu == nu else ik[mu] * ik[nu] for mu in range(n) for nu in range(mu, n)])
     return d1, jnp.fft.irfftn(spec[:, None] * mult[None], s=grid.shape, axes=tuple(range(2, n + 2)))
-
-
-def _points_last_to_first(a, k):
-    # (i1..ik, *grid) -> (P, i1..ik)
-    lead = a.shape[:k]
-    return jnp.moveaxis(a.reshape((*lead, -1)), -1, 0)
 
 
 def _density_field(grid: Grid, metric, density: str, method: str):

@@ -64,8 +64,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import all_concrete, check
-from ._geometry import _grid_christoffel
-from .gravity import _det_inv, _points_last_to_first, euler_lagrange
+from ._geometry import _det_inv, _grid_christoffel, _points_last_to_first
+from .gravity import euler_lagrange
 from .grid import METHODS, Grid, derivative
 from .strings import worldsheet_derivatives
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from nnworld_jax import curvature as cv
+from nnworld_jax import _compile
 from nnworld_jax import grid as gr
 from nnworld_jax import metrics as mt
 
@@ -459,10 +460,10 @@ def test_structure_without_numpy_support_falls_back_to_jax():
 def test_unknown_cpu_compiler_option_falls_back_to_the_default(monkeypatch):
     # An XLA without the CPU option: the first compile reports it, every later one uses the plain
     # jit, and the numbers are the sphere's (R = 2/a², round-off only: 1e-14).
-    monkeypatch.setattr(cv, "_CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option_for_this_test": True})
-    monkeypatch.setattr(cv, "_cpu_options_ok", [True])
-    f = cv._jit(lambda x: 2.0 / x**2)
+    monkeypatch.setattr(_compile, "_CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option_for_this_test": True})
+    monkeypatch.setattr(_compile, "_cpu_options_ok", [True])
+    f = _compile._jit(lambda x: 2.0 / x**2)
     if jax.default_backend() == "cpu":
         np.testing.assert_allclose(f(jnp.array(1.3)), 2 / 1.3**2, rtol=1e-14)
-        assert cv._cpu_options_ok == [False]
+        assert _compile._cpu_options_ok == [False]
     np.testing.assert_allclose(f(jnp.array(1.3)), 2 / 1.3**2, rtol=1e-14)
