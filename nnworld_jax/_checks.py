@@ -12,8 +12,9 @@ import numpy as np
 
 __all__ = ["as_float", "check", "check_count", "check_finite", "check_positive", "check_scalar", "check_square",
            "check_symmetric", "check_vector", "float_array", "float_dtype", "float_dtype_arg", "host_nonfinite",
-           "host_nonpositive", "host_value", "is_traced", "all_concrete",
+           "host_nonpositive", "host_value", "is_traced", "all_concrete", "under_vmap",
            "scalar_param"]
+
 
 def is_traced(x) -> bool:
     """Whether ``x`` is a tracer (inside jit/vmap/grad: no value yet) rather than a concrete value.
@@ -24,6 +25,26 @@ def is_traced(x) -> bool:
 def all_concrete(*xs) -> bool:
     """Whether none of ``xs`` is a tracer (so Python can read their values)."""
     return not any(is_traced(x) for x in xs)
+
+
+def under_vmap(*args) -> bool:
+    """Whether any leaf of ``args`` is, or wraps (through jvp/linearize tracers), a ``jax.vmap``
+    tracer. For code that must not meet ``vmap`` (``strings``' finite-difference maps use
+    ``linear_call``, which has no batching rule). Reads JAX internals (the batching tracer class);
+    a JAX without them answers True, the safe route."""
+    try:
+        from jax._src.interpreters.batching import BatchTracer
+    except ImportError:  # pragma: no cover  (a JAX without it: always take the batchable path)
+        return True
+    stack = list(jax.tree_util.tree_leaves(args))
+    while stack:
+        x = stack.pop()
+        if isinstance(x, BatchTracer):
+            return True
+        if is_traced(x):
+            stack.extend(v for v in (getattr(x, "primal", None), getattr(x, "tangent", None), getattr(x, "val", None))
+                         if is_traced(v))
+    return False
 
 
 def host_value(x) -> np.ndarray | None:

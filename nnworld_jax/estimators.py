@@ -19,9 +19,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import check, check_count, scalar_param
+from ._gaussian import Method, _check_method
 from ._netcore import _bulk_loss, _check_network
 from .network import Network
-from .partition import Method, _check_method, gauss_newton_operator, mean_state
+from .partition import gauss_newton_operator, mean_state
 
 __all__ = ["MonteCarloEstimate", "log_partition_monte_carlo", "log_partition_quadrature"]
 

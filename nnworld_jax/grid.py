@@ -30,8 +30,6 @@ from jaxtyping import Array, Float, Inexact
 
 from ._fields import (METHODS, _check_method, _checked_field, _derivative, _divergence, _gradient, _integral,
                       _is_integer, _laplacian)
-# Still imported from here by strings.py; its import moves to ._fields (issue #13), then this line goes.
-from ._fields import _finite_scalar, _guard, _guard_finite, _positive_scalar  # noqa: F401
 
 __all__ = ["Grid", "check_field", "derivative", "gradient", "divergence", "laplacian", "integral",
            "functional_derivative", "METHODS"]

@@ -50,8 +50,9 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check_count, check_finite, check_positive, check_scalar, check_vector
 from ._free_energy import _thermo_from_logdet
+from ._gaussian import Method, _check_method, _log_partition_from_operator
 from .network import Network, activation_slope, bulk_loss, preactivation, step
-from .partition import Method, _check_method, _log_partition_from_operator, free_energy
+from .partition import free_energy
 from .thermo import Thermodynamics, thermodynamics
 
 __all__ = ["check_activation", "Layer", "LayeredActivation", "model_layers", "layer_sizes", "network_from_model",

@@ -32,8 +32,10 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
-from ._checks import as_float, check
-from .grid import Grid, _check_method, _derivative, _finite_scalar, _guard, _guard_finite, _is_integer, _positive_scalar
+from ._checks import as_float, check, is_traced, under_vmap
+from ._fields import (_check_method, _derivative, _finite_scalar, _guard, _guard_finite, _is_integer,
+                      _positive_scalar)
+from .grid import Grid
 from .hidden import cycle_permutation, permutation_flow, poisson_shift_exact, transpose_permutation
 
 __all__ = [
@@ -331,24 +333,6 @@ def _fd_band_sheet(y, grid: Grid, method: str, w: int, own_transpose: bool = Tru
     return jax.custom_derivatives.linear_call(apply, transpose, (), y)
 
 
-def _under_vmap(*args) -> bool:
-    """Whether any leaf of ``args`` is, or wraps (through jvp/linearize tracers), a ``jax.vmap``
-    tracer: then the fd maps must not use ``linear_call``, which has no batching rule."""
-    try:
-        from jax._src.interpreters.batching import BatchTracer
-    except ImportError:  # pragma: no cover  (a JAX without it: always take the batchable path)
-        return True
-    stack = list(jax.tree_util.tree_leaves(args))
-    while stack:
-        x = stack.pop()
-        if isinstance(x, BatchTracer):
-            return True
-        if isinstance(x, jax.core.Tracer):
-            stack.extend(v for v in (getattr(x, "primal", None), getattr(x, "tangent", None), getattr(x, "val", None))
-                         if isinstance(v, jax.core.Tracer))
-    return False
-
-
 def _sheet_gradient(y, grid: Grid, drift, method: str):
     """(∂_τX, ∂_σX), each (D+1, Nτ, Nσ), of X = drift·τ + Y on the periodic sheet.
 
@@ -428,7 +412,7 @@ def _static_diagonal(x) -> bool:
     drop terms that are exactly zero (the same sum). A traced metric takes the general path."""
     if x is None:
         return True
-    if isinstance(x, jax.core.Tracer):
+    if is_traced(x):
         return False
     try:
         a = np.asarray(x)
@@ -454,7 +438,7 @@ def polyakov_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=No
     eta_diag = _static_diagonal(eta)
     eta_c = jnp.diagonal(eta_c) if eta_diag else eta_c
     return _polyakov_core(y, drift, inv, sqrt_h, eta_c, tension, grid, method, eta_diag, _static_diagonal(h),
-                          not _under_vmap(y, drift, inv, sqrt_h, eta_c, tension)) * grid.cell_volume
+                          not under_vmap(y, drift, inv, sqrt_h, eta_c, tension)) * grid.cell_volume
 
 
 def _contract(a, b, eta, eta_diag: bool):
@@ -535,7 +519,7 @@ def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Arr
     eta = jnp.diagonal(eta) if eta_diag else eta
     return jax.grad(_polyakov_core)(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag,
                                     _static_diagonal(kwargs.get("h")),
-                                    not _under_vmap(y, drift, inv, sqrt_h, eta, tension))
+                                    not under_vmap(y, drift, inv, sqrt_h, eta, tension))
 
 
 def nambu_goto_density(dx: Float[Array, "2 D1 Nt Ns"], eta, tension, *,

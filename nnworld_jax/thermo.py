@@ -24,8 +24,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import check, float_array, float_dtype, scalar_param
-from .network import Network, _check_network, _state, bulk_loss
-from .partition import Method, _check_method, _jacobian, _log_partition_from_jacobian, gauss_newton_operator, mean_state
+from ._gaussian import Method, _check_method, _jacobian, _log_partition_from_jacobian
+from ._netcore import _check_network, _state
+from .network import Network, bulk_loss
+from .partition import gauss_newton_operator, mean_state
 
 
 __all__ = ["Thermodynamics", "thermodynamics", "average_loss", "entropy", "complexity", "heat_capacity",

@@ -39,9 +39,9 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check, check_count, check_finite, check_positive, check_scalar
 from ._free_energy import _thermo_from_logdet
+from ._gaussian import Method, _check_method
 from .lanczos import rademacher_probes, slq_logdet
 from .learning import Layer, model_layers
-from .partition import Method, _check_method
 from .thermo import Thermodynamics
 
 __all__ = ["feedforward_mean_state", "feedforward_logdet", "feedforward_thermodynamics", "metrics",

@@ -4,6 +4,7 @@ import doctest
 import inspect
 import re
 
+import jax
 import pytest
 
 import nnworld_jax as nw
@@ -34,7 +35,14 @@ EQUATION = re.compile(r"[Ee]qs?\. \(\d+\)|\(\d+\)-\(\d+\)|\(\d+\)")
 @pytest.mark.parametrize("module", [network, partition, thermo, learning, grid, metrics, *PHYSICS_MODULES],
                          ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_docstring_examples_run(module):
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    # A reader pastes an example into a fresh interpreter, where JAX computes in float32: the examples
+    # run with x64 off (this suite otherwise turns it on), and an example whose figures need float64
+    # says so with set_precision("float64"). x64 is restored after, whatever the example set.
+    jax.config.update("jax_enable_x64", False)
+    try:
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    finally:
+        jax.config.update("jax_enable_x64", True)
     assert result.failed == 0
 
 

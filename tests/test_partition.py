@@ -314,7 +314,7 @@ def test_blocked_cholesky_and_inverse_match_lapack(key):
     # Cholesky (NumPy) and the identity L⁻¹L = I, at an odd size that splits unevenly (70 -> 35 -> 17/18).
     # A = I + MᵀM/N has condition number below 10: float64 rounding of the O(N) products stays below
     # 1e-13, so 1e-12 leaves an order of magnitude. Not positive definite: NaN on L's diagonal.
-    from nnworld_jax.partition import _cholesky_and_inverse
+    from nnworld_jax._gaussian import _cholesky_and_inverse
 
     n = 70
     m = jax.random.normal(key, (n, n), dtype=jnp.float64)
