@@ -215,24 +215,34 @@ def _stencil(f, taps):
     return sum(c * tap(a, b) for a, b, c in taps).reshape(f.shape)
 
 
+def _fd_taps(grid: Grid, method: str):
+    """The (τ, σ) first-derivative stencils of ``method`` as taps ((a, b, weight), ...) for :func:`_stencil`."""
+    ht, hs = grid.spacing
+    half = _FD_FIRST[method]
+    taps_t = tuple((s, 0, c / ht) for s, c in half) + tuple((-s, 0, -c / ht) for s, c in half)
+    taps_s = tuple((0, s, c / hs) for s, c in half) + tuple((0, -s, -c / hs) for s, c in half)
+    return taps_t, taps_s
+
+
+def _mirror(taps):
+    """The transpose of a periodic stencil: every tap reflected (s -> -s), same weight."""
+    return tuple((-a, -b, c) for a, b, c in taps)
+
+
 def _fd_sheet(y, grid: Grid, method: str):
     """(D_τ Y, D_σ Y) by the periodic central differences of ``method`` as ONE linear map with its
     transpose (``jax.custom_derivatives.linear_call``): under ``jax.grad`` the transpose is the
     mirrored stencil (taps s → -s), applied by the same slicing, instead of JAX's transpose of the
     slices (zero pads of every cotangent, summed). Forward mode (jvp) applies the map itself.
     The action, not its gradient, is what is written down: the EOM is still ``jax.grad`` of it."""
-    ht, hs = grid.spacing
-    half = _FD_FIRST[method]
-    taps_t = tuple((s, 0, c / ht) for s, c in half) + tuple((-s, 0, -c / ht) for s, c in half)
-    taps_s = tuple((0, s, c / hs) for s, c in half) + tuple((0, -s, -c / hs) for s, c in half)
-    mirror = lambda taps: tuple((-a, -b, c) for a, b, c in taps)  # noqa: E731  (the transpose)
+    taps_t, taps_s = _fd_taps(grid, method)
 
     def apply(_, f):
         return _stencil(f, taps_t), _stencil(f, taps_s)
 
     def transpose(_, cts):
         ct_t, ct_s = cts
-        return _stencil(ct_t, mirror(taps_t)) + _stencil(ct_s, mirror(taps_s))
+        return _stencil(ct_t, _mirror(taps_t)) + _stencil(ct_s, _mirror(taps_s))
 
     return jax.custom_derivatives.linear_call(apply, transpose, (), y)
 
@@ -296,11 +306,7 @@ def _fd_band_sheet(y, grid: Grid, method: str, w: int, own_transpose: bool = Tru
     is the same sum over every site; only its order differs.
     """
     nt, ns = y.shape[-2:]
-    ht, hs = grid.spacing
-    half = _FD_FIRST[method]
-    taps_t = tuple((s, 0, c / ht) for s, c in half) + tuple((-s, 0, -c / ht) for s, c in half)
-    taps_s = tuple((0, s, c / hs) for s, c in half) + tuple((0, -s, -c / hs) for s, c in half)
-    mirror = lambda taps: tuple((-a, -b, c) for a, b, c in taps)  # noqa: E731  (the transpose)
+    taps_t, taps_s = _fd_taps(grid, method)
 
     def apply(_, f):
         flat = f.reshape(*f.shape[:-2], nt * ns)
@@ -311,7 +317,7 @@ def _fd_band_sheet(y, grid: Grid, method: str, w: int, own_transpose: bool = Tru
     def transpose(_, cts):
         band_t, band_s, edge_t, edge_s = cts
         lead = band_t.shape[:-1]
-        mt, ms = mirror(taps_t), mirror(taps_s)
+        mt, ms = _mirror(taps_t), _mirror(taps_s)
         # Result rows 2w .. Nτ-1-2w: band rows (index = sheet row - w) w .. Nτ-3w-1 and their taps.
         inner = _band(band_t, ns, w, nt - 4 * w, mt) + _band(band_s, ns, w, nt - 4 * w, ms)
 
