@@ -38,7 +38,9 @@ import os
 import sys
 import time
 
-from _timing import load1, median_and_spread, report_load, write_records  # noqa: E402  (benchmarks/ is on sys.path)
+from _timing import load1, median_and_spread, report_load, use_huge_pages, write_records  # noqa: E402  (benchmarks/ is on sys.path)
+
+use_huge_pages()  # before JAX starts: may re-execute this process (see _timing)
 from pathlib import Path
 
 # OpenBLAS's busy-waiting threads (NumPy) starve other libraries' threads on a small machine and

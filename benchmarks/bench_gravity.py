@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=None, help="points per axis (default 16; 8 with --quick)")
     ap.add_argument("--elemental", action="store_true", help="XLA:CPU legacy elemental emitters (as the tests)")
     args = ap.parse_args(argv)
+    from _timing import use_huge_pages  # (benchmarks/ on sys.path)
+    use_huge_pages()  # before JAX starts: may re-execute this process (see _timing)
     if args.elemental:
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false").strip()
 

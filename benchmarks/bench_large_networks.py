@@ -42,7 +42,9 @@ import sys
 import time
 from pathlib import Path
 
-from _timing import load1, median_and_spread, report_load, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import load1, median_and_spread, report_load, use_huge_pages, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
+use_huge_pages()  # before JAX starts: may re-execute this process (see _timing)
 
 # OpenBLAS's busy-waiting threads starve other threads on a small machine (see bench_free_energy.py).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -55,7 +55,9 @@ import os
 import sys
 import time
 
-from _timing import median_time, report_load, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import median_time, report_load, use_huge_pages, write_records  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
+use_huge_pages()  # before JAX starts: may re-execute this process (see _timing)
 from pathlib import Path
 
 # OpenBLAS's busy-waiting threads starve other libraries' threads on a small machine.

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 
-from _timing import median_time, report_load, write_records  # noqa: E402  (benchmarks/ is on sys.path)
+from _timing import median_time, report_load, use_huge_pages, write_records  # noqa: E402  (benchmarks/ is on sys.path)
+
+use_huge_pages()  # before JAX starts: may re-execute this process (see _timing)
 
 import jax  # noqa: E402
 
