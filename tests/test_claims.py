@@ -132,31 +132,52 @@ def test_float32_run_gives_every_recorded_verdict(tmp_path):
 
 
 def test_reproduce_prefers_fast_compile_but_never_overrides(monkeypatch):
-    """`reproduce` adds XLA:CPU's elemental-emitter flag before JAX starts a backend, keeps a user's own
-    setting of that option, and changes nothing once a backend is running (flags are read once)."""
+    """`reproduce` adds XLA:CPU's fast-compile options before JAX starts a backend, keeps a user's own
+    setting of each, adds the LLVM level (which GPU compilers also read) only where no accelerator
+    plugin is installed, and changes nothing once a backend is running (flags are read once)."""
     from jax._src import xla_bridge
 
     from nnworld_jax import cli
 
+    emitters, o0 = "--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=0"
     monkeypatch.setattr(xla_bridge, "backends_are_initialized", lambda: False)
+    monkeypatch.setattr(cli, "_accelerator_plugin_installed", lambda: False)
     monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
-    assert cli._prefer_fast_compile()
-    assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=2 " + cli._FAST_COMPILE_FLAG
-    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_fusion_emitters=true")
-    assert not cli._prefer_fast_compile() and os.environ["XLA_FLAGS"] == "--xla_cpu_use_fusion_emitters=true"
+    assert cli._prefer_fast_compile() == [emitters, o0]
+    assert os.environ["XLA_FLAGS"] == f"--xla_force_host_platform_device_count=2 {emitters} {o0}"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_fusion_emitters=true")  # the user's choice stays
+    assert cli._prefer_fast_compile() == [o0] and os.environ["XLA_FLAGS"] == f"--xla_cpu_use_fusion_emitters=true {o0}"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=2")
+    assert cli._prefer_fast_compile() == [emitters]
     monkeypatch.delenv("XLA_FLAGS")
-    assert cli._prefer_fast_compile() and os.environ["XLA_FLAGS"] == cli._FAST_COMPILE_FLAG
+    monkeypatch.setattr(cli, "_accelerator_plugin_installed", lambda: True)  # a GPU could run it: no -O0
+    assert cli._prefer_fast_compile() == [emitters] and os.environ["XLA_FLAGS"] == emitters
     monkeypatch.setattr(xla_bridge, "backends_are_initialized", lambda: True)  # this test process: running
     monkeypatch.setenv("XLA_FLAGS", "")
-    assert not cli._prefer_fast_compile() and os.environ["XLA_FLAGS"] == ""
+    assert cli._prefer_fast_compile() == [] and os.environ["XLA_FLAGS"] == ""
 
 
-def test_the_fast_compile_flag_reaches_xla_in_a_fresh_process():
+def test_accelerator_plugin_detection(monkeypatch):
+    # JAX_PLATFORMS=cpu pins the CPU whatever is installed; otherwise a jax_plugins entry point counts.
+    import importlib.metadata
+
+    from nnworld_jax import cli
+
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    assert not cli._accelerator_plugin_installed()
+    monkeypatch.delenv("JAX_PLATFORMS")
+    fake = importlib.metadata.EntryPoint("cuda", "jax_cuda12_plugin", "jax_plugins")
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [fake] if group == "jax_plugins" else [])
+    assert cli._accelerator_plugin_installed()
+
+
+def test_the_fast_compile_flags_reach_xla_in_a_fresh_process():
     # XLA reads XLA_FLAGS when the first backend starts, and aborts on a flag it does not know: a
-    # misspelt flag here would kill `nnworld reproduce` at its first claim. The flag set the way
-    # `reproduce` sets it (after `import jax`) is accepted and a program runs.
+    # misspelt flag here would kill `nnworld reproduce` at its first claim. The flags set the way
+    # `reproduce` sets them (after `import jax`) are accepted and a program runs.
     program = ("import os, jax; from nnworld_jax import cli; os.environ.pop('XLA_FLAGS', None); "
+               "cli._accelerator_plugin_installed = lambda: False; "
                "assert cli._prefer_fast_compile(); print(float(jax.jit(lambda x: x * 2)(1.5)), os.environ['XLA_FLAGS'])")
     proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split() == ["3.0", "--xla_cpu_use_fusion_emitters=false"]
+    assert proc.stdout.split() == ["3.0", "--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=0"]
