@@ -82,6 +82,7 @@ from . import training as training
 
 # Paper §4-§10 by physics topic, used as namespaces (``nw.quantum.split_step``), like jax_md.space.
 from . import grid as grid
+from . import stepping as stepping
 from . import fokker_planck as fokker_planck
 from . import entropic as entropic
 from . import quantum as quantum
@@ -128,7 +129,7 @@ __all__ = [
     "free_energy_regularizer", "laws_of_learning", "learn", "learning_equilibrium", "model_layers",
     "network_from_mlp", "network_from_model", "teacher_student_task", "thermo_metrics", "train_student",
     # namespaces
-    "reference", "training", "grid", "fokker_planck", "entropic", "quantum", "hamilton_jacobi", "hidden",
+    "reference", "training", "grid", "stepping", "fokker_planck", "entropic", "quantum", "hamilton_jacobi", "hidden",
     "strings", "metrics", "curvature", "gravity", "reduced_gravity", "network_gravity", "minimal_coupling",
     "holography", "batch", "experiments", "emergence", "sparse", "lanczos",
     # scale: batch experiments, matrix-free large networks (batch, lanczos, sparse)

@@ -18,7 +18,7 @@ and :func:`equations_of_motion` evaluates them with ``jax.grad`` of the discreti
 form (32) and the Navier-Stokes form (33) are the references the tests compare against, never used
 here.
 
-Forward evolution (:func:`entropic_stepper`, RK4). Linearized about p = const, F = 0, a mode of
+Forward evolution (:func:`entropic_stepper`, RK4 on the layer of :mod:`nnworld_jax.stepping`). Linearized about p = const, F = 0, a mode of
 wavenumber k evolves as exp(±k² √((γ/μ)² - 4γD/μ) t) when ``learning`` (exp(±i k² √(4γD/μ) t)
 without): the anti-diffusion -(γ/μ)∇²F of the F equation (negative viscosity -γ/μ in (33)) makes
 the learning system Hadamard ill-posed for γ > 4Dμ (growth (γ/μ)k² at D = 0, as for a backward heat
@@ -58,9 +58,10 @@ from ._entropic import _density, _hamiltonian, _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
                       _is_integer)
 from .grid import Grid, check_field, functional_derivative
+from .stepping import State, Stepper, from_update, ode_stepper, solve
 
 __all__ = ["Coefficients", "lagrangian_density", "hamiltonian", "action", "equations_of_motion", "velocity",
-           "spectral_filter", "apply_filter", "EntropicState", "entropic_stepper", "evolve",
+           "spectral_filter", "apply_filter", "entropic_stepper", "evolve",
            "boundary_value_action", "BoundaryValueSolution", "boundary_value_residual",
            "solve_boundary_value", "FILTERS", "RK4_STABILITY"]
 
@@ -338,23 +339,19 @@ def _ill_posed_message(space: Grid, c: Coefficients, method: str) -> str:
             "(solve_boundary_value), which is well-posed.")
 
 
-class EntropicState(NamedTuple):
-    """State of :func:`entropic_stepper` for eqs. (29)-(30): time ``t`` and the fields ``p``, ``F``."""
-
-    t: Float[Array, ""]
-    p: Float[Array, "..."]
-    F: Float[Array, "..."]
-
-
 def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float, *,
                      learning: bool = True, filter: Float[Array, "..."] | None = None,
-                     method: str = "spectral") -> tuple[Callable, Callable]:
-    """``(init, step)`` for the canonical equations (29)-(30), ∂_t(p, F) = :func:`equations_of_motion`.
+                     method: str = "spectral") -> Stepper:
+    """Stepper for the canonical equations (29)-(30), ∂_t(p, F) = :func:`equations_of_motion`.
 
-    Classical RK4 with fixed step ``dt``; after each step p and F are multiplied by the spectral
-    ``filter`` σ (:func:`spectral_filter`), if given. ``init(p, F, t=0.0)`` validates the fields,
-    applies the filter and returns an :class:`EntropicState`; ``step(state)`` advances by ``dt``.
-    Conserves ∫p exactly (up to round-off) and H (:func:`hamiltonian`) to O(dt⁴).
+    Classical RK4 with fixed step ``dt`` (:func:`nnworld_jax.stepping.ode_stepper`, diffrax's
+    Runge-Kutta machinery); after each step p and F are multiplied by the spectral ``filter`` σ
+    (:func:`spectral_filter`), if given. A :class:`~nnworld_jax.stepping.Stepper` over
+    :class:`~nnworld_jax.stepping.State` ``(t, (p, F))``: ``init((p, F), t0=0.0)`` validates the
+    fields and applies the filter; ``step(state)`` advances by ``dt``; run it with
+    :func:`nnworld_jax.stepping.solve`. Conserves ∫p exactly (up to round-off) and H
+    (:func:`hamiltonian`) to O(dt⁴). Constructor convention of the layer: physics input V, grid,
+    :class:`Coefficients`, dt, options.
 
     Fails loudly:
 
@@ -363,14 +360,15 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
       (γ/μ)k²); the message gives the rates on this grid.
     * ``dt`` above RK4's stability bound 2.78/ρ, ρ the fastest linear rate of the kept modes, raises
       ``ValueError``.
-    * a step that leaves p ≤ 0 or a non-finite field raises at run time (``eqx.error_if``): the
-      Madelung form needs p > 0 (with ``learning=False`` the system is well-posed while p > 0).
+    * a step that leaves p ≤ 0 or a non-finite field raises at run time (the layer's
+      :func:`~nnworld_jax.stepping.guard_state`): the Madelung form needs p > 0 (with
+      ``learning=False`` the system is well-posed while p > 0).
 
     Example:
         >>> g = Grid((16,))
         >>> q = g.axis(0)
         >>> init, step = entropic_stepper(jnp.cos(q), g, Coefficients(0.3, 0.7, 1.6), 1e-3, learning=False)
-        >>> s = jax.jit(step)(init(jnp.exp(0.2 * jnp.cos(q)), jnp.sin(q)))
+        >>> s = jax.jit(step)(init((jnp.exp(0.2 * jnp.cos(q)), jnp.sin(q))))
         >>> round(float(s.t), 6)
         0.001
     """
@@ -394,62 +392,47 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
                              f"{RK4_STABILITY / rho:.4g}: "
                              f"the fastest linear mode of eqs. (29)-(30) on this grid (|k|² = {kk:g}) has rate "
                              f"ρ = {rho:.4g}; reduce dt or filter the highest modes")
-
-    def rhs(y):
-        return _rates(y[0], y[1], V, space, c, learning, method)
+    # The guard on V and the coefficients travels with V into every step (it is a no-op when concrete).
+    V = _guard(V, _coefficients_bad(c), _COEFF_MESSAGE)
 
     def filtered(f):
         return f if filter is None else _apply_filter(f, filter)
 
-    def init(p, F, t=0.0) -> EntropicState:
-        p, F, _, _ = _check_slice(p, F, V, space, c)
-        t = _guard_finite(check_scalar(as_float(t, "t", p.dtype), "t"), "t")
-        return EntropicState(t.astype(p.dtype), filtered(p), filtered(F))
+    rk4 = ode_stepper(lambda t, y: _rates(y[0], y[1], V, space, c, learning, method), dt, solver="rk4",
+                      check_step=False)
 
-    def step(state: EntropicState) -> EntropicState:
-        p0 = _guard(state.p, ~(state.p > 0) | ~jnp.isfinite(state.p) | ~jnp.isfinite(state.F),
-                   "p must be finite and > 0 everywhere (√p enters eq. (28)), F finite")
-        y = (p0, state.F)
+    def update(t, y):
+        # A state handed to step directly (not from init) is checked too: √p enters every stage.
+        p0 = _guard(y[0], ~(y[0] > 0) | ~jnp.isfinite(y[0]) | ~jnp.isfinite(y[1]),
+                    "p must be finite and > 0 everywhere (√p enters eq. (28)), F finite")
+        p, F = rk4.step(State(t, (p0, y[1]))).y
+        return filtered(p), filtered(F)
 
-        def axpy(a, k):
-            return jax.tree.map(lambda u, v: u + a * v, y, k)
+    def validate(y0):
+        if not (isinstance(y0, tuple) and len(y0) == 2):
+            raise TypeError(f"y0 must be the pair (p, F), got {type(y0).__name__}")
+        p, F, _, _ = _check_slice(y0[0], y0[1], V, space, c)
+        return filtered(p), filtered(F)
 
-        k1 = rhs(y)
-        k2 = rhs(axpy(dt / 2, k1))
-        k3 = rhs(axpy(dt / 2, k2))
-        k4 = rhs(axpy(dt, k3))
-        p, F = jax.tree.map(lambda u, a, b, cc, d: u + dt / 6 * (a + 2 * b + 2 * cc + d), y, k1, k2, k3, k4)
-        p, F = filtered(p), filtered(F)
-        bad = ~(p > 0) | ~jnp.isfinite(p) | ~jnp.isfinite(F)
-        p = _guard(p, bad, "entropic_stepper: p became <= 0 or a field became non-finite: the evolution left "
-                          "the domain of eqs. (29)-(30) (p > 0); for learning=True an unfiltered or "
-                          "under-filtered grid mode may have grown (ill-posed), otherwise reduce dt")
-        return EntropicState(state.t + dt, p, F)
-
-    return init, step
+    return from_update(update, dt, name="entropic.entropic_stepper", validate=validate, bad=lambda y: ~(y[0] > 0), domain="finite, p > 0",
+                       hint="the evolution left the domain of eqs. (29)-(30) (p > 0); for learning=True an "
+                            "unfiltered or under-filtered grid mode may have grown (ill-posed), otherwise reduce dt")
 
 
-def evolve(step: Callable, state: EntropicState, steps: int, *, save_every: int = 0):
-    """Apply ``step`` ``steps`` times (``lax.fori_loop``); eqs. (29)-(30) through :func:`entropic_stepper`.
+def evolve(step: Callable, state: State, steps: int, *, save_every: int = 0):
+    """Deprecated: use :func:`nnworld_jax.stepping.solve` (whose saves include the initial state).
 
-    Returns the final state, or with ``save_every = s > 0`` a stacked :class:`EntropicState` of
-    the states after steps s, 2s, …, ``steps`` (``steps`` must be a multiple of s). Wrap in
-    ``jax.jit`` (with ``step`` and ``steps`` static) to compile once.
-    """
-    if not is_traced(steps) and (isinstance(steps, bool) or not _is_integer(steps) or steps < 0):
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    Applies ``step`` ``steps`` times to ``state`` (eqs. (29)-(30) through :func:`entropic_stepper`);
+    with ``save_every = s > 0`` returns the stacked states after steps s, 2s, …, ``steps`` (the
+    initial state not included; ``steps`` a multiple of s)."""
     if isinstance(save_every, bool) or not _is_integer(save_every) or save_every < 0:
         raise ValueError(f"save_every must be an integer >= 0, got {save_every!r}")
-    if save_every <= 0:
-        return jax.lax.fori_loop(0, steps, lambda i, s: step(s), state)
-    if steps % save_every:
+    if not is_traced(steps) and (isinstance(steps, bool) or not _is_integer(steps) or steps < 0):
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if save_every > 0 and steps % save_every:
         raise ValueError(f"steps = {steps} is not a multiple of save_every = {save_every}")
-
-    def chunk(s, _):
-        s = jax.lax.fori_loop(0, save_every, lambda i, x: step(x), s)
-        return s, s
-
-    return jax.lax.scan(chunk, state, None, length=steps // save_every)[1]
+    saved = solve(Stepper(lambda y0, t0: y0, step), state, n_steps=steps, save_every=int(save_every))
+    return saved if save_every <= 0 else jax.tree.map(lambda a: a[1:], saved)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ masses); integrals are Σ · cell volume (spectrally accurate on the periodic bo
 normalised, but (21)-(22) are read with ∫p = 1 (:func:`normalize`). One unbatched density per call;
 batch with ``jax.vmap``. Functions keep the dtype of ``p``.
 
-Time stepping (:func:`etdrk4`): an ``(init, step)`` pair over :class:`FPState`. The stiff linear
+Time stepping (:func:`etdrk4`): a :class:`~nnworld_jax.stepping.Stepper` over the layer's
+:class:`~nnworld_jax.stepping.State` ``(t, p)``, run by :func:`nnworld_jax.stepping.solve`. The stiff linear
 diffusion D∇² is integrated exactly in Fourier space and the drift −∇·(p v) explicitly, by the
 fourth-order exponential time-differencing Runge-Kutta scheme ETDRK4 (Cox & Matthews 2002), with
 its φ-function coefficients evaluated by contour integrals (Kassam & Trefethen 2005) so that no
@@ -47,14 +48,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import all_concrete, as_float, is_traced
-from ._fields import (_checked_field, _divergence, _finite_scalar, _gradient, _guard, _guard_finite, _integral,
-                      _is_integer, _laplacian, _positive_scalar)
+from . import stepping as _stepping
+from ._checks import as_float, check_count, host_value, is_traced
+from ._fields import (_checked_field, _divergence, _gradient, _guard, _guard_finite, _integral, _laplacian,
+                      _positive_scalar)
 from .grid import METHODS, Grid, check_field
+from .stepping import State, Stepper
 
 __all__ = ["normalize", "ornstein_uhlenbeck_drift", "fokker_planck_rhs", "shannon_entropy",
-           "EntropyProduction", "entropy_production_parts", "entropy_production", "FPState", "Stepper",
-           "etdrk4", "evolve", "trajectory", "FORMS", "NEGATIVE_TOL"]
+           "EntropyProduction", "entropy_production_parts", "entropy_production", "etdrk4", "evolve",
+           "trajectory", "FORMS", "NEGATIVE_TOL"]
 
 FORMS = ("flow", "flux", "operator")
 
@@ -315,25 +318,6 @@ def entropy_production(p: Float[Array, "..."], grid: Grid, D, *, F=None, gamma=N
 
 
 # ------------------------------------------------------------------------------- time stepper
-class FPState(NamedTuple):
-    """State of the eq. (18) stepper: the density ``p`` (``grid.shape``) at time ``t``."""
-
-    p: Float[Array, "..."]
-    t: Float[Array, ""]
-
-
-class Stepper(NamedTuple):
-    """A pure ``(init, step)`` pair integrating eq. (18): ``init(p0, t0=0) -> FPState``,
-    ``step(state) -> FPState``."""
-
-    init: Callable[..., FPState]
-    step: Callable[[FPState], FPState]
-
-
-def _wide_dtype():
-    return jnp.zeros((), dtype=float).dtype  # float64 when x64 is on, else float32
-
-
 def _rfft_wavenumbers(grid: Grid, dtype, xp=jnp) -> tuple[list, list]:
     """Per-axis angular wavenumbers on the ``rfftn`` layout, broadcast to its full shape: the
     plain ones (for ∇²) and the ones with the Nyquist mode zeroed (for first derivatives)."""
@@ -352,40 +336,17 @@ def _rfft_wavenumbers(grid: Grid, dtype, xp=jnp) -> tuple[list, list]:
     return ks, ks_odd
 
 
-def _contour_terms(r, exp):
-    er, er2 = exp(r), exp(r / 2)
-    return ((er2 - 1) / r,
-            (-4 - r + er * (4 - 3 * r + r * r)) / r**3,
-            (2 + r + er * (r - 2)) / r**3,
-            (-4 - 3 * r - r * r + er * (4 - r)) / r**3)
-
-
-def _etdrk4_coefficients(grid: Grid, D, dt, n_contour: int = 32):
-    """E, E2, Q, f1, f2, f3 of ETDRK4 for L = −D|k|² on the ``rfftn`` layout, by the
-    Kassam-Trefethen contour mean over the upper half of the unit circle around z = dt·L.
-
-    Concrete D and dt: NumPy in float64 (whatever jax's x64 flag), then cast to the widest
-    enabled dtype. Traced D or dt (under jit/vmap): a rolled ``fori_loop`` over the contour
-    points, which keeps the program small."""
+def _diffusion_symbol(grid: Grid, D_checked, D):
+    """-D|k|² on the ``rfftn`` layout: NumPy float64 for a concrete D (the coefficients are then
+    computed in float64 whatever jax's x64 flag), else traced in the widest enabled dtype."""
+    if not is_traced(D) and host_value(D_checked) is not None:
+        return -float(host_value(D_checked)) * sum(k * k for k in _rfft_wavenumbers(grid, np.float64, xp=np)[0])
     wide = _wide_dtype()
-    if all_concrete(*(D, dt)):
-        ks = _rfft_wavenumbers(grid, np.float64, xp=np)[0]
-        z = -float(dt) * float(D) * sum(k * k for k in ks)
-        acc = [np.zeros_like(z) for _ in range(4)]
-        for j in range(n_contour):
-            r = z + np.exp(1j * np.pi * (j + 0.5) / n_contour)
-            acc = [a + t.real for a, t in zip(acc, _contour_terms(r, np.exp))]
-        out = (np.exp(z), np.exp(z / 2)) + tuple(float(dt) * a / n_contour for a in acc)
-        return tuple(jnp.asarray(c, wide) for c in out)
-    D, dt = jnp.asarray(D, wide), jnp.asarray(dt, wide)
-    z = -dt * D * sum(k * k for k in _rfft_wavenumbers(grid, wide)[0])
+    return -D_checked.astype(wide) * sum(k * k for k in _rfft_wavenumbers(grid, wide)[0])
 
-    def add(j, acc):
-        r = z + jnp.exp(1j * jnp.pi * (j + 0.5) / n_contour)
-        return tuple(a + jnp.real(t) for a, t in zip(acc, _contour_terms(r, jnp.exp)))
 
-    acc = jax.lax.fori_loop(0, n_contour, add, tuple(jnp.zeros_like(z) for _ in range(4)))
-    return (jnp.exp(z), jnp.exp(z / 2)) + tuple(dt * a / n_contour for a in acc)
+def _wide_dtype():
+    return jnp.zeros((), dtype=float).dtype  # float64 when x64 is on, else float32
 
 
 def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=None,
@@ -395,13 +356,17 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
 
     Splits ∂_t p = L p + N(p) with L = D∇² (diagonal in Fourier space, −D|k|², integrated
     exactly) and N(p) = −∇·(p v) (spectral, Nyquist dropped; evaluated explicitly), and advances
-    by the fourth-order ETDRK4 scheme of Cox & Matthews. Global error O(dt⁴). There is no
-    diffusive step limit (the stiff modes are damped exactly); the explicit drift sets one on the
-    modes diffusion does not damp (|k| ≲ |v|/D): dt ≲ 6.5 D / max|v|² (measured for the
+    by the fourth-order ETDRK4 scheme of Cox & Matthews (:func:`nnworld_jax.stepping.etdrk4`, the
+    layer's generic ETDRK4 over a linear symbol and a nonlinear term). Global error O(dt⁴). There
+    is no diffusive step limit (the stiff modes are damped exactly); the explicit drift sets one on
+    the modes diffusion does not damp (|k| ≲ |v|/D): dt ≲ 6.5 D / max|v|² (measured for the
     Ornstein-Uhlenbeck drift from the spectral radius of the step map, 1D and 2D with |v| the
     vector's length). Beyond it a run can look accurate for a while, as the unstable modes start
     at round-off where p ≈ 0, before it blows up; ``check_every_step`` then stops it. Mass (the
     k = 0 mode) is conserved exactly up to round-off.
+
+    Constructor convention of :mod:`nnworld_jax.stepping`: physics inputs (``F`` with ``gamma``,
+    or ``drift``: keywords, exactly one of them), grid, coefficient D, dt, options.
 
     Arguments:
         grid: the periodic box (spectral in every axis).
@@ -409,27 +374,30 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
         dt: time step, > 0.
         F, gamma / drift: the drift velocity v = γ∇F or a drift array, as in
             :func:`fokker_planck_rhs` (fixed in time).
-        check_every_step: raise (``equinox`` runtime error under jit, ValueError eagerly) when a
-            step produces NaN/inf or p < −negative_tol · max p (default :data:`NEGATIVE_TOL`):
-            the sign of an unstable dt or an under-resolved grid, instead of a silent blow-up.
-            Undershoots below that level are the scheme's truncation error and are kept (p is
-            not clipped, so mass stays exact).
+        check_every_step: the layer's failure policy (:func:`nnworld_jax.stepping.guard_state`):
+            raise (``equinox`` runtime error under jit, ValueError eagerly) when a step produces
+            NaN/inf or p < −negative_tol · max p (default :data:`NEGATIVE_TOL`): the sign of an
+            unstable dt or an under-resolved grid, instead of a silent blow-up. Undershoots below
+            that level are the scheme's truncation error and are kept (p is not clipped, so mass
+            stays exact).
         negative_tol: relative allowance for negative values, see above.
 
-    Returns: :class:`Stepper` ``(init, step)``. ``init(p0, t0=0.0)`` validates p0 and returns
-    :class:`FPState`; ``step`` is pure, jit- and vmap-able and keeps p's dtype (the coefficients,
-    computed here in the widest enabled float type, are cast to it).
+    Returns: :class:`~nnworld_jax.stepping.Stepper` over :class:`~nnworld_jax.stepping.State`
+    ``(t, p)``. ``init(p0, t0=0.0)`` validates p0; ``step`` is pure, jit- and vmap-able and keeps
+    p's dtype (the coefficients, computed in the widest enabled float type, are cast to it). Run it
+    with :func:`nnworld_jax.stepping.solve`.
 
     Example:
         >>> from nnworld_jax import set_precision
+        >>> from nnworld_jax.stepping import solve
         >>> set_precision("float64")  # the figures below are float64 ones
         >>> g = Grid((64,))
         >>> F = jnp.cos(g.axis(0))
-        >>> init, step = etdrk4(g, 0.5, 0.25, F=F, gamma=1.0)
-        >>> run = jax.jit(lambda p: evolve(step, init(p), 400))  # jit once, reuse
+        >>> fp = etdrk4(g, 0.5, 0.25, F=F, gamma=1.0)
+        >>> run = jax.jit(lambda p: solve(fp, p, n_steps=400))  # jit once, reuse
         >>> state = run(jnp.full(g.shape, 1 / (2 * jnp.pi)))
         >>> target = normalize(jnp.exp(2.0 * F), g)     # relaxes to exp(γF/D) by t = 100
-        >>> float(state.t), bool(jnp.max(jnp.abs(state.p - target)) < 1e-12)
+        >>> float(state.t), bool(jnp.max(jnp.abs(state.y - target)) < 1e-12)
         (100.0, True)
 
     References: S. M. Cox, P. C. Matthews, J. Comput. Phys. 176, 430 (2002); A.-K. Kassam,
@@ -439,88 +407,45 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
     if not isinstance(grid, Grid):
         raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
     _tolerance(negative_tol)
-    D_ok, dt_ok = _positive_scalar(D, "D"), _positive_scalar(dt, "dt")
+    D_ok = _positive_scalar(D, "D")
     v = _drift(grid, F, gamma, drift, "spectral", wide)
     iks = _rfft_wavenumbers(grid, wide)[1]
-    traced = lambda x: is_traced(x)  # noqa: E731  (traced: keep the checked value)
-    coeffs = _etdrk4_coefficients(grid, D_ok if traced(D) else D, dt_ok if traced(dt) else dt)
-    dt_wide = dt_ok.astype(wide)
     axes = tuple(range(grid.ndim))
 
-    def init(p0: Float[Array, "..."], t0=0.0) -> FPState:
-        p0 = _check_density(_density_field(grid, p0, "p0"), negative_tol, what="p0")
-        t0 = _finite_scalar(t0, "t0", p0.dtype)
-        return FPState(p0, t0.astype(p0.dtype))
-
-    def step(state: FPState) -> FPState:
-        p = state.p
-        real = p.dtype
+    def nonlinear(field):  # N̂ = −∇·(p v) in Fourier space, from the real-space field
+        real = field.dtype
         cplx = jnp.result_type(real, jnp.complex64)
-        E, E2, Q, f1, f2, f3 = (c.astype(real) for c in coeffs)
         vel = v.astype(real)
-        kvec = [k.astype(real) for k in iks]
+        out = jnp.zeros(iks[0].shape, cplx)
+        for a in axes:
+            out = out - (1j * iks[a].astype(real)).astype(cplx) * jnp.fft.rfftn(field * vel[a], axes=axes)
+        return out
 
-        def nonlinear(field):  # −∇·(p v) in Fourier space, from the real-space field
-            out = jnp.zeros(E.shape, cplx)
-            for a in axes:
-                out = out - (1j * kvec[a]).astype(cplx) * jnp.fft.rfftn(field * vel[a], axes=axes)
-            return out
+    def validate(p0):
+        return _check_density(_density_field(grid, p0, "p0"), negative_tol, what="p0")
 
-        def to_real(fh):
-            return jnp.fft.irfftn(fh, s=grid.shape, axes=axes).astype(real)
-
-        ph = jnp.fft.rfftn(p, axes=axes)
-        n_p = nonlinear(p)
-        ah = E2 * ph + Q * n_p
-        n_a = nonlinear(to_real(ah))
-        bh = E2 * ph + Q * n_a
-        n_b = nonlinear(to_real(bh))
-        ch = E2 * ah + Q * (2 * n_b - n_p)
-        n_c = nonlinear(to_real(ch))
-        new = to_real(E * ph + f1 * n_p + 2 * f2 * (n_a + n_b) + f3 * n_c)
-        if check_every_step:
-            new = _guard(new, ~jnp.isfinite(new) | (new < -_negative_tolerance(new, negative_tol)),
-                        "Fokker-Planck step produced NaN/inf or a negative density beyond round-off: "
-                        "dt too large for the drift, or the grid does not resolve p")
-        return FPState(new, state.t + dt_wide.astype(real))
-
-    return Stepper(init, step)
+    return _stepping.etdrk4(
+        _diffusion_symbol(grid, D_ok, D), nonlinear, dt, shape=grid.shape, name="fokker_planck.etdrk4",
+        validate=validate, check_step=check_every_step,
+        bad=lambda p: p < -_negative_tolerance(p, negative_tol), domain="finite, p >= -negative_tol * max p",
+        hint="dt too large for the drift, or the grid does not resolve p")
 
 
-def evolve(step: Callable[[FPState], FPState], state: FPState, n_steps) -> FPState:
-    """Apply ``step`` ``n_steps`` times (``lax.fori_loop``) to integrate eq. (18) from ``state``.
-
-    ``n_steps`` may be traced (then the loop is not reverse-differentiable); use
-    :func:`trajectory` to keep snapshots.
-    """
-    return jax.lax.fori_loop(0, _step_count(n_steps, "n_steps", allow_zero=True), lambda _, s: step(s), state)
-
-
-def _step_count(n, name: str, allow_zero: bool = False):
-    """A concrete count must be an integer >= 1 (>= 0 with ``allow_zero``): a negative or fractional
-    one would silently run no steps or fewer; a traced count is the caller's."""
-    if is_traced(n):
-        return n
-    lo = 0 if allow_zero else 1
-    if isinstance(n, bool) or not _is_integer(n) or n < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {n!r}")
-    return int(n)
+# ---------------------------------------------------------------------------------- deprecated
+def evolve(step: Callable[[State], State], state: State, n_steps) -> State:
+    """Deprecated: use :func:`nnworld_jax.stepping.solve`. Applies ``step`` ``n_steps`` times to
+    ``state`` (a :class:`~nnworld_jax.stepping.State` of :func:`etdrk4`, eq. (18)); ``n_steps`` may
+    be traced."""
+    return _stepping.solve(Stepper(lambda y0, t0: y0, step), state, n_steps=n_steps)
 
 
-def trajectory(step: Callable[[FPState], FPState], state: FPState, n_saves: int,
-               steps_per_save: int = 1) -> tuple[FPState, FPState]:
-    """Integrate eq. (18) for ``n_saves * steps_per_save`` steps, saving every ``steps_per_save``.
-
-    Returns: (final state, saved states stacked along a leading axis of length ``n_saves``; the
-    initial state is not included).
-    """
-    if is_traced(n_saves):
-        raise ValueError("n_saves must be a concrete integer >= 1 (it sets the output length), got a traced value")
-
-    def save(s, _):
-        s = evolve(step, s, steps_per_save)
-        return s, s
-
-    n_saves = _step_count(n_saves, "n_saves")
-    steps_per_save = _step_count(steps_per_save, "steps_per_save")
-    return jax.lax.scan(save, state, None, length=n_saves)
+def trajectory(step: Callable[[State], State], state: State, n_saves: int,
+               steps_per_save: int = 1) -> tuple[State, State]:
+    """Deprecated: use :func:`nnworld_jax.stepping.solve` with ``save_every`` (whose saves include
+    the initial state). Integrates eq. (18) for ``n_saves * steps_per_save`` steps and returns
+    (final state, the ``n_saves`` saved states without the initial one)."""
+    n_saves = check_count(n_saves, "n_saves")
+    steps_per_save = check_count(steps_per_save, "steps_per_save")
+    saved = _stepping.solve(Stepper(lambda y0, t0: y0, step), state, n_steps=n_saves * steps_per_save,
+                            save_every=steps_per_save)
+    return jax.tree.map(lambda a: a[-1], saved), jax.tree.map(lambda a: a[1:], saved)

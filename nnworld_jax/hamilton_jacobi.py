@@ -24,7 +24,9 @@ What this module computes, and how:
   ``jax.grad`` of H(q, P): q̇ = ∂H/∂P = 2γP = u (31), Ṗ = -∂H/∂q = -∇V, so q̈ = -2γ∇V, Newton
   with m_eff = 1/(2γ) (conventions §4: the paper's (40)/(42) carry a different factor). The state also
   carries F and its Hessian S along the path (a Riccati equation, from second derivatives of H).
-* :func:`rk4` (an ``(init, step)`` pair) and :func:`solve_rk4` (``lax.scan``): the time stepper.
+* :func:`characteristics`: a characteristic integrated by the stepping layer
+  (:func:`nnworld_jax.stepping.ode_stepper`, diffrax's Runge-Kutta machinery, and
+  :func:`nnworld_jax.stepping.solve`); :func:`rk4` and :func:`solve_rk4` are deprecated aliases of them.
 * :func:`cole_hopf`, :func:`inverse_cole_hopf`, :func:`cole_hopf_rhs`: the map of (43).
 * :func:`stationary_free_energy`, :func:`eigenvalue_constants`: the stationary solution (44) and
   the constants that make it the eigenvalue free energy (45) (q = λ, μ = 2β).
@@ -46,14 +48,15 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import as_float, check_scalar
+from ._checks import as_float, check_count, check_scalar
 from ._entropic import _hamiltonian
 from ._fields import _check_method, _checked_field, _guard, _guard_finite, _guard_positive, _is_integer
 from .entropic import Coefficients
 from .grid import Grid, functional_derivative
+from .stepping import Stepper, ode_stepper, solve
 
 __all__ = ["classical_density", "hj_rhs", "hj_residual", "classical_hamiltonian", "CharacteristicState",
-           "characteristic_field", "characteristic_init", "ODEState", "rk4", "solve_rk4", "characteristics",
+           "characteristic_field", "characteristic_init", "rk4", "solve_rk4", "characteristics",
            "cole_hopf", "inverse_cole_hopf", "cole_hopf_rhs", "stationary_free_energy",
            "eigenvalue_constants", "laplacian_in_eigenvalues", "eigenvalue_curvature_term"]
 
@@ -295,83 +298,44 @@ def characteristic_init(F0_fn: Callable, q0: Float[Array, " K"]) -> Characterist
                                _guard_finite(jax.hessian(F0_fn)(q0), "the Hessian of F0_fn"))
 
 
-class ODEState(NamedTuple):
-    """State of :func:`rk4` (the stepper of (38)-(43)): time ``t`` (scalar) and the solution pytree ``y``."""
+def rk4(vector_field: Callable, dt) -> Stepper:
+    """Deprecated: use :func:`nnworld_jax.stepping.ode_stepper` (``solver="rk4"``), which this is.
 
-    t: Array
-    y: PyTree
-
-
-def rk4(vector_field: Callable, dt) -> tuple[Callable, Callable]:
-    """Classical fourth-order Runge-Kutta as an ``(init, step)`` pair, for (38)-(43) and any ODE.
-
-    Arguments:
-        vector_field: ``f(t, y) -> dy/dt`` on a pytree ``y``.
-        dt: time step (negative integrates backwards, e.g. the backward-stable direction of (43)).
-
-    Returns: ``init(t0, y0) -> ODEState`` and ``step(state) -> ODEState`` (pure, jit-able).
-    """
-
-    vector_field = _callable(vector_field, "vector_field")
-    dt = _scalar(dt, None, "dt")
-
-    def axpy(a, x, y):
-        return jax.tree_util.tree_map(lambda xi, yi: yi + a * xi, x, y)
-
-    def init(t0, y0) -> ODEState:
-        leaves = [as_float(x, "y0") for x in jax.tree_util.tree_leaves(y0)]
-        dtype = jnp.result_type(*leaves) if leaves else jnp.zeros(()).dtype
-        y0 = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(y0),
-                                          [_guard_finite(x.astype(dtype), "y0") for x in leaves])
-        return ODEState(_scalar(t0, dtype, "t0"), y0)
-
-    def step(state: ODEState) -> ODEState:
-        t, y = state
-        h = jnp.asarray(dt, t.dtype)
-        k1 = vector_field(t, y)
-        k2 = vector_field(t + h / 2, axpy(h / 2, k1, y))
-        k3 = vector_field(t + h / 2, axpy(h / 2, k2, y))
-        k4 = vector_field(t + h, axpy(h, k3, y))
-        incr = jax.tree_util.tree_map(lambda a, b, c, d: (a + 2 * b + 2 * c + d) / 6, k1, k2, k3, k4)
-        return ODEState(t + h, axpy(h, incr, y))
-
-    return init, step
+    Classical RK4 for dy/dt = f(t, y) on a pytree y (the characteristics (38)-(43), or any ODE),
+    by diffrax: ``init(y0, t0=0.0) -> State``, ``step(State) -> State``."""
+    return ode_stepper(_callable(vector_field, "vector_field"), dt, solver="rk4", name="hamilton_jacobi.rk4")
 
 
 def solve_rk4(vector_field: Callable, y0: PyTree, t0, dt, n_steps: int) -> tuple[Array, PyTree]:
-    """Integrate dy/dt = f(t, y) with :func:`rk4` for ``n_steps`` steps (``lax.scan``); eqs. (38)-(43).
+    """Integrate dy/dt = f(t, y) by RK4 for ``n_steps`` steps; eqs. (38)-(43).
 
-    Returns: times (n_steps + 1,) and the trajectory, each leaf with a leading axis n_steps + 1
-    (the initial value first).
+    Deprecated: use :func:`nnworld_jax.stepping.solve` with :func:`nnworld_jax.stepping.ode_stepper`
+    and ``save_every=1``, which this is. Returns: times (n_steps + 1,) and the trajectory, each leaf
+    with a leading axis n_steps + 1 (the initial value first).
     """
-    if isinstance(n_steps, bool) or not _is_integer(n_steps) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
-    init, step = rk4(vector_field, dt)
-
-    def body(state, _):
-        new = step(state)
-        return new, new
-
-    s0 = init(t0, y0)
-    _, traj = jax.lax.scan(body, s0, None, length=int(n_steps))
-    ts = jnp.concatenate([s0.t.reshape(1), traj.t])
-    ys = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), s0.y, traj.y)
-    return ts, ys
+    n_steps = check_count(n_steps, "n_steps")
+    traj = solve(rk4(vector_field, dt), y0, t0=t0, n_steps=n_steps, save_every=1)
+    return traj.t, traj.y
 
 
 def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"], gamma, mu=1.0, *, t1,
-                    n_steps: int, t0=0.0, learning: bool = True) -> tuple[Array, CharacteristicState]:
-    """One characteristic of (38)/(43) from q0 over [t0, t1]: :func:`characteristic_field` by :func:`solve_rk4`.
+                    n_steps: int, t0=0.0, learning: bool = True, solver: str = "rk4") -> tuple[Array, CharacteristicState]:
+    """One characteristic of (38)/(43) from q0 over [t0, t1]: :func:`characteristic_field` integrated
+    by the layer (:func:`nnworld_jax.stepping.ode_stepper` with ``solver``, default RK4; ``n_steps``
+    equal steps; :func:`nnworld_jax.stepping.solve`).
 
     Returns: times (n_steps + 1,) and a :class:`CharacteristicState` whose leaves have a leading
-    time axis. Along it q̈ = -2γ∇V (conventions §4), and F(t, q(t)), ∇F, ∇²F of the solution of (38).
+    time axis (the initial point first). Along it q̈ = -2γ∇V (conventions §4), and F(t, q(t)), ∇F,
+    ∇²F of the solution of (38).
     """
-    if isinstance(n_steps, bool) or not _is_integer(n_steps) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    n_steps = check_count(n_steps, "n_steps")
     t0, t1 = _scalar(t0, None, "t0"), _scalar(t1, None, "t1")  # before the autodiff of F0
     s0 = characteristic_init(F0_fn, q0)
-    dt = (t1.astype(s0.q.dtype) - t0.astype(s0.q.dtype)) / int(n_steps)
-    return solve_rk4(characteristic_field(potential, gamma, mu, learning=learning), s0, t0, dt, n_steps)
+    dt = (t1.astype(s0.q.dtype) - t0.astype(s0.q.dtype)) / n_steps
+    field = characteristic_field(potential, gamma, mu, learning=learning)
+    traj = solve(ode_stepper(field, dt, solver=solver, name="hamilton_jacobi.characteristics"), s0, t0=t0,
+                 n_steps=n_steps, save_every=1)
+    return traj.t, traj.y
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,8 +31,7 @@ Batch subsystems with ``jax.vmap``: every kernel takes one unbatched state. For 
 
 from __future__ import annotations
 
-import math
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -40,11 +39,12 @@ from jaxtyping import Array, Float, Int
 
 from ._checks import as_float, check, check_finite, check_positive, check_scalar
 from .network import Network, activation_slope, preactivation
+from .stepping import Stepper, shift_rk4
 
 __all__ = [
     "overall_state", "mean_step", "mean_rhs", "mean_trajectory", "linear_step", "linear_rhs",
     "cycle_permutation", "multi_cycle_permutation", "apply_permutation", "transpose_permutation",
-    "shift", "shift_transpose", "permutation_rhs", "FlowState", "permutation_flow",
+    "shift", "shift_transpose", "permutation_rhs", "permutation_flow",
     "poisson_shift_exact", "profile_moments", "translated_profile", "light_cone_interval",
     "light_cone_residual",
 ]
@@ -226,34 +226,18 @@ def permutation_rhs(x: Float[Array, " N"], alpha, perm: Int[Array, " N"] | None 
     return alpha * (px - x)
 
 
-class FlowState(NamedTuple):
-    """State of the permutation-flow stepper: the neurons x (N,) and the time τ."""
-
-    x: Float[Array, " N"]
-    tau: Float[Array, ""]
-
-
-def _rk4_taps(c: float) -> tuple[float, ...]:
-    # RK4 on the linear flow dx/dτ = α(π - I)x is x ↦ p(c(π - I))x with p(z) = Σ_{k≤4} z^k/k!,
-    # c = α dt; expanded in powers of π: β_j = Σ_{k=j}^{4} c^k/k! C(k, j) (-1)^{k-j}.
-    return tuple(sum(c**k / math.factorial(k) * math.comb(k, j) * (-1) ** (k - j) for k in range(j, 5))
-                 for j in range(5))
-
-
-def permutation_flow(alpha, dt, perm: Int[Array, " N"] | None = None):
-    """An ``(init, step)`` pair integrating eq. (61) with classical RK4 (global error O((α dt)⁴)).
+def permutation_flow(alpha, dt, perm: Int[Array, " N"] | None = None) -> Stepper:
+    """A stepper integrating eq. (61), dx/dτ = α(π - I)x, with classical RK4 (global error O((α dt)⁴)).
 
     Because (61) is linear, the RK4 update equals the polynomial p(c(π - I)), c = α dt,
-    p(z) = 1 + z + z²/2 + z³/6 + z⁴/24; it is applied as the equivalent 5-tap stencil
-    x ↦ Σ_{j=0}^{4} β_j πʲ x (one fused pass over the neurons: ``jnp.roll`` for the single cycle,
-    or gathers with the precomputed index maps of πʲ). ``init(x0) -> FlowState``;
-    ``step(state) -> FlowState`` advances τ by dt. Pure and jit-able; O(N) per step, no N×N matrix.
+    p(z) = 1 + z + z²/2 + z³/6 + z⁴/24; the layer's :func:`nnworld_jax.stepping.shift_rk4` applies
+    it as the equivalent 5-tap stencil x ↦ Σ_{j=0}^{4} β_j πʲ x (one fused pass over the neurons:
+    ``jnp.roll`` for the single cycle, or gathers with the precomputed index maps of πʲ).
+    Returns a :class:`~nnworld_jax.stepping.Stepper` over :class:`~nnworld_jax.stepping.State`
+    ``(τ, x)``: ``init(x0, t0=0.0)``, ``step`` advances τ by dt; run it with
+    :func:`nnworld_jax.stepping.solve`. Pure and jit-able; O(N) per step, no N×N matrix. α and dt
+    are concrete numbers > 0 (the taps are static).
     """
-    alpha, dt = float(alpha), float(dt)  # static step parameters
-    for name, v in (("alpha", alpha), ("dt", dt)):
-        if not (v > 0 and math.isfinite(v)):
-            raise ValueError(f"{name} must be finite and > 0, got {v}")
-    beta = _rk4_taps(alpha * dt)
     if perm is None:
         def power(x, j):
             return jnp.roll(x, j, axis=-1) if j else x
@@ -267,15 +251,14 @@ def permutation_flow(alpha, dt, perm: Int[Array, " N"] | None = None):
                 raise ValueError(f"state has {x.shape[-1]} neurons, perm acts on {perm.shape[0]}")
             return x[..., maps[j]] if j else x
 
-    def init(x0):
-        x0 = check_finite(jnp.asarray(x0), "x0")
-        return FlowState(x0, jnp.zeros((), x0.dtype))
+    def validate(x0):
+        x0 = check_finite(as_float(x0, "x0"), "x0")
+        if x0.ndim < 1 or (perm is not None and x0.shape[-1] != perm.shape[0]):
+            raise ValueError(f"x0 must have a neuron axis{'' if perm is None else f' of length {perm.shape[0]}'}, "
+                             f"got shape {x0.shape}")
+        return x0
 
-    def step(state: FlowState) -> FlowState:
-        x = state.x
-        return FlowState(sum(b * power(x, j) for j, b in enumerate(beta)), state.tau + dt)
-
-    return init, step
+    return shift_rk4(power, alpha, dt, name="hidden.permutation_flow", validate=validate, rate_name="alpha")
 
 
 def poisson_shift_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, " N"]:

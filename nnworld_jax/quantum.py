@@ -28,7 +28,9 @@ S₃₆ = ∫dt [∫ μħ (a b_t - b a_t) + H] with H[Ψ] = ∫ 4D |∇Ψ|² + �
 :func:`schrodinger_equations_of_motion` evaluates exactly this with ``jax.grad`` of the discretized H
 (:func:`nnworld_jax.grid.functional_derivative`); :func:`hamiltonian_matrix` is built from it.
 
-Time stepping (pure ``(init, step)`` pairs over NamedTuple states, jit/vmap/grad-able):
+Time stepping (:class:`~nnworld_jax.stepping.Stepper` pairs over the layer's
+:class:`~nnworld_jax.stepping.State` ``(t, y)``, run by :func:`nnworld_jax.stepping.solve`;
+jit/vmap/grad-able):
 
 * :func:`split_step`: Fourier split-step for Ĥ = T̂ + V on a periodic grid (K = 1, 2, 3), T̂ with
   the Fourier symbol of the same discretized H (4D/μ) Σ_k k̃_k², where k̃ is the wavenumber with the
@@ -45,7 +47,8 @@ Time stepping (pure ``(init, step)`` pairs over NamedTuple states, jit/vmap/grad
   diagonal, ⟨φ_m|V - V_HO|φ_n⟩ by the grid's quadrature; a ``levels``-sized ``eigh`` instead of a
   grid-sized one, for potentials whose low states a few oscillator levels hold (1-D).
 * :func:`madelung_stepper`: classical RK4 for (p, F) driven by
-  :func:`nnworld_jax.entropic.equations_of_motion` (``learning=False``), the Madelung side.
+  :func:`nnworld_jax.entropic.equations_of_motion` (``learning=False``), the Madelung side: it is
+  :func:`nnworld_jax.entropic.entropic_stepper` with ``learning=False``.
 
 Units and measure: fields on a :class:`~nnworld_jax.grid.Grid` ``space``; integrals Σ · cell volume;
 ∫|Ψ|² = ∫p. Time t is the paper's time; D, γ, μ are :class:`~nnworld_jax.entropic.Coefficients`.
@@ -66,14 +69,15 @@ from ._checks import as_float, check_count, check_scalar, float_dtype, is_traced
 from ._entropic import _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
                       _integral, _is_integer)
-from .entropic import Coefficients, equations_of_motion
+from .entropic import Coefficients, entropic_stepper
 from .grid import Grid, functional_derivative
+from .stepping import Stepper, from_update, solve
 
 __all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "unwrap_phase",
            "madelung_from_psi", "wrap_phase_difference", "schrodinger_density", "schrodinger_hamiltonian",
            "schrodinger_action", "schrodinger_equations_of_motion", "norm", "energy", "hamiltonian_matrix",
-           "energy_levels", "eigen_propagator", "FockPropagator", "fock_propagator", "SplitStepState", "split_step", "harmonic_potential",
-           "harmonic_split_step", "integrate", "MadelungState", "madelung_stepper", "SCHEMES", "ORDERS"]
+           "energy_levels", "eigen_propagator", "FockPropagator", "fock_propagator", "split_step", "harmonic_potential",
+           "harmonic_split_step", "integrate", "madelung_stepper", "SCHEMES", "ORDERS"]
 
 
 # --------------------------------------------------------------------------------- constants (34)
@@ -547,13 +551,6 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
 
 
 # ------------------------------------------------------------------------------- split-step
-class SplitStepState(NamedTuple):
-    """State of :func:`split_step` / :func:`harmonic_split_step` (eq. (36) dynamics): Ψ and the time t."""
-
-    psi: Complex[Array, "..."]
-    t: Float[Array, ""]
-
-
 def _composition(weights):
     """A composition Π S₂(w_j Δt) of Strang steps as (potential, kinetic) fractions."""
     pot = [weights[0] / 2] + [(u + v) / 2 for u, v in zip(weights[:-1], weights[1:])] + [weights[-1] / 2]
@@ -621,13 +618,12 @@ def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
     return apply
 
 
-def _init_for(space: Grid):
-    def init(psi: Complex[Array, "..."], t: float | Float[Array, ""] = 0.0) -> SplitStepState:
+def _validate_psi(space: Grid):
+    def validate(psi: Complex[Array, "..."]) -> Complex[Array, "..."]:
         psi = _checked_field(space, psi, "psi")
-        t = _guard_finite(check_scalar(as_float(t, "t", jnp.real(psi).dtype), "t"), "t")
-        return SplitStepState(psi.astype(jnp.result_type(psi.dtype, 1j)), t)
+        return psi.astype(jnp.result_type(psi.dtype, 1j))
 
-    return init
+    return validate
 
 
 def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float | Float[Array, ""], *,
@@ -648,27 +644,26 @@ def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float |
         dt: time step (may be traced; negative steps run backwards).
         scheme: a key of :data:`SCHEMES`.
 
-    Returns: ``(init, step)``; ``init(psi, t=0.) -> SplitStepState``, ``step(state) -> state``.
-    Use :func:`integrate` (or ``lax.scan``) for many steps.
+    Returns: :class:`~nnworld_jax.stepping.Stepper` over :class:`~nnworld_jax.stepping.State`
+    ``(t, psi)``: ``init(psi, t0=0.0)``, ``step(state) -> state``; run it with
+    :func:`nnworld_jax.stepping.solve`. Every sub-step multiplies by a phase of finite arguments, so
+    a finite state stays finite: the layer's per-step check is not needed and does not run.
 
     Example:
         >>> from nnworld_jax import set_precision
         >>> set_precision("float64")  # the figures below are float64 ones
         >>> g = Grid((32,))
-        >>> init, step = split_step(jnp.cos(g.axis(0)), g, Coefficients(0.3, 0.7, 1.6), 0.01)
-        >>> s = integrate(step, init(jnp.ones(32, complex)), 10)
-        >>> round(float(s.t), 12), round(float(norm(s.psi, g)), 12) == round(2 * math.pi, 12)
+        >>> s = solve(split_step(jnp.cos(g.axis(0)), g, Coefficients(0.3, 0.7, 1.6), 0.01), jnp.ones(32, complex),
+        ...           n_steps=10)
+        >>> round(float(s.t), 12), round(float(norm(s.y, g)), 12) == round(2 * math.pi, 12)
         (0.1, True)
     """
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {tuple(SCHEMES)}, got {scheme!r}")
     dt = _guard_finite(check_scalar(as_float(dt, "dt"), "dt"), "dt")
     apply = _phase_stepper(V, space, c, dt, *SCHEMES[scheme])
-
-    def step(state: SplitStepState) -> SplitStepState:
-        return SplitStepState(apply(state.psi), state.t + dt)
-
-    return _init_for(space), step
+    return from_update(lambda t, psi: apply(psi), dt, name="quantum.split_step", validate=_validate_psi(space),
+                       check_step=False)
 
 
 def harmonic_potential(space: Grid, c: Coefficients, omega: float, center=None, *, dtype=None) -> Float[Array, "..."]:
@@ -704,7 +699,8 @@ def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *
     inside the grid's wavenumber range π/h, or the step aliases (fewer, larger steps need a finer
     grid; |ωΔt| ≤ 1 is safe wherever the grid resolves the state's own momenta twice over).
 
-    Returns: ``(init, step)`` as :func:`split_step`; V is :func:`harmonic_potential`.
+    Returns: :class:`~nnworld_jax.stepping.Stepper` over ``(t, psi)`` as :func:`split_step`; V is
+    :func:`harmonic_potential`.
     """
     for name, x in (("omega", omega), ("dt", dt)):
         if (isinstance(x, bool) or is_traced(x)) or jnp.shape(x) != () or not math.isfinite(float(x)):
@@ -717,65 +713,36 @@ def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *
     V = harmonic_potential(space, c, omega, center)
     alpha, beta = math.tan(omega * dt / 2) / omega, math.sin(omega * dt) / omega
     apply = _phase_stepper(V, space, c, 1.0, (alpha, alpha), (beta,))
-
-    def step(state: SplitStepState) -> SplitStepState:
-        return SplitStepState(apply(state.psi), state.t + dt)
-
-    return _init_for(space), step
+    return from_update(lambda t, psi: apply(psi), dt, name="quantum.harmonic_split_step",
+                       validate=_validate_psi(space), check_step=False)
 
 
 def integrate(step: Callable, state, n_steps: int | Array):
-    """Apply ``step`` ``n_steps`` times (``lax.fori_loop``; ``n_steps`` may be traced). Any (init, step)
-    pair of this module (eqs. (32)-(36) dynamics)."""
-    if not is_traced(n_steps) and (isinstance(n_steps, bool) or not _is_integer(n_steps)
-                                                      or n_steps < 0):
-        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-    return jax.lax.fori_loop(0, n_steps, lambda _, s: step(s), state)
+    """Deprecated: use :func:`nnworld_jax.stepping.solve`. Applies ``step`` ``n_steps`` times to
+    ``state`` (``n_steps`` may be traced); any stepper of this module (eqs. (32)-(36) dynamics)."""
+    return solve(Stepper(lambda y0, t0: y0, step), state, n_steps=n_steps)
 
 
 # ------------------------------------------------------------------------- the Madelung side
-class MadelungState(NamedTuple):
-    """State of :func:`madelung_stepper` (eqs. (29)-(30)): density p, free energy F, time t."""
+def madelung_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float, *,
+                     method: str = "spectral") -> Stepper:
+    """RK4 for the Madelung equations (32)-(33) without the learning term (eqs. (29)-(30)).
 
-    p: Float[Array, "..."]
-    F: Float[Array, "..."]
-    t: Float[Array, ""]
-
-
-def madelung_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float | Float[Array, ""], *,
-                     method: str = "spectral"):
-    """Classical RK4 for the Madelung equations (32)-(33) without the learning term (eqs. (29)-(30)).
-
-    The right-hand side is :func:`nnworld_jax.entropic.equations_of_motion` with ``learning=False``
-    (``jax.grad`` of the discretized action (28)): ∂_t p = -2γ∇·(p∇F),
-    ∂_t F = -γ|∇F|² - V + (4D/μ)∇²√p/√p. Needs p > 0 on the grid (the quantum potential is
-    singular at nodes); explicit, so Δt must resolve the fastest dispersive frequency
+    This is :func:`nnworld_jax.entropic.entropic_stepper` with ``learning=False`` (its checks
+    included: the RK4 stability bound for a concrete ``dt``, p > 0 and finite fields after every
+    step), plus the condition of the Madelung map (34): D, γ, μ > 0. The right-hand side is
+    :func:`nnworld_jax.entropic.equations_of_motion` (``jax.grad`` of the discretized action (28)):
+    ∂_t p = -2γ∇·(p∇F), ∂_t F = -γ|∇F|² - V + (4D/μ)∇²√p/√p. Needs p > 0 on the grid (the quantum
+    potential is singular at nodes); explicit, so Δt must resolve the fastest dispersive frequency
     (ħ_eff/2m_eff) k_max², |ω Δt| ≲ 2.8.
 
-    Returns: ``(init, step)``; ``init(p, F, t=0.) -> MadelungState``.
+    Returns: :class:`~nnworld_jax.stepping.Stepper` over :class:`~nnworld_jax.stepping.State`
+    ``(t, (p, F))``; ``init((p, F), t0=0.0)``.
     """
     _check_method(method)
     V = _real_field(space, V, "V")
     c, _ = _constants(c, V.dtype)  # the Madelung map needs D, γ, μ > 0 as (34) does
-    dt = _guard_finite(check_scalar(as_float(dt, "dt", V.dtype), "dt"), "dt")
-
-    def rhs(p, F):
-        return equations_of_motion(p, F, V, space, c, learning=False, method=method)
-
-    def init(p, F, t=0.0) -> MadelungState:
-        dtype = float_dtype(p, F)
-        p, F = _real_field(space, p, "p", dtype), _real_field(space, F, "F", dtype)
-        p = _guard(p, ~(p > 0), "p must be finite and > 0 for the Madelung equations")
-        t = _guard_finite(check_scalar(as_float(t, "t", dtype), "t"), "t")
-        return MadelungState(p, F, t)
-
-    def step(s: MadelungState) -> MadelungState:
-        k1 = rhs(s.p, s.F)
-        k2 = rhs(s.p + 0.5 * dt * k1[0], s.F + 0.5 * dt * k1[1])
-        k3 = rhs(s.p + 0.5 * dt * k2[0], s.F + 0.5 * dt * k2[1])
-        k4 = rhs(s.p + dt * k3[0], s.F + dt * k3[1])
-        p = s.p + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
-        F = s.F + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
-        return MadelungState(p, F, s.t + dt)
-
-    return init, step
+    if is_traced(dt) or jnp.shape(dt) != () or not math.isfinite(float(dt)):
+        raise ValueError(f"dt must be a concrete finite scalar > 0 (dt contains NaN or inf, has a shape or is "
+                         f"traced), got {dt!r}")
+    return entropic_stepper(V, space, c, dt, learning=False, method=method)

@@ -36,7 +36,8 @@ from ._checks import as_float, check, is_traced, under_vmap
 from ._fields import (_check_method, _derivative, _finite_scalar, _guard, _guard_finite, _is_integer,
                       _positive_scalar)
 from .grid import Grid
-from .hidden import cycle_permutation, permutation_flow, poisson_shift_exact, transpose_permutation
+from .hidden import poisson_shift_exact
+from .stepping import shift_rk4, solve
 
 __all__ = [
     "ensemble_exact", "ensemble_simulate", "dalembert", "dalembert_correction",
@@ -99,18 +100,18 @@ def ensemble_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, "2 N"]:
 def ensemble_simulate(x0: Float[Array, " N"], alpha, dt, steps: int) -> Float[Array, "2 N"]:
     """(x⁻, x⁺) at τ = steps·dt by RK4 on the neuron level (``jnp.roll``, no N×N matrix).
 
-    The independent route to :func:`ensemble_exact` (eqs. (66)-(72)); error O((α dt)⁴).
+    The independent route to :func:`ensemble_exact` (eqs. (66)-(72)); error O((α dt)⁴). Both rows
+    advance together as one state of the layer's five-tap RK4 stencil
+    (:func:`nnworld_jax.stepping.shift_rk4`, as :func:`nnworld_jax.hidden.permutation_flow`): row 0
+    under π (x⁻), row 1 under πᵀ (x⁺), driven by :func:`nnworld_jax.stepping.solve`.
     """
-    x0 = _vector(x0, "x0", min_size=2)  # alpha, dt: static, checked finite and > 0 by permutation_flow
+    x0 = _vector(x0, "x0", min_size=2)  # alpha, dt: static, checked finite and > 0 by shift_rk4
     steps = _count(steps, "steps", 0)
-    init_m, step_m = permutation_flow(alpha, dt)
-    init_p, step_p = permutation_flow(alpha, dt, transpose_permutation(cycle_permutation(x0.shape[0])))
 
-    def body(_, s):
-        return step_m(s[0]), step_p(s[1])
+    def power(y, j):  # (πʲx⁻, (πᵀ)ʲx⁺): rolls by +j and -j sites
+        return jnp.stack([jnp.roll(y[0], j), jnp.roll(y[1], -j)]) if j else y
 
-    sm, sp = jax.lax.fori_loop(0, steps, body, (init_m(x0), init_p(x0)))
-    return jnp.stack([sm.x, sp.x])
+    return solve(shift_rk4(power, alpha, dt, name="strings.ensemble_simulate", rate_name="alpha"), jnp.stack([x0, x0]), n_steps=steps).y
 
 
 def dalembert(profile, sigma: Float[Array, " N"], tau) -> Float[Array, " N"]:

@@ -149,7 +149,7 @@ def test_vmapped_padded_students_equal_a_loop_of_unpadded_networks(quick):
 
     @jax.jit
     def unpadded(key, beta):
-        net = ens.student_network(key, 2, in_size=i, out_size=o, width_max=w, dtype=data.dtype)
+        net = ens.student_network(2, key=key, in_size=i, out_size=o, width_max=w, dtype=data.dtype)
         small = Network(net.w[keep][:, keep], net.b[keep], inputs=range(i), outputs=range(i + 2, i + 2 + o))
         _, hist = learn(small, data, beta, steps=params["steps"], optimizer=optax.sgd(params["learning_rate"]))
         return hist.thermo

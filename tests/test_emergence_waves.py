@@ -169,7 +169,7 @@ WORKER = textwrap.dedent("""
     alphas = np.repeat(np.array([24.0, 40.0, 64.0, 100.0]), 3)
     keys = np.tile(np.asarray(jax.random.split(jax.random.PRNGKey(5), 3)), (4, 1))
     batch = {"alpha": alphas, "key": keys}
-    fn = lambda _, it: wave_case(it["alpha"], it["key"], n=2048)
+    fn = lambda _, it: wave_case(it["alpha"], key=it["key"], n=2048)
     four = batch_map(fn, batch, chunk_size=2)
     one = batch_map(fn, batch, chunk_size=2, devices=jax.devices()[:1])
     print(json.dumps({"devices": len(jax.devices()), "spread": len(four["speed"].sharding.device_set),

@@ -14,6 +14,7 @@ import pytest
 
 from nnworld_jax import entropic as en
 from nnworld_jax.grid import Grid, functional_derivative, gradient
+from nnworld_jax.stepping import State, solve
 
 C = en.Coefficients(0.3, 0.7, 1.6)  # conventions §3
 NU = C.gamma / C.mu
@@ -81,7 +82,7 @@ def on_grid(fn, grid, t=None):
     return jax.tree.map(shaped, vals)
 
 
-evolve = jax.jit(en.evolve, static_argnums=(0, 2), static_argnames=("save_every",))
+run = jax.jit(solve, static_argnums=0, static_argnames=("n_steps", "save_every"))  # one compile per stepper
 
 
 # ---------------------------------------------------------------- (29)-(30) from jax.grad
@@ -191,13 +192,12 @@ def test_madelung_stepper_matches_free_schrodinger_at_fourth_order():
     V = jnp.zeros_like(q)
     errs, h_drift = [], []
     for steps in (100, 200):  # dt = 3e-3 is inside RK4's stability bound 3.7e-3 on 64 points
-        init, step = en.entropic_stepper(V, g, C, T / steps, learning=False)
-        s = evolve(step, init(p0, F0), steps)
-        psi = jnp.sqrt(s.p) * jnp.exp(1j * s.F / hbar)
+        p, F = run(en.entropic_stepper(V, g, C, T / steps, learning=False), (p0, F0), n_steps=steps).y
+        psi = jnp.sqrt(p) * jnp.exp(1j * F / hbar)
         errs.append(float(jnp.max(jnp.abs(psi - exact))))
-        h_drift.append(abs(float(en.hamiltonian(s.p, s.F, V, g, C, learning=False)
+        h_drift.append(abs(float(en.hamiltonian(p, F, V, g, C, learning=False)
                                  - en.hamiltonian(p0, F0, V, g, C, learning=False))))
-        assert abs(float(jnp.sum(s.p) * g.spacing[0]) - 1.0) < 1e-13
+        assert abs(float(jnp.sum(p) * g.spacing[0]) - 1.0) < 1e-13
     order = math.log2(errs[0] / errs[1])
     assert errs[1] < 1e-7 and abs(order - 4) < 0.3, (errs, order)
     assert h_drift[1] < h_drift[0] / 8, h_drift
@@ -233,18 +233,18 @@ def test_filtered_learning_stepper_is_a_resolution_dependent_regularization():
         g = Grid((n,))
         q = g.axis(0)
         p_ex, F_ex = cole_hopf_pair(0.2, q)
-        init, step = en.entropic_stepper(jnp.zeros_like(q), g, C0, dt, learning=True,
-                                         filter=en.spectral_filter(g, "two-thirds"))
-        traj = evolve(step, init(p_ex(0.0), F_ex(0.0)), 200, save_every=100)  # t = 0.1, 0.2
-        errors[n] = [float(jnp.max(jnp.abs(traj.p[i] - p_ex(t)))) for i, t in enumerate((0.1, 0.2))]
+        stepper = en.entropic_stepper(jnp.zeros_like(q), g, C0, dt, learning=True,
+                                      filter=en.spectral_filter(g, "two-thirds"))
+        traj = run(stepper, (p_ex(0.0), F_ex(0.0)), n_steps=200, save_every=100)  # t = 0, 0.1, 0.2
+        errors[n] = [float(jnp.max(jnp.abs(traj.y[0][i] - p_ex(t)))) for i, t in ((1, 0.1), (2, 0.2))]
     assert errors[32][0] < 2e-6, errors
     assert errors[48][1] > 5 * errors[32][1], errors
     g = Grid((32,))
     q = g.axis(0)
     p_ex, F_ex = cole_hopf_pair(0.2, q)
-    init, step = en.entropic_stepper(jnp.zeros_like(q), g, C0, dt, learning=True, filter=en.spectral_filter(g, "none"))
-    with pytest.raises(RuntimeError, match="p must be finite and > 0|p became <= 0"):
-        jax.block_until_ready(evolve(step, init(p_ex(0.0), F_ex(0.0)), 500))
+    stepper = en.entropic_stepper(jnp.zeros_like(q), g, C0, dt, learning=True, filter=en.spectral_filter(g, "none"))
+    with pytest.raises(RuntimeError, match=r"entropic_stepper: a step left the domain of the state \(finite, p > 0\)"):
+        jax.block_until_ready(run(stepper, (p_ex(0.0), F_ex(0.0)), n_steps=500))
 
 
 def test_learning_without_filter_is_refused_with_the_reason():
@@ -275,11 +275,11 @@ def test_growth_of_high_modes_with_and_without_filter(kind):
     q = g.axis(0)
     dt = 0.5 / (NU * 16**2)
     sigma = en.spectral_filter(g, kind)
-    init, step = en.entropic_stepper(jnp.zeros_like(q), g, C0, dt, learning=True, filter=sigma)
+    stepper = en.entropic_stepper(jnp.zeros_like(q), g, C0, dt, learning=True, filter=sigma)
     F0 = 1e-10 * (jnp.cos(10 * q) + jnp.cos(15 * q) + jnp.cos(16 * q))
-    s0 = init(jnp.full_like(q, 1 / (2 * math.pi)), F0)
-    s1 = evolve(step, s0, steps)
-    a0, a1 = np.abs(np.fft.fft(np.asarray(s0.F))), np.abs(np.fft.fft(np.asarray(s1.F)))
+    y0 = (jnp.full_like(q, 1 / (2 * math.pi)), F0)
+    s0, s1 = stepper.init(y0), run(stepper, y0, n_steps=steps)
+    a0, a1 = np.abs(np.fft.fft(np.asarray(s0.y[1]))), np.abs(np.fft.fft(np.asarray(s1.y[1])))
     for k in (10, 15, 16):
         if float(sigma[k]) < 1e-10:  # removed by the filter (two-thirds: 15, 16; exponential: 16)
             assert a1[k] < 1e-12 * a0.max()  # round-off only, where unfiltered it would have grown
@@ -383,11 +383,11 @@ def test_stationary_action_agrees_with_the_madelung_stepper():
     p0 = p0 / (jnp.sum(p0) * g.spacing[0])
     F0 = F_1d(0.0, q.reshape((1, n)))
     T, M, fine = 0.25, 16, 32 * 16
-    init, step = en.entropic_stepper(V, g, C, T / fine, learning=False)
-    traj = evolve(step, init(p0, F0), fine, save_every=16)  # states at t = T/32, 2T/32, …, T
-    sol = en.solve_boundary_value(p0, traj.F[-1], V, g, C, T, M, learning=False)
-    p_err = float(jnp.max(jnp.abs(sol.p[1:] - traj.p[1::2])))  # t_j = j T/16
-    F_err = float(jnp.max(jnp.abs(sol.F - traj.F[0::2])))  # t_{j+½} = (2j+1) T/32
+    traj_p, traj_F = run(en.entropic_stepper(V, g, C, T / fine, learning=False), (p0, F0), n_steps=fine,
+                         save_every=16).y  # states at t = 0, T/32, 2T/32, …, T
+    sol = en.solve_boundary_value(p0, traj_F[-1], V, g, C, T, M, learning=False)
+    p_err = float(jnp.max(jnp.abs(sol.p[1:] - traj_p[2::2])))  # t_j = j T/16
+    F_err = float(jnp.max(jnp.abs(sol.F - traj_F[1::2])))  # t_{j+½} = (2j+1) T/32
     assert p_err < 1.5e-3 and F_err < 5e-3, (p_err, F_err)
     assert float(sol.residual) < 1e-9
     p_t, _ = jax.jit(jax.vmap(lambda pp, ff: en.equations_of_motion(pp, ff, V, g, C, learning=False)))(
@@ -418,7 +418,7 @@ def test_bad_inputs_fail_loudly():
         en.spectral_filter(g, "gaussian")
     init, step = en.entropic_stepper(V, g, C, 1e-3, learning=False)
     with pytest.raises(RuntimeError, match="p must be finite and > 0"):  # under jit: eqx.error_if
-        jax.block_until_ready(jax.jit(step)(en.EntropicState(jnp.zeros(()), p.at[2].set(0.0), F)))
+        jax.block_until_ready(jax.jit(step)(State(jnp.zeros(()), (p.at[2].set(0.0), F))))
 
 
 def test_float32_is_kept():
@@ -451,10 +451,10 @@ def test_stepper_potential_check_is_not_discarded_under_jit():
     g = Grid((8,))
     q = g.axis(0)
     c = en.Coefficients(0.3, 0.7, 1.6)
-    state = en.EntropicState(0.0, jnp.exp(0.2 * jnp.cos(q)), jnp.sin(q))
+    state = State(jnp.zeros(()), (jnp.exp(0.2 * jnp.cos(q)), jnp.sin(q)))
 
     def one_step(V):
-        return en.entropic_stepper(V, g, c, 1e-3, learning=False)[1](state).p
+        return en.entropic_stepper(V, g, c, 1e-3, learning=False).step(state).y[0]
 
     with pytest.raises(Exception, match="V contains NaN"):
         jax.block_until_ready(jax.jit(one_step)(jnp.cos(q).at[0].set(jnp.nan)))

@@ -5,6 +5,7 @@ routes (the free-energy gradient flow by jax.grad, and the §5 action's equation
 
 import math
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from nnworld_jax import entropic
 from nnworld_jax import fokker_planck as fp
 from nnworld_jax.grid import Grid, divergence, functional_derivative, gradient, integral
+from nnworld_jax.stepping import solve
 
 SPEC_VALUE = 0.04477887606517  # conventions §2
 
@@ -199,27 +201,28 @@ def test_ornstein_uhlenbeck_mean_variance_entropy(shape, x0, dt):
     # spectral error are below 1e-8. Bounds 1e-6 and 1e-5 (L1) fail for any wrong drift, D or sign.
     var0 = 0.3**2 if len(shape) == 1 else 0.5**2  # 2D: h = 0.19 resolves σ0 = 0.5 spectrally
     g = Grid(shape, 12.0)
-    init, step = fp.etdrk4(g, OU_D, dt, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
+    ou = fp.etdrk4(g, OU_D, dt, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
     steps_per_save = round(0.4 / dt)
-    _, saved = jax.jit(lambda p: fp.trajectory(step, init(p), 3, steps_per_save))(gaussian(g, x0, var0))
-    for i in range(3):
+    saved = jax.jit(lambda p: solve(ou, p, n_steps=3 * steps_per_save, save_every=steps_per_save))(
+        gaussian(g, x0, var0))
+    for i in range(1, 4):  # saves[0] is the initial state
         t = float(saved.t[i])
-        assert abs(t - 0.4 * (i + 1)) < 1e-12
+        assert abs(t - 0.4 * i) < 1e-12
         mean, var = ou_moments(t, OU_K, OU_D, x0, var0)
-        got_mean, got_var = moments(g, saved.p[i])
+        got_mean, got_var = moments(g, saved.y[i])
         np.testing.assert_allclose(got_mean, mean, atol=1e-6)
         np.testing.assert_allclose(got_var, var, atol=1e-6)
         s_exact = g.ndim * 0.5 * math.log(2 * math.pi * math.e * var)
-        assert abs(float(fp.shannon_entropy(saved.p[i], g)) - s_exact) < 1e-6
-        assert float(jnp.sum(jnp.abs(saved.p[i] - gaussian(g, mean, var))) * g.cell_volume) < 1e-5
+        assert abs(float(fp.shannon_entropy(saved.y[i], g)) - s_exact) < 1e-6
+        assert float(jnp.sum(jnp.abs(saved.y[i] - gaussian(g, mean, var))) * g.cell_volume) < 1e-5
 
 
 @jax.jit
 def ou_error_1d(n_steps, t=1.0):
     # n_steps traced: one compilation serves every dt.
     g = Grid((256,), 14.0)
-    init, step = fp.etdrk4(g, OU_D, t / n_steps, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
-    p = fp.evolve(step, init(gaussian(g, [1.0], 0.25**2)), n_steps).p
+    ou = fp.etdrk4(g, OU_D, t / n_steps, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
+    p = solve(ou, gaussian(g, [1.0], 0.25**2), n_steps=n_steps).y
     decay = jnp.exp(-OU_K * t)
     mean, var = decay, 0.25**2 * decay**2 + OU_D / OU_K * (1 - decay**2)
     exact = jnp.exp(-((g.axis(0) - 7.0 - mean) ** 2) / (2 * var)) / jnp.sqrt(2 * jnp.pi * var)
@@ -241,8 +244,7 @@ def periodic_problem_2d():
 def periodic_2d(p0, n_steps, t=1.0):
     # n_steps traced (one compilation per dtype of p0).
     g, F, _ = periodic_problem_2d()
-    init, step = fp.etdrk4(g, PD, t / n_steps, F=F, gamma=PGAMMA)
-    return fp.evolve(step, init(p0), n_steps)
+    return solve(fp.etdrk4(g, PD, t / n_steps, F=F, gamma=PGAMMA), p0, n_steps=n_steps)
 
 
 def test_stepper_is_fourth_order_in_time():
@@ -254,29 +256,22 @@ def test_stepper_is_fourth_order_in_time():
     slope = -np.polyfit(np.log(ns), np.log(errs), 1)[0]
     assert abs(slope - 4) < 0.3, (slope, errs)
     p0 = periodic_problem_2d()[2]
-    ref = periodic_2d(p0, 256).p
-    errs2 = [float(jnp.max(jnp.abs(periodic_2d(p0, n).p - ref))) for n in (4, 8, 16)]
+    ref = periodic_2d(p0, 256).y
+    errs2 = [float(jnp.max(jnp.abs(periodic_2d(p0, n).y - ref))) for n in (4, 8, 16)]
     slope2 = -np.polyfit(np.log([4, 8, 16]), np.log(errs2), 1)[0]
     assert abs(slope2 - 4) < 0.3, (slope2, errs2)
 
 
-def test_stepper_agrees_with_explicit_rk4_on_the_rhs():
-    # Second method: classical RK4 on fokker_planck_rhs with a small dt inside the explicit
-    # diffusion limit (D |k|²_max dt = 0.3·512·0.005 ≈ 0.8 < 2.8). Both are O(dt⁴)-accurate, so
-    # they agree to ~1e-11 at t = 0.5.
+def test_stepper_agrees_with_diffrax_on_the_rhs():
+    # Second method, independent of the layer: diffrax's Dopri5 (order 5) on fokker_planck_rhs with
+    # a fixed step inside the explicit diffusion limit (D |k|²_max dt = 0.3·512·0.005 ≈ 0.8 < 3.3).
+    # ETDRK4 at dt = 0.01 is O(dt⁴)-accurate (~1e-11 at t = 0.5, from the order test's constants),
+    # Dopri5 O(dt⁵): they agree to 1e-10.
     g, F, p0 = periodic_problem_2d()
-
-    def rk4(p, _):
-        f = lambda r: fp.fokker_planck_rhs(r, g, PD, F=F, gamma=PGAMMA)  # noqa: E731
-        h = 0.005
-        k1 = f(p)
-        k2 = f(p + 0.5 * h * k1)
-        k3 = f(p + 0.5 * h * k2)
-        k4 = f(p + h * k3)
-        return p + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), None
-
-    explicit, _ = jax.lax.scan(rk4, p0, None, length=100)
-    np.testing.assert_allclose(periodic_2d(p0, 50, t=0.5).p, explicit, atol=1e-10)
+    term = diffrax.ODETerm(lambda t, p, args: fp.fokker_planck_rhs(p, g, PD, F=F, gamma=PGAMMA))
+    explicit = diffrax.diffeqsolve(term, diffrax.Dopri5(), 0.0, 0.5, 0.005, p0,
+                                   stepsize_controller=diffrax.ConstantStepSize(), max_steps=200).ys[-1]
+    np.testing.assert_allclose(periodic_2d(p0, 50, t=0.5).y, explicit, atol=1e-10)
 
 
 def test_relaxation_to_boltzmann_with_decreasing_relative_entropy():
@@ -286,14 +281,14 @@ def test_relaxation_to_boltzmann_with_decreasing_relative_entropy():
     # round-off; mass is conserved to round-off throughout.
     g, F, p0 = periodic_problem_2d()
     p_eq = fp.normalize(jnp.exp(PGAMMA * F / PD), g)
-    init, step = fp.etdrk4(g, PD, 0.25, F=F, gamma=PGAMMA)
-    final, saved = jax.jit(lambda p: fp.trajectory(step, init(p), 18, 20))(p0)
-    kl = np.array([float(integral(g, p * jnp.log(p / p_eq))) for p in saved.p])
+    saved = jax.jit(lambda p: solve(fp.etdrk4(g, PD, 0.25, F=F, gamma=PGAMMA), p, n_steps=360, save_every=20))(p0)
+    final = saved.y[-1]
+    kl = np.array([float(integral(g, p * jnp.log(p / p_eq))) for p in saved.y[1:]])
     above_roundoff = kl[:-1] > 1e-13  # KL ~ |p − p_eq|², at round-off by t ≈ 50
     assert above_roundoff.sum() >= 6 and np.all(np.diff(kl)[above_roundoff] < 0), kl
-    assert float(jnp.max(jnp.abs(final.p - p_eq))) < 1e-10
-    assert abs(float(fp.entropy_production(final.p, g, PD, F=F, gamma=PGAMMA))) < 1e-10
-    masses = np.array([float(integral(g, p)) for p in saved.p])
+    assert float(jnp.max(jnp.abs(final - p_eq))) < 1e-10
+    assert abs(float(fp.entropy_production(final, g, PD, F=F, gamma=PGAMMA))) < 1e-10
+    masses = np.array([float(integral(g, p)) for p in saved.y])
     assert np.max(np.abs(masses - 1.0)) < 1e-13
 
 
@@ -304,8 +299,8 @@ def test_dtype_is_kept_and_float32_agrees_with_float64():
     g, F, p0 = periodic_problem_2d()
     s32 = periodic_2d(p0.astype(jnp.float32), 40)
     s64 = periodic_2d(p0, 40)
-    assert s32.p.dtype == jnp.float32 and s32.t.dtype == jnp.float32 and s64.p.dtype == jnp.float64
-    assert float(jnp.max(jnp.abs(s32.p - s64.p))) < 2e-5 * float(jnp.max(s64.p))
+    assert s32.y.dtype == jnp.float32 and s32.t.dtype == jnp.float32 and s64.y.dtype == jnp.float64
+    assert float(jnp.max(jnp.abs(s32.y - s64.y))) < 2e-5 * float(jnp.max(s64.y))
     assert fp.fokker_planck_rhs(p0.astype(jnp.float32), g, PD, F=F, gamma=PGAMMA).dtype == jnp.float32
     assert fp.shannon_entropy(p0.astype(jnp.float32), g).dtype == jnp.float32
 
@@ -315,15 +310,14 @@ def test_jit_and_vmap_over_densities_and_over_diffusion():
     # stepper built inside vmap over D (traced coefficients) equals eager construction.
     g, F, p0 = periodic_problem_2d()
     batch = jnp.stack([p0, jnp.roll(p0, 3, axis=0), jnp.full(g.shape, float(1 / integral(g, jnp.ones(g.shape))))])
-    init, step = fp.etdrk4(g, PD, 0.05, F=F, gamma=PGAMMA)
-    single = jax.jit(lambda p: fp.evolve(step, init(p), 10).p)
+    stepper = fp.etdrk4(g, PD, 0.05, F=F, gamma=PGAMMA)
+    single = jax.jit(lambda p: solve(stepper, p, n_steps=10).y)
     batched = jax.jit(jax.vmap(single))(batch)
     for i in range(3):
         np.testing.assert_allclose(batched[i], single(batch[i]), atol=1e-13)
 
     def run(D):
-        i2, s2 = fp.etdrk4(g, D, 0.05, F=F, gamma=PGAMMA)
-        return fp.evolve(s2, i2(p0), 10).p
+        return solve(fp.etdrk4(g, D, 0.05, F=F, gamma=PGAMMA), p0, n_steps=10).y
 
     by_d = jax.jit(jax.vmap(run))(jnp.array([PD, 0.4]))
     np.testing.assert_allclose(by_d[0], batched[0], atol=1e-13)
@@ -336,12 +330,12 @@ def test_unstable_dt_raises_instead_of_blowing_up():
     # OU on a box of side 16: max|v| = 8, stability limit dt ≲ 6.5/64 ≈ 0.1. At dt = 0.25 the step
     # map has spectral radius 4.3: the run must stop with an error, not return garbage.
     g = Grid((128,), 16.0)
-    init, step = fp.etdrk4(g, OU_D, 0.25, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
-    run = jax.jit(lambda p: fp.evolve(step, init(p), 80).p)
-    with pytest.raises(Exception, match="negative density beyond round-off"):
+    unstable = fp.etdrk4(g, OU_D, 0.25, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
+    run = jax.jit(lambda p: solve(unstable, p, n_steps=80).y)
+    with pytest.raises(Exception, match=r"fokker_planck\.etdrk4: a step left the domain of the state \(finite, p >= "):
         jax.block_until_ready(run(gaussian(g, [1.0], 0.1)))
-    init_ok, step_ok = fp.etdrk4(g, OU_D, 0.05, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
-    p = jax.jit(lambda p: fp.evolve(step_ok, init_ok(p), 400).p)(gaussian(g, [1.0], 0.1))
+    stable = fp.etdrk4(g, OU_D, 0.05, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
+    p = jax.jit(lambda p: solve(stable, p, n_steps=400).y)(gaussian(g, [1.0], 0.1))
     assert float(jnp.max(jnp.abs(p - gaussian(g, [0.0], 1.0)))) < 1e-8  # stable dt: stationary N(0, D/k)
 
 
@@ -412,9 +406,11 @@ def test_D_check_survives_jit_grad_with_respect_to_D():
 
 def test_counts_are_not_truncated():
     g = Grid((16,))
-    init, step = fp.etdrk4(g, 0.5, 0.1, F=jnp.sin(g.axis(0)), gamma=1.0)
-    s = init(jnp.full(16, 1 / (2 * math.pi)))
-    with pytest.raises(ValueError, match="n_saves must be an integer"):
-        fp.trajectory(step, s, 2.5)  # int(2.5) = 2 saves, silently
+    stepper = fp.etdrk4(g, 0.5, 0.1, F=jnp.sin(g.axis(0)), gamma=1.0)
+    p0 = jnp.full(16, 1 / (2 * math.pi))
+    with pytest.raises(TypeError, match="n_steps must be an integer"):
+        solve(stepper, p0, n_steps=2.5)  # int(2.5) = 2 steps, silently
     with pytest.raises(ValueError, match="n_steps must be an integer >= 0"):
-        fp.evolve(step, s, -5)  # fori_loop(0, -5) ran no step and returned the input
+        solve(stepper, p0, n_steps=-5)  # fori_loop(0, -5) ran no step and returned the input
+    with pytest.raises(ValueError, match="save_every = 3 must divide n_steps = 4"):
+        solve(stepper, p0, n_steps=4, save_every=3)

@@ -7,6 +7,7 @@ import pytest
 
 from nnworld_jax import hidden as H
 from nnworld_jax.network import Network, step
+from nnworld_jax.stepping import solve
 
 
 def gaussian(s):
@@ -99,10 +100,10 @@ def test_poisson_shift_exact_vs_rk4_and_moments():
     sigma = jnp.arange(640) / alpha - 15.0
     x0 = gaussian(sigma)
     exact = H.poisson_shift_exact(x0, alpha, tau)
-    init, stepper = H.permutation_flow(alpha, 0.25 / alpha)
-    sim = jax.jit(lambda s: jax.lax.fori_loop(0, 320, lambda i, s: stepper(s), s))(init(x0))
-    assert float(sim.tau) == pytest.approx(tau, rel=1e-12)
-    assert float(jnp.max(jnp.abs(sim.x - exact))) < 1e-8
+    flow = H.permutation_flow(alpha, 0.25 / alpha)
+    sim = jax.jit(lambda x: solve(flow, x, n_steps=320))(x0)
+    assert float(sim.t) == pytest.approx(tau, rel=1e-12)
+    assert float(jnp.max(jnp.abs(sim.y - exact))) < 1e-8
     m0, c0, v0 = H.profile_moments(x0)
     m, c, v = H.profile_moments(exact)
     assert float(m - m0) == pytest.approx(0.0, abs=1e-12)
@@ -117,9 +118,8 @@ def test_rk4_converges_at_fourth_order():
     exact = H.poisson_shift_exact(x0, alpha, tau)
     errs = []
     for nst in (16, 32, 64):
-        init, stepper = H.permutation_flow(alpha, tau / nst)
-        s = jax.lax.fori_loop(0, nst, lambda i, s: stepper(s), init(x0))
-        errs.append(float(jnp.max(jnp.abs(s.x - exact))))
+        s = solve(H.permutation_flow(alpha, tau / nst), x0, n_steps=nst)
+        errs.append(float(jnp.max(jnp.abs(s.y - exact))))
     slope = np.polyfit(np.log([16, 32, 64]), np.log(errs), 1)[0]
     assert slope == pytest.approx(-4.0, abs=0.3)
 
@@ -213,6 +213,6 @@ def test_multi_cycle_flow_acts_blockwise():
     s = stepper(stepper(init(x)))
     a = stepper1(stepper1(init1(x[:5])))
     b = stepper1(stepper1(init1(x[5:])))
-    np.testing.assert_allclose(s.x, jnp.concatenate([a.x, b.x]), atol=1e-15)
+    np.testing.assert_allclose(s.y, jnp.concatenate([a.y, b.y]), atol=1e-15)
     with pytest.raises(ValueError, match="alpha"):
         H.permutation_flow(0.0, 0.1)

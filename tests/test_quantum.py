@@ -19,6 +19,7 @@ import pytest
 from nnworld_jax import entropic as en
 from nnworld_jax import grid as gr
 from nnworld_jax import quantum as qm
+from nnworld_jax.stepping import solve
 
 C = en.Coefficients(D=0.3, gamma=0.7, mu=1.6)  # conventions §3 test constants; ħ = 1.0351, m = 0.7143
 HBAR = 2 * math.sqrt(0.3 / (0.7 * 1.6))
@@ -218,15 +219,14 @@ def test_splitting_time_order_and_unitarity(scheme, order_problem):
 
     @jax.jit
     def run(dt, n):
-        init, step = qm.split_step(V, g, C, dt, scheme=scheme)
-        s = qm.integrate(step, init(psi0), n)
-        return s, qm.norm(s.psi, g) / qm.norm(psi0, g) - 1
+        s = solve(qm.split_step(V, g, C, dt, scheme=scheme), psi0, n_steps=n)
+        return s, qm.norm(s.y, g) / qm.norm(psi0, g) - 1
 
     errs, norms = [], []
     for n in STEPS[scheme]:
         s, dnorm = run(1.0 / n, n)
         np.testing.assert_allclose(float(s.t), 1.0, rtol=1e-14)
-        errs.append(float(np.max(np.abs(np.asarray(s.psi) - exact))))
+        errs.append(float(np.max(np.abs(np.asarray(s.y) - exact))))
         norms.append(float(dnorm))
     slope = np.polyfit(np.log(1.0 / np.array(STEPS[scheme])), np.log(errs), 1)[0]
     # The reference is exact in time on the same grid, so the error is the splitting's alone; its
@@ -243,13 +243,13 @@ def test_split_step_2d_against_eigen_propagator():
 
     @jax.jit
     def run(V, psi0):
-        init, step = qm.split_step(V, g, C, 0.05, scheme="blanes-moan6")
-        return qm.integrate(step, init(psi0), 20), qm.eigen_propagator(V, g, C)(psi0, 1.0)
+        return (solve(qm.split_step(V, g, C, 0.05, scheme="blanes-moan6"), psi0, n_steps=20),
+                qm.eigen_propagator(V, g, C)(psi0, 1.0))
 
     s, exact = run(V, psi0)
     # Same discrete Ĥ on both sides (any resolution): only the sixth-order splitting error is
     # left, ~1e-12 at Δt = 0.05 in the 1D problem above; 1e-9 leaves margin.
-    assert float(jnp.max(jnp.abs(s.psi - exact))) < 1e-9
+    assert float(jnp.max(jnp.abs(s.y - exact))) < 1e-9
 
 
 def test_split_step_3d_separable_is_the_product_of_1d_solutions():
@@ -270,8 +270,7 @@ def test_split_step_3d_separable_is_the_product_of_1d_solutions():
 
     @functools.partial(jax.jit, static_argnums=0)
     def run(g, v, f):
-        init, step = qm.split_step(v, g, C, 0.05, scheme="yoshida4")
-        return qm.integrate(step, init(f), 16).psi
+        return solve(qm.split_step(v, g, C, 0.05, scheme="yoshida4"), f, n_steps=16).y
 
     parts = [run(g1, v, f) for v, f in zip(vs, fs)]
     np.testing.assert_allclose(run(g3, add(*vs), outer(*fs)), outer(*parts), atol=1e-13)
@@ -291,8 +290,7 @@ def test_harmonic_exact_step_reproduces_the_coherent_state():
 
     @functools.partial(jax.jit, static_argnums=(1, 2))
     def exact_steps(psi0, dt, n):
-        init, step = qm.harmonic_split_step(g, C, omega, dt)
-        return qm.integrate(step, init(psi0), n).psi
+        return solve(qm.harmonic_split_step(g, C, omega, dt), psi0, n_steps=n).y
 
     for dt, n in ((1.0, 10), (0.25, 40)):
         err = np.max(np.abs(np.asarray(exact_steps(psi0, dt, n)) - exact))
@@ -302,8 +300,8 @@ def test_harmonic_exact_step_reproduces_the_coherent_state():
 
     @jax.jit
     def sixth_order(psi0):  # the generic sixth-order splitting on the same problem, Δt = 0.02
-        init, step = qm.split_step(qm.harmonic_potential(g, C, omega), g, C, 0.02, scheme="blanes-moan6")
-        return qm.integrate(step, init(psi0), 500).psi
+        return solve(qm.split_step(qm.harmonic_potential(g, C, omega), g, C, 0.02, scheme="blanes-moan6"), psi0,
+                     n_steps=500).y
 
     err = np.max(np.abs(np.asarray(sixth_order(psi0)) - exact))
     assert err < 1e-8, err  # ~1e-10 measured
@@ -316,9 +314,8 @@ def test_gradient_through_the_solver_obeys_ehrenfest():
     xs = mesh(g)[0] - g.lengths[0] / 2
 
     def mean_x(p0):
-        init, step = qm.harmonic_split_step(g, C, omega, 0.5)
         psi0 = jnp.exp(-MASS * omega * (xs - 0.7) ** 2 / (2 * HBAR) + 1j * p0 * xs / HBAR)
-        psi = qm.integrate(step, init(psi0), 4).psi
+        psi = solve(qm.harmonic_split_step(g, C, omega, 0.5), psi0, n_steps=4).y
         return gr.integral(g, xs * jnp.abs(psi) ** 2) / qm.norm(psi, g)
 
     got = float(jax.jit(jax.grad(mean_x))(0.3))
@@ -333,15 +330,14 @@ def test_free_gaussian_width():
 
     @jax.jit
     def moments(psi0):
-        init, step = qm.split_step(jnp.zeros(g.shape), g, C, 0.25, scheme="strang")  # V = 0: exact
+        free = qm.split_step(jnp.zeros(g.shape), g, C, 0.25, scheme="strang")  # V = 0: exact
 
-        def one(s, _):
-            s = step(s)
-            rho = jnp.abs(s.psi) ** 2
+        def one(psi):
+            rho = jnp.abs(psi) ** 2
             mean = gr.integral(g, xs * rho)
-            return s, (mean, jnp.sqrt(gr.integral(g, (xs - mean) ** 2 * rho)))
+            return mean, jnp.sqrt(gr.integral(g, (xs - mean) ** 2 * rho))
 
-        return jax.lax.scan(one, init(psi0), None, length=8)[1]
+        return jax.vmap(one)(solve(free, psi0, n_steps=8, save_every=1).y[1:])  # after steps 1..8
 
     mean, width = (np.asarray(m) for m in moments(psi0))
     t = 0.25 * np.arange(1, 9)
@@ -401,11 +397,10 @@ def test_madelung_and_schrodinger_evolutions_agree():
     p_s, F_s = schrodinger(p, F)
     assert float(jnp.min(p_s) / jnp.max(p_s)) > 0.3  # no node forms by t = 1
 
-    @jax.jit
+    @functools.partial(jax.jit, static_argnums=(0, 1))  # dt concrete: the stepper checks RK4's bound
     def madelung_error(dt, n):
-        init, step = qm.madelung_stepper(V, g, C, dt)
-        s = qm.integrate(step, init(p, F), n)
-        return jnp.maximum(jnp.max(jnp.abs(s.p - p_s)), jnp.max(jnp.abs(qm.wrap_phase_difference(s.F, F_s, C))))
+        p_m, F_m = solve(qm.madelung_stepper(V, g, C, dt), (p, F), n_steps=n).y
+        return jnp.maximum(jnp.max(jnp.abs(p_m - p_s)), jnp.max(jnp.abs(qm.wrap_phase_difference(F_m, F_s, C))))
 
     # RK4 stability needs (ħ/2m) k_max² Δt < 2.8: Δt < 3.8e-3.
     errs = [float(madelung_error(1.0 / n, n)) for n in (400, 800)]
@@ -433,7 +428,7 @@ def test_bad_inputs_fail_loudly():
         qm.harmonic_split_step(g, C, 1.0, 4.0)
     init, _ = qm.madelung_stepper(V, g, C, 0.01)
     with pytest.raises(ValueError, match="> 0"):
-        init(jnp.zeros(16), jnp.zeros(16))
+        init((jnp.zeros(16), jnp.zeros(16)))
 
 
 def test_vmap_batches_and_float32_keeps_its_dtype():
@@ -444,8 +439,7 @@ def test_vmap_batches_and_float32_keeps_its_dtype():
 
     @jax.jit
     def run(v, f):
-        init, step = qm.split_step(v, g, C, 0.05, scheme="yoshida4")
-        return qm.integrate(step, init(f), 10).psi
+        return solve(qm.split_step(v, g, C, 0.05, scheme="yoshida4"), f, n_steps=10).y
 
     out = jax.vmap(run, in_axes=(None, 0))(V, batch)
     np.testing.assert_allclose(out[1], run(V, batch[1]), atol=1e-14)
@@ -563,8 +557,7 @@ def test_fock_propagator_harmonic_levels_and_coherent_state():
     # (Gaussian tails e^{-(14-4)²/2} at the box edge and in k) are far below 1e-10; the 40-term
     # synthesis adds round-off ~1e-13 × 40 terms (measured 5e-12).
     np.testing.assert_allclose(out, coherent_state(x, t, **kw), rtol=0, atol=1e-10)
-    init, step = qm.harmonic_split_step(g, C, FOCK_OMEGA, t / 3)
-    mehler = np.asarray(qm.integrate(step, init(psi0), 3).psi)  # the exact Mehler step on the grid
+    mehler = np.asarray(solve(qm.harmonic_split_step(g, C, FOCK_OMEGA, t / 3), psi0, n_steps=3).y)  # exact Mehler
     np.testing.assert_allclose(out, mehler, rtol=0, atol=1e-10)
 
 

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from .. import entropic as en
 from ..grid import Grid, functional_derivative, gradient
+from ..stepping import solve
 from ._registry import Context, Result, claim
 
 __all__: list[str] = []  # the claims register themselves on import (claims._registry); nothing to import
@@ -176,9 +177,9 @@ def _seeded_run():
 
     @jax.jit
     def run(sigma):
-        init, step = en.entropic_stepper(jnp.zeros_like(q), g, PURE_LEARNING, dt, learning=True, filter=sigma)
-        s0 = init(p0, F0)
-        return s0.F, en.evolve(step, s0, SEED_STEPS).F
+        stepper = en.entropic_stepper(jnp.zeros_like(q), g, PURE_LEARNING, dt, learning=True, filter=sigma)
+        s0 = stepper.init((p0, F0))
+        return s0.y[1], solve(stepper, (p0, F0), n_steps=SEED_STEPS).y[1]
 
     return g, ks, nu, dt, run
 

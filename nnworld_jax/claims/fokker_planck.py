@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from .. import fokker_planck as fp
 from ..grid import Grid, integral
+from ..stepping import State, solve
 from ._registry import Context, Result, claim, tol
 
 __all__: list[str] = []  # the claims register themselves on import (claims._registry); nothing to import
@@ -63,14 +64,15 @@ def _forms(ctx: Context) -> Result:
 def _ornstein_uhlenbeck(ctx: Context) -> Result:
     n, dt = (128, 0.03) if ctx.quick else (256, 0.015)
     g = Grid((n,), OU_BOX)
-    init, step = fp.etdrk4(g, OU_D, dt, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
+    ou = fp.etdrk4(g, OU_D, dt, drift=fp.ornstein_uhlenbeck_drift(g, OU_K))
     n_saves, every = 10, round(0.3 / dt)
     p0 = ou_exact(g, 0.0)[0]
-    _, saved = jax.jit(lambda p: fp.trajectory(step, init(p), n_saves, every))(p0)
+    saved = jax.jit(lambda p: solve(ou, p, n_steps=n_saves * every, save_every=every))(p0)
+    saved = State(saved.t[1:], saved.y[1:])  # the saves after t = 0
     times = np.asarray(saved.t)
     l1, s_err, m_err, v_err, s_num, s_exact = [], [], [], [], [], []
     x = g.axis(0) - OU_BOX / 2
-    for t, p in zip(times, saved.p):
+    for t, p in zip(times, saved.y):
         exact, mean, var = ou_exact(g, float(t))
         l1.append(float(jnp.sum(jnp.abs(p - exact)) * g.cell_volume))
         s = float(fp.shannon_entropy(p, g))
@@ -85,7 +87,7 @@ def _ornstein_uhlenbeck(ctx: Context) -> Result:
     ax, ax2 = fig.subplots(1, 2)
     xs = np.asarray(x)
     for i in (0, 1, 3, n_saves - 1):
-        line, = ax.plot(xs, np.asarray(saved.p[i]), lw=2, alpha=0.6, label=f"t = {times[i]:.2f}")
+        line, = ax.plot(xs, np.asarray(saved.y[i]), lw=2, alpha=0.6, label=f"t = {times[i]:.2f}")
         ax.plot(xs[::4], np.asarray(ou_exact(g, float(times[i]))[0])[::4], "k.", ms=3)
     ax.plot(xs, np.asarray(p0), "k--", lw=1, label="t = 0")
     ax.set_xlim(-4, 4), ax.set_xlabel("q − c"), ax.set_ylabel("p(t, q)")
@@ -122,11 +124,12 @@ def _boltzmann(ctx: Context) -> Result:
     rhs = float(jnp.max(jnp.abs(fp.fokker_planck_rhs(p_eq, g, D, F=F, gamma=gamma))))
     production = max(abs(float(fp.entropy_production(p_eq, g, D, F=F, gamma=gamma, form=f))) for f in fp.FORMS)
     parts = fp.entropy_production_parts(p_eq, g, D, F=F, gamma=gamma)
-    init, step = fp.etdrk4(g, D, 0.25, F=F, gamma=gamma)
+    relax = fp.etdrk4(g, D, 0.25, F=F, gamma=gamma)
     n_saves = 18
-    _, saved = jax.jit(lambda p: fp.trajectory(step, init(p), n_saves, 20))(p0)
-    dist = [float(jnp.sum(jnp.abs(p - p_eq)) * g.cell_volume) for p in saved.p]
-    kl = [float(integral(g, p * jnp.log(p / p_eq))) for p in saved.p]
+    saved = jax.jit(lambda p: solve(relax, p, n_steps=n_saves * 20, save_every=20))(p0)
+    saved = State(saved.t[1:], saved.y[1:])  # the saves after t = 0
+    dist = [float(jnp.sum(jnp.abs(p - p_eq)) * g.cell_volume) for p in saved.y]
+    kl = [float(integral(g, p * jnp.log(p / p_eq))) for p in saved.y]
     fig = Figure(figsize=(5, 3.6))
     ax = fig.subplots()
     ax.semilogy(np.asarray(saved.t), dist, "o-", label="L1 distance to exp(γF/D)")
@@ -150,20 +153,17 @@ def _boltzmann(ctx: Context) -> Result:
 def _balance(ctx: Context) -> Result:
     g, F, p0, D, gamma = _periodic_problem()
     dt, n_steps = 0.02, 100 if ctx.quick else 200
-    init, step = fp.etdrk4(g, D, dt, F=F, gamma=gamma)
+    stepper = fp.etdrk4(g, D, dt, F=F, gamma=gamma)
 
     def observe(p):
         parts = fp.entropy_production_parts(p, g, D, F=F, gamma=gamma)
         return fp.shannon_entropy(p, g), parts.stochastic, parts.learning
 
     @jax.jit
-    def run(p):
-        def body(s, _):
-            s = step(s)
-            return s, observe(s.p)
-        return jax.lax.scan(body, init(p), None, length=n_steps)[1]
+    def run(p):  # every state from t = 0 (the layer's saves include the initial one)
+        return jax.vmap(observe)(solve(stepper, p, n_steps=n_steps, save_every=1).y)
 
-    s, stoch, learn = (np.concatenate([[float(a)], np.asarray(b)]) for a, b in zip(observe(p0), run(p0)))
+    s, stoch, learn = (np.asarray(a) for a in run(p0))
     sigma = stoch + learn
     # Composite Simpson on the n_steps + 1 equally spaced samples (n_steps even): error O(dt⁴).
     integral_sigma = dt / 3 * (sigma[0] + sigma[-1] + 4 * sigma[1:-1:2].sum() + 2 * sigma[2:-1:2].sum())

@@ -21,6 +21,7 @@ from .. import hamilton_jacobi as hj
 from .. import reference as ref
 from ..network import Network
 from ..partition import free_energy, mean_state
+from ..stepping import ode_stepper, solve
 from ..thermo import free_energy_eigen, operator_spectrum
 from ._registry import Context, Result, claim, tol
 
@@ -50,20 +51,22 @@ def _classical_limit_run():
         return velocity(q, a, c), -2 * GAMMA * a**2 - OMEGA2, -GAMMA / MU * a
 
     y0 = (jnp.array([Q0], f64), jnp.asarray(A0, f64), jnp.asarray(0.0, f64))
-    ts, (q_u, _, _) = jax.jit(lambda y: hj.solve_rk4(along_u, y, 0.0, T_END / N_STEPS, N_STEPS))(y0)
+    ts, (q_u, _, _) = jax.jit(lambda y: solve(ode_stepper(along_u, T_END / N_STEPS), y, n_steps=N_STEPS,
+                                               save_every=1))(y0)
 
     def F0(q):
         return 0.5 * A0 * jnp.sum(q**2)
 
     _, ch = jax.jit(lambda q0: hj.characteristics(F0, _harmonic, q0, GAMMA, MU, t1=T_END, n_steps=N_STEPS))(y0[0])
 
-    # Reference: the reference (a, c) ODE and q̇ = 2γaq, hand-written, RK4 at a 4× finer step.
+    # Reference: the reference (a, c) ODE and q̇ = 2γaq, hand-written, by diffrax's Dopri5 at a 4× finer step.
     def reference(t, y):
         a, c, q = y
         return -2 * GAMMA * a**2 - OMEGA2, -GAMMA / MU * a, 2 * GAMMA * a * q
 
     fine = 4
-    _, (a_r, c_r, q_r) = jax.jit(lambda y: hj.solve_rk4(reference, y, 0.0, T_END / (fine * N_STEPS), fine * N_STEPS))(
+    _, (a_r, c_r, q_r) = jax.jit(lambda y: solve(ode_stepper(reference, T_END / (fine * N_STEPS), solver="dopri5"), y,
+                                                 n_steps=fine * N_STEPS, save_every=1))(
         (jnp.asarray(A0, f64), jnp.asarray(0.0, f64), jnp.asarray(Q0, f64)))
     a_r, c_r, q_r = (np.asarray(v)[::fine] for v in (a_r, c_r, q_r))
 
@@ -161,9 +164,9 @@ def _cole_hopf(ctx: Context) -> Result:
         # (ii) F evolved by (43) backwards to t = -0.5 vs log of the exact heat solution.
         zeros = jnp.zeros(g.shape, jnp.float64)
         F0 = jnp.log(_heat_solution(0.0, g, kappa)) / HEAT_MU
-        _, Fs = hj.solve_rk4(lambda t, y: hj.hj_rhs(y, zeros, g, GAMMA, HEAT_MU), F0, 0.0, -0.5 / n, n)
+        F_end = solve(ode_stepper(lambda t, y: hj.hj_rhs(y, zeros, g, GAMMA, HEAT_MU), -0.5 / n), F0, n_steps=n).y
         F_exact = jnp.log(_heat_solution(-0.5, g, kappa)) / HEAT_MU
-        return identity, jnp.max(jnp.abs(Fs[-1] - F_exact)) / jnp.max(jnp.abs(F_exact))
+        return identity, jnp.max(jnp.abs(F_end - F_exact)) / jnp.max(jnp.abs(F_exact))
 
     identity_err, evolution_err = (float(v) for v in grid_errors())
     # (iii) (44) is stationary: residual of (43) at V = 0, relative to γ|∇F|².
@@ -197,7 +200,7 @@ def _stationary_is_eq45(ctx: Context) -> Result:
     @jax.jit
     def rel_diffs(beta, m):
         def one(k):
-            net = ref.random_network(k, n, m=m, dtype=jnp.float64)
+            net = ref.random_network(n, key=k, m=m, dtype=jnp.float64)
             x = mean_state(net)
             mu, C, C0 = hj.eigenvalue_constants(n, beta, m)
             f44 = hj.stationary_free_energy(operator_spectrum(net, x), C, C0, mu)
@@ -226,7 +229,7 @@ def _affine_family(q):
 def _weights_family(quick: bool):
     """q = all N² weights of a tanh network (N = 3). Quick: b = 0, so x* = 0 exactly; full: b ≠ 0 and
     the mean state x*(q) by Newton with implicit differentiation (G depends on q through x* too)."""
-    base = ref.random_network(jax.random.PRNGKey(5), 3, gain=0.5, bias=0.0 if quick else 0.3, dtype=jnp.float64)
+    base = ref.random_network(3, key=jax.random.PRNGKey(5), gain=0.5, bias=0.0 if quick else 0.3, dtype=jnp.float64)
 
     def family(q):
         net = Network(q.reshape(3, 3), base.b, activation="tanh")

@@ -56,7 +56,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._checks import as_float, check, check_count, check_finite, is_traced, scalar_param
 from ..batch import write_atomically, lock_run_dir, run_chunked
 from ..experiments import EXPERIMENTS, Experiment, Param, check_key, check_params, run_dtype, sample_network
-from ..fokker_planck import entropy_production, entropy_production_parts, etdrk4, shannon_entropy, trajectory
+from ..fokker_planck import entropy_production, entropy_production_parts, etdrk4, shannon_entropy
+from ..stepping import solve
 from ..grid import Grid
 from ..network import Network
 from ..partition import free_energy
@@ -283,7 +284,7 @@ def _sde(pot, gamma, D, dt, q, xi, integrator):
     return q + 0.5 * (v + gamma * grad(pot, q_pred)) * dt + dW
 
 
-def replica_trajectory(shared: dict, key: PRNGKeyArray, *, n_saves: int, integrator: str = "heun") -> dict:
+def replica_trajectory(shared: dict, *, key: PRNGKeyArray, n_saves: int, integrator: str = "heun") -> dict:
     """One replica of noisy learning: dq = γ∇F dt + √(2D) dW, whose density obeys (20).
 
     The kernel of one batch item of the experiment (``fn(shared, key)`` of
@@ -307,7 +308,7 @@ def replica_trajectory(shared: dict, key: PRNGKeyArray, *, n_saves: int, integra
     if integrator not in INTEGRATORS:
         raise ValueError(f"integrator must be one of {INTEGRATORS}, got {integrator!r}")
     n_saves = check_count(n_saves, "n_saves")
-    key = check_key(key)
+    key = check_key(key=key)
     M = as_float(shared["M"], "M")
     if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] % 2 == 0:
         raise ValueError(f"M must be a (2K+1, 2K+1) matrix of a FourierPotential, got shape {M.shape}")
@@ -467,14 +468,8 @@ def grid_solution(grid: Grid, F: Float[Array, "n1 n2"], p0: Float[Array, "n1 n2"
     interval = t_final / n_frames
     steps = max(1, math.ceil(interval / fp_dt_max - 1e-9))
     dt = interval / steps
-    init, step = etdrk4(grid, D, dt, F=F, gamma=gamma)
-    state0 = init(p0)
-
-    @jax.jit
-    def run(s):
-        return trajectory(step, s, n_frames, steps)[1].p
-
-    frames = jnp.concatenate([state0.p[None], run(state0)])
+    stepper = etdrk4(grid, D, dt, F=F, gamma=gamma)
+    frames = jax.jit(lambda p: solve(stepper, p, n_steps=n_frames * steps, save_every=steps).y)(p0)
 
     def diagnostics(p):
         parts = entropy_production_parts(p, grid, D, F=F, gamma=gamma)
@@ -551,7 +546,7 @@ class _Setup(eqx.Module):
 def _setup(params: dict, dtype, n_grid: int | None = None, like: _Setup | None = None) -> _Setup:
     n_grid = n_grid or params["n_grid"]
     if like is None:  # the kernel's F on the full grid; coarser grids sample its interpolant
-        base = sample_network(jax.random.PRNGKey(params["net_seed"]), params["n_neurons"], sigma=params["sigma"],
+        base = sample_network(params["n_neurons"], key=jax.random.PRNGKey(params["net_seed"]), sigma=params["sigma"],
                               bias=params["bias"], max_norm=params["max_norm"], dtype=dtype)
         chart = make_chart(base, params["bias_amplitude"], params["weight_amplitude"])
         grid = Grid((params["n_grid"],) * 2)
@@ -567,10 +562,15 @@ def _setup(params: dict, dtype, n_grid: int | None = None, like: _Setup | None =
     return _Setup(coarse, chart, pot, F, F_used, p0)
 
 
+def _replica(shared, key, *, n_saves: int, integrator: str):
+    # run_chunked's kernel fn(shared, item): the item is the key, passed on by name
+    return replica_trajectory(shared, key=key, n_saves=n_saves, integrator=integrator)
+
+
 @functools.lru_cache(maxsize=16)
 def _kernel(n_saves: int, integrator: str):
     # one object per (n_saves, integrator): run_chunked's compiled program is reused across runs
-    return functools.partial(replica_trajectory, n_saves=n_saves, integrator=integrator)
+    return functools.partial(_replica, n_saves=n_saves, integrator=integrator)
 
 
 def _replicas(params, setup, out_dir: Path, *, n: int, dt: float, D: float, integrator: str, n_saves: int,

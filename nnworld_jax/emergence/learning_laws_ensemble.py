@@ -60,7 +60,7 @@ __all__ = ["student_network", "student_history", "law_statistics", "ensemble_ite
 NAME = "learning_laws_ensemble"
 
 
-def student_network(key, width, *, in_size: int, out_size: int, width_max: int, dtype=None) -> Network:
+def student_network(width, *, key, in_size: int, out_size: int, width_max: int, dtype=None) -> Network:
     """One student: a tanh MLP ``in_size → width → out_size`` as a §2 network of eqs. (1)-(3).
 
     Layout of :func:`nnworld_jax.learning.network_from_mlp` (inputs, ``width_max`` hidden neurons,
@@ -81,7 +81,7 @@ def student_network(key, width, *, in_size: int, out_size: int, width_max: int, 
     """
     import equinox as eqx
 
-    key = check_key(key)
+    key = check_key(key=key)
     in_size = check_count(in_size, "in_size")
     out_size = check_count(out_size, "out_size")
     width_max = check_count(width_max, "width_max")
@@ -107,7 +107,7 @@ def student_network(key, width, *, in_size: int, out_size: int, width_max: int, 
     return Network(w, b, inputs=range(in_size), outputs=range(in_size + width_max, n))
 
 
-def student_history(data, key, beta, width, *, in_size: int, out_size: int, width_max: int, steps: int,
+def student_history(data, beta, width, *, key, in_size: int, out_size: int, width_max: int, steps: int,
                     learning_rate: float) -> dict:
     """The paper's learning (§3) of one student: gradient descent on U (10) at fixed β; the history.
 
@@ -130,7 +130,7 @@ def student_history(data, key, beta, width, *, in_size: int, out_size: int, widt
     if data.ndim != 2 or data.shape[1] != in_size + out_size or data.shape[0] == 0:
         raise ValueError(f"data must have shape (P, in_size + out_size = {in_size + out_size}), got {data.shape}")
     beta = check_positive(check_scalar(as_float(beta, "beta", data.dtype), "beta"), "beta")
-    net = student_network(key, width, in_size=in_size, out_size=out_size, width_max=width_max, dtype=data.dtype)
+    net = student_network(width, key=key, in_size=in_size, out_size=out_size, width_max=width_max, dtype=data.dtype)
     _, hist = learn(net, data, beta, steps=steps, optimizer=optax.sgd(learning_rate))
     th = hist.thermo
     return {"entropy": th.entropy, "average_loss": th.average_loss, "free_energy": th.free_energy,
@@ -189,7 +189,7 @@ def ensemble_task(params: dict):
     params = _check(params)
     dtype = run_dtype(params)
     k_task = jax.random.split(jax.random.PRNGKey(params["seed"]))[0]
-    task = teacher_student_task(k_task, in_size=params["in_size"], out_size=params["out_size"],
+    task = teacher_student_task(key=k_task, in_size=params["in_size"], out_size=params["out_size"],
                                 width=params["teacher_width"], depth=1, n_data=params["n_data"],
                                 noise=params["noise"])
     return jnp.concatenate([task.x, task.y], axis=1).astype(dtype)
@@ -228,7 +228,7 @@ def _kernel(params: dict):
     rtol = params["first_law_rtol"]
 
     def item(data, it):
-        hist = student_history(data, it["key"], it["beta"], it["width"], **sizes)
+        hist = student_history(data, it["beta"], it["width"], key=it["key"], **sizes)
         laws = law_statistics(hist["entropy"], hist["average_loss"], hist["free_energy"], it["beta"],
                               first_law_rtol=rtol)
         return {**hist, **laws}

@@ -148,7 +148,7 @@ def _wrap(d, n):
     return (d + n / 2) % n - n / 2
 
 
-def wave_case(alpha, key, *, n: int, n_subsystems: int = 3, width: float = 1.0, width_jitter: float = 0.25,
+def wave_case(alpha, *, key, n: int, n_subsystems: int = 3, width: float = 1.0, width_jitter: float = 0.25,
               gap: float = 1.0, travel: float = 2.0, alpha_error: float = 0.0) -> dict:
     """One case (α, N, seed) of the experiment: D bumps on a ring of N neurons under eq. (61), measured
     at τ = T against the continuum (62)-(63) and the light-cone constraint (55)/(65).
@@ -169,7 +169,7 @@ def wave_case(alpha, key, *, n: int, n_subsystems: int = 3, width: float = 1.0, 
     ``n_subsystems`` ≥ 1 integers; width, gap, travel finite > 0; 0 ≤ width_jitter < 1;
     -0.5 < alpha_error ≤ 0.5 (Python numbers).
     """
-    key = check_key(key)
+    key = check_key(key=key)
     n = check_count(n, "n", 8)
     d = check_count(n_subsystems, "n_subsystems")
     need = ring_length(d, width, width_jitter, gap, travel)
@@ -345,7 +345,7 @@ def _item_fn(n: int, params: dict):
     case = _case_params(params)
 
     def item(_shared, it):
-        return wave_case(it["alpha"], it["key"], n=n, **case)
+        return wave_case(it["alpha"], key=it["key"], n=n, **case)
 
     item.__name__ = item.__qualname__ = f"permutation_waves_item_n{n}"
     return item

@@ -14,7 +14,7 @@ from ._harness import Case, in_dir, jit_grad, jitted, run
 
 MODULE = "emergence.learning_fokker_planck"
 KEY = jax.random.PRNGKey(0)
-BASE = ex.sample_network(KEY, 3, sigma=0.5, bias=0.3, max_norm=0.5, dtype=jnp.float64)
+BASE = ex.sample_network(3, key=KEY, sigma=0.5, bias=0.3, max_norm=0.5, dtype=jnp.float64)
 CHART = lfp.make_chart(BASE, 0.3, 0.2)
 G8 = Grid((8, 8))
 F8 = jnp.cos(G8.mesh()[0]) + 0.5 * jnp.sin(G8.mesh()[1])
@@ -73,24 +73,24 @@ CASES = [
     Case(f"{MODULE}.wrapped_gaussian", "images = 0", run(lfp.wrapped_gaussian, G8, jnp.zeros(2), 0.5, images=0),
          "images", "domain"),
     Case(f"{MODULE}.replica_trajectory", "missing key 'steps'",
-         run(lfp.replica_trajectory, {k: v for k, v in SHARED.items() if k != "steps"}, KEY, n_saves=1), "steps"),
-    Case(f"{MODULE}.replica_trajectory", "D = 0", run(lfp.replica_trajectory, shared(D=jnp.asarray(0.0)), KEY,
+         run(lfp.replica_trajectory, {k: v for k, v in SHARED.items() if k != "steps"}, key=KEY, n_saves=1), "steps"),
+    Case(f"{MODULE}.replica_trajectory", "D = 0", run(lfp.replica_trajectory, shared(D=jnp.asarray(0.0)), key=KEY,
                                                       n_saves=1), r"\bD\b", "domain"),
     Case(f"{MODULE}.replica_trajectory", "dt = -1 under jit",
-         jitted(lambda dt: lfp.replica_trajectory(shared(dt=dt), KEY, n_saves=1), -1.0), r"\bdt\b", "transform"),
+         jitted(lambda dt: lfp.replica_trajectory(shared(dt=dt), key=KEY, n_saves=1), -1.0), r"\bdt\b", "transform"),
     Case(f"{MODULE}.replica_trajectory", "steps = 0 under jit",
-         jitted(lambda s: lfp.replica_trajectory(shared(steps=s), KEY, n_saves=1), np.int32(0)), "steps",
+         jitted(lambda s: lfp.replica_trajectory(shared(steps=s), key=KEY, n_saves=1), np.int32(0)), "steps",
          "transform"),
-    Case(f"{MODULE}.replica_trajectory", "float steps", run(lfp.replica_trajectory, shared(steps=2.0), KEY,
+    Case(f"{MODULE}.replica_trajectory", "float steps", run(lfp.replica_trajectory, shared(steps=2.0), key=KEY,
                                                             n_saves=1), "steps"),
     Case(f"{MODULE}.replica_trajectory", "unknown integrator",
-         run(lfp.replica_trajectory, SHARED, KEY, n_saves=1, integrator="rk4"), "integrator"),
-    Case(f"{MODULE}.replica_trajectory", "n_saves = 0", run(lfp.replica_trajectory, SHARED, KEY, n_saves=0),
+         run(lfp.replica_trajectory, SHARED, key=KEY, n_saves=1, integrator="rk4"), "integrator"),
+    Case(f"{MODULE}.replica_trajectory", "n_saves = 0", run(lfp.replica_trajectory, SHARED, key=KEY, n_saves=0),
          "n_saves", "domain"),
     Case(f"{MODULE}.replica_trajectory", "a batch of keys", run(lfp.replica_trajectory, SHARED,
-                                                                jax.random.split(KEY, 2), n_saves=1), "key"),
+                                                                key=jax.random.split(KEY, 2), n_saves=1), "key"),
     Case(f"{MODULE}.replica_trajectory", "NaN in M", run(lfp.replica_trajectory, shared(M=POT.M.at[0, 0].set(jnp.nan)),
-                                                         KEY, n_saves=1), r"\bM\b"),
+                                                         key=KEY, n_saves=1), r"\bM\b"),
     Case(f"{MODULE}.bin_masses", "n_bins does not divide the grid", run(lfp.bin_masses, P8, G8, 3), "n_bins",
          "domain"),
     Case(f"{MODULE}.bin_masses", "p of the wrong shape", run(lfp.bin_masses, P8[:4], G8, 4), r"\bp\b"),

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 
 from nnworld_jax import entropic as en
 from nnworld_jax.grid import Grid
+from nnworld_jax.stepping import State
 
 from ._harness import Case
 
@@ -131,12 +132,14 @@ CASES = [
     Case("entropic.entropic_stepper", "filter of the wrong shape",
          run(en.entropic_stepper, V, G, C, 1e-3, filter=SIGMA[:4]), r"filter must have shape", "input"),
     Case("entropic.entropic_stepper", "init with p <= 0",
-         lambda: en.entropic_stepper(V, G, C, 1e-3, learning=False)[0](-P, F), r"p must be finite and > 0", "domain"),
-    Case("entropic.entropic_stepper", "init with NaN t",
-         lambda: en.entropic_stepper(V, G, C, 1e-3, learning=False)[0](P, F, jnp.nan), r"t contains NaN", "input"),
+         lambda: en.entropic_stepper(V, G, C, 1e-3, learning=False).init((-P, F)), r"p must be finite and > 0", "domain"),
+    Case("entropic.entropic_stepper", "init with NaN t0",
+         lambda: en.entropic_stepper(V, G, C, 1e-3, learning=False).init((P, F), jnp.nan), r"t0 contains NaN", "input"),
+    Case("entropic.entropic_stepper", "init with p alone (not the pair (p, F))",
+         lambda: en.entropic_stepper(V, G, C, 1e-3, learning=False).init(P), r"y0 must be the pair \(p, F\)", "input"),
     Case("entropic.entropic_stepper", "NaN V under jit (the check is not discarded)",
          lambda: jax.block_until_ready(jax.jit(
-             lambda v: en.entropic_stepper(v, G, C, 1e-3, learning=False)[1](en.EntropicState(0.0, P, F)).p)(
+             lambda v: en.entropic_stepper(v, G, C, 1e-3, learning=False).step(State(jnp.zeros(()), (P, F))).y[0])(
              V.at[0].set(jnp.nan))), r"V contains NaN", "transform"),
     # evolve
     Case("entropic.evolve", "steps = -5", lambda: en.evolve(lambda s: s, None, -5), r"steps must be an integer >= 0",
@@ -189,6 +192,5 @@ CASES = [
 
 EXEMPT = {
     "entropic.Coefficients": "a NamedTuple (D, gamma, mu); every kernel checks it where it enters (cases above)",
-    "entropic.EntropicState": "a NamedTuple state; built and checked by entropic_stepper's init",
     "entropic.BoundaryValueSolution": "a NamedTuple of results of solve_boundary_value",
 }

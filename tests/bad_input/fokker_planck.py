@@ -163,13 +163,17 @@ CASES = [
     Case("fokker_planck.etdrk4", "init with a negative density", run(INIT, NEG_P), r"p0 has negative values", "domain"),
     Case("fokker_planck.etdrk4", "init with NaN t0", run(INIT, P, jnp.nan), r"t0 contains NaN", "input"),
     Case("fokker_planck.etdrk4", "D < 0 under jit",
-         lambda: jax.block_until_ready(jax.jit(lambda D: fp.etdrk4(G, D, 0.1, F=F, gamma=1.0).step(INIT(P)).p)(-1.0)),
+         lambda: jax.block_until_ready(jax.jit(lambda D: fp.etdrk4(G, D, 0.1, F=F, gamma=1.0).step(INIT(P)).y)(-1.0)),
          r"D must be finite and > 0", "transform"),
     # evolve, trajectory
     Case("fokker_planck.evolve", "n_steps = -5", run(fp.evolve, STEP, INIT(P), -5), r"n_steps must be an integer >= 0",
          "domain"),
     Case("fokker_planck.evolve", "n_steps = 2.5", run(fp.evolve, STEP, INIT(P), 2.5), r"n_steps must be an integer",
          "input"),
+    Case("fokker_planck.etdrk4", "a step that blows up (dt far above the drift's limit) under jit",
+         lambda: jax.block_until_ready(jax.jit(lambda p: fp.evolve(stepper(F=None, gamma=None, drift=40 * OU, dt=2.0).step,
+                                                                  INIT(p), 40).y)(P)),
+         r"fokker_planck\.etdrk4: a step left the domain of the state", "transform"),
     Case("fokker_planck.trajectory", "n_saves = 0", run(fp.trajectory, STEP, INIT(P), 0), r"n_saves must be an integer",
          "domain"),
     Case("fokker_planck.trajectory", "n_saves = 2.5 (would truncate)", run(fp.trajectory, STEP, INIT(P), 2.5),
@@ -180,6 +184,4 @@ CASES = [
 
 EXEMPT = {
     "fokker_planck.EntropyProduction": "a NamedTuple of results; built by entropy_production_parts",
-    "fokker_planck.FPState": "a NamedTuple state; built and checked by etdrk4's init",
-    "fokker_planck.Stepper": "a NamedTuple (init, step); built by etdrk4",
 }

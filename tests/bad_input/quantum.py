@@ -218,7 +218,7 @@ CASES = [
     Case("quantum.split_step", "init with batched psi", run(INIT, jnp.ones((2, 8), complex)), r"psi must have shape",
          "input"),
     Case("quantum.split_step", "NaN V under jit",
-         lambda: jax.block_until_ready(jax.jit(lambda v: qm.split_step(v, G, C, 0.01)[1](INIT(PSI)).psi)(
+         lambda: jax.block_until_ready(jax.jit(lambda v: qm.split_step(v, G, C, 0.01).step(INIT(PSI)).y)(
              V.at[0].set(jnp.nan))), r"V contains NaN", "transform"),
     Case("quantum.harmonic_potential", "omega = -1", run(qm.harmonic_potential, G, C, -1.0),
          r"omega must be finite and > 0", "domain"),
@@ -249,15 +249,18 @@ CASES = [
          r"V contains NaN", "input"),
     Case("quantum.madelung_stepper", "dt = inf", run(qm.madelung_stepper, V, G, C, jnp.inf), r"dt contains NaN or inf",
          "input"),
-    Case("quantum.madelung_stepper", "init with p <= 0", lambda: qm.madelung_stepper(V, G, C, 1e-3)[0](-P, F),
+    Case("quantum.madelung_stepper", "init with p <= 0", lambda: qm.madelung_stepper(V, G, C, 1e-3).init((-P, F)),
          r"p must be finite and > 0", "domain"),
     Case("quantum.madelung_stepper", "init with NaN F",
-         lambda: qm.madelung_stepper(V, G, C, 1e-3)[0](P, F.at[0].set(jnp.nan)), r"F contains NaN", "input"),
+         lambda: qm.madelung_stepper(V, G, C, 1e-3).init((P, F.at[0].set(jnp.nan))), r"F contains NaN", "input"),
+    Case("quantum.madelung_stepper", "dt above RK4's stability bound (it is entropic_stepper's)",
+         run(qm.madelung_stepper, V, G, C, 10.0), r"stability bound", "domain"),
+    Case("quantum.madelung_stepper", "traced dt (the stability bound needs a number)",
+         lambda: jax.jit(lambda dt: qm.madelung_stepper(V, G, C, dt).init((P, F)).y[0])(1e-3), r"dt must be a concrete",
+         "transform"),
 ]
 
 EXEMPT = {
     "quantum.EffectiveConstants": "a NamedTuple of results of effective_constants",
-    "quantum.SplitStepState": "a NamedTuple state; built and checked by the steppers' init",
-    "quantum.MadelungState": "a NamedTuple state; built and checked by madelung_stepper's init",
     "quantum.FockPropagator": "a NamedTuple of results of fock_propagator (its closures check their input)",
 }
