@@ -14,22 +14,24 @@ Conventions (MTW / Wald; ``docs/conventions.md`` §6):
   = ∂_αΓ^α_{bd} − ∂_dΓ^α_{bα} + Γ^α_{αβ}Γ^β_{bd} − Γ^α_{dβ}Γ^β_{bα}; R = g^{bd}R_{bd}.
 * Einstein tensor G_{ab} = R_{ab} − ½ g_{ab} R (lower indices); Kretschmann K = R_{abcd}R^{abcd}.
 
-Derivatives are shared and taken once per point by nested forward mode (``jax.jvp``), only
-along the coordinates the metric depends on and only for e ≤ c in ∂_e∂_c g. A dataflow pass over
-the metric's jaxpr (:func:`_structure`, conservative for any primitive it does not know) finds
-which coordinates each g_ab depends on and which g_ab vanish identically (Kerr: r and θ, and 10
-of 16 entries zero; Schwarzschild: diagonal); those zeros are never multiplied. For n ≤ 4 the
-pointwise kernels then work component by component (one array per independent component, which
-under ``vmap`` is a contiguous vector over the points): g^{ab} by cofactors (closed form, no
-LAPACK call inside vmapped code: see conventions "Numerical hazards"), Γ_{d,bc} and Γ^a_{bc} for b ≤ c,
-the 21 independent
+Every formula (det and inverse, Γ, Riemann, Ricci, R, G_ab, K) is the one curvature core's,
+:mod:`nnworld_jax._curvature_core`, which the gravity modules use too: R_abcd lowered from the jet,
 R_abcd = ½(∂_b∂_c g_ad + ∂_a∂_d g_bc − ∂_a∂_c g_bd − ∂_b∂_d g_ac) + Γ^e_bc Γ_{e,ad} − Γ^e_bd Γ_{e,ac}
-(the lowered form of R^a_bcd above, so ∂Γ is never formed), then R^a_bcd = g^{ae}R_{ebcd},
-R_bd = g^{ac}R_{cbad} and K over bivector pairs. Above n = 4 the same quantities come from tensor
-contractions, ∂Γ included (∂_e g^{ad} = −g^{af} ∂_e g_{fh} g^{hd}), with ``jnp.linalg.inv``.
+(so ∂Γ is never formed), R^a_bcd = g^{ae}R_ebcd, R_bd = g^{ac}R_abcd, R = g^{bd}R_bd,
+K = R^{ab}_{cd}R^{cd}_{ab}. Derivatives are shared and taken once per point by nested forward mode
+(``jax.jvp``), only along the coordinates the metric depends on and only for e ≤ c in ∂_e∂_c g. A
+dataflow pass over the metric's jaxpr (:mod:`nnworld_jax._jaxpr_structure`, which depends on JAX
+internals and is conservative for any primitive it does not know) finds which coordinates each g_ab
+depends on and which g_ab vanish identically (Kerr: r and θ, and 10 of 16 entries zero;
+Schwarzschild: diagonal). For n ≤ 4 metrics with such zeros the core then works component by
+component (one array per independent component, which under ``vmap`` is a contiguous vector over the
+points, structural zeros never multiplied; g^{ab} by cofactors: closed form, no LAPACK call inside
+vmapped code, see conventions "Numerical hazards"); dense metrics and n > 4 (``jnp.linalg.inv``) use
+the core on dense arrays (the plain route: broadcast products, smaller programs).
 
-On a periodic grid (:func:`curvature_on_grid`) the derivatives are spectral
-(:func:`nnworld_jax.grid.derivative`): ∂g of the sampled metric, then ∂Γ of the sampled Γ.
+On a periodic grid (:func:`curvature_on_grid`) ∂g and ∂∂g are grid derivatives (spectral by default:
+the operators of :func:`nnworld_jax.grid.derivative`), then the same core on dense arrays with the
+grid axes trailing.
 
 Performance (float64, CPU, 2 cores shared with other jobs; benchmarks/bench_curvature.py):
 R, G_ab and K at 1e5 points in 0.06-0.11 s (0.9-1.7e6 points/s, chunks of 2048-16384 in
@@ -59,18 +61,16 @@ Limitations: the metric must be twice differentiable by ``jax.jvp``; points wher
 (horizons, coordinate poles) are errors, as are non-symmetric metrics and NaN/inf points, checked
 per point under jit, vmap and grad too (README "Errors and domains"); n > 4 uses ``jnp.linalg.inv`` (batched LAPACK under
 vmap: the reference hazard), so prefer single points or small batches there. Results of the component
-route and of the tensor route agree to round-off (~1e-15 relative), not bit for bit.
+route and of the plain route agree to round-off (~1e-15 relative), not bit for bit.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
-import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -78,8 +78,23 @@ from jaxtyping import Array, Float
 from . import grid as gr
 from ._checks import as_float, check_finite, is_traced
 from ._compile import _CPU_COMPILER_OPTIONS, _cpu_options_ok, _jit  # noqa: F401  (tests patch them here)
-from ._geometry import (_christoffel_first, _ein, _grid_christoffel, _grid_gradient, _guard, _inverse,
-                        _symmetry_tolerance)
+from ._curvature_core import (
+    Components,
+    apply,
+    christoffel_first_kind,
+    christoffel_second_kind,
+    dense,
+    det_inv,
+    einstein,
+    kretschmann_scalar,
+    ricci,
+    riemann_lower,
+    riemann_up,
+    scalar_curvature,
+    symmetric,
+)
+from ._geometry import _guard, _metric_derivatives, _symmetry_tolerance
+from ._jaxpr_structure import _directions, _structure
 
 Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
@@ -101,26 +116,29 @@ class Curvature(NamedTuple):
     kretschmann: Float[Array, "*pts"]           # R_abcd R^abcd
 
 
-# ------------------------------------------------------------------------------ small algebra
-# All helpers act on arrays whose tensor indices come first and whose trailing axes (if any) are
-# grid points, so the pointwise and grid kernels share them. Those other modules use too (det and
-# inverse, _ein, the Christoffel symbols, the flag checks) live in _geometry.
+# ------------------------------------------------------------------------------ the curvature core
+# Every formula comes from nnworld_jax._curvature_core: dense arrays here for dense metrics,
+# n > 4 and the grid (tensor indices first, grid axes trailing), Components for the pointwise
+# route of metrics with structural zeros.
 
-def _riemann_from(gamma: Array, dgamma: Array) -> Array:
-    """R^a_{bcd} from Γ^a_{bc} and dgamma[a, b, c, e] = ∂_e Γ^a_{bc}."""
-    return (jnp.einsum("adbc...->abcd...", dgamma) - jnp.einsum("acbd...->abcd...", dgamma)
-            + _ein("ace...,edb...->abcd...", gamma, gamma)
-            - _ein("ade...,ecb...->abcd...", gamma, gamma))
-
-
-def _contractions(g: Array, ginv: Array, det: Array, gamma: Array, riem: Array) -> Curvature:
-    ricci = jnp.einsum("abad...->bd...", riem)
-    scalar = _ein("bd...,bd...->...", ginv, ricci)
-    einstein = ricci - 0.5 * g * scalar.reshape((1, 1, *scalar.shape))
-    # K = R_abcd R^abcd = M^ab_cd M^cd_ab with M^ab_cd = g^be R^a_ecd (pair symmetry of Riemann).
-    mixed = _ein("be...,aecd...->abcd...", ginv, riem)
-    kretsch = _ein("abcd...,cdab...->...", mixed, mixed)
-    return Curvature(g, ginv, det, gamma, riem, ricci, scalar, einstein, kretsch)
+def _curvature_of(g, dg, ddg, g_arr: Array, one: Array | None = None) -> Curvature:
+    """:class:`Curvature` from the jet (g, ∂g, ∂∂g), dense arrays or ``Components``; ``g_arr``
+    the dense metric. ``one`` (exactly 1.0, built at run time so it is not folded away) divides
+    the independent components of R_abcd: XLA then computes them once (it copies cheap elementwise
+    producers into every consumer fusion, which multiplied the compiled code several times over;
+    ``lax.optimization_barrier`` is dropped before fusion on CPU, a division counts as expensive)."""
+    det, ginv = det_inv(g)
+    first = christoffel_first_kind(dg)
+    gamma = christoffel_second_kind(ginv, first)
+    low = riemann_lower(first, gamma, ddg)
+    if one is not None:
+        low = apply(low, lambda v: v / one)
+    up = riemann_up(ginv, low)
+    ric = ricci(ginv, first, gamma, ddg, low)
+    scalar = scalar_curvature(ginv, ric)
+    return Curvature(metric=g_arr, inverse_metric=dense(ginv), det=det, christoffel=dense(gamma),
+                     riemann=dense(up), ricci_tensor=dense(ric), ricci_scalar=scalar,
+                     einstein_tensor=dense(einstein(g, ric, scalar)), kretschmann=kretschmann_scalar(ginv, up))
 
 
 # ------------------------------------------------------------------------------ checks
@@ -194,8 +212,9 @@ def _point_kernel(static_argnums):
     return decorate
 
 
-def _jet(metric: Metric, X: Array) -> tuple[Array, Array, Array]:
-    """(g, ∂g, ∂∂g) at X by nested forward mode: dg[a,b,c] = ∂_c g_ab, d2g[a,b,c,e] = ∂_e∂_c g_ab."""
+def _plain_jet(metric: Metric, X: Array) -> tuple[Array, Array, Array, Array]:
+    """(g, ∂g, ∂∂g, g) at X by nested forward mode along every coordinate, without the structure
+    analysis (the plain route): dg[a,b,c] = ∂_c g_ab, d2g[a,b,c,e] = ∂_e∂_c g_ab."""
     def with_value(x):
         g = metric(x)
         return g, g
@@ -205,504 +224,85 @@ def _jet(metric: Metric, X: Array) -> tuple[Array, Array, Array]:
         return dg, (g, dg)
 
     d2g, (g, dg) = jax.jacfwd(first, has_aux=True)(X)
-    return g, dg, d2g
+    return g, dg, d2g, g
 
 
-def _gamma_and_derivative(g, dg, d2g):
-    det, ginv = _inverse(g)
-    first = _christoffel_first(dg)
-    gamma = _ein("ad...,dbc...->abc...", ginv, first)
-    dfirst = 0.5 * (jnp.einsum("dcbe...->dbce...", d2g) + d2g - jnp.einsum("bcde...->dbce...", d2g))
-    # ∂_e Γ^a_bc = ∂_e g^ad Γ_dbc + g^ad ∂_e Γ_dbc with ∂_e g^ad = -g^af ∂_e g_fh g^hd, i.e.
-    # ∂_e Γ^a_bc = g^ad (∂_e Γ_dbc - ∂_e g_dh Γ^h_bc).
-    dgamma = _ein("ad...,dbce...->abce...", ginv, dfirst - _ein("dhe...,hbc...->dbce...", dg, gamma))
-    return det, ginv, gamma, dgamma
+@functools.partial(_jit, static_argnums=0)
+def _curvature_plain(metric: Metric, X: Array) -> Curvature:
+    """:class:`Curvature` at one point by the plain route (dense jet, no structure analysis): the
+    reference the structure-analysis route is tested against."""
+    return _curvature_of(*_plain_jet(metric, X))
 
 
 # ------------------------------------------------------------- pointwise, component by component
-# For n ≤ 4 the pointwise kernels work on scalar components (one array per independent component):
-# under vmap every component is a contiguous vector over the points and XLA fuses the whole
-# computation into a few elementwise loops. Symmetries cut the work: g, ∂g, ∂∂g and Γ are taken
-# for index pairs b ≤ c only, the Riemann tensor for its 21 (n = 4) independent pairs of
-# antisymmetric pairs, and derivatives only along the coordinates each g_ab depends on (found by
-# a dataflow pass over the metric's jaxpr, :func:`_structure`, which also finds the g_ab that
-# vanish identically). ``None`` stands for a component that is structurally zero, so its products
-# are never formed.
-
-_ELEMENTWISE = frozenset("""
-    abs acos acosh add add_any and asin asinh atan atan2 atanh cbrt ceil clamp conj convert_element_type
-    copy copy_p cos cosh digamma div eq erf erf_inv erfc exp exp2 expm1 floor ge gt imag integer_pow
-    is_finite le lgamma log log1p logistic lt max min mul ne neg nextafter not or pow real
-    reduce_precision rem round rsqrt select_n sign sin sinh sqrt square sub tan tanh xor
-""".split())
-_CALLS = frozenset({"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint"})
-_CONST_EVAL = frozenset({"iota", "eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "and", "or", "not",
-                         "broadcast_in_dim", "convert_element_type", "reshape", "squeeze", "slice",
-                         "concatenate", "transpose"})
-
-# NumPy forms of the primitives a metric is usually made of, for the structure analysis's constant
-# evaluations (:func:`_np_eval_eqn`). Evaluating them with JAX instead would run each primitive
-# eagerly, and on a cold start every eager primitive is an XLA compilation of its own (~10-70 ms
-# each; Kerr's metric at one point took 18 of them, ~0.8 s of its first call).
-_NP_UNARY = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
-             "neg": np.negative, "abs": np.abs, "sign": np.sign, "floor": np.floor, "ceil": np.ceil,
-             "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh, "asin": np.arcsin, "acos": np.arccos,
-             "atan": np.arctan, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
-             "log1p": np.log1p, "expm1": np.expm1, "not": np.logical_not, "is_finite": np.isfinite,
-             "square": np.square, "rsqrt": lambda x: 1 / np.sqrt(x), "logistic": lambda x: 1 / (1 + np.exp(-x)),
-             "copy": np.copy, "copy_p": np.copy, "exp2": np.exp2, "cbrt": np.cbrt}
-_NP_BINARY = {"add": np.add, "add_any": np.add, "sub": np.subtract, "mul": np.multiply, "pow": np.power,
-              "max": np.maximum, "min": np.minimum, "atan2": np.arctan2, "eq": np.equal, "ne": np.not_equal,
-              "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal, "rem": np.fmod}
-
-
-def _np_eval_eqn(eqn, vals: list) -> list:
-    """One jaxpr equation evaluated by NumPy on concrete inputs (float64/int64 precision); raises
-    ``NotImplementedError`` for a primitive it does not know. Results are cast to the equation's
-    output dtypes."""
-    name, p = eqn.primitive.name, eqn.params
-    a = vals[0] if vals else None
-    if name in _NP_UNARY:
-        out = _NP_UNARY[name](a)
-    elif name in _NP_BINARY:
-        out = _NP_BINARY[name](a, vals[1])
-    elif name in ("and", "or", "xor"):
-        fn = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}[name]
-        out = fn(a, vals[1])
-    elif name == "div":
-        out = np.true_divide(a, vals[1])
-        if np.issubdtype(np.result_type(a, vals[1]), np.integer):
-            out = np.trunc(out)
-    elif name == "integer_pow":
-        out = np.power(a, float(p["y"])) if p["y"] < 0 else np.power(a, p["y"])
-    elif name == "select_n":
-        out = np.choose(np.asarray(a).astype(int), [np.broadcast_to(c, np.shape(vals[1])) for c in vals[1:]])
-    elif name == "convert_element_type":
-        out = np.asarray(a).astype(p["new_dtype"])
-    elif name == "iota":
-        shape, dim = p["shape"], p["dimension"]
-        out = np.broadcast_to(np.arange(shape[dim]).reshape([-1 if k == dim else 1 for k in range(len(shape))]),
-                              shape)
-    elif name == "broadcast_in_dim":
-        shape = list(p["shape"])
-        tmp = [1] * len(shape)
-        for k, dim in enumerate(p["broadcast_dimensions"]):
-            tmp[dim] = np.shape(a)[k]
-        out = np.broadcast_to(np.reshape(a, tmp), shape)
-    elif name == "reshape" and p.get("dimensions") is None:
-        out = np.reshape(a, p["new_sizes"])
-    elif name == "squeeze":
-        out = np.squeeze(a, axis=tuple(p["dimensions"]))
-    elif name == "slice":
-        strides = p["strides"] or (1,) * len(p["start_indices"])
-        out = np.asarray(a)[tuple(slice(s, e, k) for s, e, k in zip(p["start_indices"], p["limit_indices"], strides))]
-    elif name == "concatenate":
-        out = np.concatenate([np.atleast_1d(v) for v in vals], axis=p["dimension"])
-    elif name == "transpose":
-        out = np.transpose(a, p["permutation"])
-    elif name == "pad" and all(lo == 0 and hi == 0 and mid == 0 for lo, hi, mid in p["padding_config"]):
-        out = np.asarray(a)
-    elif name in _CALLS or name == "custom_jvp_call":
-        sub = p.get("jaxpr", p.get("call_jaxpr"))
-        consts = getattr(sub, "consts", ())
-        return _np_eval_jaxpr(getattr(sub, "jaxpr", sub), consts, vals)
-    else:
-        raise NotImplementedError(name)
-    outs = [out]
-    return [np.asarray(o).astype(v.aval.dtype) for o, v in zip(outs, eqn.outvars)]
-
-
-def _np_eval_jaxpr(jaxpr, consts, args) -> list:
-    """A jaxpr evaluated by NumPy (:func:`_np_eval_eqn`) on concrete arguments."""
-    env = dict(zip(jaxpr.constvars, (np.asarray(c) for c in consts)))
-    env.update(zip(jaxpr.invars, (np.asarray(a) for a in args)))
-
-    def read(v):
-        return np.asarray(v.val) if isinstance(v, jax.extend.core.Literal) else env[v]
-
-    with np.errstate(all="ignore"):
-        for eqn in jaxpr.eqns:
-            for v, o in zip(eqn.outvars, _np_eval_eqn(eqn, [read(v) for v in eqn.invars])):
-                env[v] = o
-    return [read(v) for v in jaxpr.outvars]
-
-
-def _jaxpr_deps(jaxpr, in_deps: list, n: int, in_known: list | None = None) -> list:
-    """Which coordinates each element of each output may depend on (boolean arrays (*shape, n)).
-
-    Exact through elementwise, slicing, stacking and reshaping primitives and nested jit calls;
-    every other primitive is treated conservatively (each output element depends on everything
-    its inputs depend on), so a coordinate reported independent truly is.
-    """
-    env, known = {}, {}  # known: values of variables computed from constants only (e.g. iota masks)
-
-    def read(v):
-        if isinstance(v, jax.extend.core.Literal):  # constants depend on no coordinate
-            return np.zeros((*np.shape(v.val), n), bool)
-        return env.get(v, np.zeros((*v.aval.shape, n), bool)) if hasattr(v.aval, "shape") else np.zeros((n,), bool)
-
-    def value(v):
-        return np.asarray(v.val) if isinstance(v, jax.extend.core.Literal) else known.get(v)
-
-    for v, d in zip(jaxpr.invars, in_deps):
-        env[v] = d
-    for v, k in zip(jaxpr.invars, in_known or ()):
-        if k is not None:
-            known[v] = k
-    for eqn in jaxpr.eqns:
-        ins = [read(v) for v in eqn.invars]
-        name, p = eqn.primitive.name, eqn.params
-        shapes = [tuple(getattr(o.aval, "shape", ())) for o in eqn.outvars]
-        outs = None
-        vals = [value(v) for v in eqn.invars]
-        if name in _CONST_EVAL and all(x is not None for x in vals) and all(o.size <= 1024 for o in vals):
-            try:  # fold small constant computations (the masks jnp.diag/eye build from iota), by NumPy
-                with np.errstate(all="ignore"):
-                    res = _np_eval_eqn(eqn, vals)
-                for v, r in zip(eqn.outvars, res):
-                    known[v] = r
-            except Exception:  # noqa: BLE001 -- not foldable here: simply not known
-                pass
-        try:
-            pred = vals[0] if name == "select_n" else None
-            if pred is not None and pred.shape in (shapes[0], ()):
-                # select_n with a constant predicate: each element comes from the case it picks
-                cases = [np.broadcast_to(a, (*shapes[0], n)) for a in ins[1:]]
-                pick = np.broadcast_to(pred.astype(int), shapes[0])
-                outs = [np.choose(pick[..., None], cases)]
-            elif name in _ELEMENTWISE and all(a.shape[:-1] in (shapes[0], ()) for a in ins):
-                acc = np.zeros((*shapes[0], n), bool)
-                for a in ins:
-                    acc = acc | a
-                outs = [acc]
-            elif name == "slice":
-                strides = p["strides"] or (1,) * len(p["start_indices"])
-                window = zip(p["start_indices"], p["limit_indices"], strides)
-                outs = [ins[0][tuple(slice(s, e, k) for s, e, k in window)]]
-            elif name == "squeeze":
-                outs = [np.squeeze(ins[0], axis=tuple(p["dimensions"]))]
-            elif name == "reshape" and p.get("dimensions") is None:
-                outs = [ins[0].reshape((*shapes[0], n))]
-            elif name == "broadcast_in_dim":
-                tmp = [1] * len(shapes[0])
-                for k, dim in enumerate(p["broadcast_dimensions"]):
-                    tmp[dim] = ins[0].shape[k]
-                outs = [np.broadcast_to(ins[0].reshape((*tmp, n)), (*shapes[0], n))]
-            elif name == "concatenate":
-                outs = [np.concatenate(ins, axis=p["dimension"])]
-            elif name == "transpose":
-                outs = [np.transpose(ins[0], (*p["permutation"], len(p["permutation"])))]
-            elif name == "split":
-                outs = np.split(ins[0], np.cumsum(p["sizes"])[:-1], axis=p["axis"])
-            elif name in ("iota",):
-                outs = [np.zeros((*s, n), bool) for s in shapes]
-            elif name in _CALLS:
-                sub = p.get("jaxpr", p.get("call_jaxpr"))
-                sub = getattr(sub, "jaxpr", sub)
-                if sub is not None and len(sub.invars) == len(ins):
-                    outs = _jaxpr_deps(sub, ins, n, vals)
-        except Exception:  # noqa: BLE001 -- any surprise: fall back to the conservative rule
-            outs = None
-        if outs is None or [o.shape[:-1] for o in outs] != shapes:
-            every = np.zeros((n,), bool)
-            for a in ins:
-                every = every | a.reshape((-1, n)).any(axis=0)
-            outs = [np.broadcast_to(every, (*s, n)) for s in shapes]
-        for v, o in zip(eqn.outvars, outs):
-            env[v] = o
-    return [read(v) for v in jaxpr.outvars]
-
-
-def _structure(metric: Metric, X: Array):
-    """What metric(X) depends on, structurally: ``deps[a, b, c]`` is False where ∂_c g_ab ≡ 0, and
-    ``zero[a, b]`` is True where g_ab ≡ 0 (an element that depends on no coordinate is a constant:
-    its value at any point, checked once, is its value everywhere). On any failure of the
-    analysis: every element depends on every coordinate and none is known to vanish."""
-    n = X.shape[0]
-    full = np.ones((n, n, n), bool), np.zeros((n, n), bool)
-    try:
-        closed = jax.make_jaxpr(metric)(jax.ShapeDtypeStruct(X.shape, X.dtype))
-        (deps,) = _jaxpr_deps(closed.jaxpr, [np.eye(n, dtype=bool)], n)
-        deps = np.array(np.broadcast_to(deps, (n, n, n)))
-    except Exception:  # noqa: BLE001 -- analysis failed: differentiate along every coordinate
-        return full
-    zero = np.zeros((n, n), bool)
-    if not deps.any(axis=-1).all():
-        try:  # the constant elements' values (a metric closing over traced parameters: skip)
-            try:  # by NumPy on the jaxpr above: no XLA compilation (see _NP_UNARY)
-                (g0,) = _np_eval_jaxpr(closed.jaxpr, closed.consts, [np.ones(X.shape, X.dtype)])
-            except NotImplementedError:  # a primitive _np_eval_eqn does not know: JAX, eagerly
-                with jax.ensure_compile_time_eval():
-                    g0 = np.asarray(metric(jnp.ones(X.shape, X.dtype)))
-            zero = ~deps.any(axis=-1) & (np.asarray(g0) == 0)
-        except Exception:  # noqa: BLE001
-            pass
-    return deps, zero
-
+# For n ≤ 4 metrics with structural zeros or unused coordinates the pointwise kernels give the core
+# Components (one array per independent component, None where structurally zero): under vmap
+# every component is a contiguous vector over the points and XLA fuses the computation into a few
+# elementwise loops. The structure comes from the metric's jaxpr (nnworld_jax._jaxpr_structure).
 
 def _sparse_structure(n: int, structure) -> bool:
     """Whether the component route pays: n ≤ 4 and the metric has structurally zero elements or
     coordinates it does not depend on (Kerr, Schwarzschild, FLRW, …). For a dense metric the
-    tensor route computes the same numbers with a smaller program (faster compile, and much faster
+    dense route computes the same numbers with a smaller program (faster compile, and much faster
     when differentiated again, e.g. the Bianchi identity's ∂G)."""
     deps, zero = structure
     return n <= _COMPONENTS_MAX_N and (bool(zero.any()) or not bool(deps.all()))
 
 
-def _directions(structure) -> tuple[int, ...]:
-    deps, zero = structure
-    return tuple(int(c) for c in np.flatnonzero(deps.reshape((-1, deps.shape[-1])).any(axis=0)))
-
-
-def _dependent_coordinates(metric: Metric, X: Array) -> tuple[int, ...]:
-    """Coordinates X^c that metric(X) depends on structurally: ∂_c g ≡ 0 for every other c."""
-    return _directions(_structure(metric, X))
-
-
 def _jet_along(metric: Metric, X: Array, dirs: tuple[int, ...], order: int):
     """g, ∂_c g (c in dirs) and ∂_e∂_c g (c, e in dirs) at X by nested forward mode.
 
-    Returns g (n, n), dg (k, n, n) with dg[i] = ∂_{dirs[i]} g, and d2g (k, k, n, n) (order 2).
-    Order 2: one nested jvp per pair e ≤ c (second derivatives commute), each giving
+    Returns g (n, n), ``first[c]`` = ∂_c g and ``second[(c, e)]`` = ∂_e∂_c g (order 2; both orders
+    of the pair). Order 2: one nested jvp per pair e ≤ c (second derivatives commute), each giving
     (g, ∂_c g, ∂_e g, ∂_e∂_c g), so g and the first derivatives come with the second ones (the
     pairs c = e give every ∂_c g) rather than from traces of their own (a quarter of the traced
     program for Kerr). Order 1: one jvp per direction, g its primal. Each on its own rather than
     vmapped over directions: under vmap over directions XLA re-evaluated the metric's
     transcendentals once per direction (and pair) inside the derivative fusions."""
-    k = len(dirs)
-    if k == 0:
-        return metric(X), None, None
+    if not dirs:
+        return metric(X), {}, {}
     E = jnp.eye(X.shape[0], dtype=X.dtype)
 
     def d1(u):
         return lambda x: jax.jvp(metric, (x,), (u,))
 
     if order == 1:
-        jets = [d1(E[c])(X) for c in dirs]
-        return jets[0][0], jnp.stack([t for _, t in jets]), None
-    g, first, d2 = None, {}, {}
+        jets = {c: d1(E[c])(X) for c in dirs}
+        return jets[dirs[0]][0], {c: t for c, (_, t) in jets.items()}, {}
+    g, first, second = None, {}, {}
     for i, c in enumerate(dirs):
-        for j, e in enumerate(dirs[:i + 1]):
+        for e in dirs[:i + 1]:
             (g_, dc), (_, dce) = jax.jvp(d1(E[c]), (X,), (E[e],))
             g = g_ if g is None else g
-            first.setdefault(i, dc)
-            d2[(i, j)] = d2[(j, i)] = dce
-    dg = jnp.stack([first[i] for i in range(k)])
-    return g, dg, jnp.stack([jnp.stack([d2[(i, j)] for j in range(k)]) for i in range(k)])
+            first.setdefault(c, dc)
+            second[(c, e)] = second[(e, c)] = dce
+    return g, first, second
 
 
-_BARRIERS = frozenset({"riemann"})
-
-
-def _barrier(tag: str, comps: dict, one: Array) -> dict:
-    """Make XLA compute the components once: divided by ``one`` (exactly 1.0, built at run time
-    so it is not folded away). XLA otherwise copies cheap elementwise producers into every
-    consumer fusion, which multiplied the compiled code several times over (``lax.optimization_barrier``
-    is dropped before fusion on CPU); a division counts as expensive and is not duplicated."""
-    if tag not in _BARRIERS:
-        return comps
-    return {k: (None if v is None else v / one) for k, v in comps.items()}
-
-
-def _key(i: int, j: int) -> tuple[int, int]:
-    return (i, j) if i <= j else (j, i)
-
-
-def _lin(*terms):
-    """Σ coef·value over the terms that are not None (None: structurally zero)."""
-    out = None
-    for coef, v in terms:
-        if v is None:
-            continue
-        if coef == 1:
-            out = v if out is None else out + v
-        elif coef == -1:
-            out = -v if out is None else out - v
-        else:
-            out = coef * v if out is None else out + coef * v
-    return out
-
-
-def _dot(pairs):
-    """Σ x·y over the pairs with neither factor None."""
-    out = None
-    for x, y in pairs:
-        if x is None or y is None:
-            continue
-        out = x * y if out is None else out + x * y
-    return out
-
-
-def _inverse_components(g: dict, n: int, zero: Array):
-    """det and g^{ab} (a ≤ b) of a symmetric matrix given by its components (None: zero), by
-    cofactors; products with a zero factor are never formed."""
-    G = [[g[_key(i, j)] for j in range(n)] for i in range(n)]
-
-    def det(rows, cols):
-        if len(rows) == 1:
-            return G[rows[0]][cols[0]]
-        return _lin(*((1 if j % 2 == 0 else -1, _dot([(G[rows[0]][c], det(rows[1:], cols[:j] + cols[j + 1:]))]))
-                      for j, c in enumerate(cols)))
-
-    idx = tuple(range(n))
-    if n == 1:
-        cof = {(0, 0): jnp.ones_like(zero)}
-    else:
-        cof = {(i, j): _lin(((-1) ** (i + j), det(idx[:i] + idx[i + 1:], idx[:j] + idx[j + 1:])))
-               for i in idx for j in idx[i:]}
-    d = _dot((G[0][j], cof[_key(0, j)]) for j in idx)
-    d = zero if d is None else d  # structurally singular: inf/NaN below, as for any singular g
-    return d, {key: (None if v is None else v / d) for key, v in cof.items()}
-
-
-def _christoffel_components(ginv: dict, dg: dict, n: int):
-    """Γ_{d,bc} (first kind) and Γ^a_{bc}, b ≤ c, from dg[(a, b), c] = ∂_c g_ab (None: zero)."""
-    pairs = [(b, c) for b in range(n) for c in range(b, n)]
-    first = {(d, (b, c)): _lin((0.5, dg[_key(d, c), b]), (0.5, dg[_key(d, b), c]), (-0.5, dg[(b, c), d]))
-             for d in range(n) for (b, c) in pairs}
-    second = {(a, p): _dot((ginv[_key(a, d)], first[(d, p)]) for d in range(n)) for a in range(n) for p in pairs}
-    return first, second
-
-
-def _components(g_arr: Array, dg_arr, d2g_arr, dirs: tuple[int, ...], structure):
-    """Dicts of the independent components of the jet: g[(a, b)], dg[((a, b), c)] = ∂_c g_ab and
-    d2[((a, b), (c, e))] = ∂_e∂_c g_ab for a ≤ b, c ≤ e; None where structurally zero."""
+def _components(g_arr: Array, first: dict, second: dict, structure):
+    """``Components`` of g, ∂g (dg[a, b, c] = ∂_c g_ab) and ∂∂g (ddg[a, b, c, e] = ∂_e∂_c g_ab)
+    from the jet of :func:`_jet_along`: None where structurally zero (g_ab ≡ 0, or g_ab does not
+    depend on X^c)."""
     n = g_arr.shape[0]
     deps, zero = structure
-    at = {c: i for i, c in enumerate(dirs)}
-    g = {(a, b): (None if zero[a, b] else g_arr[a, b]) for a in range(n) for b in range(a, n)}
-    dg = {((a, b), c): (dg_arr[at[c], a, b] if c in at and deps[a, b, c] else None) for (a, b) in g for c in range(n)}
-    d2 = {((a, b), (c, e)): (d2g_arr[at[e], at[c], a, b]
-                             if d2g_arr is not None and c in at and e in at and deps[a, b, c] and deps[a, b, e]
-                             else None)
-          for (a, b) in g for c in range(n) for e in range(c, n)}
-    return g, dg, d2
+    z = jnp.zeros_like(g_arr[0, 0])
 
+    def g_fn(key):
+        a, b = key
+        return None if zero[a, b] else g_arr[a, b]
 
-_STACK_MAX = 16
+    def dg_fn(key):
+        a, b, c = key
+        return first[c][a, b] if c in first and deps[a, b, c] else None
 
+    def ddg_fn(key):
+        a, b, c, e = key
+        return second[(c, e)][a, b] if (c, e) in second and deps[a, b, c] and deps[a, b, e] else None
 
-def _assemble(get, shape, zero):
-    """Array of the given shape from components get(*index) -> value | (sign, value) | None (zero).
-
-    Up to ``_STACK_MAX`` entries the entries are stacked (fastest at run time); larger tensors
-    stack their distinct components once and spread them by one constant gather (and one sign
-    multiply where needed): far fewer operations to compile than stacking every entry."""
-    values, slot, idx, sgn = [zero], {}, [], []
-    for index in itertools.product(*(range(k) for k in shape)):
-        v = get(*index)
-        s, v = v if isinstance(v, tuple) else (1, v)
-        if v is None:
-            idx.append(0)
-            sgn.append(1)
-            continue
-        if id(v) not in slot:
-            slot[id(v)] = len(values)
-            values.append(v)
-        idx.append(slot[id(v)])
-        sgn.append(s)
-    if len(idx) <= _STACK_MAX:  # small outputs: a plain stack was faster at run time than a gather
-        signed = [values[i] if sg > 0 else -values[i] for i, sg in zip(idx, sgn)]
-        return jnp.stack(signed).reshape(shape)
-    vec = jnp.stack(values)
-    out = vec[np.asarray(idx)]
-    if any(s < 0 for s in sgn):
-        out = out * jnp.asarray(np.asarray(sgn), dtype=vec.dtype)
-    return out.reshape(shape)
-
-
-def _curvature_components(g_arr: Array, dg_arr, d2g_arr, dirs: tuple[int, ...], structure) -> Curvature:
-    """:class:`Curvature` from the jet (:func:`_jet_along`), component by component (n ≤ 4).
-
-    R_abcd = ½(∂_b∂_c g_ad + ∂_a∂_d g_bc − ∂_a∂_c g_bd − ∂_b∂_d g_ac) + Γ^e_bc Γ_{e,ad} − Γ^e_bd Γ_{e,ac}
-    (the lowered form of the module's R^a_bcd), for a < b, c < d, (a, b) ≤ (c, d); then
-    R^a_bcd = g^ae R_ebcd, R_bd = g^ac R_cbad, and K = 4 Σ S_AB W^BC S_CD W^DA over bivectors
-    A = (a < b), with S_AB = R_abcd and W^AB = g^ac g^bd − g^ad g^bc.
-    """
-    n = g_arr.shape[0]
-    g, dg, d2 = _components(g_arr, dg_arr, d2g_arr, dirs, structure)
-    zero = jnp.zeros_like(g_arr[0, 0])
-    det, ginv = _inverse_components(g, n, zero)
-    one = (g_arr[0, 0] - g_arr[0, 0]) + 1.0  # exactly 1 (NaN only where g already is)
-    ginv = _barrier("inverse", ginv, one)
-    first, second = _christoffel_components(ginv, dg, n)
-    first, second = _barrier("christoffel", first, one), _barrier("christoffel", second, one)
-
-    def gi(a, b):
-        return ginv[_key(a, b)]
-
-    def gam(a, b, c):
-        return second[(a, _key(b, c))]
-
-    def D2(a, b, c, e):
-        return d2[(_key(a, b), _key(c, e))]
-
-    biv = [(a, b) for a in range(n) for b in range(a + 1, n)]
-    order = {P: i for i, P in enumerate(biv)}
-    low = {}
-    for i, (a, b) in enumerate(biv):
-        for (c, d) in biv[i:]:
-            low[((a, b), (c, d))] = _lin(
-                (0.5, D2(a, d, b, c)), (0.5, D2(b, c, a, d)), (-0.5, D2(b, d, a, c)), (-0.5, D2(a, c, b, d)),
-                (1, _dot((gam(e, b, c), first[(e, _key(a, d))]) for e in range(n))),
-                (-1, _dot((gam(e, b, d), first[(e, _key(a, c))]) for e in range(n))))
-
-    low = _barrier("riemann", low, one)
-
-    def R(a, b, c, d):  # R_abcd as (sign, independent component), or None where zero
-        if a == b or c == d:
-            return None
-        s = 1
-        if a > b:
-            a, b, s = b, a, -s
-        if c > d:
-            c, d, s = d, c, -s
-        P, Q = (a, b), (c, d)
-        if order[P] > order[Q]:
-            P, Q = Q, P
-        v = low[(P, Q)]
-        return None if v is None else (s, v)
-
-    ricci = {}
-    for b in range(n):
-        for d in range(b, n):
-            terms = [(gi(a, c), R(c, b, a, d)) for a in range(n) for c in range(n)]
-            ricci[(b, d)] = _lin(*((r[0], _dot([(x, r[1])])) for x, r in terms if r is not None))
-    scalar = _lin(*((1 if b == d else 2, _dot([(gi(b, d), ricci[(b, d)])])) for (b, d) in ricci))
-    scalar = zero if scalar is None else scalar
-    einstein = {p: _lin((1, ricci[p]), (-0.5, _dot([(g[p], scalar)]))) for p in ricci}
-
-    # Tensor outputs from the independent components (_assemble); R^a_bcd = g^ae R_ebcd as an
-    # unrolled broadcast product on the arrays; K from the bivector form, component by component.
-    ginv_arr = _assemble(gi, (n, n), zero)
-    low_arr = _assemble(R, (n, n, n, n), zero)
-    riemann = _ein("ae...,ebcd...->abcd...", ginv_arr, low_arr)
-    if biv:
-        m = len(biv)
-        W = {}
-        for A, (a, b) in enumerate(biv):
-            for B, (c, d) in enumerate(biv[A:], A):
-                W[(A, B)] = W[(B, A)] = _lin((1, _dot([(gi(a, c), gi(b, d))])), (-1, _dot([(gi(a, d), gi(b, c))])))
-        S = {(A, B): R(*biv[A], *biv[B]) for A in range(m) for B in range(m)}
-        T = {}
-        for A in range(m):
-            for B in range(m):
-                terms = [(S[(A, C)][0], _dot([(S[(A, C)][1], W[(C, B)])])) for C in range(m) if S[(A, C)] is not None]
-                T[(A, B)] = _lin(*terms)
-        kretsch = _dot((T[(A, B)], T[(B, A)]) for A in range(m) for B in range(m))
-        kretsch = zero if kretsch is None else 4.0 * kretsch
-    else:
-        kretsch = zero
-    return Curvature(
-        metric=g_arr,
-        inverse_metric=ginv_arr,
-        det=det,
-        christoffel=_assemble(gam, (n, n, n), zero),
-        riemann=riemann,
-        ricci_tensor=_assemble(lambda a, b: ricci[_key(a, b)], (n, n), zero),
-        ricci_scalar=scalar,
-        einstein_tensor=_assemble(lambda a, b: einstein[_key(a, b)], (n, n), zero),
-        kretschmann=kretsch)
+    g = Components((n, n), g_fn, z, symmetric((0, 1)))
+    dg = Components((n, n, n), dg_fn, z, symmetric((0, 1)))
+    ddg = Components((n, n, n, n), ddg_fn, z, symmetric((0, 1), (2, 3)))
+    return g, dg, ddg
 
 
 @_point_kernel(0)
@@ -732,20 +332,16 @@ def christoffel(metric: Metric, X: Float[Array, " n"]) -> Float[Array, "n n n"]:
 def _christoffel(metric: Metric, X: Array) -> tuple[Array, Array]:
     """(Γ^a_bc, flags of ``_MESSAGES``) at one point; the body of :func:`christoffel`."""
     X = _check_point(metric, X)
-    n = X.shape[0]
-    structure = _structure(metric, X) if n <= _COMPONENTS_MAX_N else None
-    if structure is not None and _sparse_structure(n, structure):
-        dirs = _directions(structure)
-        g_arr, dg_arr, _ = _jet_along(metric, X, dirs, 1)
-        g, dg, _ = _components(g_arr, dg_arr, None, dirs, structure)
-        det, ginv = _inverse_components(g, n, jnp.zeros_like(g_arr[0, 0]))
-        _, second = _christoffel_components(ginv, dg, n)
-        gamma = _assemble(lambda a, b, c: second[(a, _key(b, c))], (n, n, n), jnp.zeros_like(g_arr[0, 0]))
-        return gamma, _metric_flags(X, g_arr, det, gamma)
-    dg, g = jax.jacfwd(lambda x: (metric(x),) * 2, has_aux=True)(X)
-    det, ginv = _inverse(g)
-    gamma = _ein("ad,dbc->abc", ginv, _christoffel_first(dg))
-    return gamma, _metric_flags(X, g, det, gamma)
+    structure = _structure(metric, X) if X.shape[0] <= _COMPONENTS_MAX_N else None
+    if structure is not None and _sparse_structure(X.shape[0], structure):
+        g_arr, first, _ = _jet_along(metric, X, _directions(structure), 1)
+        g, dg, _ = _components(g_arr, first, {}, structure)
+    else:
+        dg, g_arr = jax.jacfwd(lambda x: (metric(x),) * 2, has_aux=True)(X)
+        g = g_arr
+    det, ginv = det_inv(g)
+    gamma = dense(christoffel_second_kind(ginv, christoffel_first_kind(dg)))
+    return gamma, _metric_flags(X, g_arr, det, gamma)
 
 
 @_point_kernel(0)
@@ -782,12 +378,11 @@ def curvature(metric: Metric, X: Float[Array, " n"]) -> Curvature:
     X = _check_point(metric, X)
     structure = _structure(metric, X) if X.shape[0] <= _COMPONENTS_MAX_N else None
     if structure is not None and _sparse_structure(X.shape[0], structure):
-        dirs = _directions(structure)
-        c = _curvature_components(*_jet_along(metric, X, dirs, 2), dirs, structure)
+        g_arr, first, second = _jet_along(metric, X, _directions(structure), 2)
+        one = (g_arr[0, 0] - g_arr[0, 0]) + 1.0  # exactly 1 (NaN only where g already is)
+        c = _curvature_of(*_components(g_arr, first, second, structure), g_arr, one)
     else:
-        g, dg, d2g = _jet(metric, X)
-        det, ginv, gamma, dgamma = _gamma_and_derivative(g, dg, d2g)
-        c = _contractions(g, ginv, det, gamma, _riemann_from(gamma, dgamma))
+        c = _curvature_of(*_plain_jet(metric, X))
     # R and K contract every component of Γ and Riemann: finite only if all of them are.
     return c, _metric_flags(X, c.metric, c.det, c.ricci_scalar, c.kretschmann)
 
@@ -933,10 +528,11 @@ def curvature_on_grid(g_field: Float[Array, "n n ..."], grid: gr.Grid, *,
                       method: str = "spectral") -> Curvature:
     """Curvature of a metric sampled on a periodic grid, eqs. (93)-(96), by grid derivatives.
 
-    ∂_c g_ab and then ∂_e Γ^a_bc come from :func:`nnworld_jax.grid.derivative` (spectral by
-    default: exponentially accurate for smooth periodic metrics; ``"fd2"``/``"fd4"`` available);
-    the algebra and conventions are those of :func:`curvature`. The coordinates X^a are the
-    grid axes (grid.ndim = n).
+    ∂_c g_ab and ∂_e∂_c g_ab are the grid derivatives of :func:`nnworld_jax.grid.derivative`
+    (spectral by default: exact for a band-limited metric, exponentially accurate for smooth
+    periodic ones; ``"fd2"``/``"fd4"`` available, mixed second derivatives as two first ones);
+    the algebra (the curvature core) and conventions are those of :func:`curvature`. The
+    coordinates X^a are the grid axes (grid.ndim = n).
 
     Arguments:
         g_field: g_ab at every grid point, shape (n, n, *grid.shape), symmetric in (a, b).
@@ -977,18 +573,28 @@ _GRID_MESSAGES = (
 @jax.jit
 def _grid_field_flags(g_field):
     no = jnp.zeros((), bool)
-    return _metric_flags(no, g_field, _inverse(g_field)[0]).at[0].set(~jnp.all(jnp.isfinite(g_field)))
+    return _metric_flags(no, g_field, det_inv(g_field)[0]).at[0].set(~jnp.all(jnp.isfinite(g_field)))
 
 
 @functools.partial(jax.jit, static_argnames="method")
 def _curvature_on_grid(g_field, grid, method):
-    det, ginv, gamma = _grid_christoffel(g_field, grid, method)
-    dgamma = _grid_gradient(gamma, grid, method)
-    c = _contractions(g_field, ginv, det, gamma, _riemann_from(gamma, dgamma))
+    dg, ddg = _metric_derivatives(grid, g_field, True, method)
+    c = _curvature_of(g_field, dg, ddg, g_field)
     no = jnp.zeros((), bool)
     return c, jnp.stack([no, no, no, ~jnp.isfinite(jnp.sum(c.ricci_scalar) + jnp.sum(c.kretschmann)), no])
 
 
-__all__ = ["Curvature", "christoffel", "riemann", "ricci_tensor", "ricci_scalar", "einstein_tensor",
-           "kretschmann", "covariant_divergence", "curvature", "curvature_on_grid", "on_points"]
+__all__ = [
+    "Curvature",
+    "christoffel",
+    "covariant_divergence",
+    "curvature",
+    "curvature_on_grid",
+    "einstein_tensor",
+    "kretschmann",
+    "on_points",
+    "ricci_scalar",
+    "ricci_tensor",
+    "riemann",
+]
 

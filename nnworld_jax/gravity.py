@@ -26,7 +26,10 @@ Conventions:
 * Any dimension K and signature; √|g| = √|det g| (the paper's √-g for Lorentzian metrics).
 * Curvature: Γ^λ_{μν} = ½g^{λσ}(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ}),
   R_{μν} = ∂_αΓ^α_{μν} - ∂_νΓ^α_{μα} + Γ^α_{αβ}Γ^β_{μν} - Γ^α_{νβ}Γ^β_{μα} ((96) with the conventions'
-  reading), R = g^{μν}R_{μν}, G_{μν} = R_{μν} - ½ g_{μν} R.
+  reading), R = g^{μν}R_{μν}, G_{μν} = R_{μν} - ½ g_{μν} R. Every curvature quantity (det, inverse,
+  Γ, R_{μν}, R, G_{μν}) comes from the package's one curvature core (``nnworld_jax._curvature_core``,
+  shared with :mod:`~nnworld_jax.curvature`), on arrays with the tensor indices first and any point
+  axes trailing; the Onsager contractions I1-I5 of (89)-(91) and the ΓΓ Lagrangian are this module's.
 * Pointwise arrays: ``g`` (K, K); ``dg[α, β, μ] = g_{αβ,μ}`` (K, K, K);
   ``ddg[α, β, μ, ν] = g_{αβ,μν}`` (K, K, K, K).
 * Fields: ``metric`` of shape (K, K, *grid.shape), derivatives by :mod:`nnworld_jax.grid`
@@ -43,10 +46,10 @@ Conventions:
 Performance (issue #15; benchmarks/bench_gravity.py): the d = 4 Euler-Lagrange equations on a 16⁴
 grid took 90-140 s per density (loaded machine), now 3.1-7.3 s CPU for the first call (trace,
 compile and one run; 7-19 s wall, of which 1-8 s the run), per density and method, float32 or
-float64, on a 2-core machine at load 8-9 (no idle figure yet; "einstein-hilbert" is the slowest). What changed: the pointwise kernels contract by broadcast products summed (``_ein``) instead
+float64, on a 2-core machine at load 8-9 (no idle figure yet; "einstein-hilbert" is the slowest). What changed: the pointwise kernels contract by broadcast products (the core's ``ein``) instead
 of ``jnp.einsum``, whose batched 4 x 4 ``dot_general``s under vmap were slow to compile and to run on
-XLA:CPU; g⁻¹ of a 4 x 4 metric by its twelve 2 x 2 minors; √|g|R contracted one index at a time
-(∂Γ and R_μν are never formed); the action differentiates the K(K+1)/2 independent metric components
+XLA:CPU; g⁻¹ of a 4 x 4 metric by its twelve 2 x 2 minors; R_μν contracted from the jet (K⁴
+products per point: ∂Γ and the Riemann tensor are never formed); the action differentiates the K(K+1)/2 independent metric components
 and ∂_μ∂_ν for μ ≤ ν only, spectral derivatives from one real FFT and one batched inverse, without
 the per-component checks of :func:`nnworld_jax.grid.derivative` (the entry points check the field
 once); the Euler-Lagrange program compiles with XLA:CPU's elemental emitters. Results are those of
@@ -60,12 +63,27 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar
 from ._compile import _jit
-from ._geometry import _det_inv, _guard, _points_last_to_first, _symmetry_tolerance
+from ._curvature_core import (
+    christoffel_first_kind,
+    christoffel_second_kind,
+    det_inv,
+    ein,
+    einstein,
+    ricci,
+    scalar_curvature,
+    sqrt_abs_det,
+)
+from ._geometry import (
+    _component_derivative,
+    _guard,
+    _metric_derivatives,
+    _points_last_to_first,
+    _symmetry_tolerance,
+)
 from .grid import METHODS, Grid
 
 __all__ = [
@@ -148,72 +166,34 @@ def _point_flags(g, dg, ddg=None):
     no = jnp.zeros((), bool)
     ddg_bad = no if ddg is None else ~jnp.all(jnp.isfinite(ddg))
     ddg_asym = no if ddg is None else (_asymmetric(ddg) | _asymmetric(ddg, (2, 3)))
-    det = _det_inv(g)[0]
+    det = det_inv(g)[0]
     return jnp.stack([~jnp.all(jnp.isfinite(g)), ~jnp.all(jnp.isfinite(dg)), ddg_bad,
                       _asymmetric(g), _asymmetric(dg), ddg_asym, ~jnp.isfinite(det) | (det == 0)])
 
 
-def _tp(a, perm):
-    """Transpose the leading tensor axes of ``a`` by ``perm``; trailing (point) axes stay."""
-    return jnp.transpose(a, (*perm, *range(len(perm), a.ndim)))
-
-
-def _ein(spec: str, x, y):
-    """Two-operand einsum over the *leading* tensor axes of x and y; trailing axes (grid points, or
-    none at a single point) broadcast elementwise. One broadcast product, summed over the contracted
-    letters: XLA fuses it into an elementwise loop over the points (``jnp.einsum`` under vmap made
-    batched 4 x 4 ``dot_general``s, slow to run and to compile on the CPU)."""
-    ins, out = spec.split("->")
-    sx, sy = ins.split(",")
-    full = out + "".join(sorted((set(sx) | set(sy)) - set(out)))
-    dims = {c: a.shape[k] for a, sa in ((x, sx), (y, sy)) for k, c in enumerate(sa)}
-    nb = max(x.ndim - len(sx), y.ndim - len(sy))
-
-    def aligned(a, sa):
-        a = _tp(a, sorted(range(len(sa)), key=lambda i: full.index(sa[i])))
-        pts = a.shape[len(sa):]
-        return a.reshape((*(dims[c] if c in sa else 1 for c in full), *(1,) * (nb - len(pts)), *pts))
-
-    prod = aligned(x, sx) * aligned(y, sy)
-    return prod.sum(axis=tuple(range(len(out), len(full)))) if len(full) > len(out) else prod
-
-
-def _sqrt_abs_det(g):
-    return jnp.sqrt(jnp.abs(_det_inv(g)[0]))
-
-
 # The kernels below take tensors with their indices first and any number of trailing point axes
-# (none at a single point; the grid's axes in the field functions, so no vmap and no transposes).
-
-def _lower_christoffel(dg):
-    # Γ_{σμν} = ½(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ}); lower[σ, μ, ν]
-    return 0.5 * (dg + _tp(dg, (0, 2, 1)) - _tp(dg, (2, 0, 1)))
-
-
-def _christoffel(ginv, dg):
-    # Γ^λ_{μν} = ½ g^{λσ}(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ})
-    return _ein("ls,smn->lmn", ginv, _lower_christoffel(dg))
-
+# (none at a single point; a batch under vmap); every curvature quantity comes from the curvature
+# core (nnworld_jax._curvature_core), the Onsager contractions of (89)-(91) are this module's own.
 
 def _contraction_terms(ginv, dg):
     # U^{αβμ}: dg with all three indices raised (one index at a time); v_α = g^{βμ} g_{αβ,μ};
     # t_μ = g^{αβ} g_{αβ,μ}; w^μ = g^{μν} t_ν.
-    up = _ein("mn,abn->abm", ginv, _ein("bd,adn->abn", ginv, _ein("ag,gdn->adn", ginv, dg)))
-    v = _ein("abm,bm->a", dg, ginv)
-    t = _ein("abm,ab->m", dg, ginv)
-    w = _ein("mn,n->m", ginv, t)
-    return (_ein("abm,abm->", up, dg),            # I1: g^{μν}g^{αγ}g^{βδ}
-            _ein("m,m->", t, w),                  # I2: g^{μν}g^{αβ}g^{γδ}
-            _ein("amb,abm->", up, dg),            # I3: g^{αγ}g^{βν}g^{μδ}
-            _ein("m,m->", v, w),                  # I4: g^{αν}g^{βμ}g^{γδ}
-            _ein("m,m->", v, _ein("mn,n->m", ginv, v)))  # I5: g^{αγ}g^{βμ}g^{δν}
+    up = ein("mn,abn->abm", ginv, ein("bd,adn->abn", ginv, ein("ag,gdn->adn", ginv, dg)))
+    v = ein("abm,bm->a", dg, ginv)
+    t = ein("abm,ab->m", dg, ginv)
+    w = ein("mn,n->m", ginv, t)
+    return (ein("abm,abm->", up, dg),            # I1: g^{μν}g^{αγ}g^{βδ}
+            ein("m,m->", t, w),                  # I2: g^{μν}g^{αβ}g^{γδ}
+            ein("amb,abm->", up, dg),            # I3: g^{αγ}g^{βν}g^{μδ}
+            ein("m,m->", v, w),                  # I4: g^{αν}g^{βμ}g^{γδ}
+            ein("m,m->", v, ein("mn,n->m", ginv, v)))  # I5: g^{αγ}g^{βμ}g^{δν}
 
 
 def _contractions(ginv, dg):
     return jnp.stack(_contraction_terms(ginv, dg))
 
 
-def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, "5"]:
+def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, 5]:
     """The conventions §6 basis (I1, …, I5) of eq. (89)-(91) contracted with g_{αβ,μ} g_{γδ,ν} (no √|g|).
 
     Arguments:
@@ -228,11 +208,11 @@ def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Arr
         [0.0, 0.0, 0.0, 0.0, 0.0]
     """
     g, dg, _ = _check_point(g, dg)
-    return _guard(_contractions(_det_inv(g)[1], dg), _point_flags(g, dg), _POINT_MESSAGES)
+    return _guard(_contractions(det_inv(g)[1], dg), _point_flags(g, dg), _POINT_MESSAGES)
 
 
 def _onsager(g, dg, tensor):
-    det, ginv = _det_inv(g)
+    det, ginv = det_inv(g)
     terms = _contraction_terms(ginv, dg)
     return jnp.sqrt(jnp.abs(det)) * sum(c * i for c, i in zip(_COEFFS[tensor], terms) if c != 0)
 
@@ -260,13 +240,13 @@ def onsager_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"], tensor: s
 
 
 def _gamma_gamma(g, dg):
-    ginv = _det_inv(g)[1]
-    gam = _christoffel(ginv, dg)
+    det, ginv = det_inv(g)
+    gam = christoffel_second_kind(ginv, christoffel_first_kind(dg))  # Γ^λ_{μν}, eq. (93)
     trace = sum(gam[b, :, b] for b in range(gam.shape[0]))  # Γ^β_{αβ}
     # g^{μν}Γ^α_{μβ}Γ^β_{να} - g^{μν}Γ^α_{μν}Γ^β_{αβ}, one index at a time (K⁴ products, not K⁵)
-    q = (_ein("amb,bma->", gam, _ein("mn,bna->bma", ginv, gam))
-         - _ein("a,a->", trace, _ein("mn,amn->a", ginv, gam)))
-    return _sqrt_abs_det(g) * q
+    q = (ein("amb,bma->", gam, ein("mn,bna->bma", ginv, gam))
+         - ein("a,a->", trace, ein("mn,amn->a", ginv, gam)))
+    return jnp.sqrt(jnp.abs(det)) * q
 
 
 def gamma_gamma_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, ""]:
@@ -286,21 +266,18 @@ def gamma_gamma_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Fl
     return _guard(_gamma_gamma(g, dg), _point_flags(g, dg), _POINT_MESSAGES)
 
 
-def _ricci(g, dg, ddg):
-    ginv = _det_inv(g)[1]
-    n = g.shape[0]
-    lower = _lower_christoffel(dg)  # [σ, μ, ν]
-    gam = _ein("ls,smn->lmn", ginv, lower)
-    # ∂_α g^{λσ} = -g^{λκ} g_{κρ,α} g^{ρσ}
-    dginv = -_ein("lk,ksa->lsa", ginv, _ein("kra,rs->ksa", dg, ginv))
-    # ∂_α of lower[σ, μ, ν]: ½(g_{σμ,να} + g_{σν,μα} - g_{μν,σα})
-    dlower = 0.5 * (ddg + _tp(ddg, (0, 2, 1, 3)) - _tp(ddg, (2, 0, 1, 3)))
-    dgam = _ein("lsa,smn->lmna", dginv, lower) + _ein("ls,smna->lmna", ginv, dlower)
-    # R_{μν} = ∂_αΓ^α_{μν} - ∂_νΓ^α_{μα} + Γ^α_{αβ}Γ^β_{μν} - Γ^α_{νβ}Γ^β_{μα}
-    trace = sum(gam[a, a] for a in range(n))  # Γ^α_{αβ}, [β]
-    ricci = (sum(dgam[a, :, :, a] for a in range(n)) - sum(dgam[a, :, a, :] for a in range(n))
-             + _ein("b,bmn->mn", trace, gam) - _ein("anb,bma->mn", gam, gam))
-    return ricci, ginv
+def _jet_curvature(g, dg, ddg):
+    """(det g, R_μν, R) at the points of the trailing axes, by the curvature core: R_μν of (96)
+    contracted from the jet without the Riemann tensor (K⁴ products per point)."""
+    det, ginv = det_inv(g)
+    first = christoffel_first_kind(dg)
+    ric = ricci(ginv, first, christoffel_second_kind(ginv, first), ddg)
+    return det, ric, scalar_curvature(ginv, ric)
+
+
+def _einstein_hilbert(g, dg, ddg):
+    det, _, scalar = _jet_curvature(g, dg, ddg)
+    return jnp.sqrt(jnp.abs(det)) * scalar
 
 
 def einstein_hilbert_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
@@ -318,32 +295,7 @@ def einstein_hilbert_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
     Returns: the scalar density √|det g| R.
     """
     g, dg, ddg = _check_point(g, dg, ddg)
-    return _guard(_sqrt_abs_det(g) * _scalar_curvature(g, dg, ddg), _point_flags(g, dg, ddg), _POINT_MESSAGES)
-
-
-def _scalar_curvature(g, dg, ddg):
-    # R = g^{μν}R_{μν} with R_{μν} of _ricci contracted term by term, so that neither ∂Γ nor R_{μν}
-    # is formed (each step contracts one index: K⁴ products per point, not K⁵):
-    #   g^{μν}∂_αΓ^α_{μν} = ∂_αg^{ασ} g^{μν}Γ_{σμν} + g^{ασ}g^{μν}∂_αΓ_{σμν},
-    #   g^{μν}∂_νΓ^α_{μα} = ∂_νg^{ασ} g^{μν}Γ_{σμα} + g^{ασ}g^{μν}∂_νΓ_{σμα},
-    # with ∂_αg^{λσ} = -g^{λκ}g_{κρ,α}g^{ρσ} and ∂_αΓ_{σμν} = ½(g_{σμ,να} + g_{σν,μα} - g_{μν,σα}); by
-    # the symmetries of g and ∂∂g the two second-derivative terms combine to
-    #   g^{ασ}g^{μν}(∂_αΓ_{σμν} - ∂_νΓ_{σμα}) = g^{ασ}g^{μν}(g_{σμ,να} - g_{μν,σα}).
-    n = g.shape[0]
-    ginv = _det_inv(g)[1]
-    lower = _lower_christoffel(dg)  # Γ_{σμν}
-    gam = _ein("ls,smn->lmn", ginv, lower)
-    dginv = -_ein("lk,ksa->lsa", ginv, _ein("kra,rs->ksa", dg, ginv))  # [λ, σ, α] = ∂_αg^{λσ}
-    second = (_ein("as,sa->", ginv, _ein("mn,smna->sa", ginv, ddg))
-              - _ein("mn,mn->", ginv, _ein("as,mnsa->mn", ginv, ddg)))
-    div_ginv = sum(dginv[a, :, a] for a in range(n))  # ∂_αg^{ασ}, [σ]
-    first = (_ein("s,s->", div_ginv, _ein("mn,smn->s", ginv, lower))
-             - _ein("asn,sna->", dginv, _ein("mn,sma->sna", ginv, lower)))
-    # Γ terms: g^{μν}Γ^α_{αβ}Γ^β_{μν} - g^{μν}Γ^α_{νβ}Γ^β_{μα}
-    trace = sum(gam[a, a] for a in range(n))  # Γ^α_{αβ}, [β]
-    quad = (_ein("b,b->", trace, _ein("mn,bmn->b", ginv, gam))
-            - _ein("anb,bna->", gam, _ein("mv,bma->bva", ginv, gam)))
-    return second + first + quad
+    return _guard(_einstein_hilbert(g, dg, ddg), _point_flags(g, dg, ddg), _POINT_MESSAGES)
 
 
 def einstein_tensor_point(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
@@ -356,9 +308,8 @@ def einstein_tensor_point(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
     Arguments: as :func:`einstein_hilbert_density`. Returns: G_{μν}, shape (n, n).
     """
     g, dg, ddg = _check_point(g, dg, ddg)
-    ricci, ginv = _ricci(g, dg, ddg)
-    ricci = 0.5 * (ricci + ricci.T)
-    return _guard(ricci - 0.5 * g * _ein("mn,mn->", ginv, ricci), _point_flags(g, dg, ddg), _POINT_MESSAGES)
+    _, ric, scalar = _jet_curvature(g, dg, ddg)
+    return _guard(einstein(g, ric, scalar), _point_flags(g, dg, ddg), _POINT_MESSAGES)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -380,37 +331,6 @@ def _check_metric_field(grid: Grid, metric, name: str = "metric"):
 def _check_method(method):
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-
-
-# The central-difference operators of nnworld_jax.grid.derivative: (offset, weight) times h^-order.
-_STENCILS = {
-    ("fd2", 1): ((1, 0.5), (-1, -0.5)),
-    ("fd2", 2): ((1, 1.0), (0, -2.0), (-1, 1.0)),
-    ("fd4", 1): ((2, -1 / 12), (1, 2 / 3), (-1, -2 / 3), (-2, 1 / 12)),
-    ("fd4", 2): ((2, -1 / 12), (1, 4 / 3), (0, -5 / 2), (-1, 4 / 3), (-2, -1 / 12)),
-}
-
-
-def _component_derivative(grid: Grid, f, axis: int, order: int, method: str):
-    # f: (*lead, *grid.shape), real: derivative of every component along grid axis ``axis``, the
-    # operators of nnworld_jax.grid.derivative (same results to round-off) applied to all components
-    # at once and unchecked (the public entry points check the field once).
-    ax = f.ndim - grid.ndim + axis
-    if method != "spectral":
-        h = grid.spacing[axis]
-        # f(q + s h) is f rolled by -s along the axis.
-        return sum(wt * jnp.roll(f, -s, axis=ax) for s, wt in _STENCILS[method, order]) / h**order
-    # real FFT: half the spectrum of the complex one; the Nyquist mode of an even grid is dropped
-    # from odd derivatives, as in grid.derivative
-    n = grid.shape[axis]
-    k = (2 * jnp.pi / grid.lengths[axis]) * jnp.arange(n // 2 + 1, dtype=f.dtype)
-    mult = (1j * k) ** order
-    if order % 2 == 1 and n % 2 == 0:
-        mult = mult.at[n // 2].set(0.0)
-    fh = jnp.fft.rfft(f, axis=ax)
-    shape = [1] * f.ndim
-    shape[ax] = n // 2 + 1
-    return jnp.fft.irfft(fh * mult.reshape(shape), n=n, axis=ax)
 
 
 def metric_derivatives(grid: Grid, metric: Float[Array, "n n ..."], *, second: bool = False,
@@ -436,73 +356,6 @@ def metric_derivatives(grid: Grid, metric: Float[Array, "n n ..."], *, second: b
     return _metric_derivatives(grid, metric, second, method, symmetric=False)
 
 
-def _pair_matrices(n: int):
-    """(select, expand) for the n(n+1)/2 index pairs a ≤ b of a symmetric n x n tensor: ``select``
-    (pairs, n²) picks them from the flattened tensor, ``expand`` (n², pairs) copies them back to
-    both (a, b) and (b, a). 0/1 matrices: the products are exact."""
-    pairs = [(a, b) for a in range(n) for b in range(a, n)]
-    select, expand = np.zeros((len(pairs), n * n)), np.zeros((n * n, len(pairs)))
-    for i, (a, b) in enumerate(pairs):
-        select[i, a * n + b] = 1.0
-        expand[a * n + b, i] = expand[b * n + a, i] = 1.0
-    return select, expand
-
-
-def _metric_derivatives(grid: Grid, metric, second: bool, method: str, symmetric: bool = True):
-    # With ``symmetric`` (the actions, which symmetrize the metric first) derivatives of the
-    # n(n+1)/2 independent components only; always ∂_μ∂_ν for μ ≤ ν only; copied to the symmetric
-    # places by exact 0/1 products (2.5x fewer derivative operations at K = 4).
-    n = grid.ndim
-    if symmetric:
-        select, expand = (jnp.asarray(a, metric.dtype) for a in _pair_matrices(n))
-        uniq = jnp.tensordot(select, metric.reshape((n * n, *grid.shape)), 1)  # (pairs, *grid)
-    else:
-        expand = jnp.eye(n * n, dtype=metric.dtype)
-        uniq = metric.reshape((n * n, *grid.shape))
-    pair_expand = jnp.asarray(_pair_matrices(n)[1], metric.dtype)
-    if method == "spectral":
-        d1, d2 = _spectral_derivatives(grid, uniq, second)
-    else:
-        d1 = jnp.stack([_component_derivative(grid, uniq, mu, 1, method) for mu in range(n)], axis=1)
-        if second:
-            d1_axis = [d1[:, mu] for mu in range(n)]
-            d2 = jnp.stack([_component_derivative(grid, uniq, mu, 2, method) if mu == nu else
-                            _component_derivative(grid, d1_axis[mu], nu, 1, method)
-                            for mu in range(n) for nu in range(mu, n)], axis=1)  # (pairs, μ ≤ ν, *grid)
-    dg = jnp.tensordot(expand, d1, 1).reshape((n, n, n, *grid.shape))
-    if not second:
-        return dg
-    ddg = jnp.tensordot(expand, d2, 1)  # (n², μ ≤ ν, *grid)
-    ddg = jnp.moveaxis(jnp.tensordot(pair_expand, jnp.moveaxis(ddg, 1, 0), 1), 0, 1)  # (n², n², *grid)
-    return dg, ddg.reshape((n, n, n, n, *grid.shape))
-
-
-def _spectral_derivatives(grid: Grid, comps, second: bool):
-    # ∂_μ (comps, n, *grid) and ∂_μ∂_ν for μ ≤ ν (comps, pairs, *grid) from one real n-dimensional
-    # FFT and one batched inverse per order. The multipliers are those of nnworld_jax.grid.derivative
-    # (ik along one axis, the Nyquist mode of an even axis dropped from odd derivatives, kept in ∂²_μ
-    # as -k²), so ∂_μ is the grid's first derivative and ∂_μ∂_ν (μ ≠ ν) the composition of two, to
-    # round-off; a few large FFTs instead of a pair per axis and component: fewer operations to compile.
-    n = grid.ndim
-    spec = jnp.fft.rfftn(comps, axes=tuple(range(1, n + 1)))  # (comps, *grid.shape[:-1], m // 2 + 1)
-    ik, k2 = [], []
-    for mu in range(n):
-        m = grid.shape[mu]
-        k = 2 * jnp.pi * jnp.fft.fftfreq(m, d=grid.spacing[mu]).astype(comps.dtype)
-        if mu == n - 1:
-            k = jnp.abs(k[: m // 2 + 1])  # the rfft half: wavenumbers 0 … m/2
-        shape = [1] * n
-        shape[mu] = k.shape[0]
-        odd = k.at[m // 2].set(0.0) if m % 2 == 0 else k
-        ik.append(jnp.broadcast_to((1j * odd).reshape(shape), spec.shape[1:]))
-        k2.append(jnp.broadcast_to((-(k**2)).reshape(shape), spec.shape[1:]))
-    d1 = jnp.fft.irfftn(spec[:, None] * jnp.stack(ik)[None], s=grid.shape, axes=tuple(range(2, n + 2)))
-    if not second:
-        return d1, None
-    mult = jnp.stack([k2[mu] if mu == nu else ik[mu] * ik[nu] for mu in range(n) for nu in range(mu, n)])
-    return d1, jnp.fft.irfftn(spec[:, None] * mult[None], s=grid.shape, axes=tuple(range(2, n + 2)))
-
-
 def _density_field(grid: Grid, metric, density: str, method: str):
     # Unchecked: public entry points validate once, not inside every grad trace. The pointwise
     # kernels are vmapped over the points (points first: XLA:CPU compiled and ran the same kernels
@@ -511,7 +364,7 @@ def _density_field(grid: Grid, metric, density: str, method: str):
     gp = _points_last_to_first(metric, 2)
     if density == "einstein-hilbert":
         dg, ddg = _metric_derivatives(grid, metric, True, method)
-        out = jax.vmap(lambda a, b, c: _sqrt_abs_det(a) * _scalar_curvature(a, b, c))(
+        out = jax.vmap(_einstein_hilbert)(
             gp, _points_last_to_first(dg, 3), _points_last_to_first(ddg, 4))
     else:
         dg = _points_last_to_first(_metric_derivatives(grid, metric, False, method), 3)
@@ -546,7 +399,7 @@ _FIELD_MESSAGES = (
 
 def _field_flags(grid: Grid, metric, matter=None, newton_g=1.0, lam=0.0):
     """Booleans for ``_FIELD_MESSAGES`` (inside the jitted bodies, so traced values are checked)."""
-    det = _det_inv(metric)[0]
+    det = det_inv(metric)[0]
     newton_g, lam = jnp.asarray(newton_g), jnp.asarray(lam)  # ~ of a Python bool is an int
     no = jnp.zeros((), bool)
     return jnp.stack([~jnp.all(jnp.isfinite(metric)), _asymmetric(metric), ~jnp.all(jnp.abs(det) > 0),
@@ -585,7 +438,7 @@ _el_jit = _jit(_el, static_argnames=("density", "method"))
 
 
 def density_field(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
-                  method: str = "spectral") -> Float[Array, "..."]:
+                  method: str = "spectral") -> Float[Array, ...]:
     """A gravitational Lagrangian density evaluated at every grid point, eqs. (89), (91), (92).
 
     Arguments:
@@ -672,7 +525,7 @@ def gravity_euler_lagrange(grid: Grid, metric: Float[Array, "n n ..."], density:
 # Action (88) with Λ and matter; Einstein equations (95)
 # ----------------------------------------------------------------------------------------------
 
-def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, "m"], dq: Float[Array, "m n"], *,
+def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, m], dq: Float[Array, "m n"], *,
                             mass: float = 0.0) -> Float[Array, ""]:
     """Matter Lagrangian L_m = -½ g^{μν}∂_μφ∂_νφ - ½m²φ² summed over m scalar fields, for eq. (88).
 
@@ -694,7 +547,7 @@ def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, "m"], dq: Fl
     mass = check_scalar(as_float(mass, "mass"), "mass")
     flags = jnp.concatenate([_point_flags(g, jnp.zeros((n, n, n), g.dtype)),
                              jnp.stack([~jnp.all(jnp.isfinite(q)) | ~jnp.all(jnp.isfinite(dq)), ~jnp.isfinite(mass)])])
-    ginv = _det_inv(g)[1]
+    ginv = det_inv(g)[1]
     out = -0.5 * jnp.einsum("mn,im,in->", ginv, dq, dq) - 0.5 * mass**2 * jnp.sum(q**2)
     return _guard(out, flags, (*_POINT_MESSAGES, "q or dq contains NaN or inf", "mass must be finite"))
 
@@ -726,12 +579,12 @@ def _matter_density(grid: Grid, metric, matter, matter_lagrangian, method):
     dq = jnp.stack([_component_derivative(grid, matter, mu, 1, method) for mu in range(n)], axis=1)
     gp = _points_last_to_first(metric, 2)
     lm = jax.vmap(matter_lagrangian)(gp, _points_last_to_first(matter, 1), _points_last_to_first(dq, 2))
-    return _sqrt_abs_det(metric) * lm.reshape(grid.shape)
+    return sqrt_abs_det(metric) * lm.reshape(grid.shape)
 
 
 def _total_action(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method):
     metric = 0.5 * (metric + jnp.swapaxes(metric, 0, 1))
-    root = _sqrt_abs_det(metric)
+    root = sqrt_abs_det(metric)
     dens = (_density_field(grid, metric, gravity, method) - 2 * lam * root) / (16 * jnp.pi * newton_g)
     if matter is not None:
         dens = dens + _matter_density(grid, metric, matter, matter_lagrangian, method)
@@ -776,7 +629,7 @@ def _lower(metric, e):
 
 
 def _root_field(grid, metric):
-    return _sqrt_abs_det(metric)
+    return sqrt_abs_det(metric)
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
@@ -831,7 +684,7 @@ def stress_energy(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Arr
 # Reference problem (conventions §6)
 # ----------------------------------------------------------------------------------------------
 
-def reference_metric(X: Float[Array, "d"], *, eps: float, signature: tuple[float, ...] | None = None) -> Float[Array, "d d"]:
+def reference_metric(X: Float[Array, d], *, eps: float, signature: tuple[float, ...] | None = None) -> Float[Array, "d d"]:
     """The conventions §6 test metric for eqs. (89)-(96), at one point X (shape (d,)).
 
     g_ab = base_ab + ε[cos(X_a' + X_b' + 0.3(a'+b')) + 0.7 sin(X_{(a'+b'+1) mod d} - 0.5a')],
@@ -885,7 +738,7 @@ def sample_metric(grid: Grid, metric_fn: Callable[[Array], Array]) -> Float[Arra
     return _guard(out, jnp.stack([~jnp.all(jnp.isfinite(vals))]), ("metric_fn(X) is NaN or inf at some grid point",))
 
 
-def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Float[Array, "d"]) -> Float[Array, "d d"]:
+def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Float[Array, d]) -> Float[Array, "d d"]:
     """G_{μν} (lower indices) of an analytic metric X -> g_{μν}(X) at one point, eqs. (93)-(96).
 
     Derivatives by forward-mode autodiff (exact), curvature by :func:`einstein_tensor_point`: the

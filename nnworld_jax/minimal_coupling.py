@@ -58,21 +58,29 @@ from __future__ import annotations
 import functools
 import math
 
-import numpy as np
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from ._checks import all_concrete, check
-from ._geometry import _det_inv, _grid_christoffel, _points_last_to_first
+from ._curvature_core import christoffel_first_kind, christoffel_second_kind, det_inv
+from ._geometry import _metric_derivatives, _points_last_to_first
 from .gravity import euler_lagrange
 from .grid import METHODS, Grid, derivative
 from .strings import worldsheet_derivatives
 
 __all__ = [
-    "emergent_metric", "hidden_density", "hidden_action", "hidden_euler_lagrange",
-    "energy_momentum_density", "christoffel_field", "covariant_divergence_density",
-    "noether_residual", "string_action", "string_eom",
+    "christoffel_field",
+    "covariant_divergence_density",
+    "emergent_metric",
+    "energy_momentum_density",
+    "hidden_action",
+    "hidden_density",
+    "hidden_euler_lagrange",
+    "noether_residual",
+    "string_action",
+    "string_eom",
 ]
 
 
@@ -146,7 +154,7 @@ def _validate(grid, metric, fields, mass, coupling, method):
 def _checked(grid, metric, fields, mass, coupling):
     # Runtime checks (eager ValueError or eqx.error_if under jit).
     metric = check(metric, ~jnp.isfinite(metric), "metric contains NaN or inf")
-    det = jax.vmap(lambda a: _det_inv(a)[0])(_points_last_to_first(metric, 2))
+    det = jax.vmap(lambda a: det_inv(a)[0])(_points_last_to_first(metric, 2))
     metric = check(metric, ~(jnp.abs(det) > 0), "metric is degenerate (det g = 0) somewhere on the grid")
     if fields is not None:
         fields = check(fields, ~jnp.isfinite(fields), "fields contain NaN or inf")
@@ -169,7 +177,7 @@ def _field_gradients(grid: Grid, fields, method):
 def _density(grid: Grid, metric, fields, mass, coupling, method):
     k, m = grid.ndim, fields.shape[0]
     metric = 0.5 * (metric + jnp.swapaxes(metric, 0, 1))
-    det, ginv = jax.vmap(_det_inv)(_points_last_to_first(metric, 2))  # (P,), (P, K, K)
+    det, ginv = jax.vmap(det_inv)(_points_last_to_first(metric, 2))  # (P,), (P, K, K)
     dq = _field_gradients(grid, fields, method).reshape((m, k, -1))
     q = fields.reshape((m, -1))
     kin = jnp.einsum("pmn,amp,anp->p", ginv, dq, dq)
@@ -190,7 +198,10 @@ def _energy_momentum(grid, metric, fields, mass, coupling, method):
 
 
 def _christoffel(grid, metric, method):
-    return _grid_christoffel(0.5 * (metric + jnp.swapaxes(metric, 0, 1)), grid, method)[2]
+    # Γ^a_bc (93) by the curvature core, from the grid derivatives of the symmetrized field
+    metric = 0.5 * (metric + jnp.swapaxes(metric, 0, 1))
+    ginv = det_inv(metric)[1]
+    return christoffel_second_kind(ginv, christoffel_first_kind(_metric_derivatives(grid, metric, False, method)))
 
 
 def _divergence(grid, metric, dens, method):
@@ -258,7 +269,7 @@ def _divergence_jit(grid, metric, dens, method):
 # ----------------------------------------------------------------------------------------------
 
 def emergent_metric(grid: Grid, displacement: Float[Array, "K ..."], *, eta: Float[Array, "K K"] | None = None,
-                    conformal: Float[Array, "..."] | None = None,
+                    conformal: Float[Array, ...] | None = None,
                     method: str = "spectral") -> Float[Array, "K K ..."]:
     """A metric g_μν of eq. (56) seen from lattice coordinates: Minkowski η (55) pulled back, times e^{2ω}.
 
@@ -316,7 +327,7 @@ def _emergent_jit(grid, displacement, eta, conformal, method):
 
 
 def hidden_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
-                   mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, "..."]:
+                   mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, ...]:
     """Density √|g| L_x of scalar matter at every grid point: a model for L_M of eqs. (84)-(85).
 
     L_x = -½ g^{μν} ∂_μφ_A ∂_νφ_A - Σ_A (½ m² φ_A² + ¼ λ φ_A⁴), mostly-plus signature.
@@ -387,8 +398,8 @@ def christoffel_field(grid: Grid, metric: Float[Array, "K K ..."], *,
                       method: str = "spectral") -> Float[Array, "K K K ..."]:
     """Christoffel symbols Γ^λ_{μν} = ½g^{λσ}(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ}) of eq. (93) on the grid.
 
-    Grid derivatives as in :func:`nnworld_jax.curvature.curvature_on_grid` (use
-    :func:`nnworld_jax.curvature.christoffel` for an analytic metric at a point).
+    Grid derivatives as in :func:`nnworld_jax.curvature.curvature_on_grid`, Γ by the same curvature
+    core (use :func:`nnworld_jax.curvature.christoffel` for an analytic metric at a point).
 
     Arguments: grid, metric (K, K, *grid.shape), method. Returns: Γ[λ, μ, ν], shape (K, K, K, *grid.shape).
     """

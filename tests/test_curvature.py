@@ -1,6 +1,7 @@
 """Curvature kernels (paper §9, eqs. (93)-(96)): exact solutions of general relativity, identities
-(contracted Bianchi, flat space in curvilinear coordinates), the conventions §6 values, and the grid
-(spectral) route against the pointwise (autodiff) route.
+(contracted Bianchi, flat space in curvilinear coordinates), the conventions §6 values, the grid
+(spectral) route against the pointwise (autodiff) route, the structure-analysis route against the plain
+route, and the curvature core against an independent ∂Γ-form reference written here.
 
 Tolerances: the pointwise route is exact up to round-off (forward-mode autodiff, closed-form
 inverse), so float64 checks use ~1e-11 relative to the size of the terms that cancel; the grid
@@ -13,8 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnworld_jax import curvature as cv
 from nnworld_jax import _compile
+from nnworld_jax import _curvature_core as cc
+from nnworld_jax import _jaxpr_structure as js
+from nnworld_jax import curvature as cv
 from nnworld_jax import grid as gr
 from nnworld_jax import metrics as mt
 
@@ -197,7 +200,7 @@ def test_contracted_bianchi_identity_on_a_random_metric(key):
 def test_inverse_is_closed_form_and_matches_lapack(key):
     for n in (3, 4):
         g = jax.random.normal(jax.random.fold_in(key, n), (n, n)) + 3 * jnp.eye(n)
-        det, inv = jax.jit(cv._inverse)(g)
+        det, inv = jax.jit(cc.det_inv)(g)
         np.testing.assert_allclose(det, np.linalg.det(np.asarray(g)), rtol=1e-13)
         np.testing.assert_allclose(inv, np.linalg.inv(np.asarray(g)), rtol=1e-12, atol=1e-14)
 
@@ -265,12 +268,29 @@ def test_gauss_bonnet_in_two_dimensions():
     np.testing.assert_allclose(gr.integral(grid, density), 0.0, atol=1e-10)
 
 
+def test_grid_route_equals_the_pointwise_route_for_a_band_limited_metric():
+    # The conventions §6 metric is a trigonometric polynomial of degree ≤ 2 per axis: its spectral
+    # ∂g and ∂∂g on n = 16 points are exact, so the grid route (curvature core on grid derivatives)
+    # equals the pointwise (autodiff) route to round-off: R ~ 1, a few hundred operations, 1e-11.
+    metric, grid = mt.periodic_test_metric(3, 0.1), gr.Grid((16, 16, 16))
+    pts, g_field = _sampled(metric, grid)
+    c = cv.curvature_on_grid(g_field, grid)
+    ref = cv.on_points(cv.curvature, metric, pts)
+    assert float(jnp.max(jnp.abs(ref.ricci_scalar))) > 0.05  # curved: not 0 == 0
+    for field in ("ricci_scalar", "kretschmann"):
+        np.testing.assert_allclose(getattr(c, field).reshape(-1), getattr(ref, field), rtol=0, atol=1e-11, err_msg=field)
+    np.testing.assert_allclose(jnp.moveaxis(c.einstein_tensor.reshape(3, 3, -1), -1, 0), ref.einstein_tensor, atol=1e-11)
+
+
 @pytest.mark.slow  # three grid sizes, each compiled
-def test_grid_route_converges_spectrally_to_the_pointwise_route():
-    # Γ is not band-limited (it contains g⁻¹), so the spectral ∂Γ has an exponentially small
-    # error: measured max |R_grid − R_pointwise| = 2.6e-4, 2.5e-6, 1.2e-8 at n = 16, 24, 32 — the
-    # test asserts each step gains more than 50× (exponential, not algebraic, convergence).
-    metric = mt.periodic_test_metric(3, 0.1)
+def test_grid_route_converges_spectrally_for_a_metric_that_is_not_band_limited():
+    # g = (1 + ε e^{sin X_0} ...) has every Fourier mode: the spectral ∂g, ∂∂g converge exponentially
+    # (measured max |R_grid − R_pointwise| below); each step must gain more than 50× (exponential,
+    # not algebraic: fd2 would gain 1.8-2.3× from 16 to 24 to 32).
+    def metric(X):
+        h = 0.3 * jnp.exp(jnp.sin(X[0] + 2 * X[1]) + 0.5 * jnp.cos(X[2]))
+        return jnp.eye(3) + h * jnp.array([[1.0, 0.2, 0.0], [0.2, 0.5, 0.1], [0.0, 0.1, 0.3]])
+
     errs = []
     for n in (16, 24, 32):
         grid = gr.Grid((n, n, n))
@@ -278,7 +298,7 @@ def test_grid_route_converges_spectrally_to_the_pointwise_route():
         R_grid = cv.curvature_on_grid(g_field, grid).ricci_scalar.reshape(-1)
         R_point = cv.on_points(cv.ricci_scalar, metric, pts)
         errs.append(float(jnp.max(jnp.abs(R_grid - R_point))))
-    assert errs[0] < 1e-3 and errs[1] < errs[0] / 50 and errs[2] < errs[1] / 50 and errs[2] < 1e-7, errs
+    assert errs[0] < 1e-1 and errs[1] < errs[0] / 50 and errs[2] < errs[1] / 50, errs
 
 
 # ------------------------------------------------------------------------------- bad input
@@ -308,23 +328,23 @@ def test_dependent_coordinates_are_found_structurally():
     # Kerr and Schwarzschild depend on (r, θ) only, de Sitter on t only; a metric that mixes the
     # coordinates through a matrix product (an op the analysis treats conservatively) on all.
     X = jnp.array([0.1, 3.0, 1.0, 0.2])
-    assert cv._dependent_coordinates(KERR, X) == (1, 2)
-    assert cv._dependent_coordinates(SCHW, X) == (1, 2)
-    assert cv._dependent_coordinates(mt.de_sitter(0.7), X) == (0,)
-    assert cv._dependent_coordinates(mt.minkowski(4), X) == ()
+    assert js._dependent_coordinates(KERR, X) == (1, 2)
+    assert js._dependent_coordinates(SCHW, X) == (1, 2)
+    assert js._dependent_coordinates(mt.de_sitter(0.7), X) == (0,)
+    assert js._dependent_coordinates(mt.minkowski(4), X) == ()
     w = jnp.array([0.0, 1.0, 0.0, 0.0])
-    assert cv._dependent_coordinates(lambda x: jnp.eye(4) * (1 + 0.1 * jnp.sin(x @ w)), X) == (0, 1, 2, 3)
+    assert js._dependent_coordinates(lambda x: jnp.eye(4) * (1 + 0.1 * jnp.sin(x @ w)), X) == (0, 1, 2, 3)
 
 
 def test_structural_zeros_of_the_metric():
     # Components that depend on no coordinate and vanish are dropped from the algebra: Kerr's
     # zeros are every off-diagonal entry but g_tφ; jnp.diag (Schwarzschild) leaves the diagonal.
     X = jnp.array([0.1, 3.0, 1.0, 0.2])
-    _, zero = cv._structure(KERR, X)
+    _, zero = js._structure(KERR, X)
     expected = ~np.eye(4, dtype=bool)
     expected[0, 3] = expected[3, 0] = False
     np.testing.assert_array_equal(zero, expected)
-    _, zero = cv._structure(SCHW, X)
+    _, zero = js._structure(SCHW, X)
     np.testing.assert_array_equal(zero, ~np.eye(4, dtype=bool))
 
     # A component that vanishes only in part of the space is not a structural zero (it depends on
@@ -333,33 +353,74 @@ def test_structural_zeros_of_the_metric():
         h = jnp.where(x[1] > 2.0, 0.1 * jnp.sin(x[1]), 0.0)
         return SCHW(x) + h * (jnp.eye(4)[0:1].T @ jnp.eye(4)[1:2] + jnp.eye(4)[1:2].T @ jnp.eye(4)[0:1])
 
-    _, zero = cv._structure(switched, X)
+    _, zero = js._structure(switched, X)
     assert not zero[0, 1] and not zero[1, 0]
 
 
-def _tensor_route(metric, X):
-    # The ∂Γ form of the Riemann tensor (module docstring), kept for n > 4 and the grid route.
-    g, dg, d2g = cv._jet(metric, X)
-    det, ginv, gamma, dgamma = cv._gamma_and_derivative(g, dg, d2g)
-    return cv._contractions(g, ginv, det, gamma, cv._riemann_from(gamma, dgamma))
+def _reference_curvature(metric, X):
+    # An independent second method, written here with jnp.einsum and LAPACK: Γ from g⁻¹ = inv(g),
+    # ∂Γ by jacfwd of Γ, R^a_bcd = ∂_cΓ^a_db − ∂_dΓ^a_cb + Γ^a_ceΓ^e_db − Γ^a_deΓ^e_cb (the ∂Γ form;
+    # the core uses the lowered jet form and never forms ∂Γ), Ricci as the trace R^a_bad.
+    def gamma(Y):
+        gi = jnp.linalg.inv(metric(Y))
+        d = jax.jacfwd(metric)(Y)  # d[a, b, c] = ∂_c g_ab
+        return 0.5 * jnp.einsum("ad,dbc->abc", gi, jnp.transpose(d, (0, 2, 1)) + d - jnp.transpose(d, (2, 0, 1)))
+
+    g, gam, dgam = metric(X), gamma(X), jax.jacfwd(gamma)(X)  # dgam[a, b, c, e] = ∂_e Γ^a_bc
+    riem = (jnp.einsum("adbc->abcd", dgam) - jnp.einsum("acbd->abcd", dgam)
+            + jnp.einsum("ace,edb->abcd", gam, gam) - jnp.einsum("ade,ecb->abcd", gam, gam))
+    ginv = jnp.linalg.inv(g)
+    ricci = jnp.einsum("abad->bd", riem)
+    scalar = jnp.einsum("bd,bd->", ginv, ricci)
+    low = jnp.einsum("ae,ebcd->abcd", g, riem)
+    up = jnp.einsum("ae,bf,cg,dh,efgh->abcd", ginv, ginv, ginv, ginv, low)
+    return cv.Curvature(g, ginv, jnp.linalg.det(g), gam, riem, ricci, scalar, ricci - 0.5 * g * scalar,
+                        jnp.einsum("abcd,abcd->", low, up))
+
+
+def _assert_same_curvature(a, b, rel):
+    # relative to each field's largest entry, or for a field that vanishes (Ricci of a vacuum
+    # metric) to the size of the Riemann terms that cancel in it
+    floor = float(np.max(np.abs(np.asarray(b.riemann))))
+    for field in cv.Curvature._fields:
+        x, y = np.asarray(getattr(a, field)), np.asarray(getattr(b, field))
+        scale = max(float(np.max(np.abs(y))), floor)
+        np.testing.assert_allclose(x, y, rtol=0, atol=rel * scale, err_msg=field)
 
 
 @pytest.mark.parametrize("name", ["random n=3", "kerr"])
-def test_component_route_equals_the_christoffel_derivative_route(key, name):
-    # Two formulas: R_abcd from ∂∂g and Γ·Γ (component route, derivatives only along the
-    # coordinates the metric depends on) against R^a_bcd from ∂Γ and Γ·Γ (tensor route, all
-    # directions). Every field agrees to round-off: 1e-12 relative to the field's largest entry.
+def test_core_equals_an_independent_christoffel_derivative_reference(key, name):
+    # Two formulas: the core's R_abcd from ∂∂g and Γ·Γ (component route for Kerr, plain route for the
+    # dense random metric) against R^a_bcd from ∂Γ and Γ·Γ with einsum and LAPACK (above). Every field
+    # agrees to round-off: 1e-12 relative to the field's largest entry (a few hundred operations).
     if name == "kerr":
         metric, X = KERR, jnp.array([0.3, 2.7, 0.9, 1.1])
     else:
         metric, X = _random_metric(key, n=3), jnp.array([0.3, -0.2, 0.5])
-    fast = cv.curvature(metric, X)
-    ref = jax.jit(_tensor_route, static_argnums=0)(metric, X)
-    for field in cv.Curvature._fields:
-        a, b = np.asarray(getattr(fast, field)), np.asarray(getattr(ref, field))
-        scale = max(float(np.max(np.abs(b))), 1e-3)
-        np.testing.assert_allclose(a, b, atol=1e-12 * scale, err_msg=field)
+    ref = jax.jit(_reference_curvature, static_argnums=0)(metric, X)
+    _assert_same_curvature(cv.curvature(metric, X), ref, 1e-12)
     assert float(jnp.max(jnp.abs(ref.riemann))) > 1e-2  # curved: the comparison is not 0 == 0
+
+
+STRUCTURED = {  # metrics with structural zeros / unused coordinates, and a point of each
+    "schwarzschild": (SCHW, [0.3, 3.1, 1.2, 0.4]),
+    "kerr": (KERR, [0.3, 2.7, 0.9, 1.1]),
+    "flrw": (mt.flrw(jnp.cosh, 1.0), [1.3, 0.4, 1.1, 0.7]),
+}
+
+
+@pytest.mark.parametrize("name", STRUCTURED)
+def test_structure_analysis_route_equals_the_plain_route(name):
+    # The jaxpr structure analysis (nnworld_jax._jaxpr_structure, JAX internals) only selects which
+    # derivatives and components the core computes; the plain route (every direction, dense arrays,
+    # no analysis) must give the same R, G, K and every other field to round-off (1e-13 of each
+    # field's largest entry: the same formulas summed in another order).
+    metric, X = STRUCTURED[name]
+    X = jnp.array(X)
+    assert cv._sparse_structure(4, js._structure(metric, X))  # the component route is the one taken
+    fast, plain = cv.curvature(metric, X), cv._curvature_plain(metric, X)
+    _assert_same_curvature(fast, plain, 1e-13)
+    assert float(jnp.max(jnp.abs(plain.riemann))) > 1e-3
 
 
 # --------------------------------------------------------------- issue #11: no silent wrong answers
@@ -387,7 +448,7 @@ def test_sphere_at_the_pole_is_an_error_under_jit_vmap_and_grad():
     sphere = mt.sphere(1.0)
     with pytest.raises(ValueError, match="degenerate"):
         cv.ricci_scalar(sphere, pole)
-    R = lambda x: cv.ricci_scalar(sphere, x)  # noqa: E731
+    R = lambda x: cv.ricci_scalar(sphere, x)
     for f, x in ((jax.jit(R), pole), (jax.vmap(R), jnp.stack([ok, pole])), (jax.jit(jax.grad(R)), pole),
                  (jax.jit(jax.vmap(jax.grad(R))), jnp.stack([ok, pole]))):
         with pytest.raises(Exception, match="degenerate"):
@@ -434,7 +495,7 @@ def test_numpy_evaluation_of_a_metric_jaxpr_equals_the_metric(name):
     }[name]
     X = jnp.array(X)
     closed = jax.make_jaxpr(metric)(X)
-    (g_np,) = cv._np_eval_jaxpr(closed.jaxpr, closed.consts, [np.asarray(X)])
+    (g_np,) = js._np_eval_jaxpr(closed.jaxpr, closed.consts, [np.asarray(X)])
     g = np.asarray(jax.jit(metric)(X))
     assert g_np.shape == g.shape and g_np.dtype == g.dtype
     np.testing.assert_array_equal(g_np == 0, g == 0)
@@ -450,8 +511,8 @@ def test_structure_without_numpy_support_falls_back_to_jax():
 
     closed = jax.make_jaxpr(metric)(jnp.ones(2))
     with pytest.raises(NotImplementedError):
-        cv._np_eval_jaxpr(closed.jaxpr, closed.consts, [np.ones(2)])
-    _, zero = cv._structure(metric, jnp.ones(2))
+        js._np_eval_jaxpr(closed.jaxpr, closed.consts, [np.ones(2)])
+    _, zero = js._structure(metric, jnp.ones(2))
     np.testing.assert_array_equal(zero, [[False, True], [True, False]])
     # R of a flat metric (g depends on X1 only through g_11: a reparametrized line) is 0 exactly.
     assert float(cv.ricci_scalar(metric, jnp.array([0.2, 0.7]))) == 0.0
