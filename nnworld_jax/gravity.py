@@ -193,7 +193,7 @@ def _contractions(ginv, dg):
     return jnp.stack(_contraction_terms(ginv, dg))
 
 
-def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, 5]:
+def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, "5"]:
     """The conventions §6 basis (I1, …, I5) of eq. (89)-(91) contracted with g_{αβ,μ} g_{γδ,ν} (no √|g|).
 
     Arguments:
@@ -438,7 +438,7 @@ _el_jit = _jit(_el, static_argnames=("density", "method"))
 
 
 def density_field(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
-                  method: str = "spectral") -> Float[Array, ...]:
+                  method: str = "spectral") -> Float[Array, "..."]:
     """A gravitational Lagrangian density evaluated at every grid point, eqs. (89), (91), (92).
 
     Arguments:
@@ -525,7 +525,7 @@ def gravity_euler_lagrange(grid: Grid, metric: Float[Array, "n n ..."], density:
 # Action (88) with Λ and matter; Einstein equations (95)
 # ----------------------------------------------------------------------------------------------
 
-def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, m], dq: Float[Array, "m n"], *,
+def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, "m"], dq: Float[Array, "m n"], *,
                             mass: float = 0.0) -> Float[Array, ""]:
     """Matter Lagrangian L_m = -½ g^{μν}∂_μφ∂_νφ - ½m²φ² summed over m scalar fields, for eq. (88).
 
@@ -684,7 +684,7 @@ def stress_energy(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Arr
 # Reference problem (conventions §6)
 # ----------------------------------------------------------------------------------------------
 
-def reference_metric(X: Float[Array, d], *, eps: float, signature: tuple[float, ...] | None = None) -> Float[Array, "d d"]:
+def reference_metric(X: Float[Array, "d"], *, eps: float, signature: tuple[float, ...] | None = None) -> Float[Array, "d d"]:
     """The conventions §6 test metric for eqs. (89)-(96), at one point X (shape (d,)).
 
     g_ab = base_ab + ε[cos(X_a' + X_b' + 0.3(a'+b')) + 0.7 sin(X_{(a'+b'+1) mod d} - 0.5a')],
@@ -738,7 +738,7 @@ def sample_metric(grid: Grid, metric_fn: Callable[[Array], Array]) -> Float[Arra
     return _guard(out, jnp.stack([~jnp.all(jnp.isfinite(vals))]), ("metric_fn(X) is NaN or inf at some grid point",))
 
 
-def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Float[Array, d]) -> Float[Array, "d d"]:
+def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Float[Array, "d"]) -> Float[Array, "d d"]:
     """G_{μν} (lower indices) of an analytic metric X -> g_{μν}(X) at one point, eqs. (93)-(96).
 
     Derivatives by forward-mode autodiff (exact), curvature by :func:`einstein_tensor_point`: the

@@ -269,7 +269,7 @@ def _divergence_jit(grid, metric, dens, method):
 # ----------------------------------------------------------------------------------------------
 
 def emergent_metric(grid: Grid, displacement: Float[Array, "K ..."], *, eta: Float[Array, "K K"] | None = None,
-                    conformal: Float[Array, ...] | None = None,
+                    conformal: Float[Array, "..."] | None = None,
                     method: str = "spectral") -> Float[Array, "K K ..."]:
     """A metric g_μν of eq. (56) seen from lattice coordinates: Minkowski η (55) pulled back, times e^{2ω}.
 
@@ -327,7 +327,7 @@ def _emergent_jit(grid, displacement, eta, conformal, method):
 
 
 def hidden_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
-                   mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, ...]:
+                   mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, "..."]:
     """Density √|g| L_x of scalar matter at every grid point: a model for L_M of eqs. (84)-(85).
 
     L_x = -½ g^{μν} ∂_μφ_A ∂_νφ_A - Σ_A (½ m² φ_A² + ¼ λ φ_A⁴), mostly-plus signature.
