@@ -5,8 +5,9 @@ thermodynamics of eqs. (6)-(14) for one network, over a batch of keys, β values
 
 * :func:`batch_map` (and :func:`make_batch_fn`, which keeps the compiled program for reuse) runs
   ``fn(shared, item)`` for every item of ``batch``, a pytree whose leaves share a leading batch
-  axis. The batch is padded to a multiple of the device count with copies of item 0 (a valid
-  input, so a kernel's domain checks never fire on padding), laid out as ``(devices, per_device)``
+  axis (``fn(shared, **{item_keyword: item})`` with ``item_keyword=``: the package's kernels take
+  their PRNG key keyword-only, ``item_keyword="key"``). The batch is padded to a multiple of the
+  device count with copies of item 0 (a valid input, so a kernel's domain checks never fire on padding), laid out as ``(devices, per_device)``
   with a :class:`jax.sharding.NamedSharding` over a one-axis :class:`jax.sharding.Mesh`, and each
   device maps its share with ``jax.lax.map(..., batch_size=chunk_size)``: at most ``chunk_size``
   items are under ``vmap`` at once per device, which bounds memory. The padding is stripped
@@ -195,12 +196,50 @@ def _compile(fn, mesh: Mesh, chunk_size, batch_keys: tuple, shared_keys: tuple, 
     return _Compiled(jitted, batch_sharding, replicated)
 
 
+class _ItemByName:
+    """``fn(shared, **{name: item})`` as a kernel ``(shared, item)``: equal and hashed by (fn, name),
+    so the compile cache and the recorded kernel name are those of ``fn`` itself; weak-referenceable
+    (``jax.jit`` and ``jax.eval_shape`` cache on the function)."""
+
+    __slots__ = ("fn", "name", "__weakref__")
+
+    def __init__(self, fn: Callable, name: str):
+        self.fn, self.name = fn, name
+
+    def __call__(self, shared, item):
+        return self.fn(shared, **{self.name: item})
+
+    def __eq__(self, other):
+        return type(other) is _ItemByName and (self.fn, self.name) == (other.fn, other.name)
+
+    def __hash__(self):
+        return hash((_ItemByName, self.fn, self.name))
+
+    def __repr__(self):
+        return f"_ItemByName({self.fn!r}, {self.name!r})"
+
+
+def _kernel(fn, item_keyword):
+    """The kernel ``(shared, item)`` of ``fn`` (TypeError/ValueError naming the bad argument)."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable fn(shared, item), got {type(fn).__name__}")
+    if item_keyword is None:
+        return fn
+    if not isinstance(item_keyword, str) or not item_keyword.isidentifier():
+        raise ValueError(f"item_keyword must be None or a parameter name of fn (a Python identifier, e.g. 'key'), "
+                         f"got {item_keyword!r}")
+    return _ItemByName(fn, item_keyword)
+
+
 def make_batch_fn(fn: Callable[[Any, Any], Any], *, chunk_size: int | None = None, mesh: Mesh | None = None,
-                  devices=None) -> Callable:
+                  devices=None, item_keyword: str | None = None) -> Callable:
     """Return ``apply(batch, shared=None)``: ``fn(shared, item)`` over the batch, vmapped and sharded.
 
     Arguments:
         fn: kernel of one item, ``fn(shared, item) -> pytree of arrays``; jit/vmap-able.
+        item_keyword: pass the item by this name, ``fn(shared, **{item_keyword: item})``: for
+            kernels whose PRNG key is keyword-only (``item_keyword="key"``, e.g.
+            :func:`nnworld_jax.experiments.free_energy_vs_beta_item`). Default: positionally.
         chunk_size: items each device evaluates at once under ``vmap`` (memory bound); default
             all of its share at once.
         mesh: a :class:`jax.sharding.Mesh`; the batch axis is split over all of its axes.
@@ -209,8 +248,7 @@ def make_batch_fn(fn: Callable[[Any, Any], Any], *, chunk_size: int | None = Non
     The returned function keeps its compiled program: calling it again with a batch of the same
     shapes does not recompile. See :func:`batch_map` for the semantics.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable fn(shared, item), got {type(fn).__name__}")
+    fn = _kernel(fn, item_keyword)
     chunk_size = None if chunk_size is None else _check_count(chunk_size, "chunk_size")
     if mesh is not None and devices is not None:
         raise ValueError("pass mesh= or devices=, not both")
@@ -241,12 +279,14 @@ def make_batch_fn(fn: Callable[[Any, Any], Any], *, chunk_size: int | None = Non
 
 
 def batch_map(fn: Callable[[Any, Any], Any], batch, *, shared=None, chunk_size: int | None = None,
-              mesh: Mesh | None = None, devices=None):
+              mesh: Mesh | None = None, devices=None, item_keyword: str | None = None):
     """``fn(shared, item)`` for every item of ``batch``, vmapped in chunks and sharded over devices.
 
     Arguments:
         fn: kernel of one item, ``fn(shared, item) -> pytree``; for example
-            ``lambda beta, key: nw.thermodynamics(random_network(key, 16), beta)``.
+            ``lambda beta, key: nw.thermodynamics(random_network(16, key=key), beta)``.
+        item_keyword: call ``fn(shared, **{item_keyword: item})`` instead (kernels whose PRNG key
+            is keyword-only: ``item_keyword="key"``).
         batch: pytree whose leaves share a leading batch axis of length B ≥ 1 (PRNG keys, old
             uint32 or typed, β values, weights, ...). B need not divide by the device count.
         shared: pytree of arrays passed unbatched to every call (replicated on every device).
@@ -263,7 +303,8 @@ def batch_map(fn: Callable[[Any, Any], Any], batch, *, shared=None, chunk_size: 
         >>> [round(float(v), 4) for v in out]
         [0.0, 1.6829, 1.8186, 0.2822, -1.5136]
     """
-    return make_batch_fn(fn, chunk_size=chunk_size, mesh=mesh, devices=devices)(batch, shared)
+    return make_batch_fn(fn, chunk_size=chunk_size, mesh=mesh, devices=devices, item_keyword=item_keyword)(
+        batch, shared)
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,6 +375,8 @@ def _tree_hash(host_leaves, treedef) -> str:
 def _kernel_name(fn) -> str:
     """A stable name of the kernel (module.qualname, and a partial's bound arguments): recorded
     and checked on resume, so that a directory is not resumed with another function."""
+    if isinstance(fn, _ItemByName):  # the same computation as fn with the item passed positionally
+        return _kernel_name(fn.fn)
     if isinstance(fn, functools.partial):
         try:
             bound = _canonical_json({"args": list(fn.args), "keywords": fn.keywords})
@@ -552,11 +595,12 @@ def _check_count(n, name: str) -> int:
 def run_chunked(fn: Callable[[Any, Any], Any], batch, out_dir, *, shared=None, chunk_size: int, config=None,
                 vmap_chunk_size: int | None = None, mesh: Mesh | None = None, devices=None,
                 progress: bool = True, description: str = "chunks",
-                on_chunk: Callable[[int], None] | None = None) -> ChunkedRun:
+                on_chunk: Callable[[int], None] | None = None, item_keyword: str | None = None) -> ChunkedRun:
     """Run :func:`batch_map` over ``batch`` in files of ``chunk_size`` items; resume after a kill.
 
     Arguments:
-        fn, batch, shared: as for :func:`batch_map`.
+        fn, batch, shared, item_keyword: as for :func:`batch_map` (the kernel's recorded name is
+            ``fn``'s whichever way the item is passed).
         out_dir: directory for ``manifest.json``, ``chunk_NNNNNN.npz`` files and the lock file
             ``.run_chunked.lock`` (created).
         chunk_size: items per chunk file (one jitted call per chunk; the last is padded to the
@@ -586,8 +630,7 @@ def run_chunked(fn: Callable[[Any, Any], Any], batch, out_dir, *, shared=None, c
     naming ``manifest.json`` if it is unreadable; :class:`RunDirectoryBusyError` (a subclass) if
     another run holds the directory.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable fn(shared, item), got {type(fn).__name__}")
+    fn = _kernel(fn, item_keyword)
     chunk_size = _check_count(chunk_size, "chunk_size")
     if on_chunk is not None and not callable(on_chunk):
         raise TypeError(f"on_chunk must be callable or None, got {type(on_chunk).__name__}")

@@ -84,15 +84,15 @@ class MonteCarloEstimate(NamedTuple):
     ess: Array  # effective sample size of the importance weights
 
 
-def log_partition_monte_carlo(net: Network, beta, key: PRNGKeyArray, *, method: Method = "paper",
+def log_partition_monte_carlo(net: Network, beta, *, key: PRNGKeyArray, method: Method = "paper",
                               n_samples: int = 100_000, widen: float = 2.0) -> MonteCarloEstimate:
     """log Z of eq. (5) (or of (7) before expansion) by importance sampling around x*.
 
     Proposal: ½ N(x*, Σ) + ½ N(x*, widen² Σ), Σ the covariance of the Gaussian form; the wide
     component keeps the weights bounded where the exact integrand has heavier tails than the
     Gaussian (tanh saturates). Returns the estimate, its standard error and the effective sample
-    size. ``key`` is a ``jax.random`` key; ``beta`` a scalar > 0; ``n_samples`` an integer >= 2
-    (a standard error needs two samples); ``widen`` finite and >= 1.
+    size. ``key`` (keyword-only, as in equinox) is a ``jax.random`` key; ``beta`` a scalar > 0;
+    ``n_samples`` an integer >= 2 (a standard error needs two samples); ``widen`` finite and >= 1.
     """
     n_samples = check_count(n_samples, "n_samples", 2)
     net = _check_network(net)

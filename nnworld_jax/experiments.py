@@ -254,8 +254,8 @@ def spectral_norm(w: Float[Array, "N N"]) -> Float[Array, ""]:
     return jnp.sqrt(jnp.linalg.eigvalsh(w.T @ w)[-1])
 
 
-def check_key(key):
-    """``key`` as one PRNG key (new-style ``jax.random.key`` or a legacy uint32[2] ``PRNGKey``);
+def check_key(*, key):
+    """``key`` (keyword-only, as in equinox) as one PRNG key (new-style ``jax.random.key`` or a legacy uint32[2] ``PRNGKey``);
     a batch of keys is refused with the advice to ``jax.vmap``."""
     if hasattr(key, "dtype") and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
         if key.shape != ():
@@ -277,7 +277,7 @@ def check_static(value, name: str, ok, expected: str):
     return value
 
 
-def sample_network(key: PRNGKeyArray, n: int, *, sigma: float, bias: float, max_norm: float, dtype) -> Network:
+def sample_network(n: int, *, key: PRNGKeyArray, sigma: float, bias: float, max_norm: float, dtype) -> Network:
     """A random tanh network of the ``free_energy_vs_beta`` ensemble (m = 0, eqs. (1)-(3)).
 
     w_ij ~ N(0, σ²/N), then scaled by min(1, max_norm/‖w‖₂) so that ‖w‖₂ ≤ max_norm < 1 (a
@@ -285,10 +285,10 @@ def sample_network(key: PRNGKeyArray, n: int, *, sigma: float, bias: float, max_
     conventions §1); b_i ~ N(0, bias²).
 
     Domains: n a positive integer, σ ≥ 0, bias ≥ 0, 0 < max_norm < 1 (Python numbers, fixed per
-    ensemble), ``dtype`` a floating dtype, ``key`` one PRNG key; anything else is a ValueError or
-    TypeError naming the argument.
+    ensemble), ``dtype`` a floating dtype, ``key`` (keyword-only, as in equinox) one PRNG key;
+    anything else is a ValueError or TypeError naming the argument.
     """
-    key = check_key(key)
+    key = check_key(key=key)
     n = check_static(n, "n", lambda v: isinstance(v, (int, np.integer)) and v >= 1, "a positive integer")
     sigma = check_static(sigma, "sigma", lambda v: math.isfinite(v) and v >= 0, "finite and >= 0")
     bias = check_static(bias, "bias", lambda v: math.isfinite(v) and v >= 0, "finite and >= 0")
@@ -303,7 +303,7 @@ def sample_network(key: PRNGKeyArray, n: int, *, sigma: float, bias: float, max_
     return Network(w, b)
 
 
-def free_energy_vs_beta_item(betas: Float[Array, " K"], key: PRNGKeyArray, *, n: int, sigma: float, bias: float,
+def free_energy_vs_beta_item(betas: Float[Array, " K"], *, key: PRNGKeyArray, n: int, sigma: float, bias: float,
                              max_norm: float) -> dict:
     """F (45), U (46) and S_x = β²∂F/∂β (13) of one random network on the grid ``betas``.
 
@@ -315,13 +315,14 @@ def free_energy_vs_beta_item(betas: Float[Array, " K"], key: PRNGKeyArray, *, n:
     (N,) ascending, and ``weight_norm`` ‖w‖₂ (scalar), all in the dtype of ``betas``.
 
     ``betas`` is a 1-D array (integers promoted to float) with every β finite and > 0 (checked
-    eagerly and under jit); n, sigma, bias and max_norm as for :func:`sample_network`.
+    eagerly and under jit); ``key`` (keyword-only, as in equinox: the batch runs it with
+    ``item_keyword="key"``), n, sigma, bias and max_norm as for :func:`sample_network`.
     """
     betas = as_float(betas, "betas")  # integers promoted, never the reverse
     if betas.ndim != 1 or betas.shape[0] == 0:
         raise ValueError(f"betas must be a non-empty 1-D grid of β, got shape {betas.shape}")
     betas = check_positive(betas, "betas")
-    net = sample_network(key, n, sigma=sigma, bias=bias, max_norm=max_norm, dtype=betas.dtype)
+    net = sample_network(n, key=key, sigma=sigma, bias=bias, max_norm=max_norm, dtype=betas.dtype)
     lam = jnp.linalg.eigvalsh(gauss_newton_operator(net, mean_state(net)))
     f = jax.vmap(free_energy_eigen, in_axes=(None, 0))(lam, betas)
     u = jax.vmap(virial_average_loss, in_axes=(None, 0))(lam, betas)
@@ -402,7 +403,7 @@ def _free_energy_vs_beta(params: dict, out_dir: Path, progress: bool, run_id: st
     item = functools.partial(free_energy_vs_beta_item, n=params["n_neurons"], sigma=params["sigma"],
                              bias=params["bias"], max_norm=params["max_norm"])
     t0 = time.perf_counter()
-    run = run_chunked(item, keys, out_dir, shared=betas, chunk_size=params["chunk_size"],
+    run = run_chunked(item, keys, out_dir, shared=betas, item_keyword="key", chunk_size=params["chunk_size"],
                       config={"experiment": "free_energy_vs_beta", **params}, progress=progress,
                       description="free_energy_vs_beta")
     seconds = time.perf_counter() - t0

@@ -288,7 +288,7 @@ def chain_network(n_boundary: int, chains: Sequence[tuple[int, int, int]], *, we
     return ChainNetwork(w, tuple(range(k)), tuple((int(a), int(b), int(c)) for a, b, c in chains), lengths)
 
 
-def random_chain_network(key: PRNGKeyArray, n_boundary: int = 6, n_chains: int = 5, *, min_length: int = 0,
+def random_chain_network(n_boundary: int = 6, n_chains: int = 5, *, key: PRNGKeyArray, min_length: int = 0,
                          max_length: int = 8, parallel: int = 1) -> ChainNetwork:
     """Random chains for eq. (100): boundary neurons split into sources (first half) and sinks
     (second half); ``n_chains`` distinct source → sink pairs get ``parallel`` chains each, of random
@@ -296,6 +296,7 @@ def random_chain_network(key: PRNGKeyArray, n_boundary: int = 6, n_chains: int =
     boundary neurons are the chains themselves: with ``parallel=1`` d = L exactly, with
     ``parallel > 1`` d → min L as ε → 0. Built eagerly; padded with isolated neurons to the
     fixed size N = K + n_chains·parallel·max_length so that all draws share one shape (one jit).
+    ``key`` (keyword-only, as in equinox) draws the pairs and the lengths.
     """
     k = int(n_boundary)
     n_src = k // 2

@@ -340,12 +340,13 @@ class TeacherStudent(NamedTuple):
     teacher: eqx.nn.MLP
 
 
-def teacher_student_task(key: PRNGKeyArray, *, in_size: int = 4, out_size: int = 2, width: int = 8,
+def teacher_student_task(*, key: PRNGKeyArray, in_size: int = 4, out_size: int = 2, width: int = 8,
                          depth: int = 2, n_data: int = 256, noise: float = 0.01) -> TeacherStudent:
     """A random tanh teacher MLP and ``n_data`` noisy samples of it (generated, nothing fetched).
 
     The teacher is ``equinox.nn.MLP(in_size, out_size, width, depth)`` with tanh everywhere (one f,
     eq. (2)); inputs are standard normal, outputs the teacher's plus Gaussian noise of std ``noise``.
+    ``key`` (keyword-only, as in equinox) draws the teacher, the inputs and the noise.
     """
     for name, v in (("in_size", in_size), ("out_size", out_size), ("width", width), ("n_data", n_data)):
         if int(v) != v or v < 1:
@@ -367,7 +368,7 @@ class TrainingHistory(NamedTuple):
     thermo: Thermodynamics  # each field (steps,)
 
 
-def train_student(key: PRNGKeyArray, task: TeacherStudent, beta, *, steps: int = 300,
+def train_student(task: TeacherStudent, beta, *, key: PRNGKeyArray, steps: int = 300,
                   learning_rate: float = 1e-2, regularization: float = 0.0,
                   method: Method = "paper",
                   optimizer: optax.GradientTransformation | None = None) -> tuple[eqx.nn.MLP, TrainingHistory]:
@@ -380,9 +381,9 @@ def train_student(key: PRNGKeyArray, task: TeacherStudent, beta, *, steps: int =
     nothing makes U decrease. The paper's learning, which lowers U toward (11), is :func:`learn`.
 
     Arguments:
-        key: PRNG key of the student's initialization.
         task: a :class:`TeacherStudent`.
         beta: inverse temperature β > 0 of the recorded thermodynamics (fixed).
+        key: PRNG key of the student's initialization (keyword-only, as in equinox).
         steps: number of optimizer steps.
         learning_rate: Adam's step size when ``optimizer`` is None.
         regularization: adds ``regularization * F`` (:func:`free_energy_regularizer`) to the loss.

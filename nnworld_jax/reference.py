@@ -52,11 +52,12 @@ def diagonal_network(spectrum, m=0.0, dtype=None) -> Network:
                    activation="linear", m=m)
 
 
-def random_network(key: PRNGKeyArray, n: int, *, gain: float = 0.6, bias: float = 0.3,
+def random_network(n: int, *, key: PRNGKeyArray, gain: float = 0.6, bias: float = 0.3,
                    activation="tanh", m=0.0, dtype=None) -> Network:
     """A random network for eqs. (1)-(3): w ~ gain/√N · normal (so ‖w‖₂ ≈ 2·gain), b ~ bias · normal.
 
-    ``n`` is an integer >= 1; ``gain`` and ``bias`` finite scalars; ``dtype`` a floating dtype.
+    ``n`` is an integer >= 1; ``key`` (keyword-only, as in equinox) one ``jax.random`` key;
+    ``gain`` and ``bias`` finite scalars; ``dtype`` a floating dtype.
     """
     n = check_count(n, "n")
     dtype = float_dtype_arg(dtype)

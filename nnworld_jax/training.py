@@ -364,7 +364,7 @@ class SLQFreeEnergy(NamedTuple):
     truncation_error: Array  # largest change of log det/(2β) from k - 1 to k Lanczos steps
 
 
-def feedforward_free_energy_slq(model, beta, inputs: Float[Array, "B n_in"], key: PRNGKeyArray, *,
+def feedforward_free_energy_slq(model, beta, inputs: Float[Array, "B n_in"], *, key: PRNGKeyArray,
                                 num_probes: int = 16, num_steps: int = 30, checks: bool = True) -> SLQFreeEnergy:
     """Batch-mean data-conditioned F, eq. (45), by stochastic Lanczos quadrature (value only).
 
@@ -372,7 +372,8 @@ def feedforward_free_energy_slq(model, beta, inputs: Float[Array, "B n_in"], key
     :func:`nnworld_jax.lanczos.slq_logdet` with products (I + βG)v = v + βJ_fᵀ(J_f v) taken layer by
     layer, (J_f v)_k = v_k - f′_k ⊙ (W_k v_{k-1}) (no n × n matrix; memory O(n·probes)). For layers too
     wide for :func:`feedforward_thermodynamics`'s block Cholesky. Not differentiable (use
-    :func:`free_energy_term` for gradients).
+    :func:`free_energy_term` for gradients). ``key`` (keyword-only, as in equinox) draws the
+    ``num_probes`` Rademacher probes shared by all examples.
     """
     layers = _checked_layers(model_layers(model), checks)
     dtype = _dtype(layers)
@@ -382,7 +383,7 @@ def feedforward_free_energy_slq(model, beta, inputs: Float[Array, "B n_in"], key
     sizes = [layer.weight.shape[0] for layer in layers]
     n = sum(sizes)
     offsets = [sum(sizes[:k]) for k in range(len(sizes) + 1)]
-    probes = rademacher_probes(key, n, num_probes, dtype)
+    probes = rademacher_probes(n, num_probes, dtype, key=key)
 
     def one(x0):
         _, slopes = _forward(layers, x0)

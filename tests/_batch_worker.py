@@ -45,7 +45,7 @@ def eigen_kernel(betas, key):
 
 def thermo_kernel(_, item):
     """F, U, S_x of one random tanh network (Newton for x*, Cholesky, autodiff in β)."""
-    th = nw.thermodynamics(nw.reference.random_network(item["key"], 4), item["beta"])
+    th = nw.thermodynamics(nw.reference.random_network(4, key=item["key"]), item["beta"])
     return {"F": th.free_energy, "U": th.average_loss, "S": th.entropy}
 
 

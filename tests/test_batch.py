@@ -171,6 +171,33 @@ def test_run_chunked_writes_resumes_and_refuses_another_config(tmp_path):
         run_chunked(lambda b, k: eigen_kernel(b, k), keys, tmp_path, shared=betas, chunk_size=4, config=cfg)
 
 
+def test_item_keyword_passes_the_item_by_name(tmp_path):
+    # The package's kernels take their PRNG key keyword-only: item_keyword="key" calls
+    # fn(shared, key=item), bitwise the positional kernel. run_chunked records fn's own name
+    # either way (the same computation), so a run begun with the item positional resumes by name.
+    keys = jax.random.split(jax.random.PRNGKey(7), 5)
+    betas = jnp.asarray(BETAS)
+
+    def by_name(b, *, key):
+        return eigen_kernel(b, key)
+
+    ref = plain(eigen_kernel, keys, betas)
+    chex.assert_trees_all_equal(dict(batch_map(by_name, keys, shared=betas, chunk_size=2, item_keyword="key")),
+                                dict(ref))
+    with pytest.raises(TypeError, match="positional"):  # the item passed positionally: the kernel refuses it
+        batch_map(by_name, keys, shared=betas)
+
+    def either(b, key):
+        return eigen_kernel(b, key)
+
+    first = run_chunked(either, keys, tmp_path, shared=betas, chunk_size=4, config={}, progress=False)
+    again = run_chunked(either, keys, tmp_path, shared=betas, chunk_size=4, config={}, progress=False,
+                        item_keyword="key")
+    assert first.computed == [0, 1] and again.computed == [] and again.skipped == [0, 1]
+    chex.assert_trees_all_equal(first.results, jax.tree_util.tree_map(np.asarray, dict(ref)))
+    chex.assert_trees_all_equal(again.results, first.results)
+
+
 def test_killed_run_resumes_without_recomputing_finished_chunks(tmp_path):
     # 48 items in 6 chunks of 8 on 4 devices, 0.4 s pause after each chunk; SIGKILL once 2 chunk
     # files exist, then rerun: recorded chunks keep their inode and mtime and are not recomputed,
@@ -278,7 +305,7 @@ def test_cli_free_energy_vs_beta_physics_and_resume(tmp_path, capsys):
     idx, kb = np.array([0, 101, 255]), np.array([0, 4, 8])
 
     def direct(key, beta):
-        net = experiments.sample_network(key, p["n_neurons"], sigma=p["sigma"], bias=p["bias"],
+        net = experiments.sample_network(p["n_neurons"], key=key, sigma=p["sigma"], bias=p["bias"],
                                          max_norm=p["max_norm"], dtype=jnp.float64)
         th = nw.thermodynamics(net, beta)
         return jnp.stack([th.free_energy, th.average_loss, th.entropy])

@@ -86,18 +86,19 @@ def test_spectral_radius_matches_eigenvalues(key):
     assert float(h.spectral_radius(jnp.asarray(h.chain_network(2, [(0, 1, 4)]).w))) == 0.0  # nilpotent
 
 
-def test_domain_error_eager_and_jit():
-    w = jnp.asarray(h.cycle_network(6))  # ρ = 1
-    with pytest.raises(ValueError, match="spectral_radius"):
-        h.boundary_weights(w, 1.0, (0, 3))
-    with pytest.raises(ValueError, match="spectral_radius"):
-        h.boundary_weights(w, 1.5, (0, 3))
-    with pytest.raises(ValueError, match="eps"):
-        h.boundary_weights(w, -0.1, (0, 3))
-    f = jax.jit(lambda w, e: h.boundary_weights(w, e, (0, 3)))
-    assert np.isfinite(f(w, 0.9)).all()
-    with pytest.raises(Exception, match="spectral_radius"):
-        f(w, 1.01).block_until_ready()
+class TestDomainError(chex.TestCase):
+    """ε ρ(w) ≥ 1 (the walk sum of (98) diverges) or ε < 0: refused eagerly and under jit."""
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_domain_error(self):
+        w = jnp.asarray(h.cycle_network(6))  # ρ = 1
+        expected = ValueError if self.variant.type == chex.ChexVariantType.WITHOUT_JIT else Exception
+        f = self.variant(lambda w, e: h.boundary_weights(w, e, (0, 3)))
+        assert np.isfinite(f(w, 0.9)).all()  # the positive control: inside the domain
+        for eps, name in ((1.0, "spectral_radius"), (1.5, "spectral_radius"), (1.01, "spectral_radius"),
+                          (-0.1, "eps")):
+            with pytest.raises(expected, match=name):
+                jax.block_until_ready(f(w, eps))
 
 
 def test_gradients_match_finite_differences(key):
@@ -129,7 +130,7 @@ def test_weights_shift_chain_length():
 def test_random_chain_networks_decode_exactly(seed):
     # Disjoint source → sink chains: the only walks are the chains, so d = L to round-off on every
     # chained pair and +inf elsewhere (reverse pairs, unchained pairs, the diagonal).
-    net = h.random_chain_network(jax.random.PRNGKey(seed), n_boundary=8, n_chains=9, max_length=9)
+    net = h.random_chain_network(key=jax.random.PRNGKey(seed), n_boundary=8, n_chains=9, max_length=9)
     for eps in (0.5, 0.2):
         _, d = wb_and_d(net.w, eps, net.boundary)
         d = np.asarray(d)
@@ -142,7 +143,7 @@ def test_parallel_random_chains_approach_shortest():
     # Up to three parallel chains per pair: w∂ = Σ_chains ε^{L+1} exactly (only those walks), so
     # d = L_min + log_ε(Σ ε^{L - L_min}) ≤ L_min, and the gap shrinks like log(multiplicity)/|ln ε|
     # as ε → 0 (d → L_min). Exact formula to 1e-9; monotone approach.
-    net = h.random_chain_network(jax.random.PRNGKey(3), n_boundary=6, n_chains=6, min_length=1,
+    net = h.random_chain_network(key=jax.random.PRNGKey(3), n_boundary=6, n_chains=6, min_length=1,
                                  max_length=7, parallel=3)
     finite = np.isfinite(net.lengths)
     gaps = []

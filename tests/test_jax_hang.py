@@ -27,7 +27,7 @@ OURS = textwrap.dedent("""
     import jax, jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
     import nnworld_jax as nw
-    nets = jax.vmap(lambda k: nw.reference.random_network(k, 8))(jax.random.split(jax.random.PRNGKey(0), 256))
+    nets = jax.vmap(lambda k: nw.reference.random_network(8, key=k))(jax.random.split(jax.random.PRNGKey(0), 256))
     loss = lambda nets: jnp.sum(jax.vmap(nw.free_energy, in_axes=(0, None))(nets, 2.0))
     for _ in range(3):
         jax.block_until_ready(jax.jit(jax.value_and_grad(loss))(nets))

@@ -4,6 +4,7 @@ the dense Cholesky path of partition.py, and jax.grad of the dense path."""
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -213,8 +214,8 @@ def test_gradient_matches_jax_grad_of_the_dense_path():
     f_s, g_slq = jax.jit(jax.value_and_grad(f_slq, argnums=(0, 1, 2, 3)))(*args)
     f_d, g_dense = jax.jit(jax.value_and_grad(f_dense, argnums=(0, 1, 2, 3)))(*args)
     np.testing.assert_allclose(float(f_s), float(f_d), rtol=1e-11)
-    for name, a, r in zip(("values", "b", "beta", "m"), g_slq, g_dense):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(r), rtol=1e-8, atol=1e-10, err_msg=name)
+    chex.assert_trees_all_close(dict(zip(("values", "b", "beta", "m"), g_slq)),
+                                dict(zip(("values", "b", "beta", "m"), g_dense)), rtol=1e-8, atol=1e-10)
     # Forward mode too (the rule is a custom_jvp): U = ∂(βF)/∂β = F + β ∂F/∂β, eq. (10).
     u_slq = jax.jit(lambda be: jax.jvp(lambda t: t * f_slq(w0.values, b0, t, 0.1), (be,), (jnp.ones_like(be),))[1])(
         jnp.asarray(1.3))
@@ -278,20 +279,39 @@ def test_bad_input_raises():
 # ------------------------------------------------------------------ issue #11: no silent wrong answers
 
 
-def test_gradient_outside_the_domain_raises_under_jit():
-    # Every 1 + β(λ_i - m) < 0: A is negative definite and CG converges on it as well. The gradient
-    # in b does not read the log-det value, so a check on the value alone was dead code: jit(grad)
-    # used to return a finite, meaningless gradient (0.1234 per entry here; 5.19 in the issue).
-    w = sp.cycle_weights(8, C)
+class TestGradientFailsLoudly(chex.TestCase):
+    """The CG route of the gradient, eagerly (a ValueError) and under jit (equinox's runtime error)."""
 
-    def f(b):
-        return lz.free_energy_slq(sp.SparseNetwork(w, b, m=5.0), BETA, probes="exact", num_steps=8).free_energy
+    def expected(self):
+        return ValueError if self.variant.type == chex.ChexVariantType.WITHOUT_JIT else Exception
 
-    b = jnp.full(8, B)
-    with pytest.raises(ValueError, match="not positive definite"):
-        jax.grad(f)(b)
-    with pytest.raises(Exception, match="not positive definite"):
-        jax.block_until_ready(jax.jit(jax.grad(f))(b))
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_outside_the_domain(self):
+        # Every 1 + β(λ_i - m) < 0: A is negative definite and CG converges on it as well. The gradient
+        # in b does not read the log-det value, so a check on the value alone was dead code: jit(grad)
+        # used to return a finite, meaningless gradient (0.1234 per entry here; 5.19 in the issue).
+        w = sp.cycle_weights(8, C)
+
+        def f(b):
+            return lz.free_energy_slq(sp.SparseNetwork(w, b, m=5.0), BETA, probes="exact", num_steps=8).free_energy
+
+        with pytest.raises(self.expected(), match="not positive definite"):
+            jax.block_until_ready(self.variant(jax.grad(f))(jnp.full(8, B)))
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_cg_out_of_steps(self):
+        # A = I + βG of the random sparse network of test_gradient_matches_jax_grad_of_the_dense_path
+        # (N = 14, 14 distinct eigenvalues), where the default budget converges to the exact gradient
+        # (the positive control): CG needs up to 14 steps for the residual 1e-10 and cannot reach it
+        # in 2, so the gradient must raise naming the step budget instead of returning an estimate.
+        w0 = random_sparse(14, seed=11, scale=0.3)
+
+        def f(b):
+            net = sp.SparseNetwork(w0, b)
+            return lz.free_energy_slq(net, BETA, probes="exact", num_steps=14, cg_max_steps=2).free_energy
+
+        with pytest.raises(self.expected(), match=r"did not converge in cg_max_steps = 2 steps"):
+            jax.block_until_ready(self.variant(jax.grad(f))(jnp.linspace(-0.5, 0.4, 14)))
 
 
 def test_counts_are_positive_integers():

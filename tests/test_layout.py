@@ -4,7 +4,10 @@
   live in private modules (``_fields``, ``_geometry``, ``_netcore``, ...), which say whom they serve;
 * every module declares ``__all__``;
 * one test for "is this a tracer": ``_checks.is_traced``, not ``isinstance(x, jax.core.Tracer)``
-  scattered through the modules.
+  scattered through the modules;
+* PRNG keys are keyword-only, as in equinox (``eqx.nn.Linear(in, out, *, key)``): every public
+  function (and method of a public class) of a public module with a parameter named ``key`` takes
+  it after ``*``, so a key passed positionally is a TypeError, never a silently shifted argument.
 """
 
 from __future__ import annotations
@@ -55,3 +58,61 @@ def test_one_tracer_test():
              for n in ast.walk(_tree(p))
              if isinstance(n, ast.Attribute) and n.attr == "Tracer"]
     assert not sites, f"use _checks.is_traced instead of jax.core.Tracer at {sites}"
+
+
+def _positional_keys(tree: ast.Module) -> list[str]:
+    """``name:line`` of every public function or public method whose parameter ``key`` can be
+    passed positionally (any parameter before ``*``)."""
+    bad = []
+
+    def visit(body, prefix):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                if any(a.arg == "key" for a in (*node.args.posonlyargs, *node.args.args)):
+                    bad.append(f"{prefix}{node.name}:{node.lineno}")
+            elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                visit(node.body, f"{prefix}{node.name}.")
+
+    visit(tree.body, "")
+    return bad
+
+
+PUBLIC_MODULES = [p for p in MODULES if not any(part.startswith("_") for part in p.relative_to(PACKAGE).parts)]
+
+
+def test_the_key_rule_flags_positional_keys():
+    # Negative control: a positional key, a defaulted positional key and a method's positional key
+    # are flagged; keyword-only keys, private functions and nested helpers are not.
+    source = """
+def positional(key, n): ...
+def defaulted(n, key=None): ...
+class Model:
+    def sample(self, key): ...
+    def fine(self, x, *, key): ...
+def fine(n, *, key): ...
+def _private(key): ...
+def outer(n, *, key):
+    def inner(key): ...
+"""
+    assert _positional_keys(ast.parse(source)) == ["positional:2", "defaulted:3", "Model.sample:5"]
+    assert "nnworld_jax/reference.py" in {p.relative_to(PACKAGE.parent).as_posix() for p in PUBLIC_MODULES}
+
+
+@pytest.mark.parametrize("path", PUBLIC_MODULES, ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_prng_keys_are_keyword_only(path):
+    bad = _positional_keys(_tree(path))
+    assert not bad, f"{path.relative_to(PACKAGE)}: PRNG key not keyword-only (write `*, key`) in {bad}"
+
+
+def test_a_positional_key_is_a_type_error():
+    # The rule's consequence at run time: the old positional call orders fail before any work.
+    import jax
+
+    import nnworld_jax as nw
+
+    key = jax.random.PRNGKey(0)
+    calls = (lambda: nw.reference.random_network(key, 4), lambda: nw.lanczos.rademacher_probes(key, 4, 2),
+             lambda: nw.teacher_student_task(key), lambda: nw.experiments.check_key(key))
+    for call in calls:
+        with pytest.raises(TypeError, match=r"positional argument|keyword-only argument: 'key'"):
+            call()

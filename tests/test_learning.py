@@ -50,8 +50,7 @@ def test_regularizer_gradient_is_the_free_energy_gradient(mlp):
     reg = nw.free_energy_regularizer(4.0, strength=0.5)
     g_reg = eqx.filter_grad(reg)(mlp)
     g_f = eqx.filter_grad(lambda m: nw.free_energy(nw.network_from_mlp(m), 4.0))(mlp)
-    for a, b in zip(jax.tree_util.tree_leaves(g_reg), jax.tree_util.tree_leaves(g_f)):
-        np.testing.assert_allclose(a, 0.5 * b, rtol=1e-6, atol=1e-12)
+    chex.assert_trees_all_close(g_reg, jax.tree_util.tree_map(lambda b: 0.5 * b, g_f), rtol=1e-6, atol=1e-12)
     # And it drives an optax step that lowers F.
     params, static = eqx.partition(mlp, eqx.is_inexact_array)
     opt = optax.sgd(0.1)
@@ -63,8 +62,8 @@ def test_regularizer_gradient_is_the_free_energy_gradient(mlp):
 
 @pytest.mark.slow
 def test_training_learns_the_teacher_and_records_consistent_laws(key):
-    task = nw.teacher_student_task(key, n_data=128)
-    _, hist = nw.train_student(jax.random.PRNGKey(3), task, 10.0, steps=120)
+    task = nw.teacher_student_task(key=key, n_data=128)
+    _, hist = nw.train_student(task, 10.0, key=jax.random.PRNGKey(3), steps=120)
     assert hist.loss.shape == (120,) and hist.thermo.entropy.shape == (120,)
     assert float(hist.loss[-1]) < 0.2 * float(hist.loss[0])  # Adam on a realizable task
     laws = nw.laws_of_learning(hist, 10.0)
@@ -78,10 +77,10 @@ def test_training_learns_the_teacher_and_records_consistent_laws(key):
 def test_train_student_takes_any_optax_transformation(key):
     # The default is Adam(learning_rate); passing the same transformation reproduces it exactly, and a
     # different one (sgd) gives a different run: the optimizer argument is really used.
-    task = nw.teacher_student_task(key, in_size=2, out_size=1, width=3, depth=1, n_data=16)
-    _, default = nw.train_student(jax.random.PRNGKey(1), task, 10.0, steps=3)
-    _, adam = nw.train_student(jax.random.PRNGKey(1), task, 10.0, steps=3, optimizer=optax.adam(1e-2))
-    _, sgd = nw.train_student(jax.random.PRNGKey(1), task, 10.0, steps=3, optimizer=optax.sgd(1e-2))
+    task = nw.teacher_student_task(key=key, in_size=2, out_size=1, width=3, depth=1, n_data=16)
+    _, default = nw.train_student(task, 10.0, key=jax.random.PRNGKey(1), steps=3)
+    _, adam = nw.train_student(task, 10.0, key=jax.random.PRNGKey(1), steps=3, optimizer=optax.adam(1e-2))
+    _, sgd = nw.train_student(task, 10.0, key=jax.random.PRNGKey(1), steps=3, optimizer=optax.sgd(1e-2))
     np.testing.assert_array_equal(default.loss, adam.loss)
     assert not np.allclose(default.loss[1:], sgd.loss[1:])
 
@@ -91,7 +90,7 @@ def test_train_student_takes_any_optax_transformation(key):
 @pytest.fixture
 def small(key):
     """N = 5 (inputs 0, 1; bulk 2, 3; output 4), 8 samples of a teacher with the same architecture."""
-    task = nw.teacher_student_task(key, in_size=2, out_size=1, width=2, depth=1, n_data=8)
+    task = nw.teacher_student_task(key=key, in_size=2, out_size=1, width=2, depth=1, n_data=8)
     mlp = eqx.nn.MLP(2, 1, 2, 1, activation=jnp.tanh, final_activation=jnp.tanh, key=jax.random.PRNGKey(5))
     return nw.network_from_mlp(mlp), jnp.concatenate([task.x, task.y], axis=1)
 

@@ -9,7 +9,7 @@ import nnworld_jax as nw
 
 
 def test_step_and_bulk_loss_match_their_definitions(key):
-    net = nw.reference.random_network(key, 5, m=0.3)
+    net = nw.reference.random_network(5, key=key, m=0.3)
     x = jax.random.normal(jax.random.PRNGKey(1), (5,))
     y = np.asarray(net.w) @ np.asarray(x) + np.asarray(net.b)
     np.testing.assert_allclose(nw.step(net, x), np.tanh(y), rtol=1e-14)
@@ -20,7 +20,7 @@ def test_step_and_bulk_loss_match_their_definitions(key):
 
 def test_bulk_loss_vanishes_on_a_fixed_point(key):
     # m = 0: H(x) = 0 exactly where x = f(w x + b); contractive w makes iteration converge.
-    net = nw.reference.random_network(key, 6, gain=0.4)
+    net = nw.reference.random_network(6, key=key, gain=0.4)
     x = jnp.zeros(6)
     for _ in range(200):
         x = nw.step(net, x)
@@ -68,10 +68,10 @@ def test_boundary_loss_needs_outputs_and_matching_target():
 
 
 def test_network_is_a_pytree_that_vmaps(key):
-    nets = jax.vmap(lambda k: nw.reference.random_network(k, 4))(jax.random.split(key, 3))
+    nets = jax.vmap(lambda k: nw.reference.random_network(4, key=k))(jax.random.split(key, 3))
     assert nets.w.shape == (3, 4, 4)
     losses = jax.vmap(nw.bulk_loss)(nets, jnp.ones((3, 4)))
-    single = [nw.bulk_loss(nw.reference.random_network(k, 4), jnp.ones(4)) for k in jax.random.split(key, 3)]
+    single = [nw.bulk_loss(nw.reference.random_network(4, key=k), jnp.ones(4)) for k in jax.random.split(key, 3)]
     np.testing.assert_allclose(losses, single, rtol=1e-14)
 
 

@@ -1,5 +1,6 @@
 """§2 eqs. (5)-(9): mean state, Gauss-Newton operator, both Gaussian forms of log Z, loud errors."""
 
+import chex
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -34,7 +35,7 @@ def test_linear_log_z_matches_spec_and_quadrature(beta):
 def test_three_neurons_closed_form_and_quadrature(key):
     # Closed form (2π)^{N/2} det(A)^{-1/2} with A built and factorized by NumPy, independently of
     # the Cholesky path; and a 3-D quadrature of the exact integrands.
-    net = ref.random_network(key, 3, gain=0.5, activation="linear", m=0.05)
+    net = ref.random_network(3, key=key, gain=0.5, activation="linear", m=0.05)
     beta = 1.7
     w, b, m = (np.asarray(a) for a in (net.w, net.b, net.m))
     j = np.eye(3) - w
@@ -51,18 +52,18 @@ def test_three_neurons_closed_form_and_quadrature(key):
 
 
 def test_mean_state_is_stationary_and_is_the_fixed_point(key):
-    net = ref.random_network(key, 8, m=0.2)
+    net = ref.random_network(8, key=key, m=0.2)
     x = nw.mean_state(net)
     grad_h = jax.grad(nw.bulk_loss, argnums=1)(net, x)
     assert float(jnp.max(jnp.abs(grad_h))) < 1e-12
-    net0 = ref.random_network(key, 8, gain=0.4)  # m = 0, ‖w‖ < 1: the unique fixed point
+    net0 = ref.random_network(8, key=key, gain=0.4)  # m = 0, ‖w‖ < 1: the unique fixed point
     x0 = nw.mean_state(net0)
     np.testing.assert_allclose(x0, nw.step(net0, x0), atol=1e-13)
 
 
 def test_gauss_newton_is_the_hessian_at_a_fixed_point(key):
     # m = 0: the residual vanishes at x*, so G (8) is the exact Hessian of H there.
-    net = ref.random_network(key, 6, gain=0.4)
+    net = ref.random_network(6, key=key, gain=0.4)
     x = nw.mean_state(net)
     hess = jax.hessian(nw.bulk_loss, argnums=1)(net, x)
     np.testing.assert_allclose(nw.gauss_newton_operator(net, x), hess, atol=1e-12)
@@ -70,7 +71,7 @@ def test_gauss_newton_is_the_hessian_at_a_fixed_point(key):
 
 def test_free_energy_gradients_match_finite_differences(key):
     # Through the implicit mean-state solve and the Cholesky log-det, in w, b and β.
-    net = ref.random_network(key, 5, m=0.1)
+    net = ref.random_network(5, key=key, m=0.1)
 
     def f(w, b, beta):
         return nw.free_energy(nw.Network(w, b, m=0.1), beta)
@@ -84,7 +85,7 @@ def test_free_energy_gradients_match_finite_differences(key):
 
 
 def test_float32_agrees_with_float64_and_keeps_its_dtype(key):
-    net64 = ref.random_network(key, 16)
+    net64 = ref.random_network(16, key=key)
     net32 = nw.Network(net64.w.astype(jnp.float32), net64.b.astype(jnp.float32))
     f64 = nw.free_energy(net64, 2.0)
     f32 = nw.free_energy(net32, 2.0)
@@ -96,21 +97,26 @@ def test_float32_agrees_with_float64_and_keeps_its_dtype(key):
 def test_vmap_over_networks_and_beta_equals_loop(key):
     keys = jax.random.split(key, 4)
     betas = jnp.array([0.5, 1.0, 2.0, 4.0])
-    nets = jax.vmap(lambda k: ref.random_network(k, 6))(keys)
+    nets = jax.vmap(lambda k: ref.random_network(6, key=k))(keys)
     batched = jax.jit(jax.vmap(nw.free_energy))(nets, betas)
-    loop = [nw.free_energy(ref.random_network(k, 6), b) for k, b in zip(keys, betas)]
+    loop = [nw.free_energy(ref.random_network(6, key=k), b) for k, b in zip(keys, betas)]
     np.testing.assert_allclose(batched, loop, rtol=1e-12)
 
 
-def test_bad_beta_raises_eagerly_and_under_jit(key):
-    net = ref.random_network(key, 4)
-    for beta in (0.0, -1.0, jnp.nan):
-        with pytest.raises(ValueError, match="beta must be finite and > 0"):
-            nw.free_energy(net, beta)
-    with pytest.raises(Exception, match="beta must be finite and > 0"):
-        jax.jit(nw.free_energy)(net, -1.0).block_until_ready()
-    with pytest.raises(Exception, match="beta must be finite and > 0"):
-        jax.jit(jax.vmap(nw.free_energy, in_axes=(None, 0)))(net, jnp.array([1.0, -2.0])).block_until_ready()
+class TestBadBeta(chex.TestCase):
+    """β ≤ 0 or NaN is refused eagerly (ValueError) and under jit (equinox's runtime error)."""
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_bad_beta_raises(self):
+        net = ref.random_network(4, key=jax.random.PRNGKey(20200804))
+        expected = ValueError if self.variant.type == chex.ChexVariantType.WITHOUT_JIT else Exception
+        free_energy = self.variant(nw.free_energy)
+        for beta in (0.0, -1.0, jnp.nan):
+            with pytest.raises(expected, match="beta must be finite and > 0"):
+                jax.block_until_ready(free_energy(net, beta))
+        batched = self.variant(jax.vmap(nw.free_energy, in_axes=(None, 0)))
+        with pytest.raises(Exception, match="beta must be finite and > 0"):
+            jax.block_until_ready(batched(net, jnp.array([1.0, -2.0])))
 
 
 def test_not_positive_definite_raises_instead_of_nan():
@@ -129,7 +135,7 @@ def test_not_positive_definite_raises_instead_of_nan():
 
 
 def test_non_finite_weights_and_bad_method_raise(key):
-    net = ref.random_network(key, 3)
+    net = ref.random_network(3, key=key)
     with pytest.raises(ValueError, match="w contains NaN"):
         nw.Network(net.w.at[0, 1].set(jnp.nan), net.b)
     # NaN weights that bypass the constructor (an optimizer step does) are caught by the kernels.
@@ -251,7 +257,7 @@ def test_fast_and_general_routes_agree_in_value_and_gradient(key, m):
     # implicit adjoint and the explicit-inverse log-det rule: independent code for every piece.
     # Both are exact to rounding: F ~ 1 and its derivatives ~ 0.1 in float64 with condition numbers
     # of J and A below 10, so 1e-11 allows two orders of magnitude of accumulated rounding.
-    net = ref.random_network(key, 8, m=m)
+    net = ref.random_network(8, key=key, m=m)
     beta = 1.3
 
     def fast(w, b, m):
@@ -264,8 +270,7 @@ def test_fast_and_general_routes_agree_in_value_and_gradient(key, m):
     assert float(fast(*args)) == pytest.approx(float(general(*args)), abs=1e-11)
     g_fast = jax.jit(jax.grad(fast, argnums=(0, 1, 2)))(*args)
     g_general = jax.grad(general, argnums=(0, 1, 2))(*args)
-    for a, b in zip(g_fast, g_general):
-        np.testing.assert_allclose(a, b, atol=1e-11, rtol=0)
+    chex.assert_trees_all_close(g_fast, g_general, atol=1e-11, rtol=0)
     # m = 0 is a branch point of the solver but not of F: dF/dm at m = 0 comes from the Hessian route too.
     h = 1e-6  # central difference: truncation h² F''' ~ 1e-12, rounding ε/h ~ 1e-10
     fd_m = (fast(net.w, net.b, net.m + h) - fast(net.w, net.b, net.m - h)) / (2 * h)
@@ -275,7 +280,7 @@ def test_fast_and_general_routes_agree_in_value_and_gradient(key, m):
 def test_fixed_point_mean_state_matches_the_stationary_point_of_h(key):
     # The m = 0 solver runs on r = x - f(wx + b), not on ∇H: its answer must still be a stationary point
     # of (3) by jax.grad, to the solver's float64 tolerance (|r| ≤ 1e-14 + 1e-12|x|, times ‖J‖ ≤ 3).
-    net = ref.random_network(key, 16, gain=0.4)
+    net = ref.random_network(16, key=key, gain=0.4)
     x = nw.mean_state(net)
     assert float(jnp.max(jnp.abs(jax.grad(nw.bulk_loss, argnums=1)(net, x)))) < 3e-12
 
@@ -283,7 +288,7 @@ def test_fixed_point_mean_state_matches_the_stationary_point_of_h(key):
 def test_batched_mass_mixing_both_solvers_equals_the_loop(key):
     # vmap over m ∈ {0, 0.1}: lax.cond turns into a select that runs both solvers; each network must
     # get its own branch's answer, value and gradient (same programs: agreement to rounding, 1e-12).
-    nets = [ref.random_network(key, 6, m=m) for m in (0.0, 0.1)]
+    nets = [ref.random_network(6, key=key, m=m) for m in (0.0, 0.1)]
 
     def f(w, b, m):
         return nw.free_energy(nw.Network(w, b, m=m), 0.7)
@@ -293,15 +298,14 @@ def test_batched_mass_mixing_both_solvers_equals_the_loop(key):
     for i, net in enumerate(nets):
         v, g = jax.value_and_grad(f, argnums=(0, 1, 2))(net.w, net.b, net.m)
         assert float(values[i]) == pytest.approx(float(v), abs=1e-12)
-        for a, b in zip(grads, g):
-            np.testing.assert_allclose(a[i], b, atol=1e-12, rtol=0)
+        chex.assert_trees_all_close(jax.tree_util.tree_map(lambda a: a[i], grads), g, atol=1e-12, rtol=0)
 
 
 def test_free_energy_second_derivative_in_beta_matches_the_eigen_form(key):
     # The J-level log-det rule must stay differentiable: d²F/dβ² through it (both the c = 1 - βm and
     # the s = β tangents enter) against jax.hessian of eq. (45) on the eigenvalues of G at x* (eigh:
     # another route). Rounding of eigvalsh ~ 1e-15 ‖G‖, amplified by the sums over 8 modes: 1e-11.
-    net = ref.random_network(key, 8, m=0.05)
+    net = ref.random_network(8, key=key, m=0.05)
     x = nw.mean_state(net)
     lam = jnp.linalg.eigvalsh(nw.gauss_newton_operator(net, x))
     d2_fast = jax.hessian(lambda beta: nw.free_energy(net, beta, x=x))(1.1)

@@ -219,7 +219,7 @@ CASES = {
     "estimators.log_partition_quadrature": lambda d: estimators.log_partition_quadrature(
         _net(d, n=2), _a(2.0, d), n_points=21),
     "estimators.log_partition_monte_carlo": lambda d: eqx.filter_jit(estimators.log_partition_monte_carlo)(
-        _net(d, n=2), _a(2.0, d), jax.random.PRNGKey(0), n_samples=1024).log_z,
+        _net(d, n=2), _a(2.0, d), key=jax.random.PRNGKey(0), n_samples=1024).log_z,
     "learning.thermo_metrics": lambda d: eqx.filter_jit(learning.thermo_metrics)(
         _mlp(d), _a(1.0, d)),
     # the paper's learning: the data clamp neurons 0 (input) and 4 (output) of the 5-neuron network

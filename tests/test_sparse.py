@@ -1,6 +1,7 @@
 """Sparse weights and the matrix-free Gauss-Newton operator (8)-(9): every product against the dense
 matrix it stands for, the fixed point against the dense Newton mean state, O(N) storage at N = 10⁶."""
 
+import chex
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -137,8 +138,7 @@ def test_fixed_point_equals_dense_newton_mean_state_and_its_gradient():
     np.testing.assert_allclose(jax.jit(sparse_obj)(w.values, b), jax.jit(dense_obj)(w.values, b), rtol=1e-12)
     gs = jax.jit(jax.grad(sparse_obj, argnums=(0, 1)))(w.values, b)
     gd = jax.jit(jax.grad(dense_obj, argnums=(0, 1)))(w.values, b)
-    for a, r in zip(gs, gd):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(r), rtol=1e-9, atol=1e-11)
+    chex.assert_trees_all_close(gs, gd, rtol=1e-9, atol=1e-11)
 
 
 def test_non_contracting_fixed_point_raises():
@@ -314,8 +314,7 @@ def test_structured_free_energy_gradient_matches_the_dense_route():
         args = (net.weights.values, net.b, jnp.asarray(1.3), net.m)
         grads = jax.jit(lambda *a: (jax.grad(structured, argnums=(0, 1, 2, 3))(*a), jax.grad(dense, argnums=(0, 1, 2, 3))(*a)))
         g1, g2 = grads(*args)
-        for u, v in zip(g1, g2):
-            np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-9, atol=1e-11, err_msg=name)
+        chex.assert_trees_all_close(g1, g2, rtol=1e-9, atol=1e-11, custom_message=name)
         # and a central finite difference in β (step 1e-5: error ~h² f''' ~ 1e-10)
         h = 1e-5
         value = jax.jit(structured)

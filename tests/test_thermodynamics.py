@@ -36,7 +36,7 @@ def test_autodiff_thermodynamics_match_closed_forms(m):
 
 
 def test_decomposition_is_exact_and_laplace_factorizes(key):
-    net = ref.random_network(key, 10, m=0.05)
+    net = ref.random_network(10, key=key, m=0.05)
     x = nw.mean_state(net)
     for method in ("paper", "laplace"):
         th = nw.thermodynamics(net, 3.0, method=method, x=x)
@@ -51,7 +51,7 @@ def test_decomposition_is_exact_and_laplace_factorizes(key):
 
 
 def test_eigen_form_45_equals_cholesky_path(key):
-    net = ref.random_network(key, 24, m=0.05)
+    net = ref.random_network(24, key=key, m=0.05)
     x = nw.mean_state(net)
     lam = nw.operator_spectrum(net, x)
     for beta in (0.2, 1.0, 30.0):
@@ -60,14 +60,14 @@ def test_eigen_form_45_equals_cholesky_path(key):
 
 
 def test_virial_46_equals_beta_derivative(key):
-    net = ref.random_network(key, 24)
+    net = ref.random_network(24, key=key)
     x = nw.mean_state(net)
     lam = nw.operator_spectrum(net, x)
     u = float(nw.average_loss(net, 0.7, x=x))
     assert float(nw.virial_average_loss(lam, 0.7)) == pytest.approx(u, rel=1e-12)
     # The printed virial identity is special to m = 0: with m ≠ 0 U = Σ λ ∂F/∂λ fails (conventions §1),
     # and the shifted form U = Σ (λ - m) ∂F/∂λ that virial_average_loss(…, m) computes holds.
-    net_m = ref.random_network(key, 24, m=0.3)
+    net_m = ref.random_network(24, key=key, m=0.3)
     lam_m = nw.operator_spectrum(net_m)
     u_m = float(nw.average_loss(net_m, 0.7))
     assert abs(float(jnp.vdot(lam_m, jax.grad(nw.free_energy_eigen)(lam_m, 0.7, 0.3))) - u_m) > 1e-3
@@ -79,7 +79,7 @@ def test_virial_46_equals_beta_derivative(key):
 
 def test_heat_capacity_and_entropy_by_finite_differences(key):
     # Independent route: central differences of F(β) and U(β) (step 1e-4 -> error ~1e-8).
-    net = ref.random_network(key, 8)
+    net = ref.random_network(8, key=key)
     x = nw.mean_state(net)
     th = nw.thermodynamics(net, 2.0, x=x)
     h = 1e-4
@@ -99,7 +99,7 @@ def test_eigen_form_domain_and_shape_errors():
 
 
 def test_thermodynamics_vmaps_over_beta(key):
-    net = ref.random_network(key, 6)
+    net = ref.random_network(6, key=key)
     x = nw.mean_state(net)
     betas = jnp.array([0.5, 2.0, 8.0])
     batched = jax.vmap(lambda b: nw.thermodynamics(net, b, x=x))(betas)

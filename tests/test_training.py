@@ -1,6 +1,7 @@
 """Inside a training loop (issue #14): any equinox model as the network (2), data-conditioned
 thermodynamics (inputs clamped), the feed-forward fast path, and the optax interface."""
 
+import chex
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -113,8 +114,7 @@ def test_fast_path_equals_the_dense_newton_path(key, method):
     g_fast = eqx.filter_jit(eqx.filter_grad(lambda m: tr.free_energy_term(m, 2.5, inp, method=method)))(model)
     g_dense = eqx.filter_jit(eqx.filter_grad(
         lambda m: ln.clamped_thermodynamics(m, 2.5, inp, method=method, clamp="inputs").free_energy))(model)
-    for a, b in zip(jax.tree_util.tree_leaves(g_fast), jax.tree_util.tree_leaves(g_dense)):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    chex.assert_trees_all_close(g_fast, g_dense, rtol=1e-10, atol=1e-12)
 
 
 def _trapezoid_moments(log_weight, q, n, half_width=7.0, points=57):
@@ -262,13 +262,11 @@ def test_free_energy_gradient_transformation_adds_strength_times_dF(key):
     # jitted (eager calls compile op by op); the comparison is between two independent routes either way
     upd, _ = eqx.filter_jit(tx.update)(zeros, tx.init(params), params)
     want = eqx.filter_jit(eqx.filter_grad(lambda m: 0.3 * tr.metrics(m, 2.0, x)["free_energy"]))(model)
-    for a, b in zip(jax.tree_util.tree_leaves(upd), jax.tree_util.tree_leaves(want)):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    chex.assert_trees_all_close(upd, want, rtol=1e-12, atol=1e-15)
     # This step's batch as an extra argument replaces the default one.
     upd2, _ = eqx.filter_jit(tx.update)(zeros, tx.init(params), params, inputs=x[:2])
     want2 = eqx.filter_jit(eqx.filter_grad(lambda m: 0.3 * tr.metrics(m, 2.0, x[:2])["free_energy"]))(model)
-    for a, b in zip(jax.tree_util.tree_leaves(upd2), jax.tree_util.tree_leaves(want2)):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    chex.assert_trees_all_close(upd2, want2, rtol=1e-12, atol=1e-15)
     # In a chain, under filter_jit, it lowers F (sgd on F alone, strength 1).
     chain = optax.chain(tr.free_energy_gradient(model, 2.0, 1.0, inputs=x), optax.sgd(0.05))
 
@@ -282,10 +280,10 @@ def test_free_energy_gradient_transformation_adds_strength_times_dF(key):
 
 
 def test_train_student_with_the_transformation(key):
-    task = ln.teacher_student_task(jax.random.PRNGKey(6), in_size=2, out_size=1, width=3, depth=1, n_data=16)
+    task = ln.teacher_student_task(key=jax.random.PRNGKey(6), in_size=2, out_size=1, width=3, depth=1, n_data=16)
     student = eqx.nn.MLP(2, 1, 3, 1, activation=jnp.tanh, final_activation=jnp.tanh, key=key)
     opt = optax.chain(tr.free_energy_gradient(student, 2.0, 0.5, inputs=task.x), optax.adam(1e-2))
-    _, hist = ln.train_student(key, task, 2.0, steps=30, optimizer=opt)
+    _, hist = ln.train_student(task, 2.0, key=key, steps=30, optimizer=opt)
     assert float(hist.loss[-1]) < float(hist.loss[0])
 
 
@@ -311,7 +309,7 @@ def test_slq_free_energy_agrees_with_the_block_cholesky(key):
     # a wrong operator (a missing Jᵀ or β) moves it by far more than the ~1% error of 64 probes.
     model = eqx.nn.MLP(5, 3, 12, 2, activation=jnp.tanh, key=key)
     x = jax.random.normal(jax.random.PRNGKey(7), (4, 5))
-    est = tr.feedforward_free_energy_slq(model, 2.0, x, jax.random.PRNGKey(8), num_probes=64, num_steps=27)
+    est = tr.feedforward_free_energy_slq(model, 2.0, x, key=jax.random.PRNGKey(8), num_probes=64, num_steps=27)
     exact = tr.metrics(model, 2.0, x)["free_energy"]
     assert abs(float(est.value - exact)) <= 4 * float(est.std_error) + float(est.truncation_error)
     assert float(est.std_error) < 0.05 * abs(float(exact))

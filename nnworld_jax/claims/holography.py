@@ -41,7 +41,8 @@ def _chain_length(ctx: Context) -> Result:
     epss = (0.5, 0.2) if ctx.quick else (0.7, 0.5, 0.2, 0.05)
     true_l, decoded = [], []
     for s in seeds:
-        net = hg.random_chain_network(jax.random.PRNGKey(ctx.seed + 100 + s), n_boundary=8, n_chains=8, max_length=9)
+        net = hg.random_chain_network(n_boundary=8, n_chains=8, max_length=9,
+                                      key=jax.random.PRNGKey(ctx.seed + 100 + s))
         finite = np.isfinite(net.lengths)
         for eps in epss:
             _, d = _decode(net, eps)
@@ -79,7 +80,7 @@ def _parallel(ctx: Context) -> Result:
     # Random networks with up to three parallel chains per pair: gap d - L_min over ε.
     # Dense in ε and through the reference points, so that the reference crosses lie on the curve.
     epss = np.union1d(np.logspace(-4, math.log10(0.7), 12 if ctx.quick else 40), list(spec))
-    rnd = hg.random_chain_network(jax.random.PRNGKey(ctx.seed + 7), n_boundary=6, n_chains=6, min_length=1,
+    rnd = hg.random_chain_network(key=jax.random.PRNGKey(ctx.seed + 7), n_boundary=6, n_chains=6, min_length=1,
                                   max_length=7, parallel=3)
     finite = np.isfinite(rnd.lengths)
     gaps = np.array([_decode(rnd, e)[1][finite] - rnd.lengths[finite] for e in epss])

@@ -77,7 +77,7 @@ def _eq7_laplace(ctx: Context) -> Result:
 
 
 def _tanh_pair(seed: int):
-    return ref.random_network(jax.random.PRNGKey(seed), 2, gain=0.6, bias=0.3, dtype=default_dtype())
+    return ref.random_network(2, key=jax.random.PRNGKey(seed), gain=0.6, bias=0.3, dtype=default_dtype())
 
 
 @claim("partition.gaussian-error-tanh", section="2", equations=("(5)", "(7)"),
@@ -102,7 +102,7 @@ def _gaussian_error(ctx: Context) -> Result:
     # Monte Carlo, independent of any grid, agrees with the quadrature within its error bars.
     mc_beta = jnp.asarray(betas[::3])
     n_mc = 20_000 if ctx.quick else 200_000
-    mc = jax.jit(jax.vmap(lambda b: log_partition_monte_carlo(net, b, jax.random.PRNGKey(ctx.seed),
+    mc = jax.jit(jax.vmap(lambda b: log_partition_monte_carlo(net, b, key=jax.random.PRNGKey(ctx.seed),
                                                                method="laplace", n_samples=n_mc)))(mc_beta)
     gauss_mc = jax.vmap(lambda b: log_partition(net, b, method="laplace"))(mc_beta)
     mc_err = np.asarray(gauss_mc - mc.log_z)
@@ -164,7 +164,7 @@ def _entropy(ctx: Context) -> Result:
        expected_verdict="holds",
        needs_float64="C(β) - C(∞) ~ ½Σ1/(βλ_i) is 1e-6..1e-4 at β = 1e4..1e6, below float32's resolution of C = O(10)")
 def _decomposition(ctx: Context) -> Result:
-    net = ref.random_network(jax.random.PRNGKey(ctx.seed + 2), 16, dtype=default_dtype())
+    net = ref.random_network(16, key=jax.random.PRNGKey(ctx.seed + 2), dtype=default_dtype())
     x = mean_state(net)
     c_inf = -0.5 * logdet_spd(gauss_newton_operator(net, x))
     betas = jnp.logspace(4, 6, 5)
@@ -186,7 +186,7 @@ def RELATIVE_TOL() -> float:  # noqa: N802 - a constant that depends on the runn
 @claim("thermo.eigen-form", section="6", equations=("(45)",),
        statement="F in eigenvalue form (45) equals the Cholesky log-det path.", expected_verdict="holds")
 def _eigen_form(ctx: Context) -> Result:
-    net = ref.random_network(jax.random.PRNGKey(ctx.seed + 3), 32, m=0.05, dtype=default_dtype())
+    net = ref.random_network(32, key=jax.random.PRNGKey(ctx.seed + 3), m=0.05, dtype=default_dtype())
     x = mean_state(net)
     lam = operator_spectrum(net, x)
     rel = []
@@ -199,7 +199,7 @@ def _eigen_form(ctx: Context) -> Result:
 @claim("thermo.virial", section="6", equations=("(46)",),
        statement="U = Σ_i λ_i ∂F/∂λ_i (virial form) equals U = ∂(βF)/∂β.", expected_verdict="holds")
 def _virial(ctx: Context) -> Result:
-    net = ref.random_network(jax.random.PRNGKey(ctx.seed + 4), 32, dtype=default_dtype())
+    net = ref.random_network(32, key=jax.random.PRNGKey(ctx.seed + 4), dtype=default_dtype())
     x = mean_state(net)
     lam = operator_spectrum(net, x)
     u = float(thermodynamics(net, 1.7, x=x).average_loss)
@@ -234,7 +234,7 @@ def paper_learning(quick: bool, seed: int, float64: bool):
     learning equilibrium (11); shared by the equilibrium and first-law claims, computed once."""
     import equinox as eqx
 
-    task = teacher_student_task(jax.random.PRNGKey(seed), in_size=3, out_size=2, width=4, depth=1,
+    task = teacher_student_task(key=jax.random.PRNGKey(seed), in_size=3, out_size=2, width=4, depth=1,
                                 n_data=16 if quick else 32)
     data = jnp.concatenate([task.x, task.y], axis=1)
     nets = [network_from_mlp(eqx.nn.MLP(3, 2, 4, 1, activation=jnp.tanh, final_activation=jnp.tanh,
@@ -353,8 +353,8 @@ LEARNING_MSE_BETA = 10.0
 @functools.lru_cache(maxsize=4)
 def training_run(quick: bool, seed: int):
     """Fixed-β MSE training: Adam on the data MSE of a teacher–student task (computed once)."""
-    task = teacher_student_task(jax.random.PRNGKey(seed))
-    return train_student(jax.random.PRNGKey(seed + 1), task, LEARNING_MSE_BETA, steps=150 if quick else 400)
+    task = teacher_student_task(key=jax.random.PRNGKey(seed))
+    return train_student(task, LEARNING_MSE_BETA, key=jax.random.PRNGKey(seed + 1), steps=150 if quick else 400)
 
 
 def _training_figure(history) -> Figure:

@@ -86,6 +86,10 @@ CASES = [
     Case("batch.make_batch_fn", "chunk_size='4'", run(bt.make_batch_fn, kernel, chunk_size="4"),
          r"chunk_size must be a positive integer, got '4'"),
     Case("batch.make_batch_fn", "fn None", run(bt.make_batch_fn, None), r"fn must be callable"),
+    Case("batch.make_batch_fn", "item_keyword=1", run(bt.make_batch_fn, kernel, item_keyword=1),
+         r"item_keyword must be None or a parameter name"),
+    Case("batch.batch_map", "item_keyword='not a name'", run(bt.batch_map, kernel, X, item_keyword="not a name"),
+         r"item_keyword must be None or a parameter name"),
     Case("batch.make_batch_fn", "NaN batch through the returned apply", run(bt.make_batch_fn(kernel), X.at[0].set(jnp.nan)),
          r"batch contains NaN"),
     Case("batch.make_mesh", "no devices", run(bt.make_mesh, []), r"devices must not be empty"),
@@ -99,6 +103,8 @@ CASES = [
 
     # run_chunked: arguments
     Case("batch.run_chunked", "chunk_size=0", in_dir(lambda d: chunked(d, chunk_size=0)), r"chunk_size must be a positive integer", "io"),
+    Case("batch.run_chunked", "item_keyword=''", in_dir(lambda d: chunked(d, item_keyword="")),
+         r"item_keyword must be None or a parameter name", "io"),
     Case("batch.run_chunked", "chunk_size=1.5", in_dir(lambda d: chunked(d, chunk_size=1.5)), r"chunk_size must be a positive integer, got 1\.5", "io"),
     Case("batch.run_chunked", "out_dir is a file", in_dir(lambda d: chunked(d / "f"), lambda d: (d / "f").write_text("x")),
          r"out_dir .*/f exists and is not a directory", "io"),

@@ -53,7 +53,7 @@ CASES = [
     Case("holography.chain_network", "chain endpoint outside the boundary", run(h.chain_network, 2, [(0, 3, 1)]),
          r"endpoints must be boundary indices", "domain"),
     Case("holography.random_chain_network", "more chains than pairs",
-         run(h.random_chain_network, jax.random.PRNGKey(0), 4, 9), r"n_chains must be in", "domain"),
+         run(h.random_chain_network, 4, 9, key=jax.random.PRNGKey(0)), r"n_chains must be in", "domain"),
     Case("holography.cycle_network", "c = 0", run(h.cycle_network, 0), r"c must be a positive integer", "domain"),
     Case("holography.boundary_network", "b of the wrong length", run(h.boundary_network, RING, 0.5, (0, 2), jnp.ones(4)),
          r"b must have shape \(5,\)"),

@@ -29,9 +29,9 @@ def slq_f(net, beta):
 
 
 CASES = [
-    Case("lanczos.rademacher_probes", "num=0", run(lz.rademacher_probes, KEY, 4, 0), r"num must be an integer >= 1", "domain"),
-    Case("lanczos.rademacher_probes", "n=2.5", run(lz.rademacher_probes, KEY, 2.5, 3), r"n must be an integer", "input"),
-    Case("lanczos.rademacher_probes", "integer dtype", run(lz.rademacher_probes, KEY, 4, 2, jnp.int32), r"dtype must be a floating dtype", "input"),
+    Case("lanczos.rademacher_probes", "num=0", run(lz.rademacher_probes, 4, 0, key=KEY), r"num must be an integer >= 1", "domain"),
+    Case("lanczos.rademacher_probes", "n=2.5", run(lz.rademacher_probes, 2.5, 3, key=KEY), r"n must be an integer", "input"),
+    Case("lanczos.rademacher_probes", "integer dtype", run(lz.rademacher_probes, 4, 2, jnp.int32, key=KEY), r"dtype must be a floating dtype", "input"),
     Case("lanczos.exact_probes", "dtype 'banana'", run(lz.exact_probes, 3, "banana"), r"dtype must be a floating dtype", "input"),
     Case("lanczos.exact_probes", "n=0", run(lz.exact_probes, 0), r"n must be an integer >= 1", "domain"),
     Case("lanczos.exact_probes", "n=3.5", run(lz.exact_probes, 3.5), r"n must be an integer", "input"),

@@ -68,9 +68,9 @@ CASES = [
     Case("training.free_energy_gradient", "NaN in this step's inputs",
          run(_transform_update, MLP, 1.0, inputs=BATCH.at[1, 1].set(jnp.nan)), "inputs contains NaN"),
     Case("training.feedforward_free_energy_slq", "num_probes = 0",
-         run(tr.feedforward_free_energy_slq, MLP, 1.0, BATCH, KEY, num_probes=0), "num_probes must be"),
+         run(tr.feedforward_free_energy_slq, MLP, 1.0, BATCH, key=KEY, num_probes=0), "num_probes must be"),
     Case("training.feedforward_free_energy_slq", "beta = inf",
-         run(tr.feedforward_free_energy_slq, MLP, jnp.inf, BATCH, KEY), "beta must be finite and > 0", kind="domain"),
+         run(tr.feedforward_free_energy_slq, MLP, jnp.inf, BATCH, key=KEY), "beta must be finite and > 0", kind="domain"),
 ]
 
 EXEMPT = {
