@@ -110,13 +110,15 @@ def _check_save_every(save_every, n_steps) -> int:
     return save_every
 
 
-def solve(stepper: Stepper, y0: PyTree, *, t0=0.0, n_steps, save_every: int = 0) -> State:
+def solve(stepper: Stepper, y0: PyTree | State, *, t0=None, n_steps, save_every: int = 0) -> State:
     """Integrate from ``y0`` at ``t0`` by ``n_steps`` steps of ``stepper``: the package's one driver.
 
     Arguments:
         stepper: a :class:`Stepper` (any ``(init, step)`` pair of this layer).
-        y0: the initial solution (the pytree ``stepper.init`` takes; checked there).
-        t0: initial time, a finite scalar.
+        y0: the initial solution (the pytree ``stepper.init`` takes; checked there), or a
+            :class:`State` to continue from (a state the stepper produced: taken as it is, with its
+            own time).
+        t0: initial time, a finite scalar (default 0; not allowed with a :class:`State`).
         n_steps: number of steps, an integer >= 0; may be traced when ``save_every == 0``
             (``lax.fori_loop``, then forward-mode only), else a Python integer (``lax.scan``).
         save_every: 0 (return the final state) or s >= 1 dividing ``n_steps``.
@@ -129,9 +131,9 @@ def solve(stepper: Stepper, y0: PyTree, *, t0=0.0, n_steps, save_every: int = 0)
         >>> from nnworld_jax import set_precision
         >>> set_precision("float64")  # the figures below are float64 ones
         >>> decay = ode_stepper(lambda t, y: -y, 0.1)
-        >>> out = solve(decay, jnp.ones(2), n_steps=10, save_every=5)
-        >>> out.t.tolist(), round(float(out.y[-1, 0]), 6)
-        ([0.0, 0.5, 1.0], 0.367879)
+        >>> out = solve(decay, jnp.ones(2), n_steps=10, save_every=5)   # y(t) = e^{-t}
+        >>> [round(float(t), 12) for t in out.t], round(float(out.y[-1, 0]), 5)
+        ([0.0, 0.5, 1.0], 0.36788)
     """
     if not (isinstance(stepper, tuple) and len(stepper) == 2 and all(callable(f) for f in stepper)):
         raise TypeError(f"stepper must be a Stepper (init, step), got {type(stepper).__name__}")
@@ -139,8 +141,13 @@ def solve(stepper: Stepper, y0: PyTree, *, t0=0.0, n_steps, save_every: int = 0)
     n_steps = _n_steps(n_steps, saving=save_every > 0)
     if save_every:
         _check_save_every(save_every, n_steps)
-    return _drive(stepper.step if isinstance(stepper, Stepper) else stepper[1], stepper[0](y0, t0), n_steps,
-                  save_every)
+    if isinstance(y0, State):
+        if t0 is not None:
+            raise ValueError("t0 must not be given with a State (the state carries its own time)")
+        state = y0
+    else:
+        state = stepper[0](y0, 0.0 if t0 is None else t0)
+    return _drive(stepper[1], state, n_steps, save_every)
 
 
 # -------------------------------------------------------------------------- the common policy

@@ -34,6 +34,10 @@ def test_saves_include_the_initial_state_and_end_at_the_final_one():
     # n_steps = 0: the initial state itself (checked and cast), with or without saving.
     zero = st.solve(stepper, y0, n_steps=0, save_every=1)
     assert zero.t.shape == (1,) and float(zero.y[1][0]) == 3.0
+    # A State continues where it stopped: 2 + 4 steps equal 6 steps, to the bit (same arithmetic).
+    resumed = st.solve(stepper, st.solve(stepper, y0, t0=0.5, n_steps=2), n_steps=4)
+    np.testing.assert_array_equal(resumed.y[0], final.y[0])
+    assert float(resumed.t) == pytest.approx(1.1, rel=1e-14)
 
 
 def test_traced_step_count_compiles_once_and_agrees():

@@ -57,7 +57,7 @@ from .._checks import as_float, check, check_count, check_finite, is_traced, sca
 from ..batch import write_atomically, lock_run_dir, run_chunked
 from ..experiments import EXPERIMENTS, Experiment, Param, check_key, check_params, run_dtype, sample_network
 from ..fokker_planck import entropy_production, entropy_production_parts, etdrk4, shannon_entropy
-from ..stepping import solve
+from ..stepping import State, from_update, solve
 from ..grid import Grid
 from ..network import Network
 from ..partition import free_energy
@@ -287,11 +287,13 @@ def _sde(pot, gamma, D, dt, q, xi, integrator):
 def replica_trajectory(shared: dict, *, key: PRNGKeyArray, n_saves: int, integrator: str = "heun") -> dict:
     """One replica of noisy learning: dq = γ∇F dt + √(2D) dW, whose density obeys (20).
 
-    The kernel of one batch item of the experiment (``fn(shared, key)`` of
-    :func:`nnworld_jax.batch.run_chunked`). q(0) = (c + σξ) mod 2π samples
+    The kernel of one batch item of the experiment (:func:`nnworld_jax.batch.run_chunked` calls it
+    with the item as ``key=``). q(0) = (c + σξ) mod 2π samples
     :func:`wrapped_gaussian`; then ``n_saves`` × ``shared["steps"]`` steps of Euler-Maruyama or
     stochastic Heun (``integrator``) with the drift of eq. (19) (:func:`drift`, ``jax.grad`` of F)
-    and noise ξ ~ N(0, I) drawn from ``fold_in(key, step)`` (one key per replica).
+    and noise ξ ~ N(0, I) drawn from ``fold_in(key, step)`` (one key per replica), as a stepper of
+    :mod:`nnworld_jax.stepping` over the state (q, step index) run by its driver between saves (a
+    non-finite q stops the run with the layer's message).
 
     ``shared``: dict with ``M`` (a :class:`FourierPotential`'s matrix), ``center`` (2,),
     ``width`` σ > 0, ``gamma`` > 0, ``D`` > 0, ``dt`` > 0 (scalars; checked, also under jit) and
@@ -328,16 +330,23 @@ def replica_trajectory(shared: dict, *, key: PRNGKeyArray, n_saves: int, integra
     lap = lambda q: jnp.trace(jax.hessian(_potential, argnums=1)(pot, q))  # noqa: E731
     two_pi = jnp.asarray(2 * np.pi, dtype)
 
-    def block(q, i):
-        def one(j, qq):
-            xi = jax.random.normal(jax.random.fold_in(k_noise, i * steps + j), (2,), dtype)
-            return _sde(pot, gamma, D, dt, qq, xi, integrator)
-        q = jax.lax.fori_loop(0, steps, one, q)
-        q = jnp.mod(q, two_pi)
-        return q, (q, lap(q))
+
+    def update(t, y):  # one SDE step; y = (q, n), the noise of step n from fold_in(key, n)
+        q, n = y
+        xi = jax.random.normal(jax.random.fold_in(k_noise, n), (2,), dtype)
+        return _sde(pot, gamma, D, dt, q, xi, integrator), n + 1
+
+    sde = from_update(update, dt, name="emergence.learning_fokker_planck.replica_trajectory",
+                      validate=lambda y: y, hint="dt too large for the drift")
+
+    def block(s, _):  # `steps` (traced) steps of the layer's driver, then q wrapped onto the torus
+        s = solve(sde, s, n_steps=steps)
+        q = jnp.mod(s.y[0], two_pi)
+        return State(s.t, (q, s.y[1])), (q, lap(q))
 
     q0 = jnp.mod(q0, two_pi)
-    _, (qs, laps) = jax.lax.scan(block, q0, jnp.arange(n_saves))
+    s0 = sde.init((q0, jnp.zeros((), jnp.int32)))
+    _, (qs, laps) = jax.lax.scan(block, s0, None, length=n_saves)
     return {"q": jnp.concatenate([q0[None], qs]), "laplacian_F": jnp.concatenate([lap(q0)[None], laps])}
 
 

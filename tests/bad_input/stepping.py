@@ -36,6 +36,8 @@ CASES = [
          r"stepper must be a Stepper"),
     Case("stepping.solve", "NaN in y0", run(st.solve, DECAY, jnp.array([1.0, jnp.nan]), n_steps=1), r"y0 contains NaN"),
     Case("stepping.solve", "t0 = inf", run(st.solve, DECAY, 1.0, t0=jnp.inf, n_steps=1), r"t0 contains NaN or inf"),
+    Case("stepping.solve", "t0 with a State to continue from",
+         run(st.solve, DECAY, st.State(jnp.zeros(()), jnp.ones(2)), t0=1.0, n_steps=1), r"t0 must not be given with a State"),
     Case("stepping.solve", "string y0", run(st.solve, DECAY, "1.0", n_steps=1), r"y0 must be a number"),
     # from_update
     Case("stepping.from_update", "dt = 0", run(st.from_update, lambda t, y: y, 0.0, name="u"), r"dt must be nonzero",
