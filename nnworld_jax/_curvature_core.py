@@ -30,7 +30,7 @@ ddg[a, b, c, e] = ∂_e∂_c g_ab;
   + Γ^e_bc Γ_{e,ad} − Γ^e_bd Γ_{e,ac} (∂Γ is never formed); 2-sphere: R^θ_{φθφ} = sin²θ > 0;
 * (96) as conventions §6 reads it: R_bd = R^a_{bad} = g^{ac}R_abcd, contracted from the same jet
   formula without forming the Riemann tensor (K⁴ products per point, not K⁵);
-* R = g^{bd}R_bd, G_ab = R_ab − ½ g_ab R, K = R_abcd R^abcd.
+* R = g^{bd}R_bd, G_ab = R_ab − ½ g_ab R, K = R_abcd R^abcd (over bivector pairs).
 """
 
 from __future__ import annotations
@@ -109,11 +109,15 @@ def symmetric(*pairs: tuple[int, int], anti: tuple[tuple[int, int], ...] = (), s
 
 
 def _acc(terms):
-    """Σ coef·value over terms (coef, value | None); None if every value is None."""
+    """Σ coef·value over terms (coef, value | None); None if every value is None. A term with a
+    positive coefficient goes first, so −a + b is b − a (no negation)."""
+    terms = [(c, v) for c, v in terms if v is not None and c != 0]
+    if not terms:
+        return None
+    pos = next((i for i, (c, _) in enumerate(terms) if c > 0), 0)
+    terms.insert(0, terms.pop(pos))
     out = None
     for coef, v in terms:
-        if v is None or coef == 0:
-            continue
         if out is None:
             out = v if coef == 1 else (-v if coef == -1 else coef * v)
         elif coef == 1:
@@ -412,7 +416,25 @@ def einstein(g, ric, scalar: Array):
     return lin((1, ric), (-0.5, times(g, scalar)), canon=symmetric((0, 1)))
 
 
-def kretschmann_scalar(ginv, up) -> Array:
-    """K = R_abcd R^abcd = M^ab_cd M^cd_ab with M^ab_cd = g^{bf}R^a_fcd (Schwarzschild: 48M²/r⁶)."""
-    mixed = ein("bf,afcd->abcd", ginv, up, canon=symmetric(anti=((0, 1), (2, 3))))
-    return _scalar(ein("abcd,cdab->", mixed, mixed))
+def _bivectors(x, pairs):
+    """The (m, m) matrix x_AB = x_abcd of a rank-4 tensor over the index pairs A = (a, b), B = (c, d)
+    in ``pairs`` (a < b: the independent ones of a tensor antisymmetric in both pairs)."""
+    if isinstance(x, Components):
+        return Components((len(pairs),) * 2, lambda key: _acc([_signed(x.get((*pairs[key[0]], *pairs[key[1]])))]),
+                          x.zero)
+    a, b = (np.asarray([p[k] for p in pairs]) for k in (0, 1))
+    return x[a[:, None], b[:, None], a[None, :], b[None, :]]
+
+
+def kretschmann_scalar(ginv, low) -> Array:
+    """K = R_abcd R^abcd (Schwarzschild: 48M²/r⁶) from the lowered Riemann tensor over the bivectors
+    A = (a < b): K = 4 Σ_AB T_A^B T_B^A with T = S W, S_AB = R_abcd and W^AB = g^ac g^bd − g^ad g^bc
+    (W raises a bivector index: R^{abcd} = (W S W)^{AB})."""
+    n = ginv.shape[0]
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    if not pairs:
+        return ginv.zero if isinstance(ginv, Components) else jnp.zeros_like(ginv[0, 0])
+    gg = ein("ac,bd->abcd", ginv, ginv)
+    w = _bivectors(lin((1, gg), (-1, tp(gg, (0, 1, 3, 2)))), pairs)
+    t = ein("AC,CB->AB", _bivectors(low, pairs), w)
+    return 4.0 * _scalar(ein("AB,BA->", t, t))

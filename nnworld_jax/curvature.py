@@ -18,7 +18,7 @@ Every formula (det and inverse, Γ, Riemann, Ricci, R, G_ab, K) is the one curva
 :mod:`nnworld_jax._curvature_core`, which the gravity modules use too: R_abcd lowered from the jet,
 R_abcd = ½(∂_b∂_c g_ad + ∂_a∂_d g_bc − ∂_a∂_c g_bd − ∂_b∂_d g_ac) + Γ^e_bc Γ_{e,ad} − Γ^e_bd Γ_{e,ac}
 (so ∂Γ is never formed), R^a_bcd = g^{ae}R_ebcd, R_bd = g^{ac}R_abcd, R = g^{bd}R_bd,
-K = R^{ab}_{cd}R^{cd}_{ab}. Derivatives are shared and taken once per point by nested forward mode
+K = R_abcd R^abcd over bivector pairs. Derivatives are shared and taken once per point by nested forward mode
 (``jax.jvp``), only along the coordinates the metric depends on and only for e ≤ c in ∂_e∂_c g. A
 dataflow pass over the metric's jaxpr (:mod:`nnworld_jax._jaxpr_structure`, which depends on JAX
 internals and is conservative for any primitive it does not know) finds which coordinates each g_ab
@@ -138,7 +138,7 @@ def _curvature_of(g, dg, ddg, g_arr: Array, one: Array | None = None) -> Curvatu
     scalar = scalar_curvature(ginv, ric)
     return Curvature(metric=g_arr, inverse_metric=dense(ginv), det=det, christoffel=dense(gamma),
                      riemann=dense(up), ricci_tensor=dense(ric), ricci_scalar=scalar,
-                     einstein_tensor=dense(einstein(g, ric, scalar)), kretschmann=kretschmann_scalar(ginv, up))
+                     einstein_tensor=dense(einstein(g, ric, scalar)), kretschmann=kretschmann_scalar(ginv, low))
 
 
 # ------------------------------------------------------------------------------ checks

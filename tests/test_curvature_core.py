@@ -43,7 +43,7 @@ def _fields(g, dg, ddg):
     scalar = cc.scalar_curvature(ginv, ric)
     return {"det": det, "ginv": cc.dense(ginv), "gamma": cc.dense(gamma), "low": cc.dense(low),
             "up": cc.dense(up), "ricci": cc.dense(ric), "scalar": scalar,
-            "einstein": cc.dense(cc.einstein(g, ric, scalar)), "kretschmann": cc.kretschmann_scalar(ginv, up)}
+            "einstein": cc.dense(cc.einstein(g, ric, scalar)), "kretschmann": cc.kretschmann_scalar(ginv, low)}
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
