@@ -42,7 +42,7 @@ def test_network_from_mlp_refuses_a_kinked_activation(key):
 def test_thermo_metrics_is_jittable_and_consistent(mlp):
     th = eqx.filter_jit(nw.thermo_metrics)(mlp, 5.0)
     direct = nw.thermodynamics(nw.network_from_mlp(mlp), 5.0)
-    np.testing.assert_allclose(list(th), list(direct), rtol=1e-6)
+    chex.assert_trees_all_close(th, direct, rtol=1e-6)
     assert float(th.entropy) == pytest.approx(float(th.thermodynamic_entropy + th.complexity), rel=1e-6)
 
 

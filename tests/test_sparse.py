@@ -141,14 +141,14 @@ def test_fixed_point_equals_dense_newton_mean_state_and_its_gradient():
     chex.assert_trees_all_close(gs, gd, rtol=1e-9, atol=1e-11)
 
 
-def test_non_contracting_fixed_point_raises():
-    # Linear f with weight 1.5 on a cycle: x = 1.5 πx + 1 has the fixed point -2 but the
-    # iteration diverges (|1.5| > 1); it must raise, not return a state.
-    net = sp.SparseNetwork(sp.cycle_weights(8, 1.5), 1.0, activation="linear")
-    with pytest.raises(Exception, match="did not converge"):
-        jax.block_until_ready(sp.sparse_mean_state(net, max_steps=200))
-    with pytest.raises(Exception, match="did not converge"):
-        jax.block_until_ready(jax.jit(sp.sparse_mean_state)(net))
+class TestNonContractingFixedPoint(chex.TestCase):
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_raises(self):
+        # Linear f with weight 1.5 on a cycle: x = 1.5 πx + 1 has the fixed point -2 but the
+        # iteration diverges (|1.5| > 1); it must raise, not return a state, eagerly and under jit.
+        net = sp.SparseNetwork(sp.cycle_weights(8, 1.5), 1.0, activation="linear")
+        with pytest.raises(Exception, match="did not converge"):
+            jax.block_until_ready(self.variant(lambda n: sp.sparse_mean_state(n, max_steps=200))(net))
 
 
 def test_sparse_iteration_tests_its_rule_at_the_every_step_stopping_step():
