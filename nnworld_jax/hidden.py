@@ -37,9 +37,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from ._checks import as_float, check, check_finite, check_positive, check_scalar
+from ._checks import as_float, check, check_count, check_finite, check_positive, check_scalar
 from .network import Network, activation_slope, preactivation
-from .stepping import Stepper, shift_rk4
+from .stepping import Stepper, from_update, shift_rk4, solve
 
 __all__ = [
     "overall_state", "mean_step", "mean_rhs", "mean_trajectory", "linear_step", "linear_rhs",
@@ -103,17 +103,14 @@ def mean_trajectory(net: Network, xs0: Float[Array, "D N"], steps: int) -> Float
     """Iterate (50)-(52) ``steps`` times for D subsystems sharing ``net``: x̄^(d)(t), t = 0..steps.
 
     Returns shape (steps + 1, D, N); the overall state (49), (51) is ``trajectory.sum(axis=1)``.
+    The map is a stepper of :mod:`nnworld_jax.stepping` (time in network steps, dt = 1) run by its
+    driver with every state saved; a non-finite mean stops the run with the layer's message.
     """
     xs0 = _states(xs0, "xs0")
-    if int(steps) < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-
-    def body(xs, _):
-        nxt = jax.vmap(lambda x: mean_step(net, x))(xs)
-        return nxt, nxt
-
-    _, traj = jax.lax.scan(body, xs0.astype(net.w.dtype), None, length=int(steps))
-    return jnp.concatenate([xs0[None].astype(net.w.dtype), traj], axis=0)
+    steps = check_count(steps, "steps", 0)  # a float count is an error, never truncated
+    mean_map = from_update(lambda t, xs: jax.vmap(lambda x: mean_step(net, x))(xs), 1.0,
+                           name="hidden.mean_trajectory", validate=lambda xs: xs)
+    return solve(mean_map, xs0.astype(net.w.dtype), n_steps=steps, save_every=1).y
 
 
 def linear_step(apply_w: Callable[[Array], Array], x: Float[Array, " N"]) -> Float[Array, " N"]:

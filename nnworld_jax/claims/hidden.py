@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from .. import hidden as H
 from ..network import Network, step
+from ..stepping import from_update, solve
 from ._registry import Context, Result, claim, tol
 
 __all__: list[str] = []  # the claims register themselves on import (claims._registry); nothing to import
@@ -88,13 +89,10 @@ def _pulses(n, d, width, gap):
 
 
 @functools.partial(jax.jit, static_argnums=2)
-def _simulate(net, xs0, steps):
-    def body(xs, _):
-        nxt = jax.vmap(lambda x: step(net, x))(xs)
-        return nxt, nxt
-
-    _, traj = jax.lax.scan(body, xs0, None, length=steps)
-    return jnp.concatenate([xs0[None], traj])
+def _simulate(net, xs0, steps):  # the network map (1)-(2) on D states, every state saved (the stepping layer)
+    network_map = from_update(lambda t, xs: jax.vmap(lambda x: step(net, x))(xs), 1.0, name="network step",
+                              validate=lambda xs: xs)
+    return solve(network_map, xs0, n_steps=steps, save_every=1).y
 
 
 @jax.jit
