@@ -416,12 +416,13 @@ def einstein(g, ric, scalar: Array):
     return lin((1, ric), (-0.5, times(g, scalar)), canon=symmetric((0, 1)))
 
 
-def _bivectors(x, pairs):
+def _bivectors(x, pairs, canon: Canon | None = None):
     """The (m, m) matrix x_AB = x_abcd of a rank-4 tensor over the index pairs A = (a, b), B = (c, d)
-    in ``pairs`` (a < b: the independent ones of a tensor antisymmetric in both pairs)."""
+    in ``pairs`` (a < b: the independent ones of a tensor antisymmetric in both pairs); ``canon``
+    its symmetry (:class:`Components` only)."""
     if isinstance(x, Components):
         return Components((len(pairs),) * 2, lambda key: _acc([_signed(x.get((*pairs[key[0]], *pairs[key[1]])))]),
-                          x.zero)
+                          x.zero, canon)
     a, b = (np.asarray([p[k] for p in pairs]) for k in (0, 1))
     return x[a[:, None], b[:, None], a[None, :], b[None, :]]
 
@@ -435,6 +436,6 @@ def kretschmann_scalar(ginv, low) -> Array:
     if not pairs:
         return ginv.zero if isinstance(ginv, Components) else jnp.zeros_like(ginv[0, 0])
     gg = ein("ac,bd->abcd", ginv, ginv)
-    w = _bivectors(lin((1, gg), (-1, tp(gg, (0, 1, 3, 2)))), pairs)
+    w = _bivectors(lin((1, gg), (-1, tp(gg, (0, 1, 3, 2)))), pairs, symmetric((0, 1)))  # W^AB = W^BA
     t = ein("AC,CB->AB", _bivectors(low, pairs), w)
     return 4.0 * _scalar(ein("AB,BA->", t, t))

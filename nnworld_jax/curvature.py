@@ -266,17 +266,25 @@ def _jet_along(metric: Metric, X: Array, dirs: tuple[int, ...], order: int):
     def d1(u):
         return lambda x: jax.jvp(metric, (x,), (u,))
 
+    # The derivatives are stacked into one array per order: the stack is materialized once, so the
+    # metric's transcendentals are evaluated once per point (unstacked, XLA recomputed them inside
+    # the consumer fusions: twice as many cosines in the Kerr program, ~30% more run time).
     if order == 1:
-        jets = {c: d1(E[c])(X) for c in dirs}
-        return jets[dirs[0]][0], {c: t for c, (_, t) in jets.items()}, {}
-    g, first, second = None, {}, {}
+        jets = [d1(E[c])(X) for c in dirs]
+        dg = jnp.stack([t for _, t in jets])
+        return jets[0][0], {c: dg[i] for i, c in enumerate(dirs)}, {}
+    g, first, pairs = None, {}, {}
     for i, c in enumerate(dirs):
-        for e in dirs[:i + 1]:
+        for j, e in enumerate(dirs[:i + 1]):
             (g_, dc), (_, dce) = jax.jvp(d1(E[c]), (X,), (E[e],))
             g = g_ if g is None else g
-            first.setdefault(c, dc)
-            second[(c, e)] = second[(e, c)] = dce
-    return g, first, second
+            first.setdefault(i, dc)
+            pairs[(i, j)] = pairs[(j, i)] = dce
+    k = len(dirs)
+    dg = jnp.stack([first[i] for i in range(k)])
+    d2g = jnp.stack([jnp.stack([pairs[(i, j)] for j in range(k)]) for i in range(k)])
+    return (g, {c: dg[i] for i, c in enumerate(dirs)},
+            {(c, e): d2g[i, j] for i, c in enumerate(dirs) for j, e in enumerate(dirs)})
 
 
 def _components(g_arr: Array, first: dict, second: dict, structure):
