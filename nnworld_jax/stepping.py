@@ -52,7 +52,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import all_concrete, as_float, check, check_count, check_positive, check_scalar, host_value, is_traced
+from ._checks import (
+    all_concrete,
+    as_float,
+    check,
+    check_count,
+    check_positive,
+    check_scalar,
+    host_value,
+    is_traced,
+)
 
 __all__ = ["State", "Stepper", "solve", "from_update", "ode_stepper", "RK4", "SOLVERS", "etdrk4",
            "etdrk4_coefficients", "shift_rk4", "shift_rk4_taps", "guard_state"]

@@ -138,7 +138,7 @@ def _heat_problem(n=32, D=0.3):
 def test_etdrk4_is_exact_for_a_linear_symbol():
     # N = 0: the step is E û, e^{dt L} exactly, for any dt: the heat equation's Fourier decay to
     # round-off, at a step 100× the explicit limit.
-    x, k, L = _heat_problem()
+    x, _, L = _heat_problem()
     u0 = np.exp(np.cos(x)) + 0.3 * np.sin(3 * x)
     stepper = st.etdrk4(L, lambda u: jnp.zeros(L.shape, complex), 2.0, shape=x.shape)
     got = st.solve(stepper, u0, n_steps=5).y
@@ -150,7 +150,7 @@ def test_etdrk4_converges_at_fourth_order_with_a_nonlinear_term():
     # ∂_t u = D u_xx + a u with the reaction a u treated as the explicit term: exact solution
     # û_k(t) = û_k(0) e^{(L_k + a)t}. ETDRK4 is order 4 in dt (fitted slope within 0.3), and the
     # coefficients from traced dt (the fori_loop contour) equal the host ones (one program per dt).
-    x, k, L = _heat_problem()
+    x, _, L = _heat_problem()
     a = -1.5
     u0 = np.exp(np.sin(x))
     exact = np.fft.irfft(np.fft.rfft(u0) * np.exp((L + a) * 1.0), n=x.size)
@@ -170,7 +170,7 @@ def test_etdrk4_converges_at_fourth_order_with_a_nonlinear_term():
 def test_etdrk4_coefficients_have_no_cancellation_at_small_z():
     # At z = dt L → 0 the weights tend to dt/2 (Q), dt/6 (f1), dt/6 (f2), dt/6 (f3): the contour
     # mean gets them to 1e-12 relative where the closed forms lose everything to cancellation.
-    E, E2, Q, f1, f2, f3 = st.etdrk4_coefficients(np.array([-1e-9, 0.0]), 0.1)
+    E, _, Q, f1, f2, f3 = st.etdrk4_coefficients(np.array([-1e-9, 0.0]), 0.1)
     np.testing.assert_allclose(np.asarray([Q, f1, f2, f3]), [[0.05] * 2, [0.1 / 6] * 2, [0.1 / 6] * 2,
                                                              [0.1 / 6] * 2], rtol=1e-8)
     np.testing.assert_allclose(E, [math.exp(-1e-10), 1.0], rtol=1e-15)
