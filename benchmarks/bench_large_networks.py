@@ -57,8 +57,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nnworld_jax import lanczos, sparse  # noqa: E402
-from nnworld_jax.claims.large_networks import (chain_logdet_tridiagonal, chain_slopes,  # noqa: E402
-                                               cycle_logdet_closed_form, uniform_fixed_point)
+from nnworld_jax.reference import (chain_logdet_tridiagonal, chain_slopes,  # noqa: E402
+                               cycle_logdet_closed_form, uniform_fixed_point)
 
 C, B, BETA = 0.5, 0.2, 1.0
 PROBES, STEPS = 4, 24

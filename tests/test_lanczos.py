@@ -13,8 +13,8 @@ import pytest
 import nnworld_jax as nw
 from nnworld_jax import lanczos as lz
 from nnworld_jax import sparse as sp
-from nnworld_jax.claims.large_networks import (chain_logdet_tridiagonal, chain_slopes, cycle_logdet_closed_form,
-                                               uniform_fixed_point)
+from nnworld_jax.reference import (chain_logdet_tridiagonal, chain_slopes, cycle_logdet_closed_form,
+                               uniform_fixed_point)
 
 C, B, BETA = 0.5, 0.2, 1.0
 
@@ -324,3 +324,28 @@ def test_counts_are_positive_integers():
         lz.gauss_newton_logdet(net, BETA, cg_max_steps=-5)
     with pytest.raises(ValueError, match="beta must be a scalar"):
         lz.sparse_free_energy(net, jnp.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("m", [0.0, 0.3])
+def test_closed_forms_match_a_dense_slogdet(m):
+    # The references themselves, against NumPy's dense slogdet of (1 - βm)I + βJᵀJ built from the
+    # edges (w[i, j] is the edge j → i): an independent second method. 1e-10 relative: float64
+    # round-off of a 12-term sum and of an LU at N = 12, with room to spare.
+    n, c, b, beta = 12, 0.5, 0.2, 1.3
+    d = chain_slopes(n, c, b)
+    chain = np.eye(n) - np.diag(d) @ (c * np.eye(n, k=-1))
+    a = 1 - math.tanh(c * uniform_fixed_point(c, b) + b) ** 2
+    cycle = np.eye(n) - a * c * np.roll(np.eye(n), 1, axis=0)
+    for J, closed in ((chain, chain_logdet_tridiagonal(d, c, beta, m)), (cycle, cycle_logdet_closed_form(n, a * c, beta, m))):
+        sign, logdet = np.linalg.slogdet((1 - beta * m) * np.eye(n) + beta * J.T @ J)
+        assert sign == 1 and closed == pytest.approx(logdet, rel=1e-10)
+    x = uniform_fixed_point(c, b)
+    assert x == pytest.approx(math.tanh(c * x + b), abs=1e-15)  # it is the fixed point
+
+
+def test_closed_forms_refuse_a_non_positive_operator():
+    # 1 - βm = -1 makes the diagonal negative: log of a negative number would be a silent NaN.
+    with pytest.raises(ValueError, match="not positive definite"):
+        cycle_logdet_closed_form(8, 0.1, 1.0, m=2.0)
+    with pytest.raises(ValueError, match="not positive definite"):
+        chain_logdet_tridiagonal(np.full(8, 0.5), 0.1, 1.0, m=3.0)
