@@ -41,6 +41,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import jax  # noqa: E402
+from nnworld_jax.stepping import solve  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
@@ -92,9 +93,9 @@ def choose_steps(grid, drift, p0, axes, x0, target: float, max_steps: int = 256)
     @jax.jit
     def run(p, n):
         dt = T_END / n.astype(p.dtype)
-        init, step = fp.etdrk4(grid, DIFFUSION, dt, drift=drift, check_every_step=False)
-        s1 = fp.evolve(step, init(p), n)
-        return s1.p, fp.evolve(step, s1, n * int(T_LONG / T_END - 1)).p
+        stepper = fp.etdrk4(grid, DIFFUSION, dt, drift=drift, check_every_step=False)
+        s1 = solve(stepper, p, n_steps=n)
+        return s1.y, solve(stepper, s1, n_steps=n * int(T_LONG / T_END - 1)).y
 
     p_end, p_long = exact_density(axes, x0, T_END), exact_density(axes, x0, T_LONG)
     for n in range(1, max_steps + 1):
@@ -106,8 +107,8 @@ def choose_steps(grid, drift, p0, axes, x0, target: float, max_steps: int = 256)
 
 
 def bench_ours(grid, drift, p0, p_exact, n_steps: int, repeats: int):
-    init, step = fp.etdrk4(grid, DIFFUSION, T_END / n_steps, drift=drift)
-    prog = jax.jit(lambda p: fp.evolve(step, init(p), n_steps).p)
+    stepper = fp.etdrk4(grid, DIFFUSION, T_END / n_steps, drift=drift)
+    prog = jax.jit(lambda p: solve(stepper, p, n_steps=n_steps).y)
     t0 = time.perf_counter()
     compiled = prog.lower(p0).compile()
     compile_s = time.perf_counter() - t0

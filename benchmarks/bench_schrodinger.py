@@ -73,6 +73,7 @@ import numpy as np  # noqa: E402
 from nnworld_jax import quantum as qm  # noqa: E402
 from nnworld_jax.entropic import Coefficients  # noqa: E402
 from nnworld_jax.grid import Grid  # noqa: E402
+from nnworld_jax.stepping import solve  # noqa: E402
 
 COEFFS = Coefficients(D=0.125, gamma=0.5, mu=1.0)  # ħ_eff = m_eff = 1
 OMEGA, X0, P0, T_END = 1.0, 3.0, 1.0, 10.0
@@ -127,8 +128,7 @@ def bench_ours(grid, psi0, exact, repeats):
     rows = []
     for name, make in variants.items():
         def run(psi, make=make, n=steps[name]):
-            init, step = make()
-            return qm.integrate(step, init(psi), n).psi
+            return solve(make(), psi, n_steps=n).y
 
         arg = jnp.asarray(psi0)
         t0 = time.perf_counter()
@@ -211,8 +211,7 @@ def bench_ours_anharmonic(grid, x, psi0, ref, repeats):
         return qm.fock_propagator(V, grid, COEFFS, OMEGA, FOCK_LEVELS).propagate(psi, T_END)
 
     def split(V, psi):
-        init, step = qm.split_step(V, grid, COEFFS, ANH_DT, scheme="blanes-moan6")
-        return qm.integrate(step, init(psi), round(T_END / ANH_DT)).psi
+        return solve(qm.split_step(V, grid, COEFFS, ANH_DT, scheme="blanes-moan6"), psi, n_steps=round(T_END / ANH_DT)).y
 
     rows = []
     for name, fn in ((f"fock ({FOCK_LEVELS} levels, all in)", fock), (f"blanes-moan6 (dt={ANH_DT:g})", split)):

@@ -52,6 +52,7 @@ import numpy as np  # noqa: E402
 from nnworld_jax import hidden as H  # noqa: E402
 from nnworld_jax import strings as S  # noqa: E402
 from nnworld_jax.grid import Grid  # noqa: E402
+from nnworld_jax.stepping import State  # noqa: E402
 
 try:
     import scipy.sparse as sp
@@ -66,7 +67,7 @@ def bench_perm(n: int, d: int, repeats: int, dtype) -> list[dict]:
     _, step = H.permutation_flow(alpha, dt)
 
     def one(v):
-        return step(H.FlowState(v, jnp.zeros((), v.dtype))).x
+        return step(State(jnp.zeros((), v.dtype), v)).y
 
     xj = jnp.asarray(x)
     name = f"perm-flow N={n:.0e},D={d}"

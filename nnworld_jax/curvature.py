@@ -46,7 +46,15 @@ before three changes (issue #15):
 on its jaxpr (evaluating them with JAX compiled one XLA program per primitive, ~0.8 s for Kerr)
 and :func:`on_points` checks and assembles with NumPy on the CPU (no small eager programs);
 (3) the jet takes g and ∂g from the nested jvps of ∂∂g (a quarter fewer traced operations).
-Measured and not kept: LLVM level 0 (``xla_backend_optimization_level=0``: compile −35%, run
+The move to the one curvature core (issue #13: R_bd from the lowered Riemann tensor, K over bivector
+pairs, as before) kept these figures: this module and the one before it, interleaved one process each
+(2e4 points, CPU time, load 3 on 2 cores): cold start 0.75-0.83 s against 0.76-0.78 s (Schwarzschild)
+and 1.40-1.43 s against 1.36-1.38 s (Kerr), evaluation 8.0-8.1 ms against 7.5-8.6 ms and 14.0 ms
+against 13.2-13.9 ms; bench_curvature in one session (1e5 points, compile CPU time, load 1.4-2.5):
+0.72 s against 0.77 s (Schwarzschild), 1.28 s against 1.23 s (Kerr). Measured and not kept: the jet's derivatives left unstacked (Schwarzschild
+evaluation −35%, Kerr +30%: XLA re-evaluated Kerr's cosines inside the consumer fusions, 29 instead
+of 13), Kretschmann from the raised Riemann tensor (Kerr +20%), Ricci contracted from the jet when
+the Riemann tensor is at hand (Kerr +10% compile). Also measured and not kept: LLVM level 0 (``xla_backend_optimization_level=0``: compile −35%, run
 time ×3-6), ``xla_llvm_disable_expensive_passes`` (no gain), more fusion barriers, tracing the
 point kernels in place under vmap (no gain). What remains (Kerr): ~0.4 s Python tracing and
 batching of a ~1900-operation program, ~0.1 s lowering, ~0.9 s XLA, of which ~0.2 s the checks.

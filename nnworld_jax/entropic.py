@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -58,10 +57,10 @@ from ._entropic import _density, _hamiltonian, _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
                       _is_integer)
 from .grid import Grid, check_field, functional_derivative
-from .stepping import State, Stepper, from_update, ode_stepper, solve
+from .stepping import State, Stepper, from_update, ode_stepper
 
 __all__ = ["Coefficients", "lagrangian_density", "hamiltonian", "action", "equations_of_motion", "velocity",
-           "spectral_filter", "apply_filter", "entropic_stepper", "evolve",
+           "spectral_filter", "apply_filter", "entropic_stepper",
            "boundary_value_action", "BoundaryValueSolution", "boundary_value_residual",
            "solve_boundary_value", "FILTERS", "RK4_STABILITY"]
 
@@ -417,22 +416,6 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
     return from_update(update, dt, name="entropic.entropic_stepper", validate=validate, bad=lambda y: ~(y[0] > 0), domain="finite, p > 0",
                        hint="the evolution left the domain of eqs. (29)-(30) (p > 0); for learning=True an "
                             "unfiltered or under-filtered grid mode may have grown (ill-posed), otherwise reduce dt")
-
-
-def evolve(step: Callable, state: State, steps: int, *, save_every: int = 0):
-    """Deprecated: use :func:`nnworld_jax.stepping.solve` (whose saves include the initial state).
-
-    Applies ``step`` ``steps`` times to ``state`` (eqs. (29)-(30) through :func:`entropic_stepper`);
-    with ``save_every = s > 0`` returns the stacked states after steps s, 2s, …, ``steps`` (the
-    initial state not included; ``steps`` a multiple of s)."""
-    if isinstance(save_every, bool) or not _is_integer(save_every) or save_every < 0:
-        raise ValueError(f"save_every must be an integer >= 0, got {save_every!r}")
-    if not is_traced(steps) and (isinstance(steps, bool) or not _is_integer(steps) or steps < 0):
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if save_every > 0 and steps % save_every:
-        raise ValueError(f"steps = {steps} is not a multiple of save_every = {save_every}")
-    saved = solve(Stepper(lambda y0, t0: y0, step), state, n_steps=steps, save_every=int(save_every))
-    return saved if save_every <= 0 else jax.tree.map(lambda a: a[1:], saved)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -40,7 +40,6 @@ the ``"flux"`` form of (22) divides by p and needs p bounded away from 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -49,15 +48,15 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from . import stepping as _stepping
-from ._checks import as_float, check_count, host_value, is_traced
+from ._checks import as_float, host_value, is_traced
 from ._fields import (_checked_field, _divergence, _gradient, _guard, _guard_finite, _integral, _laplacian,
                       _positive_scalar)
 from .grid import METHODS, Grid, check_field
-from .stepping import State, Stepper
+from .stepping import Stepper
 
 __all__ = ["normalize", "ornstein_uhlenbeck_drift", "fokker_planck_rhs", "shannon_entropy",
-           "EntropyProduction", "entropy_production_parts", "entropy_production", "etdrk4", "evolve",
-           "trajectory", "FORMS", "NEGATIVE_TOL"]
+           "EntropyProduction", "entropy_production_parts", "entropy_production", "etdrk4",
+           "FORMS", "NEGATIVE_TOL"]
 
 FORMS = ("flow", "flux", "operator")
 
@@ -429,23 +428,3 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
         validate=validate, check_step=check_every_step,
         bad=lambda p: p < -_negative_tolerance(p, negative_tol), domain="finite, p >= -negative_tol * max p",
         hint="dt too large for the drift, or the grid does not resolve p")
-
-
-# ---------------------------------------------------------------------------------- deprecated
-def evolve(step: Callable[[State], State], state: State, n_steps) -> State:
-    """Deprecated: use :func:`nnworld_jax.stepping.solve`. Applies ``step`` ``n_steps`` times to
-    ``state`` (a :class:`~nnworld_jax.stepping.State` of :func:`etdrk4`, eq. (18)); ``n_steps`` may
-    be traced."""
-    return _stepping.solve(Stepper(lambda y0, t0: y0, step), state, n_steps=n_steps)
-
-
-def trajectory(step: Callable[[State], State], state: State, n_saves: int,
-               steps_per_save: int = 1) -> tuple[State, State]:
-    """Deprecated: use :func:`nnworld_jax.stepping.solve` with ``save_every`` (whose saves include
-    the initial state). Integrates eq. (18) for ``n_saves * steps_per_save`` steps and returns
-    (final state, the ``n_saves`` saved states without the initial one)."""
-    n_saves = check_count(n_saves, "n_saves")
-    steps_per_save = check_count(steps_per_save, "steps_per_save")
-    saved = _stepping.solve(Stepper(lambda y0, t0: y0, step), state, n_steps=n_saves * steps_per_save,
-                            save_every=steps_per_save)
-    return jax.tree.map(lambda a: a[-1], saved), jax.tree.map(lambda a: a[1:], saved)

@@ -46,14 +46,18 @@ Conventions:
 Performance (issue #15; benchmarks/bench_gravity.py): the d = 4 Euler-Lagrange equations on a 16⁴
 grid took 90-140 s per density (loaded machine), now 3.1-7.3 s CPU for the first call (trace,
 compile and one run; 7-19 s wall, of which 1-8 s the run), per density and method, float32 or
-float64, on a 2-core machine at load 8-9 (no idle figure yet; "einstein-hilbert" is the slowest). What changed: the pointwise kernels contract by broadcast products (the core's ``ein``) instead
-of ``jnp.einsum``, whose batched 4 x 4 ``dot_general``s under vmap were slow to compile and to run on
-XLA:CPU; g⁻¹ of a 4 x 4 metric by its twelve 2 x 2 minors; R_μν contracted from the jet (K⁴
-products per point: ∂Γ and the Riemann tensor are never formed); the action differentiates the K(K+1)/2 independent metric components
-and ∂_μ∂_ν for μ ≤ ν only, spectral derivatives from one real FFT and one batched inverse, without
-the per-component checks of :func:`nnworld_jax.grid.derivative` (the entry points check the field
-once); the Euler-Lagrange program compiles with XLA:CPU's elemental emitters. Results are those of
-the kernels before, to round-off.
+float64, on a 2-core machine at load 8-9 (no idle figure yet; "einstein-hilbert" is the slowest).
+What changed: the pointwise kernels contract by broadcast products (the curvature core's ``ein``)
+instead of ``jnp.einsum``, whose batched 4 x 4 ``dot_general``s under vmap were slow to compile and
+to run on XLA:CPU; g⁻¹ of a 4 x 4 metric by its twelve 2 x 2 minors; R_μν contracted from the jet
+(K⁴ products per point: ∂Γ and the Riemann tensor are never formed); the action differentiates the
+K(K+1)/2 independent metric components and ∂_μ∂_ν for μ ≤ ν only, spectral derivatives from one
+real FFT and one batched inverse, without the per-component checks of
+:func:`nnworld_jax.grid.derivative` (the entry points check the field once); the Euler-Lagrange
+program compiles with XLA:CPU's elemental emitters. Results are those of the kernels before, to
+round-off. The move to the one curvature core (issue #13) kept them: bench_gravity before and after
+in one session (16⁴, load 1.9-4.8): first call 1.8-6.0 s wall, 1.8-3.6 s CPU, against 1.8-5.3 s and
+1.9-5.3 s ("einstein-hilbert" float64 3.5 s against 5.3 s, run 1.2 s against 1.6 s).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ What this module computes, and how:
   carries F and its Hessian S along the path (a Riccati equation, from second derivatives of H).
 * :func:`characteristics`: a characteristic integrated by the stepping layer
   (:func:`nnworld_jax.stepping.ode_stepper`, diffrax's Runge-Kutta machinery, and
-  :func:`nnworld_jax.stepping.solve`); :func:`rk4` and :func:`solve_rk4` are deprecated aliases of them.
+  :func:`nnworld_jax.stepping.solve`).
 * :func:`cole_hopf`, :func:`inverse_cole_hopf`, :func:`cole_hopf_rhs`: the map of (43).
 * :func:`stationary_free_energy`, :func:`eigenvalue_constants`: the stationary solution (44) and
   the constants that make it the eigenvalue free energy (45) (q = λ, μ = 2β).
@@ -53,10 +53,10 @@ from ._entropic import _hamiltonian
 from ._fields import _check_method, _checked_field, _guard, _guard_finite, _guard_positive, _is_integer
 from .entropic import Coefficients
 from .grid import Grid, functional_derivative
-from .stepping import Stepper, ode_stepper, solve
+from .stepping import ode_stepper, solve
 
 __all__ = ["classical_density", "hj_rhs", "hj_residual", "classical_hamiltonian", "CharacteristicState",
-           "characteristic_field", "characteristic_init", "rk4", "solve_rk4", "characteristics",
+           "characteristic_field", "characteristic_init", "characteristics",
            "cole_hopf", "inverse_cole_hopf", "cole_hopf_rhs", "stationary_free_energy",
            "eigenvalue_constants", "laplacian_in_eigenvalues", "eigenvalue_curvature_term"]
 
@@ -296,26 +296,6 @@ def characteristic_init(F0_fn: Callable, q0: Float[Array, " K"]) -> Characterist
     F0 = _value(F0_fn(q0), q0.dtype, "F0_fn")
     return CharacteristicState(q0, _guard_finite(jax.grad(F0_fn)(q0), "grad F0_fn"), F0,
                                _guard_finite(jax.hessian(F0_fn)(q0), "the Hessian of F0_fn"))
-
-
-def rk4(vector_field: Callable, dt) -> Stepper:
-    """Deprecated: use :func:`nnworld_jax.stepping.ode_stepper` (``solver="rk4"``), which this is.
-
-    Classical RK4 for dy/dt = f(t, y) on a pytree y (the characteristics (38)-(43), or any ODE),
-    by diffrax: ``init(y0, t0=0.0) -> State``, ``step(State) -> State``."""
-    return ode_stepper(_callable(vector_field, "vector_field"), dt, solver="rk4", name="hamilton_jacobi.rk4")
-
-
-def solve_rk4(vector_field: Callable, y0: PyTree, t0, dt, n_steps: int) -> tuple[Array, PyTree]:
-    """Integrate dy/dt = f(t, y) by RK4 for ``n_steps`` steps; eqs. (38)-(43).
-
-    Deprecated: use :func:`nnworld_jax.stepping.solve` with :func:`nnworld_jax.stepping.ode_stepper`
-    and ``save_every=1``, which this is. Returns: times (n_steps + 1,) and the trajectory, each leaf
-    with a leading axis n_steps + 1 (the initial value first).
-    """
-    n_steps = check_count(n_steps, "n_steps")
-    traj = solve(rk4(vector_field, dt), y0, t0=t0, n_steps=n_steps, save_every=1)
-    return traj.t, traj.y
 
 
 def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"], gamma, mu=1.0, *, t1,

@@ -71,13 +71,13 @@ from ._fields import (_check_method, _checked_field, _derivative, _gradient, _gu
                       _integral, _is_integer)
 from .entropic import Coefficients, entropic_stepper
 from .grid import Grid, functional_derivative
-from .stepping import Stepper, from_update, solve
+from .stepping import Stepper, from_update
 
 __all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "unwrap_phase",
            "madelung_from_psi", "wrap_phase_difference", "schrodinger_density", "schrodinger_hamiltonian",
            "schrodinger_action", "schrodinger_equations_of_motion", "norm", "energy", "hamiltonian_matrix",
            "energy_levels", "eigen_propagator", "FockPropagator", "fock_propagator", "split_step", "harmonic_potential",
-           "harmonic_split_step", "integrate", "madelung_stepper", "SCHEMES", "ORDERS"]
+           "harmonic_split_step", "madelung_stepper", "SCHEMES", "ORDERS"]
 
 
 # --------------------------------------------------------------------------------- constants (34)
@@ -652,6 +652,7 @@ def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float |
     Example:
         >>> from nnworld_jax import set_precision
         >>> set_precision("float64")  # the figures below are float64 ones
+        >>> from nnworld_jax.stepping import solve
         >>> g = Grid((32,))
         >>> s = solve(split_step(jnp.cos(g.axis(0)), g, Coefficients(0.3, 0.7, 1.6), 0.01), jnp.ones(32, complex),
         ...           n_steps=10)
@@ -715,12 +716,6 @@ def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *
     apply = _phase_stepper(V, space, c, 1.0, (alpha, alpha), (beta,))
     return from_update(lambda t, psi: apply(psi), dt, name="quantum.harmonic_split_step",
                        validate=_validate_psi(space), check_step=False)
-
-
-def integrate(step: Callable, state, n_steps: int | Array):
-    """Deprecated: use :func:`nnworld_jax.stepping.solve`. Applies ``step`` ``n_steps`` times to
-    ``state`` (``n_steps`` may be traced); any stepper of this module (eqs. (32)-(36) dynamics)."""
-    return solve(Stepper(lambda y0, t0: y0, step), state, n_steps=n_steps)
 
 
 # ------------------------------------------------------------------------- the Madelung side

@@ -18,7 +18,7 @@ NOT_PHYSICS = {"set_precision", "default_dtype", "rtol", "logdet_spd", "network_
                "TeacherStudent", "TrainingHistory", "LawsOfLearning", "Thermodynamics",
                "SparseWeights", "LogDetEstimate", "FreeEnergyEstimate",
                # time-stepping and grid plumbing shared by the physics modules
-               "evolve", "trajectory", "integrate", "rk4", "solve_rk4", "normalize", "norm",
+               "normalize", "norm",
                "unwrap_phase", "apply_filter", "Grid", "check_field", "on_points",
                # batch-experiment plumbing (issue #6)
                "batch_map", "run_chunked",

@@ -28,16 +28,19 @@ import pytest
 import nnworld_jax as nw
 from nnworld_jax import (curvature, entropic, estimators, fokker_planck, gravity, grid, hamilton_jacobi,
                          hidden, minimal_coupling, network_gravity, holography, lanczos, sparse, learning, metrics, network, partition, quantum,
-                         reduced_gravity, strings, thermo)
+                         reduced_gravity, stepping, strings, thermo)
 from nnworld_jax.entropic import Coefficients
 from nnworld_jax.grid import Grid
 
-MODULES = [network, partition, thermo, estimators, learning, grid, fokker_planck, entropic, quantum,
+MODULES = [network, partition, thermo, estimators, learning, grid, stepping, fokker_planck, entropic, quantum,
            hamilton_jacobi, hidden, strings, metrics, curvature, gravity, reduced_gravity, minimal_coupling, network_gravity, holography,
            sparse, lanczos]
 
 # Public functions with no floating inputs to follow, or whose dtype is fixed by something else.
 EXEMPT = {
+    "stepping.etdrk4_coefficients": "computed in the widest enabled dtype by design (cancellation in the φ-functions); "
+                                    "the step casts them to the field's dtype (stepping.etdrk4 has a case)",
+    "stepping.shift_rk4_taps": "Python floats: the static taps of the stencil (its steps are stepping.shift_rk4)",
     "grid.check_field": "validation only, returns None",
     "hidden.cycle_permutation": "integer index map",
     "hidden.multi_cycle_permutation": "integer index map",
@@ -253,8 +256,6 @@ CASES = {
     "fokker_planck.entropy_production": lambda d: fokker_planck.entropy_production(
         _bump(_grid1(), d), _grid1(), 0.2, F=_wave(_grid1(), d), gamma=1.0),
     "fokker_planck.etdrk4": lambda d: _fp_run(d, 3),
-    "fokker_planck.evolve": lambda d: _fp_run(d, 3),
-    "fokker_planck.trajectory": lambda d: _fp_traj(d),
     # ---- entropic mechanics (§5)
     "entropic.lagrangian_density": lambda d: entropic.lagrangian_density(
         _bump(_grid1(), d), _wave(_grid1(), d), _wave(_grid1(), d, 1.0), _wave(_grid1(), d, 2.0), _grid1(), C),
@@ -269,7 +270,6 @@ CASES = {
     "entropic.spectral_filter": lambda d: entropic.apply_filter(_wave(_grid1(), d), entropic.spectral_filter(_grid1())),
     "entropic.apply_filter": lambda d: entropic.apply_filter(_wave(_grid1(), d), entropic.spectral_filter(_grid1())),
     "entropic.entropic_stepper": lambda d: _entropic_run(d),
-    "entropic.evolve": lambda d: _entropic_run(d),
     "entropic.boundary_value_action": lambda d: entropic.boundary_value_action(
         jnp.stack([_bump(_grid1(), d)] * 3), jnp.stack([_wave(_grid1(), d, 0.1 * i) for i in range(3)]),
         _bump(_grid1(), d), _wave(_grid1(), d), _wave(_grid1(), d, 2.0), _grid1(), C, 0.5, learning=False),
@@ -303,7 +303,6 @@ CASES = {
         quantum.harmonic_potential(Grid((32,), lengths=(12.0,)), C, 3.0, dtype=d), Grid((32,), lengths=(12.0,)), C,
         3.0, 4).propagate(_a(np.exp(-(np.arange(32) * 0.375 - 6.5) ** 2), d).astype(jnp.result_type(d, 1j)), _a(0.3, d)),
     "quantum.split_step": lambda d: _qm_run(d, "split"),
-    "quantum.integrate": lambda d: _qm_run(d, "split"),
     "quantum.harmonic_potential": lambda d: quantum.harmonic_potential(_grid1(), C, 1.0, dtype=d),
     "quantum.harmonic_split_step": lambda d: _qm_run(d, "harmonic"),
     "quantum.madelung_stepper": lambda d: _qm_run(d, "madelung"),
@@ -319,8 +318,16 @@ CASES = {
     "hamilton_jacobi.characteristic_field": lambda d: _characteristics(d)[1].q,
     "hamilton_jacobi.characteristic_init": lambda d: hamilton_jacobi.characteristic_init(_F0, _a([0.3, -0.4], d)),
     "hamilton_jacobi.characteristics": lambda d: _characteristics(d),
-    "hamilton_jacobi.rk4": lambda d: hamilton_jacobi.solve_rk4(lambda t, y: -y, _a([1.0, 2.0], d), 0.0, 0.1, 5),
-    "hamilton_jacobi.solve_rk4": lambda d: hamilton_jacobi.solve_rk4(lambda t, y: -y, _a([1.0, 2.0], d), 0.0, 0.1, 5),
+    # ---- the stepping layer
+    "stepping.solve": lambda d: stepping.solve(stepping.ode_stepper(lambda t, y: -y, 0.1), _a([1.0, 2.0], d), n_steps=5,
+                                               save_every=1).y,
+    "stepping.ode_stepper": lambda d: stepping.solve(stepping.ode_stepper(lambda t, y: -y, 0.1, solver="tsit5"),
+                                                     _a([1.0, 2.0], d), n_steps=5).y,
+    "stepping.from_update": lambda d: stepping.solve(stepping.from_update(lambda t, y: 0.5 * y, 0.1, name="halve"),
+                                                     _a([1.0, 2.0], d), n_steps=3).y,
+    "stepping.guard_state": lambda d: stepping.guard_state(_a([1.0, 2.0], d), "test"),
+    "stepping.etdrk4": lambda d: _fp_run(d, 3),
+    "stepping.shift_rk4": lambda d: _perm_flow(d).y,
     "hamilton_jacobi.cole_hopf": lambda d: hamilton_jacobi.cole_hopf(_wave(_grid1(), d), 1.0),
     "hamilton_jacobi.inverse_cole_hopf": lambda d: hamilton_jacobi.inverse_cole_hopf(1.5 + _wave(_grid1(), d), 1.0),
     "hamilton_jacobi.cole_hopf_rhs": lambda d: hamilton_jacobi.cole_hopf_rhs(1.5 + _wave(_grid1(), d), _grid1(), 1.0, 1.0),
@@ -563,31 +570,23 @@ def _clamped(d):
 def _fp_run(d, n):
     g = _grid1()
     init, step = fokker_planck.etdrk4(g, 0.2, 0.05, F=_wave(g, d), gamma=1.0)
-    return fokker_planck.evolve(step, init(_bump(g, d)), n).p
-
-
-def _fp_traj(d):
-    g = _grid1()
-    init, step = fokker_planck.etdrk4(g, 0.2, 0.05, F=_wave(g, d), gamma=1.0)
-    return fokker_planck.trajectory(step, init(_bump(g, d)), 2, 2)[1].p
+    return stepping.solve(fokker_planck.etdrk4(g, 0.2, 0.05, F=_wave(g, d), gamma=1.0), _bump(g, d), n_steps=n).y
 
 
 def _entropic_run(d):
     g = _grid1()
-    init, step = entropic.entropic_stepper(_wave(g, d, 2.0), g, C, 1e-3, learning=False)
-    return entropic.evolve(step, init(_bump(g, d), _wave(g, d)), 3).F
+    stepper = entropic.entropic_stepper(_wave(g, d, 2.0), g, C, 1e-3, learning=False)
+    return stepping.solve(stepper, (_bump(g, d), _wave(g, d)), n_steps=3).y[1]
 
 
 def _qm_run(d, which):
     g = _grid1()
     if which == "split":
-        init, step = quantum.split_step(_wave(g, d, 2.0), g, C, 0.05)
-        return quantum.integrate(step, init(_psi(g, d)), 3).psi
+        return stepping.solve(quantum.split_step(_wave(g, d, 2.0), g, C, 0.05), _psi(g, d), n_steps=3).y
     if which == "harmonic":
-        init, step = quantum.harmonic_split_step(g, C, 1.0, 0.05)
-        return quantum.integrate(step, init(_psi(g, d)), 3).psi
-    init, step = quantum.madelung_stepper(_wave(g, d, 2.0), g, C, 1e-3)
-    return quantum.integrate(step, init(_bump(g, d), _wave(g, d)), 3).F
+        return stepping.solve(quantum.harmonic_split_step(g, C, 1.0, 0.05), _psi(g, d), n_steps=3).y
+    stepper = quantum.madelung_stepper(_wave(g, d, 2.0), g, C, 1e-3)
+    return stepping.solve(stepper, (_bump(g, d), _wave(g, d)), n_steps=3).y[1]
 
 
 def _characteristics(d):
@@ -640,7 +639,7 @@ def _float_leaves(tree):
 AGREEMENT = sorted({
     "partition.free_energy", "partition.logdet_spd", "thermo.thermodynamics", "thermo.heat_capacity",
     "estimators.log_partition_monte_carlo", "grid.laplacian", "grid.functional_derivative",
-    "fokker_planck.entropy_production", "fokker_planck.evolve", "entropic.equations_of_motion",
+    "fokker_planck.entropy_production", "fokker_planck.etdrk4", "stepping.ode_stepper", "entropic.equations_of_motion",
     "entropic.solve_boundary_value", "quantum.split_step", "quantum.energy_levels", "hamilton_jacobi.characteristics",
     "hamilton_jacobi.eigenvalue_curvature_term", "hidden.permutation_flow", "strings.polyakov_eom",
     "strings.nambu_goto_action", "curvature.curvature", "metrics.kerr", "gravity.gravity_euler_lagrange",

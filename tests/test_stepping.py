@@ -217,35 +217,3 @@ def test_init_promotes_integers_and_keeps_float32():
     assert jnp.issubdtype(s.y.dtype, jnp.floating) and s.t.dtype == s.y.dtype
     s32 = st.solve(decay(dt=0.5), jnp.ones(2, jnp.float32), n_steps=3)
     assert s32.y.dtype == jnp.float32 and s32.t.dtype == jnp.float32
-
-
-# ------------------------------------------------------------ deprecated aliases (until removed)
-def test_deprecated_drivers_are_the_layer():
-    # fokker_planck.evolve/trajectory, entropic.evolve, quantum.integrate and hamilton_jacobi.solve_rk4
-    # are thin aliases of solve: the same states to the bit (same program), with their old saving
-    # convention (trajectory and entropic.evolve leave out the initial state).
-    from nnworld_jax import entropic, fokker_planck, hamilton_jacobi, quantum
-    from nnworld_jax.grid import Grid
-
-    g = Grid((16,))
-    q = g.axis(0)
-    fp = fokker_planck.etdrk4(g, 0.5, 0.1, F=jnp.sin(q), gamma=1.0)
-    p0 = fokker_planck.normalize(jnp.exp(jnp.cos(q)), g)
-    saved = st.solve(fp, p0, n_steps=4, save_every=2)
-    np.testing.assert_array_equal(fokker_planck.evolve(fp.step, fp.init(p0), 4).y, saved.y[-1])
-    final, traj = fokker_planck.trajectory(fp.step, fp.init(p0), 2, 2)
-    np.testing.assert_array_equal(traj.y, saved.y[1:])
-    np.testing.assert_array_equal(final.t, saved.t[-1])
-    c = entropic.Coefficients(0.3, 0.7, 1.6)
-    en = entropic.entropic_stepper(jnp.cos(q), g, c, 1e-3, learning=False)
-    y0 = (p0, jnp.sin(q))
-    ref = st.solve(en, y0, n_steps=4, save_every=2)
-    old = entropic.evolve(en.step, en.init(y0), 4, save_every=2)
-    np.testing.assert_array_equal(old.y[1], ref.y[1][1:])
-    qm = quantum.split_step(jnp.cos(q), g, c, 0.01)
-    psi0 = jnp.exp(1j * q)
-    np.testing.assert_array_equal(quantum.integrate(qm.step, qm.init(psi0), 3).y, st.solve(qm, psi0, n_steps=3).y)
-    ts, ys = hamilton_jacobi.solve_rk4(lambda t, y: -y, jnp.ones(2), 0.0, 0.1, 3)
-    ref = st.solve(st.ode_stepper(lambda t, y: -y, 0.1), jnp.ones(2), n_steps=3, save_every=1)
-    np.testing.assert_array_equal(ts, ref.t)
-    np.testing.assert_array_equal(ys, ref.y)

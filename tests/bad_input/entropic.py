@@ -141,15 +141,6 @@ CASES = [
          lambda: jax.block_until_ready(jax.jit(
              lambda v: en.entropic_stepper(v, G, C, 1e-3, learning=False).step(State(jnp.zeros(()), (P, F))).y[0])(
              V.at[0].set(jnp.nan))), r"V contains NaN", "transform"),
-    # evolve
-    Case("entropic.evolve", "steps = -5", lambda: en.evolve(lambda s: s, None, -5), r"steps must be an integer >= 0",
-         "domain"),
-    Case("entropic.evolve", "steps = 2.5", lambda: en.evolve(lambda s: s, None, 2.5), r"steps must be an integer",
-         "input"),
-    Case("entropic.evolve", "save_every = 1.5", lambda: en.evolve(lambda s: s, None, 3, save_every=1.5),
-         r"save_every must be an integer", "input"),
-    Case("entropic.evolve", "steps not a multiple of save_every", lambda: en.evolve(lambda s: s, None, 3, save_every=2),
-         r"not a multiple", "input"),
     # boundary_value_action, boundary_value_residual, solve_boundary_value
     Case("entropic.boundary_value_action", "p with a zero",
          run(en.boundary_value_action, PS.at[0, 0].set(0.0), FS, P, F, V, G, C, 1.0), r"p must be finite and > 0",

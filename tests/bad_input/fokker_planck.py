@@ -5,6 +5,7 @@ import jax.numpy as jnp
 
 from nnworld_jax import fokker_planck as fp
 from nnworld_jax.grid import Grid
+from nnworld_jax.stepping import solve
 
 from ._harness import Case
 
@@ -165,21 +166,10 @@ CASES = [
     Case("fokker_planck.etdrk4", "D < 0 under jit",
          lambda: jax.block_until_ready(jax.jit(lambda D: fp.etdrk4(G, D, 0.1, F=F, gamma=1.0).step(INIT(P)).y)(-1.0)),
          r"D must be finite and > 0", "transform"),
-    # evolve, trajectory
-    Case("fokker_planck.evolve", "n_steps = -5", run(fp.evolve, STEP, INIT(P), -5), r"n_steps must be an integer >= 0",
-         "domain"),
-    Case("fokker_planck.evolve", "n_steps = 2.5", run(fp.evolve, STEP, INIT(P), 2.5), r"n_steps must be an integer",
-         "input"),
     Case("fokker_planck.etdrk4", "a step that blows up (dt far above the drift's limit) under jit",
-         lambda: jax.block_until_ready(jax.jit(lambda p: fp.evolve(stepper(F=None, gamma=None, drift=40 * OU, dt=2.0).step,
-                                                                  INIT(p), 40).y)(P)),
+         lambda: jax.block_until_ready(jax.jit(lambda p: solve(stepper(F=None, gamma=None, drift=40 * OU, dt=2.0), p,
+                                                              n_steps=40).y)(P)),
          r"fokker_planck\.etdrk4: a step left the domain of the state", "transform"),
-    Case("fokker_planck.trajectory", "n_saves = 0", run(fp.trajectory, STEP, INIT(P), 0), r"n_saves must be an integer",
-         "domain"),
-    Case("fokker_planck.trajectory", "n_saves = 2.5 (would truncate)", run(fp.trajectory, STEP, INIT(P), 2.5),
-         r"n_saves must be an integer", "input"),
-    Case("fokker_planck.trajectory", "steps_per_save = -1", run(fp.trajectory, STEP, INIT(P), 2, -1),
-         r"steps_per_save must be an integer", "domain"),
 ]
 
 EXEMPT = {

@@ -205,7 +205,7 @@ CASES = [
     Case("quantum.fock_propagator", "state outside the basis under jit(grad)",
          jit_grad(lambda x: jnp.sum(jnp.abs(qm.fock_propagator(VF, GF, C, 1.0, 4).propagate(x, 1.0)) ** 2),
                   jnp.real(FAR_F)), r"not held by the oscillator basis", "transform"),
-    # split_step, harmonic_potential, harmonic_split_step, integrate
+    # split_step, harmonic_potential, harmonic_split_step
     Case("quantum.split_step", "unknown scheme", run(qm.split_step, V, G, C, 0.01, scheme="leapfrog"),
          r"scheme must be", "input"),
     Case("quantum.split_step", "dt = nan", run(qm.split_step, V, G, C, jnp.nan), r"dt contains NaN", "input"),
@@ -238,10 +238,6 @@ CASES = [
          r"omega must be > 0", "domain"),
     Case("quantum.harmonic_split_step", "dt of shape (2,)", run(qm.harmonic_split_step, G, C, 1.0, jnp.ones(2)),
          r"dt must be a concrete finite scalar", "input"),
-    Case("quantum.integrate", "n_steps = -5", run(qm.integrate, STEP, INIT(PSI), -5), r"n_steps must be an integer >= 0",
-         "domain"),
-    Case("quantum.integrate", "n_steps = 1.5", run(qm.integrate, STEP, INIT(PSI), 1.5), r"n_steps must be an integer",
-         "input"),
     # madelung_stepper
     Case("quantum.madelung_stepper", "negative mass", run(qm.madelung_stepper, V, G, NEG_MASS, 1e-3), r"gamma > 0",
          "domain"),
