@@ -18,8 +18,8 @@ over those axes, so the same code serves one point and a whole grid. A tensor is
   independent component (symmetries declared below), so products with a structural zero are never
   formed (Schwarzschild: diagonal g; Kerr: 6 of 16 entries).
 
-The formulas are written once (:func:`christoffel_second_kind`, :func:`riemann_lower`, :func:`ricci`, ...) on
-the operations :func:`ein`, :func:`lin`, :func:`tp`, :func:`times`, which work on either form.
+The formulas are written once (:func:`christoffel_second_kind`, :func:`riemann_lower`, :func:`ricci`,
+...) on the operations :func:`ein`, :func:`lin`, :func:`tp`, :func:`times`, which work on either form.
 
 Conventions (``docs/conventions.md`` §6; MTW / Wald): dg[a, b, c] = ∂_c g_ab,
 ddg[a, b, c, e] = ∂_e∂_c g_ab;
@@ -28,8 +28,9 @@ ddg[a, b, c, e] = ∂_e∂_c g_ab;
 * R^a_{bcd} = ∂_cΓ^a_{db} − ∂_dΓ^a_{cb} + Γ^a_{ce}Γ^e_{db} − Γ^a_{de}Γ^e_{cb}, computed lowered from
   the jet as R_abcd = ½(∂_b∂_c g_ad + ∂_a∂_d g_bc − ∂_a∂_c g_bd − ∂_b∂_d g_ac)
   + Γ^e_bc Γ_{e,ad} − Γ^e_bd Γ_{e,ac} (∂Γ is never formed); 2-sphere: R^θ_{φθφ} = sin²θ > 0;
-* (96) as conventions §6 reads it: R_bd = R^a_{bad} = g^{ac}R_abcd, contracted from the same jet
-  formula without forming the Riemann tensor (K⁴ products per point, not K⁵);
+* (96) as conventions §6 reads it: R_bd = R^a_{bad} = g^{ac}R_abcd, the contraction of R_abcd where
+  it is at hand (the pointwise kernels), else distributed over the terms of the same jet formula so
+  the Riemann tensor is never formed (the gravity densities: K⁴ products per point, not K⁵);
 * R = g^{bd}R_bd, G_ab = R_ab − ½ g_ab R, K = R_abcd R^abcd (over bivector pairs).
 """
 
