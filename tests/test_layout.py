@@ -5,6 +5,10 @@
 * every module declares ``__all__``;
 * one test for "is this a tracer": ``_checks.is_traced``, not ``isinstance(x, jax.core.Tracer)``
   scattered through the modules;
+* one curvature core: the determinant/inverse of the metric, Christoffel symbols, Riemann, Ricci,
+  R, Einstein and Kretschmann are written once, in ``_curvature_core``; a module that defines a
+  curvature function is a wrapper that imports the core, and none redefines the core's helpers
+  (the claims keep their own independent references on purpose and are not scanned);
 * PRNG keys are keyword-only, as in equinox (``eqx.nn.Linear(in, out, *, key)``): every public
   function (and method of a public class) of a public module with a parameter named ``key`` takes
   it after ``*``, so a key passed positionally is a TypeError, never a silently shifted argument.
@@ -13,6 +17,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -39,8 +44,11 @@ def test_no_private_name_is_imported_from_a_public_module(path):
             source = (node.module or "").rsplit(".", 1)[-1]
             if source.startswith("_"):
                 continue  # a private module: its names are the package's shared helpers
+            here = path.parent if node.level <= 1 else path.parents[node.level - 1]
+            folder = here.joinpath(*(node.module or "").split(".")) if node.module else here
             bad += [f"from {'.' * node.level}{node.module or ''} import {a.name}" for a in node.names
-                    if a.name.startswith("_") and not a.name.startswith("__")]
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                    and not (folder / f"{a.name}.py").exists()]  # `from . import _core`: a private module
     assert not bad, f"{path.name} imports private names of public modules: {bad}"
 
 
@@ -51,6 +59,39 @@ def test_every_module_declares_all(path):
                            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]))
                    for n in _tree(path).body)
     assert declared, f"{path.relative_to(PACKAGE)} has no __all__"
+
+
+CORE = "_curvature_core.py"
+CURVATURE_NAME = re.compile(r"christoffel|riemann|ricci|einstein|kretschmann")
+# the helpers each curvature module used to carry its own copy of
+CORE_HELPERS = {"_christoffel_first", "_lower_christoffel", "_christoffel_components", "_riemann_from", "_ricci",
+                "_scalar_curvature", "_inverse", "_inverse_components", "_det_inv", "_det_adj4", "_det_and_adjugate",
+                "_ein", "_tp", "_curvature_components"}
+
+
+def _curvature_violations(tree: ast.Module) -> list[str]:
+    imports_core = any(isinstance(n, ast.ImportFrom) and n.level > 0
+                       and ((n.module or "").endswith("_curvature_core") or any(a.name == "_curvature_core" for a in n.names))
+                       for n in ast.walk(tree))
+    defs = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    bad = [f"defines {d} (a copy of a core helper)" for d in defs if d in CORE_HELPERS]
+    if not imports_core:
+        bad += [f"defines {d} without the core" for d in defs if CURVATURE_NAME.search(d)]
+    return bad
+
+
+def test_the_curvature_rule_flags_a_second_implementation():
+    # negative control: a hand-written Christoffel beside the core, and a copy of a core helper
+    assert _curvature_violations(ast.parse("def christoffel(g, dg): ...\ndef _ein(s, x, y): ...")) == [
+        "defines _ein (a copy of a core helper)", "defines christoffel without the core"]
+    assert not _curvature_violations(ast.parse("from ._curvature_core import ricci\ndef ricci_tensor(m, x): ..."))
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if p.name != CORE and "claims" not in p.parts],
+                         ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_one_curvature_core(path):
+    bad = _curvature_violations(_tree(path))
+    assert not bad, f"{path.relative_to(PACKAGE)}: {bad}"
 
 
 def test_one_tracer_test():
