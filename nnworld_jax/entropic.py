@@ -13,10 +13,11 @@ with H[p, F] = ∫ ℒ|_{∂_tF = 0}; then δS/δF = 0 and δS/δp = 0 are canon
 
     μ ∂_t p = δH/δF,      μ ∂_t F = -δH/δp,
 
-and :func:`equations_of_motion` evaluates them with ``jax.grad`` of the discretized H (through
-:func:`nnworld_jax.grid.functional_derivative`). The analytic forms (29)-(30), the Fokker-Planck
-form (32) and the Navier-Stokes form (33) are the references the tests compare against, never used
-here.
+and :func:`equations_of_motion` evaluates them with ``jax.grad`` of the discretized H through the
+one builder every canonical flow of §5-§6 goes through (``nnworld_jax._eom``: δ/δφ = ``jax.grad``
+÷ cell volume, as :func:`nnworld_jax.grid.functional_derivative`). The analytic forms (29)-(30),
+the Fokker-Planck form (32) and the Navier-Stokes form (33) are the references the tests compare
+against, never used here.
 
 Forward evolution (:func:`entropic_stepper`, RK4 on the layer of :mod:`nnworld_jax.stepping`). Linearized about p = const, F = 0, a mode of
 wavenumber k evolves as exp(±k² √((γ/μ)² - 4γD/μ) t) when ``learning`` (exp(±i k² √(4γD/μ) t)
@@ -53,10 +54,10 @@ from jaxtyping import Array, Float
 
 from ._checks import all_concrete, as_float, check_scalar, float_dtype, is_traced
 from ._config import solver_tol
-from ._entropic import _density, _hamiltonian, _scalar_coefficients
+from ._entropic import _density, _hamiltonian, _rates, _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
                       _is_integer)
-from .grid import Grid, check_field, functional_derivative
+from .grid import Grid, check_field
 from .stepping import State, Stepper, from_update, ode_stepper
 
 __all__ = ["Coefficients", "lagrangian_density", "hamiltonian", "action", "equations_of_motion", "velocity",
@@ -110,12 +111,6 @@ def _check_inputs(p, F, V, c: Coefficients):
     V = _guard(V, ~jnp.isfinite(V), "V contains NaN or inf")
     p = _guard(p, _coefficients_bad(c), _COEFF_MESSAGE)
     return p, F, V, c
-
-
-def _rates(p, F, V, space: Grid, c: Coefficients, learning: bool, method: str):
-    dh_dp = functional_derivative(lambda q: _hamiltonian(q, F, V, space, c, learning, method), p, space)
-    dh_df = functional_derivative(lambda f: _hamiltonian(p, f, V, space, c, learning, method), F, space)
-    return dh_df / c.mu, -dh_dp / c.mu
 
 
 def _check_slice(p, F, V, space: Grid, c: Coefficients, method: str = "spectral"):

@@ -20,8 +20,8 @@ What this module computes, and how:
   Hamiltonian of :func:`nnworld_jax.entropic.hamiltonian` (never a hand-coded right-hand side).
 * :func:`classical_density`, :func:`hj_residual`: the same equation at one point q ∈ Rᴷ for a
   closed-form F(t, q) (non-periodic problems such as V = ½ω²q²), as ∂ℒ_0/∂p / μ at p = 1.
-* :func:`classical_hamiltonian` and :func:`characteristic_field`: characteristics of (38) from
-  ``jax.grad`` of H(q, P): q̇ = ∂H/∂P = 2γP = u (31), Ṗ = -∂H/∂q = -∇V, so q̈ = -2γ∇V, Newton
+* :func:`classical_hamiltonian` and :func:`characteristic_field`: characteristics of (38)/(43) from
+  ``jax.grad`` of H(q, P) = ∂ℒ_0/∂p / μ (the learning term included, from the density): q̇ = ∂H/∂P = 2γP = u (31), Ṗ = -∂H/∂q = -∇V, so q̈ = -2γ∇V, Newton
   with m_eff = 1/(2γ) (conventions §4: the paper's (40)/(42) carry a different factor). The state also
   carries F and its Hessian S along the path (a Riccati equation, from second derivatives of H).
 * :func:`characteristics`: a characteristic integrated by the stepping layer
@@ -49,10 +49,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check_count, check_scalar
-from ._entropic import _hamiltonian
+from ._entropic import _pointwise_density, _rates
+from ._eom import _canonical_flow
 from ._fields import _check_method, _checked_field, _guard, _guard_finite, _guard_positive, _is_integer
 from .entropic import Coefficients
-from .grid import Grid, functional_derivative
+from .grid import Grid
 from .stepping import ode_stepper, solve
 
 __all__ = ["classical_density", "hj_rhs", "hj_residual", "classical_hamiltonian", "CharacteristicState",
@@ -132,11 +133,9 @@ def classical_density(p: Float[Array, "*S"], F_t: Float[Array, "*S"], grad_F: Fl
 
 
 def _classical_density(p, F_t, grad_F, lap_F, V, gamma, mu, learning: bool):
-    # Unchecked ℒ_0: differentiated in p by hj_residual and classical_hamiltonian.
-    density = p * mu * (F_t + gamma * jnp.sum(grad_F**2, axis=0) + V)
-    if learning:
-        density = density + gamma * p * lap_F
-    return density
+    # Unchecked ℒ_0: the entropic density (28) itself at D = 0 (one implementation, no quantum
+    # term); differentiated in p by hj_residual and the characteristics.
+    return _pointwise_density(p, F_t, grad_F, lap_F, V, 0.0, gamma, mu, learning)
 
 
 def hj_rhs(F: Float[Array, "..."], V: Float[Array, "..."], space: Grid, gamma, mu, *, learning: bool = True,
@@ -144,8 +143,8 @@ def hj_rhs(F: Float[Array, "..."], V: Float[Array, "..."], space: Grid, gamma, m
     """∂_tF of the Hamilton-Jacobi equation, eq. (38) (``learning=False``) or (43) with V, on a grid.
 
     ∂_tF = -(1/μ) δH/δp with H = ∫ℒ dᴷq the Hamiltonian of the action (26) at D = 0
-    (:func:`nnworld_jax.entropic.hamiltonian`), by ``jax.grad`` through
-    :func:`nnworld_jax.grid.functional_derivative`. Analytically this is
+    (:func:`nnworld_jax.entropic.hamiltonian`), by ``jax.grad`` ÷ cell volume (the canonical-flow
+    builder shared with :func:`nnworld_jax.entropic.equations_of_motion`). Analytically this is
     -γ|∇F|² - V - (γ/μ)∇²F (the last term only with ``learning``); H is linear in p, so the
     result does not depend on p (evaluated at p = 1).
 
@@ -175,10 +174,9 @@ def hj_rhs(F: Float[Array, "..."], V: Float[Array, "..."], space: Grid, gamma, m
 
 
 def _hj_rhs(F, V, space: Grid, gamma, mu, learning: bool, method: str):
+    # The F half of the canonical flow of (28) at D = 0 (the builder of nnworld_jax._eom), at p = 1.
     c = Coefficients(jnp.zeros((), F.dtype), gamma, mu)
-    dh_dp = functional_derivative(lambda p: _hamiltonian(p, F, V, space, c, learning, method),
-                                  jnp.ones_like(F), space)
-    return -dh_dp / mu
+    return _rates(jnp.ones_like(F), F, V, space, c, learning, method, only="P")
 
 
 def hj_residual(F_fn: Callable, potential: Callable, t, q: Float[Array, " K"], gamma, mu, *,
@@ -248,19 +246,34 @@ class CharacteristicState(NamedTuple):
     S: Array
 
 
-def characteristic_field(potential: Callable, gamma, mu=1.0, *, learning: bool = True) -> Callable:
-    """Vector field of the characteristics of the Hamilton-Jacobi equation (38), by ``jax.grad`` of H.
+def _characteristic_hamiltonian(q, P, S, potential: Callable, gamma, mu, learning: bool):
+    """H(q, P; S) = ∂ℒ_0/∂p / μ at p = 1, ∂_tF = 0, ∇F = P, ∇²F = tr S, by ``jax.grad`` of the
+    classical density: γ|P|² + V(q) [+ (γ/μ) tr S with ``learning``]. Unchecked but for V's value."""
+    one = jnp.ones((), q.dtype)
+    gamma, mu = gamma.astype(q.dtype), mu.astype(q.dtype)  # the state's precision, as classical_hamiltonian
+    V = _value(potential(q), q.dtype, "potential")
+    lap_F = jnp.trace(S).astype(q.dtype)
+    d_dp = jax.grad(lambda p: _classical_density(p, jnp.zeros((), q.dtype), P, lap_F, V, gamma, mu, learning))
+    return d_dp(one) / mu
 
-    With H(q, P) of :func:`classical_hamiltonian` (conventions §4, correcting (40)/(42)):
+
+def characteristic_field(potential: Callable, gamma, mu=1.0, *, learning: bool = True) -> Callable:
+    """Vector field of the characteristics of the Hamilton-Jacobi equation (38)/(43), by ``jax.grad``.
+
+    H(q, P; S) = ∂ℒ_0/∂p / μ at p = 1, ∂_tF = 0, ∇F = P, ∇²F = tr S, the derivative of the classical
+    density (:func:`classical_density`) by ``jax.grad``: γ|P|² + V(q), plus (γ/μ) tr S when
+    ``learning`` (the learning term of (43), from the density, not added by hand). (q, P) is the
+    canonical pair of the same builder as the grid equations (conventions §4, correcting (40)/(42)):
 
         q̇ = ∂H/∂P = 2γP = u (31),   Ṗ = -∂H/∂q = -∇V,   so q̈ = -2γ∇V  (m_eff = 1/(2γ)),
-        Ḟ = P·∂H/∂P - H - [(γ/μ) tr S],
+        Ḟ = P·∂H/∂P - H   (= ... - (γ/μ) tr S with ``learning``),
         Ṡ = -(H_qq + H_qP S + S H_Pq + S H_PP S)    (S = ∇²F along the path, a Riccati equation).
 
-    ``learning`` adds the (γ/μ)∇²F term of (43) to Ḟ. That term also adds -(γ/μ)∇∇²F to Ṗ and a
-    fourth-derivative term to Ṡ; both vanish when F is quadratic in q (V at most quadratic and a
-    quadratic F at t0), which is when the learning characteristics are exact. Without ``learning``
-    they are exact for any smooth V before caustics.
+    The learning term of H depends on q only through S = ∇²F, so it adds -(γ/μ)∇∇²F to Ṗ and a
+    fourth-derivative term to Ṡ that the field, holding S fixed in the q-derivatives, omits; both
+    vanish when F is quadratic in q (V at most quadratic and a quadratic F at t0), which is when the
+    learning characteristics are exact. Without ``learning`` they are exact for any smooth V before
+    caustics.
 
     Arguments:
         potential: ``V(q)`` for q of shape (K,).
@@ -271,17 +284,15 @@ def characteristic_field(potential: Callable, gamma, mu=1.0, *, learning: bool =
     potential = _callable(potential, "potential")
     gamma, mu = _positive(gamma, None, "gamma"), _positive(mu, None, "mu")
 
-    def ham(q, P):
-        return classical_hamiltonian(q, P, potential, gamma)
-
     def field(t, s: CharacteristicState) -> CharacteristicState:
-        h_q, h_p = jax.grad(ham, argnums=(0, 1))(s.q, s.P)
+        def ham(q, P):
+            return _characteristic_hamiltonian(q, P, s.S, potential, gamma, mu, learning)
+
+        q_dot, p_dot = _canonical_flow(ham, None, s.q, s.P)  # one point: measure 1, scale 1
         (h_qq, h_qp), (h_pq, h_pp) = jax.hessian(ham, argnums=(0, 1))(s.q, s.P)
-        f_dot = jnp.vdot(s.P, h_p) - ham(s.q, s.P)
-        if learning:
-            f_dot = f_dot - gamma / mu * jnp.trace(s.S)
+        f_dot = jnp.vdot(s.P, q_dot) - ham(s.q, s.P)
         s_dot = -(h_qq + h_qp @ s.S + s.S @ h_pq + s.S @ h_pp @ s.S)
-        return CharacteristicState(h_p, -h_q, f_dot, s_dot)
+        return CharacteristicState(q_dot, p_dot, f_dot, s_dot)
 
     return field
 
