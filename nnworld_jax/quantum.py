@@ -26,15 +26,18 @@ S₃₆ = ∫dt [∫ μħ (a b_t - b a_t) + H] with H[Ψ] = ∫ 4D |∇Ψ|² + �
     2μħ ∂_t a = δH/δb,   2μħ ∂_t b = -δH/δa,   i.e.  ∂_tΨ = (δH/δb - i δH/δa) / (2μħ) = -iĤΨ/ħ.
 
 :func:`schrodinger_equations_of_motion` evaluates exactly this with ``jax.grad`` of the discretized H
-(:func:`nnworld_jax.grid.functional_derivative`); :func:`hamiltonian_matrix` is built from it.
+(δ/δφ = ``jax.grad`` ÷ cell volume, the canonical-flow builder shared with
+:mod:`nnworld_jax.entropic`); :func:`hamiltonian_matrix` and the split-step kinetic symbol are built
+from it.
 
 Time stepping (:class:`~nnworld_jax.stepping.Stepper` pairs over the layer's
 :class:`~nnworld_jax.stepping.State` ``(t, y)``, run by :func:`nnworld_jax.stepping.solve`;
 jit/vmap/grad-able):
 
 * :func:`split_step`: Fourier split-step for Ĥ = T̂ + V on a periodic grid (K = 1, 2, 3), T̂ with
-  the Fourier symbol of the same discretized H (4D/μ) Σ_k k̃_k², where k̃ is the wavenumber with the
-  Nyquist mode zeroed exactly as :func:`nnworld_jax.grid.gradient` does. Schemes: Strang (order 2),
+  the Fourier symbol of the same discretized H, derived from it (the grad-built flow applied once to
+  the unit impulse): (4D/μ) Σ_k k̃_k², where k̃ is the wavenumber with the Nyquist mode zeroed
+  exactly as :func:`nnworld_jax.grid.gradient` does. Schemes: Strang (order 2),
   Yoshida's triple jump (4) and 7-stage composition (6), Blanes-Moan's optimized RKN SRKN₆ᵇ (4) and
   general S₁₀ (6). Unitary to round-off (every sub-step is a phase).
 * :func:`harmonic_split_step`: for V = ½ m_eff ω² |q - q₀|² the three-factor product
@@ -70,7 +73,9 @@ from ._entropic import _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
                       _integral, _is_integer)
 from .entropic import Coefficients, entropic_stepper
-from .grid import Grid, functional_derivative
+from ._eom import _canonical_flow, _linear_symbol, _variation
+from ._eom import _hamiltonian as _eom_hamiltonian
+from .grid import Grid
 from .stepping import Stepper, from_update
 
 __all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "unwrap_phase",
@@ -258,8 +263,7 @@ def schrodinger_hamiltonian(a: Float[Array, "..."], b: Float[Array, "..."], V: F
 
 
 def _schrodinger_hamiltonian(a, b, V, space: Grid, c: Coefficients, hbar, method: str):
-    zero = jnp.zeros_like(a)
-    return _integral(space, _schrodinger_density(a, b, zero, zero, V, space, c, hbar, method))
+    return _eom_hamiltonian(_static_density(V, space, c, hbar, method), space)(a, b)
 
 
 def schrodinger_action(a: Float[Array, "T ..."], b: Float[Array, "T ..."], V: Float[Array, "..."], spacetime: Grid,
@@ -293,6 +297,9 @@ def schrodinger_equations_of_motion(psi: Complex[Array, "..."], V: Float[Array, 
                                     *, method: str = "spectral") -> Complex[Array, "..."]:
     """∂_tΨ from δS₃₆ = 0, eq. (36): (δH/δb - i δH/δa) / (2μħ_eff) by ``jax.grad`` of H.
 
+    The canonical flow 2μħ ∂_t a = δH/δb, 2μħ ∂_t b = -δH/δa of the density (36), built by the
+    same builder as :func:`nnworld_jax.entropic.equations_of_motion` (``jax.grad`` ÷ cell volume).
+
     This is iħ_eff ∂_tΨ = -(ħ_eff²/2m_eff)∇²Ψ + VΨ (the tests compare it with that form).
 
     Arguments:
@@ -305,10 +312,14 @@ def schrodinger_equations_of_motion(psi: Complex[Array, "..."], V: Float[Array, 
     psi = _checked_field(space, psi, "psi")
     V = _real_field(space, V, "V", jnp.real(psi).dtype)
     c, hbar = _constants(c, V.dtype)
-    a, b = jnp.real(psi), jnp.imag(psi)
-    dh_da = functional_derivative(lambda x: _schrodinger_hamiltonian(x, b, V, space, c, hbar, method), a, space)
-    dh_db = functional_derivative(lambda x: _schrodinger_hamiltonian(a, x, V, space, c, hbar, method), b, space)
-    return (dh_db - 1j * dh_da) / (2.0 * c.mu * hbar)
+    a_t, b_t = _canonical_flow(_static_density(V, space, c, hbar, method), space, jnp.real(psi), jnp.imag(psi),
+                               scale=2.0 * c.mu * hbar)
+    return a_t + 1j * b_t
+
+
+def _static_density(V, space: Grid, c: Coefficients, hbar, method: str):
+    """ℒ₃₆ at ∂_t = 0 as a function of the canonical pair (a, b): the density whose lift is H."""
+    return lambda a, b: _schrodinger_density(a, b, jnp.zeros_like(a), jnp.zeros_like(a), V, space, c, hbar, method)
 
 
 def norm(psi: Complex[Array, "..."], space: Grid) -> Float[Array, ""]:
@@ -344,8 +355,9 @@ def _hamiltonian_matrix(V, space: Grid, c: Coefficients, hbar):
     zero = jnp.zeros(space.shape, V.dtype)
 
     def column(e):
-        return functional_derivative(lambda x: _schrodinger_hamiltonian(x, zero, V, space, c, hbar, "spectral"),
-                                     e.reshape(space.shape), space).reshape(m) / (2.0 * c.mu)
+        # δH/δa at Ψ = e_j (the builder's variation of the density (36)) / 2μ = ĤΨ.
+        dh_da = _variation(_static_density(V, space, c, hbar, "spectral"), space, (e.reshape(space.shape), zero), 0)
+        return dh_da.reshape(m) / (2.0 * c.mu)
 
     # lax.map, not vmap: with a vmapped (batched) FFT here, XLA CPU (jax 0.9.2) fails to compile a
     # program that also feeds the matrix to eigh (fft_thunk layout RET_CHECK); one FFT per column
@@ -588,14 +600,24 @@ ORDERS = {"strang": 2, "yoshida4": 4, "yoshida6": 6, "blanes-moan4": 4, "blanes-
 
 
 def _kinetic_symbol(space: Grid, c: Coefficients, dtype) -> Float[Array, "..."]:
-    """(4D/μ) Σ_k k̃_k²: T̂'s Fourier symbol, k̃ with the Nyquist mode zeroed as grid.gradient does."""
-    total = jnp.zeros(space.shape, dtype)
-    for k, n in enumerate(space.shape):
-        kk = space.wavenumbers(k, dtype)
-        if n % 2 == 0:
-            kk = kk.at[n // 2].set(0.0)
-        total = total + (kk**2).reshape((1,) * k + (-1,) + (1,) * (space.ndim - k - 1))
-    return jnp.asarray(4.0 * c.D / c.mu, dtype) * total
+    """T̂'s Fourier symbol ε_k, derived from the density (36), never written beside it.
+
+    T̂Ψ = iħ ∂_tΨ at V = 0 is the canonical flow of ℒ₃₆ (:func:`schrodinger_equations_of_motion`'s
+    builder); for a real Ψ = a it is -ħ ∂_t b = δH/δa / (2μ). Applied once to the unit impulse it
+    gives the symbol of every plane wave at once (``nnworld_jax._eom._linear_symbol``). The result
+    is (4D/μ) Σ_k k̃_k², k̃ with the Nyquist mode zeroed as grid.gradient does (the tests compare).
+    Built in the widest float the process allows (float64 with x64): the impulse route has
+    round-off relative to the largest ε, which float64 keeps far below the smallest mode's phase."""
+    work = jax.dtypes.canonicalize_dtype(jnp.float64)
+    cw = Coefficients(*(jnp.asarray(x).astype(work) for x in c))
+    hbar = 2.0 / jnp.sqrt(cw.gamma * cw.mu / cw.D)
+    zero = jnp.zeros(space.shape, work)
+    density = _static_density(zero, space, cw, hbar, "spectral")
+
+    def kinetic(a):  # T̂ a = -ħ ∂_t b for Ψ = a + 0i
+        return -hbar * _canonical_flow(density, space, a, zero, scale=2.0 * cw.mu * hbar, only="P")
+
+    return _linear_symbol(kinetic, space, work).astype(dtype)
 
 
 def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
