@@ -159,11 +159,13 @@ def test_learning_lowers_u_and_its_gradient_is_exact(small):
     # O(h²) ~ 1e-10 against U = O(1), tolerance 1e-7). (b) Gradient descent with a small step lowers
     # U at every step (U is smooth, step ≪ 1/curvature) — the paper's learning lowers U (10).
     net, data = small
-    u = lambda n: nw.data_thermodynamics(n, 10.0, data).average_loss  # noqa: E731
-    grad_w = jax.grad(lambda w: u(eqx.tree_at(lambda n: n.w, net, w)))(net.w)
+    # U and ∂U/∂w from one compiled program (eager autodiff through the implicit solve dispatches op by
+    # op: most of this test's time), evaluated at w and at the two shifted weights.
+    u_and_grad = jax.jit(jax.value_and_grad(lambda w: nw.data_thermodynamics(eqx.tree_at(lambda n: n.w, net, w),
+                                                                            10.0, data).average_loss))
+    _, grad_w = u_and_grad(net.w)
     h = 1e-5
-    shift = lambda d: eqx.tree_at(lambda n: n.w, net, net.w.at[4, 2].add(d))  # noqa: E731
-    fd = (float(u(shift(h))) - float(u(shift(-h)))) / (2 * h)
+    fd = (float(u_and_grad(net.w.at[4, 2].add(h))[0]) - float(u_and_grad(net.w.at[4, 2].add(-h))[0])) / (2 * h)
     assert float(grad_w[4, 2]) == pytest.approx(fd, abs=1e-7)
     _, hist = jax.jit(lambda n: nw.learn(n, data, 10.0, steps=60))(net)
     du = np.diff(np.asarray(hist.thermo.average_loss))
@@ -186,8 +188,8 @@ def test_learning_equilibrium_second_law_at_rest_and_first_law_identity(small):
     _, after = two_steps(eq_net)
     ds_eq = abs(float(after.thermo.entropy[1] - after.thermo.entropy[0]))
     ds_start = abs(float(start.thermo.entropy[1] - start.thermo.entropy[0]))
-    grad_s = jax.grad(lambda q: nw.data_thermodynamics(eqx.tree_at(lambda n: (n.w, n.b), eq_net, q), 10.0, data)
-                      .entropy)((eq_net.w, eq_net.b))
+    grad_s = jax.jit(jax.grad(lambda q: nw.data_thermodynamics(eqx.tree_at(lambda n: (n.w, n.b), eq_net, q), 10.0,
+                                                               data).entropy))((eq_net.w, eq_net.b))
     norm_s = float(jnp.sqrt(sum(jnp.sum(g**2) for g in grad_s)))
     assert ds_eq <= 0.05 * norm_s * float(after.grad_norm[0]) + 1e-13
     assert ds_eq < 1e-3 * ds_start
@@ -198,6 +200,7 @@ def test_learning_equilibrium_second_law_at_rest_and_first_law_identity(small):
     law = nw.first_law(eq.thermo, eq2.thermo, 10.0)
     assert float(law.t_ds0) == 0.0
 
+    @jax.jit  # one program for both equilibria
     def s_x(n):  # S_x = β² ∂F/∂β by jax.grad of F alone: an independent route to the entropy
         return 100.0 * jax.grad(lambda b: nw.data_thermodynamics(n, b, data).free_energy)(10.0)
 
