@@ -409,8 +409,8 @@ def polyakov_density(dx: Float[Array, "2 D1 Nt Ns"], h, eta, tension) -> Float[A
     inv, sqrt_h = _sheet_metric(h, Grid(grid_shape), dx.dtype)
     eta = _target_metric(eta, dx.shape[1], dx.dtype)
     tension = _positive_scalar(tension, "tension", dx.dtype)
-    gamma = _induced(dx, eta)
-    return -0.5 * tension * sqrt_h * jnp.sum(inv * gamma, axis=(0, 1))
+    # The density the action and polyakov_eom sum (one implementation), general η and h.
+    return jnp.broadcast_to(_pointwise_polyakov(dx[0], dx[1], inv, sqrt_h, eta, tension, False, False), grid_shape)
 
 
 def _static_diagonal(x) -> bool:
@@ -461,13 +461,19 @@ def _contract(a, b, eta, eta_diag: bool):
     return jnp.sum(a * eta_b, axis=0)
 
 
-def _density_sum(dt, ds, inv, sqrt_h, eta, tension, eta_diag: bool, h_diag: bool):
-    # Σ over these sites of ℒ_P = -(T/2) √|h| h^{ab} γ_ab, h symmetric (checked): h^{ab} γ_ab =
+def _pointwise_polyakov(dt, ds, inv, sqrt_h, eta, tension, eta_diag: bool, h_diag: bool):
+    # ℒ_P = -(T/2) √|h| h^{ab} γ_ab at every site, h symmetric (checked): h^{ab} γ_ab =
     # h^{ττ}γ_ττ + 2h^{τσ}γ_τσ + h^{σσ}γ_σσ (the τσ term dropped where h is statically diagonal).
+    # The one implementation of (76): polyakov_density evaluates it, the action and EOM sum it.
     trace = inv[0, 0] * _contract(dt, dt, eta, eta_diag) + inv[1, 1] * _contract(ds, ds, eta, eta_diag)
     if not h_diag:
         trace = trace + 2 * inv[0, 1] * _contract(dt, ds, eta, eta_diag)
-    return jnp.sum(-0.5 * tension * sqrt_h * trace)
+    return -0.5 * tension * sqrt_h * trace
+
+
+def _density_sum(dt, ds, inv, sqrt_h, eta, tension, eta_diag: bool, h_diag: bool):
+    # Σ over these sites of ℒ_P (:func:`_pointwise_polyakov`).
+    return jnp.sum(_pointwise_polyakov(dt, ds, inv, sqrt_h, eta, tension, eta_diag, h_diag))
 
 
 @eqx.filter_jit
