@@ -85,8 +85,11 @@ def test_sweep_survives_hangs_crashes_and_silent_cases(tmp_path):
         "         Case('fake.f', 'crashes', lambda: os._exit(3), 'x'), Case('fake.f', 'silent', lambda: 1.0, 'x'),\n"
         "         Case('fake.f', 'unclear', vague, 'beta')]\n")
     out = tmp_path / "sweep.json"
+    # The hang is detected when the per-case timeout runs out, so the test waits that long: 5 s, not 20. The
+    # timeout covers a case's call only (importing the module has its own --import-timeout), and these cases
+    # return or raise in microseconds, so 5 s cannot mistake a slow but finished case for a hang.
     proc = subprocess.run([sys.executable, str(root / "tools" / "bad_input_sweep.py"), "--tests-dir", str(tmp_path),
-                           "--timeout", "20", "--min-cases", "1", "--json", str(out)],
+                           "--timeout", "5", "--min-cases", "1", "--json", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # silent, hang and crash: criterion not met
     outcomes = [r["outcome"] for r in json.loads(out.read_text())["records"]]
