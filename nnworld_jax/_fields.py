@@ -7,7 +7,7 @@ inside every ``grad``/``jacfwd`` trace), the field input policy (``_checked_fiel
 ``_check_method``), and the guards that keep a check alive under ``jit(grad)`` (``_guard``,
 ``_guard_finite``, ``_guard_positive``, ``_positive_scalar``, ``_finite_scalar``, ``_is_integer``).
 
-Used by :mod:`~nnworld_jax.grid`, :mod:`~nnworld_jax.fokker_planck`, :mod:`~nnworld_jax.entropic`,
+Used by :mod:`~nnworld_jax.grid`, ``nnworld_jax._eom``, :mod:`~nnworld_jax.fokker_planck`, :mod:`~nnworld_jax.entropic`,
 :mod:`~nnworld_jax.quantum`, :mod:`~nnworld_jax.hamilton_jacobi`, :mod:`~nnworld_jax.strings` and
 :mod:`~nnworld_jax.network_gravity`. Conventions (grid, measure, methods) are those of
 :mod:`nnworld_jax.grid`.

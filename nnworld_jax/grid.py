@@ -14,7 +14,8 @@ Derivatives come in two families:
 
 The integral is the trapezoid (= rectangle) rule Σ f · h_1 ⋯ h_K, spectrally accurate for periodic
 fields. :func:`functional_derivative` divides ``jax.grad`` of a discretized action by the cell
-volume: the one place equations of motion come from.
+volume: the quotient every equation of motion of the package is (the canonical flows of the
+entropic, Schrödinger and Hamilton-Jacobi densities take it through their one shared builder).
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ def functional_derivative(action: Callable[[Array], Array], field: Float[Array, 
         grid: the grid whose cell volume is the measure of the action's sum.
 
     Returns: δS/δφ at every grid point, shape ``grid.shape``. Equations of motion of every action
-    in this package come from here, never from a hand-coded Euler-Lagrange expression.
+    in this package are this quotient (here, or in the canonical-flow builder the entropic,
+    Schrödinger and Hamilton-Jacobi modules share), never a hand-coded Euler-Lagrange expression.
     """
     if not callable(action):
         raise TypeError(f"action must be a callable of the field, got {type(action).__name__}")

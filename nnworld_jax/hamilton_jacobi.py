@@ -21,8 +21,8 @@ What this module computes, and how:
 * :func:`classical_density`, :func:`hj_residual`: the same equation at one point q ∈ Rᴷ for a
   closed-form F(t, q) (non-periodic problems such as V = ½ω²q²), as ∂ℒ_0/∂p / μ at p = 1.
 * :func:`classical_hamiltonian` and :func:`characteristic_field`: characteristics of (38)/(43) from
-  ``jax.grad`` of H(q, P) = ∂ℒ_0/∂p / μ (the learning term included, from the density): q̇ = ∂H/∂P = 2γP = u (31), Ṗ = -∂H/∂q = -∇V, so q̈ = -2γ∇V, Newton
-  with m_eff = 1/(2γ) (conventions §4: the paper's (40)/(42) carry a different factor). The state also
+  ``jax.grad`` of H(q, P) = ∂ℒ_0/∂p / μ (the learning term included, from the density):
+  q̇ = ∂H/∂P = 2γP = u (31), Ṗ = -∂H/∂q = -∇V, so q̈ = -2γ∇V, Newton with m_eff = 1/(2γ) (conventions §4: the paper's (40)/(42) carry a different factor). The state also
   carries F and its Hessian S along the path (a Riccati equation, from second derivatives of H).
 * :func:`characteristics`: a characteristic integrated by the stepping layer
   (:func:`nnworld_jax.stepping.ode_stepper`, diffrax's Runge-Kutta machinery, and

@@ -609,15 +609,17 @@ def _kinetic_symbol(space: Grid, c: Coefficients, dtype) -> Float[Array, "..."]:
     Built in the widest float the process allows (float64 with x64): the impulse route has
     round-off relative to the largest ε, which float64 keeps far below the smallest mode's phase."""
     work = jax.dtypes.canonicalize_dtype(jnp.float64)
-    cw = Coefficients(*(jnp.asarray(x).astype(work) for x in c))
-    hbar = 2.0 / jnp.sqrt(cw.gamma * cw.mu / cw.D)
-    zero = jnp.zeros(space.shape, work)
-    density = _static_density(zero, space, cw, hbar, "spectral")
+    # Concrete constants: built once at trace time and embedded, not recomputed per call under jit.
+    with jax.ensure_compile_time_eval():
+        cw = Coefficients(*(jnp.asarray(x).astype(work) for x in c))
+        hbar = 2.0 / jnp.sqrt(cw.gamma * cw.mu / cw.D)
+        zero = jnp.zeros(space.shape, work)
+        density = _static_density(zero, space, cw, hbar, "spectral")
 
-    def kinetic(a):  # T̂ a = -ħ ∂_t b for Ψ = a + 0i
-        return -hbar * _canonical_flow(density, space, a, zero, scale=2.0 * cw.mu * hbar, only="P")
+        def kinetic(a):  # T̂ a = -ħ ∂_t b for Ψ = a + 0i
+            return -hbar * _canonical_flow(density, space, a, zero, scale=2.0 * cw.mu * hbar, only="P")
 
-    return _linear_symbol(kinetic, space, work).astype(dtype)
+        return _linear_symbol(kinetic, space, work).astype(dtype)
 
 
 def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
