@@ -357,3 +357,34 @@ def test_fd_eom_compiles_to_one_pass_over_the_sheet():
     for method in ("fd2", "fd4"):
         compiled = jax.jit(lambda v: S.polyakov_eom(v, g, method=method)).lower(y).compile()
         assert compiled.memory_analysis().temp_size_in_bytes < sheet / 2, method
+
+
+def test_polyakov_density_is_eq76_written_out_for_general_metrics():
+    # polyakov_density and the action/EOM core are one implementation (_pointwise_polyakov), so the
+    # density itself is checked here against eq. (76) written out independently, site by site in
+    # NumPy: ℒ_P = -(T/2) √|det h| (h⁻¹)^{ab} ∂_aX^μ ∂_bX^ν η_μν, with a field-valued non-diagonal
+    # h (inverted by np.linalg.inv) and a non-diagonal η. Same arithmetic up to ordering: 1e-13
+    # relative to the largest |ℒ| (inputs O(1), a few dozen roundings per site).
+    rng = np.random.default_rng(11)
+    nt, ns, d1 = 5, 7, 3
+    dx = rng.standard_normal((2, d1, nt, ns))
+    off = 0.3 * rng.standard_normal((nt, ns))
+    h = np.stack([np.stack([-1.0 - 0.2 * rng.random((nt, ns)), off]),
+                  np.stack([off, 1.0 + 0.5 * rng.random((nt, ns))])])
+    eta = np.array([[-1.0, 0.2, 0.0], [0.2, 1.0, 0.1], [0.0, 0.1, 1.5]])
+    tension = 1.3
+    ref = np.empty((nt, ns))
+    for i in range(nt):
+        for j in range(ns):
+            hij = h[:, :, i, j]
+            induced = dx[:, :, i, j] @ eta @ dx[:, :, i, j].T  # γ_ab
+            ref[i, j] = -0.5 * tension * math.sqrt(abs(np.linalg.det(hij))) * np.sum(np.linalg.inv(hij) * induced)
+    got = S.polyakov_density(jnp.asarray(dx), jnp.asarray(h), jnp.asarray(eta), tension)
+    assert got.shape == (nt, ns)
+    np.testing.assert_allclose(got, ref, atol=1e-13 * np.abs(ref).max())
+    # A constant (2, 2) metric broadcasts to the sheet and gives the same numbers as its field form.
+    h0 = np.array([[-1.2, 0.25], [0.25, 0.9]])
+    field = np.broadcast_to(h0.reshape(2, 2, 1, 1), (2, 2, nt, ns))
+    np.testing.assert_allclose(S.polyakov_density(jnp.asarray(dx), jnp.asarray(h0), jnp.asarray(eta), tension),
+                               S.polyakov_density(jnp.asarray(dx), jnp.asarray(field), jnp.asarray(eta), tension),
+                               rtol=1e-14, atol=1e-14)
