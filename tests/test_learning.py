@@ -9,6 +9,7 @@ import optax
 import pytest
 
 import nnworld_jax as nw
+from nnworld_jax.claims.thermodynamics import training_run
 
 
 @pytest.fixture
@@ -61,10 +62,11 @@ def test_regularizer_gradient_is_the_free_energy_gradient(mlp):
 
 
 @pytest.mark.slow
-def test_training_learns_the_teacher_and_records_consistent_laws(key):
-    task = nw.teacher_student_task(key=key, n_data=128)
-    _, hist = nw.train_student(task, 10.0, key=jax.random.PRNGKey(3), steps=120)
-    assert hist.loss.shape == (120,) and hist.thermo.entropy.shape == (120,)
+def test_training_learns_the_teacher_and_records_consistent_laws():
+    # The run of the learning.fixed-beta-mse claim (full mode: 256 samples, β = 10, 400 Adam steps), cached
+    # per process: where tests/test_claims.py has run that claim in this process, nothing is recomputed.
+    _, hist = training_run(False, 0)  # positional, as the claim calls it: the lru_cache key is the same
+    assert hist.loss.shape == (400,) and hist.thermo.entropy.shape == (400,)
     assert float(hist.loss[-1]) < 0.2 * float(hist.loss[0])  # Adam on a realizable task
     laws = nw.laws_of_learning(hist, 10.0)
     # Identity behind the first-law measurement: ΔU - TΔS_x = ΔF at fixed T.
