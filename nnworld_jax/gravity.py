@@ -88,6 +88,7 @@ from ._geometry import (
     _points_last_to_first,
     _symmetry_tolerance,
 )
+from ._matter import scalar_lagrangian
 from .grid import METHODS, Grid
 
 __all__ = [
@@ -552,7 +553,7 @@ def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, "m"], dq: Fl
     flags = jnp.concatenate([_point_flags(g, jnp.zeros((n, n, n), g.dtype)),
                              jnp.stack([~jnp.all(jnp.isfinite(q)) | ~jnp.all(jnp.isfinite(dq)), ~jnp.isfinite(mass)])])
     ginv = det_inv(g)[1]
-    out = -0.5 * jnp.einsum("mn,im,in->", ginv, dq, dq) - 0.5 * mass**2 * jnp.sum(q**2)
+    out = scalar_lagrangian(ginv, q, dq, mass)
     return _guard(out, flags, (*_POINT_MESSAGES, "q or dq contains NaN or inf", "mass must be finite"))
 
 

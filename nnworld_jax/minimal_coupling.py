@@ -66,6 +66,7 @@ from jaxtyping import Array, Float
 from ._checks import all_concrete, check
 from ._curvature_core import christoffel_first_kind, christoffel_second_kind, det_inv
 from ._geometry import _metric_derivatives, _points_last_to_first
+from ._matter import scalar_lagrangian
 from .gravity import euler_lagrange
 from .grid import METHODS, Grid, derivative
 from .strings import worldsheet_derivatives
@@ -180,9 +181,8 @@ def _density(grid: Grid, metric, fields, mass, coupling, method):
     det, ginv = jax.vmap(det_inv)(_points_last_to_first(metric, 2))  # (P,), (P, K, K)
     dq = _field_gradients(grid, fields, method).reshape((m, k, -1))
     q = fields.reshape((m, -1))
-    kin = jnp.einsum("pmn,amp,anp->p", ginv, dq, dq)
-    pot = jnp.sum(0.5 * mass**2 * q**2 + 0.25 * coupling * q**4, axis=0)
-    return (jnp.sqrt(jnp.abs(det)) * (-0.5 * kin - pot)).reshape(grid.shape)
+    lagrangian = scalar_lagrangian(jnp.moveaxis(ginv, 0, -1), q, dq, mass, coupling)
+    return (jnp.sqrt(jnp.abs(det)) * lagrangian).reshape(grid.shape)
 
 
 def _action(grid, metric, fields, mass, coupling, method):
