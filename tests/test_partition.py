@@ -76,12 +76,14 @@ def test_free_energy_gradients_match_finite_differences(key):
     def f(w, b, beta):
         return nw.free_energy(nw.Network(w, b, m=0.1), beta)
 
-    check_grads(f, (net.w, net.b, 1.3), order=1, modes=["rev", "fwd"], atol=1e-6, rtol=1e-6)
+    # jitted: check_grads evaluates f, its jvp and its vjp several times, and eagerly each evaluation
+    # dispatches the solve and the log-det op by op (11 s -> 3.6 s of CPU measured; same derivatives).
+    check_grads(jax.jit(f), (net.w, net.b, 1.3), order=1, modes=["rev", "fwd"], atol=1e-6, rtol=1e-6)
 
     def f_laplace(w, b, beta):
         return nw.free_energy(nw.Network(w, b, m=0.1), beta, method="laplace")
 
-    check_grads(f_laplace, (net.w, net.b, 1.3), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
+    check_grads(jax.jit(f_laplace), (net.w, net.b, 1.3), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
 
 
 def test_float32_agrees_with_float64_and_keeps_its_dtype(key):
@@ -99,7 +101,8 @@ def test_vmap_over_networks_and_beta_equals_loop(key):
     betas = jnp.array([0.5, 1.0, 2.0, 4.0])
     nets = jax.vmap(lambda k: ref.random_network(6, key=k))(keys)
     batched = jax.jit(jax.vmap(nw.free_energy))(nets, betas)
-    loop = [nw.free_energy(ref.random_network(6, key=k), b) for k, b in zip(keys, betas)]
+    single = jax.jit(nw.free_energy)  # one unbatched program for the loop (eager: op by op, 4.9 s -> 1.9 s)
+    loop = [single(ref.random_network(6, key=k), b) for k, b in zip(keys, betas)]
     np.testing.assert_allclose(batched, loop, rtol=1e-12)
 
 
