@@ -396,12 +396,18 @@ def free_energy_vs_beta(params: dict, out_dir: Path, progress: bool = True) -> d
         return _free_energy_vs_beta(params, out_dir, progress, lock.run_id)
 
 
+@functools.lru_cache(maxsize=16)
+def _item_kernel(n: int, sigma: float, bias: float, max_norm: float):
+    # One kernel object per configuration: batch compiles per kernel (an lru_cache keyed on it), and a
+    # fresh functools.partial compares equal only to itself, so every run in a process recompiled.
+    return functools.partial(free_energy_vs_beta_item, n=n, sigma=sigma, bias=bias, max_norm=max_norm)
+
+
 def _free_energy_vs_beta(params: dict, out_dir: Path, progress: bool, run_id: str) -> dict:
     dtype = run_dtype(params)
     betas = _beta_grid(params, dtype)
     keys = jax.random.split(jax.random.PRNGKey(params["seed"]), params["n_networks"])
-    item = functools.partial(free_energy_vs_beta_item, n=params["n_neurons"], sigma=params["sigma"],
-                             bias=params["bias"], max_norm=params["max_norm"])
+    item = _item_kernel(params["n_neurons"], params["sigma"], params["bias"], params["max_norm"])
     t0 = time.perf_counter()
     run = run_chunked(item, keys, out_dir, shared=betas, item_keyword="key", chunk_size=params["chunk_size"],
                       config={"experiment": "free_energy_vs_beta", **params}, progress=progress,
