@@ -504,10 +504,11 @@ def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag: 
                            eta_diag, h_diag))
 
 
-def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Array, "D1 Nt Ns"]:
+def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=None, eta=None, tension=1.0,
+                 method: str = "spectral") -> Float[Array, "D1 Nt Ns"]:
     """δS_P/δX^μ, eq. (74), as ``jax.grad`` of :func:`polyakov_action` divided by the cell volume.
 
-    Keyword arguments are those of :func:`polyakov_action` (``drift``, ``h``, ``eta``, ``tension``,
+    Keyword arguments as in :func:`polyakov_action` (``drift``, ``h``, ``eta``, ``tension``,
     ``method``). In conformal gauge this equals T η_μν (∂²_σ - ∂²_τ) X^ν: the wave equation (74)
     is δS_P/δX = 0. Computed as ``jax.grad`` of the lattice sum Σ_sites ℒ_P (the action over the
     cell volume: the same quotient, without a division pass). With ``method="fd2"``/``"fd4"`` the
@@ -517,21 +518,17 @@ def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, **kwargs) -> Float[Arr
     same values). ``jax.jit(jax.vmap(polyakov_eom))`` works; ``jax.vmap`` of an already jitted
     fd EOM, or of its pullback (``jax.jacrev``), does not (``linear_call`` has no batching rule).
     """
-    unknown = set(kwargs) - {"drift", "h", "eta", "tension", "method"}
-    if unknown:
-        raise TypeError(f"polyakov_eom got unexpected keyword arguments {sorted(unknown)}")
-    method = kwargs.get("method", "spectral")
     # Inputs validated once (as polyakov_action does), then the gradient of the unchecked action.
     # Y's finiteness check rides on the tension, a scalar factor of every term of the gradient,
     # rather than on Y itself: a guarded copy of Y would be one more pass over the sheet.
-    y, drift, y_flag = _check_sheet(grid, y, kwargs.get("drift"), method, flag=True)
-    tension = _positive_scalar(kwargs.get("tension", 1.0), "tension", y.dtype) * (1 + y_flag)
-    eta = _target_metric(kwargs.get("eta"), y.shape[0], y.dtype)
-    inv, sqrt_h = _sheet_metric(kwargs.get("h"), grid, y.dtype)
-    eta_diag = _static_diagonal(kwargs.get("eta"))
+    y, drift, y_flag = _check_sheet(grid, y, drift, method, flag=True)
+    tension = _positive_scalar(tension, "tension", y.dtype) * (1 + y_flag)
+    eta_diag = _static_diagonal(eta)
+    eta = _target_metric(eta, y.shape[0], y.dtype)
+    h_diag = _static_diagonal(h)
+    inv, sqrt_h = _sheet_metric(h, grid, y.dtype)
     eta = jnp.diagonal(eta) if eta_diag else eta
-    return jax.grad(_polyakov_core)(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag,
-                                    _static_diagonal(kwargs.get("h")),
+    return jax.grad(_polyakov_core)(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag, h_diag,
                                     not under_vmap(y, drift, inv, sqrt_h, eta, tension))
 
 
