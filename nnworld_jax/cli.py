@@ -1,7 +1,7 @@
 """``nnworld``: the command line. ``nnworld reproduce`` recomputes the paper's claims.
 
     nnworld reproduce [--quick] [--only SECTION|CLAIM] [--out DIR] [--precision float64|float32]
-                      [--compile-cache DIR]
+                      [--compile-cache DIR] [--jobs N]
     nnworld list [--only SECTION|CLAIM]
     nnworld batch CONFIG.toml --out DIR [--quick]
     nnworld --version
@@ -24,6 +24,7 @@ non-finite result or an exception); 2 a usage error (bad arguments, a refused ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import importlib.util
 import json
@@ -131,7 +132,7 @@ def _write_report(out: Path, earlier: dict | None, new_records: list[dict], figu
         for r in records:
             name = report.figure_name(r["id"])
             if r["id"] in figures:
-                figures[r["id"]].savefig(tmp / name, dpi=110)
+                (tmp / name).write_bytes(figures[r["id"]])  # PNG, rendered where the claim ran
                 r["figure"] = name
             elif r["id"] not in fresh and r.get("figure") and (out / r["figure"]).is_file():
                 shutil.copy2(out / r["figure"], tmp / r["figure"])  # kept from the earlier report
@@ -161,24 +162,6 @@ def _write_report(out: Path, earlier: dict | None, new_records: list[dict], figu
     if old is not None:
         shutil.rmtree(old)  # only what an earlier run wrote (checked against its marker)
     return records
-
-
-def _use_compile_cache(setting: str | None) -> str | None:
-    """JAX's persistent compilation cache in directory ``setting`` (None: off, the default).
-
-    A second run loads the cached programs instead of compiling them (measured: §8 alone 14.6 s →
-    9.0 s CPU; the whole ``--quick`` run only 209 s → 197 s, as tracing and the many programs that
-    compile in under 0.2 s stay). Off by default: jax 0.9.2's XLA:CPU logs a machine-feature warning for
-    every program it loads, and a cache shared by machines with different CPUs (a network home
-    directory) could load code the host cannot run (docs/conventions.md, Numerical hazards)."""
-    import jax
-
-    if not setting or jax.config.jax_compilation_cache_dir:
-        return jax.config.jax_compilation_cache_dir
-    Path(setting).mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", setting)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)  # most claim programs take 0.2-2 s
-    return setting
 
 
 def _progress_line(i: int, n: int, record: dict) -> str:
@@ -212,10 +195,11 @@ def _prefer_fast_compile() -> list[str]:
     """Add the options of ``_FAST_COMPILE_FLAGS`` to ``XLA_FLAGS``, each unless the user's ``XLA_FLAGS``
     already sets it; the CPU-only ones only without an accelerator plugin; nothing once JAX has started a
     backend (its flags are read once, at start). Returns the flags added."""
-    from jax._src import xla_bridge
+    if "jax" in sys.modules:  # else no backend can have started
+        from jax._src import xla_bridge
 
-    if xla_bridge.backends_are_initialized():
-        return []
+        if xla_bridge.backends_are_initialized():
+            return []
     flags = os.environ.get("XLA_FLAGS", "")
     skip = _CPU_ONLY_OPTIONS if _accelerator_plugin_installed() else ()
     added = [f"--{k}={v}" for k, v in _FAST_COMPILE_FLAGS.items() if k not in flags and k not in skip]
@@ -226,47 +210,63 @@ def _prefer_fast_compile() -> list[str]:
 
 def reproduce(args) -> int:
     """``nnworld reproduce``: run the selected claims, print one line per claim, write the report."""
-    from . import set_precision
-
-    _prefer_fast_compile()
-
-    set_precision(args.precision)
+    t0 = time.perf_counter()
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from . import claims
+    from . import _claim_runner as runner
+    from . import set_precision
 
+    _prefer_fast_compile()  # before any worker starts: they inherit XLA_FLAGS
     # A pipe or CI log has no terminal width; 80 columns would fold the table unreadably.
     console = Console() if sys.stdout.isatty() else Console(width=150)
+
+    def usage_error(message: str) -> int:
+        console.print(f"[red]{escape(f'nnworld reproduce: {message}')}[/red]", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+
     out = Path(args.out)
     try:
-        selected = claims.select(args.only)
         earlier = _check_out(out)
     except ValueError as e:
-        console.print(f"[red]{escape(f'nnworld reproduce: {e}')}[/red]", highlight=False, soft_wrap=True)
-        return EXIT_USAGE
+        return usage_error(str(e))
     try:
-        _use_compile_cache(args.compile_cache)
+        runner.use_compile_cache(args.compile_cache)
     except OSError as e:
-        console.print(f"[red]{escape(f'nnworld reproduce: --compile-cache {args.compile_cache}: {e}')}[/red]", highlight=False, soft_wrap=True)
-        return EXIT_USAGE
-    ctx = claims.Context(quick=args.quick, seed=args.seed, precision=args.precision)
-    records, figures = [], {}
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        # Under --precision float32 the claims' float64 requests give float32 by design.
-        warnings.filterwarnings("ignore", message="Explicitly requested dtype float64")
-        for i, c in enumerate(selected, 1):
-            t_claim = time.perf_counter()
-            record, fig = claims.evaluate(c, ctx)
-            record.update(seconds=round(time.perf_counter() - t_claim, 2), quick=args.quick,
-                          run_precision=args.precision, seed=args.seed)
-            records.append(record)
-            if fig is not None:
-                figures[c.id] = fig
+        return usage_error(f"--compile-cache {args.compile_cache}: {e}")
+    accelerator = _accelerator_plugin_installed()
+    with contextlib.ExitStack() as stack:
+        workers = None
+        if args.only is None and (args.jobs or runner.auto_jobs(None, accelerator)) > 1:
+            # The whole report: start the workers now, so that their imports overlap this one's.
+            workers = stack.enter_context(runner.Workers(args.jobs or runner.auto_jobs(None, accelerator),
+                                                         args.precision, args.compile_cache))
+        set_precision(args.precision)
+        from . import claims
+
+        try:
+            selected = claims.select(args.only)
+        except ValueError as e:
+            return usage_error(str(e))
+        tasks = len(runner.groups(selected))
+        jobs = min(args.jobs or runner.auto_jobs(tasks, accelerator), tasks)
+        if jobs > 1 and not all(map(runner.importable, selected)):
+            jobs = 1  # a claim registered at run time (the tests' fakes) exists only in this process
+        if jobs == 1:
+            workers = None
+        elif workers is None:
+            workers = stack.enter_context(runner.Workers(jobs, args.precision, args.compile_cache))
+        ctx = claims.Context(quick=args.quick, seed=args.seed, precision=args.precision)
+        by_id, figures = {}, {}
+        for i, (cid, record, png) in enumerate(runner.run_claims(selected, ctx, workers=workers), 1):
+            record.update(quick=args.quick, run_precision=args.precision, seed=args.seed)
+            by_id[cid] = record
+            if png is not None:
+                figures[cid] = png
             # One line per finished claim, flushed: progress shows in a pipe or a CI log too.
             print(_progress_line(i, len(selected), record), flush=True)
+    records = [by_id[c.id] for c in selected]  # paper order, whichever worker finished first
     elapsed = time.perf_counter() - t0
 
     table = Table(title=f"nnworld reproduce ({elapsed:.1f} s, {args.precision}{', quick' if args.quick else ''})")
@@ -277,12 +277,11 @@ def reproduce(args) -> int:
         table.add_row(r["id"], r["section"], " ".join(r["equations"]), f"{r['measured']:.4g}", f"{r['expected']:.4g}",
                       f"{r['tolerance']:.0e}", f"[{style}]{r['verdict']}[/{style}]", r["expected_verdict"])
     console.print(table)
-    meta = {"elapsed": elapsed, "quick": args.quick, "precision": args.precision}
+    meta = {"elapsed": elapsed, "quick": args.quick, "precision": args.precision, "jobs": jobs}
     try:
         kept = _write_report(out, earlier, records, figures, meta, [c.id for c in claims.select()])
     except (ReportTargetError, OSError) as e:
-        console.print(f"[red]{escape(f'nnworld reproduce: could not write the report: {e}')}[/red]", highlight=False, soft_wrap=True)
-        return EXIT_USAGE
+        return usage_error(f"could not write the report: {e}")
     console.print(f"report written to {out.resolve()} ({len(kept)} claims; open index.html)", highlight=False, soft_wrap=True)
     errors = [r["id"] for r in records if r["verdict"] == "error"]
     mismatches = [r["id"] for r in records if r["verdict"] != r["expected_verdict"]]
@@ -355,6 +354,16 @@ def _version_string() -> str:
     return f"nnworld {installed('nnworld_jax')} (jax {installed('jax')}, Python {platform.python_version()})"
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nnworld``; returns the exit status (argparse exits 2 on bad arguments)."""
     parser = argparse.ArgumentParser(prog="nnworld", description=__doc__.splitlines()[0])
@@ -369,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--compile-cache", default=os.environ.get("NNWORLD_COMPILE_CACHE"), metavar="DIR",
                      help="keep compiled programs in DIR (JAX's persistent cache; default $NNWORLD_COMPILE_CACHE, "
                           "else off): a second run compiles less. Use a directory local to this machine")
+    rep.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                     help="worker processes that compute claims in parallel (default: one per CPU, at most 4; "
+                          "1 where a GPU/TPU plugin is installed)")
     rep.set_defaults(func=reproduce)
     lst = sub.add_parser("list", help="list the registered claims")
     lst.add_argument("--only", default=None)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Literal, NamedTuple
 
@@ -606,13 +607,21 @@ class LearningHistory(NamedTuple):
     grad_norm: Array  # (steps,) ‖∂U/∂(w, b)‖₂ over the trained entries; (11) is grad_norm = 0
 
 
+@functools.partial(jax.jit, static_argnames="method")
+def _average_loss(net: Network, beta, data, method: Method):
+    """U (10) and the data thermodynamics, as one jitted program: learning traces U in several places
+    (the step, L-BFGS's line search, the equilibrium's end), and optimistix's Newton solve inside
+    takes ~1 s to trace; jit traces it once per shape and every caller reuses that trace."""
+    th = data_thermodynamics(net, beta, data, method=method)
+    return th.average_loss, th
+
+
 def _objective(net: Network, beta, data, method, edges):
     w_mask, b_mask = _trainable(net, edges)
 
     def u_of(params):
         w, b = params
-        th = data_thermodynamics(eqx.tree_at(lambda n: (n.w, n.b), net, (w, b)), beta, data, method=method)
-        return th.average_loss, th
+        return _average_loss(eqx.tree_at(lambda n: (n.w, n.b), net, (w, b)), beta, data, method)
 
     def value_and_grad(params):
         (u, th), (gw, gb) = jax.value_and_grad(u_of, has_aux=True)(params)
@@ -720,7 +729,7 @@ def learning_equilibrium(net: Network, data, beta, *, gtol=None, max_steps: int 
     k, (w, b), _, _, _, norm = jax.lax.while_loop(
         cond, body, (jnp.asarray(0), params, opt.init(params), u, grads, norm))
     out = eqx.tree_at(lambda n: (n.w, n.b), net, (w, b))
-    th = data_thermodynamics(out, beta, data, method=method)
+    _, th = _average_loss(out, beta, data, method)
     return out, LearningEquilibrium(th, norm, k, norm <= gtol)
 
 

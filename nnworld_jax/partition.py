@@ -29,7 +29,7 @@ from jax.custom_derivatives import SymbolicZero
 from jax.scipy.linalg import lu_factor, lu_solve
 from jaxtyping import Array, Float
 
-from ._checks import as_float, check, check_count, check_finite, check_square, check_symmetric, scalar_param
+from ._checks import as_float, check, check_count, host_value, check_finite, check_square, check_symmetric, scalar_param
 from ._gaussian import (METHODS, Method, _check_method, _jacobian, _log_partition_from_jacobian,
                         _log_partition_from_operator, _logdet_spd)
 from ._netcore import _bulk_loss, _check_network, _state
@@ -70,14 +70,30 @@ def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
     # The checked w, b, m feed the solve: a check whose result is unused vanishes under jit, and NaN
     # weights would then surface as a solver failure that names neither w nor b.
     net = _check_network(net)
+    m = host_value(net.m)
+    return _solve_mean_state(net, max_steps, None if m is None else bool(m == 0))
 
+
+@partial(jax.jit, static_argnums=(1, 2))
+def _solve_mean_state(net: Network, max_steps: int, massless: bool | None):
+    # One program per shape, traced once and reused inside other traces. ``massless`` is m == 0 when
+    # m is known here (a concrete network): only that solver is compiled; None (m traced) compiles both
+    # behind a lax.cond. An eager call compiled the cond with optimistix's Newton in it, ~0.3 s each.
     def warm_start(k, x):
         return net.activation(net.w @ x + net.b)
 
     x0 = jax.lax.fori_loop(0, 8, warm_start, jnp.zeros_like(net.b))
     x0 = jax.lax.stop_gradient(jnp.where(jnp.all(jnp.isfinite(x0)), x0, jnp.zeros_like(x0)))
-    x = _mean_state(max_steps, net, x0)
+    x = _mean_state(max_steps, massless, net, x0)
     return _check_converged(x, x, max_steps)
+
+
+def _by_mass(massless: bool | None, m, if_massless, otherwise, *operands):
+    """``if_massless(*operands)`` where m = 0, else ``otherwise(*operands)``: chosen here when the caller
+    knows m (``massless``), by ``lax.cond`` when m is traced."""
+    if massless is None:
+        return jax.lax.cond(m == 0, if_massless, otherwise, *operands)
+    return (if_massless if massless else otherwise)(*operands)
 
 
 def _check_converged(value, x, max_steps):
@@ -163,16 +179,16 @@ def _grad_h_newton(max_steps, net: Network, x0):
     return sol.value
 
 
-@partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _mean_state(max_steps, net: Network, x0):
+@partial(jax.custom_jvp, nondiff_argnums=(0, 1))
+def _mean_state(max_steps, massless, net: Network, x0):
     # ∇H = Jᵀ r - m x. For m = 0 and an invertible J its zeros are the fixed points r = 0, found by
     # Newton on r at one LU of J per step; any other m takes Newton on ∇H (the Hessian per step).
     # lax.cond runs one branch when m is not batched.
-    return jax.lax.cond(net.m == 0, partial(_fixed_point_newton, max_steps),
-                        partial(_grad_h_newton, max_steps), net, x0)
+    return _by_mass(massless, net.m, partial(_fixed_point_newton, max_steps), partial(_grad_h_newton, max_steps),
+                    net, x0)
 
 
-def _mean_state_jvp(max_steps, primals, tangents):
+def _mean_state_jvp(max_steps, massless, primals, tangents):
     # Implicit function theorem on ∇H(x*; net) = 0: Hess dx* = -∂∇H/∂net · dnet, with ∇H from
     # jax.grad of (3) and its partial derivative by jax.jvp at fixed x*. Both solves are linear in
     # the right-hand side and transpose for jax.grad. Tangents may be symbolic zeros (a net built
@@ -184,7 +200,7 @@ def _mean_state_jvp(max_steps, primals, tangents):
     # solves of the dm term only when m is differentiated. Otherwise the Hessian comes from jax.jacfwd of ∇H.
     net, x0 = primals
     dnet, _ = tangents
-    x = _mean_state(max_steps, net, x0)
+    x = _mean_state(max_steps, massless, net, x0)
     dw, db, dm = (jnp.zeros(t.aval.shape, t.aval.dtype) if isinstance(t, SymbolicZero) else t
                   for t in (dnet.w, dnet.b, dnet.m))
     dnet = eqx.tree_at(lambda n: (n.w, n.b, n.m), net, (dw, db, dm))
@@ -203,7 +219,7 @@ def _mean_state_jvp(max_steps, primals, tangents):
         _, v = jax.jvp(lambda n: grad_h(n, x), (net,), (dnet,))
         return -jnp.linalg.solve(_check_converged(jax.jacfwd(grad_h, argnums=1)(net, x), x, max_steps), v)
 
-    return x, jax.lax.cond(net.m == 0, fixed_point, hessian, dnet)
+    return x, _by_mass(massless, net.m, fixed_point, hessian, dnet)
 
 
 _mean_state.defjvp(_mean_state_jvp, symbolic_zeros=True)

@@ -184,3 +184,52 @@ def test_the_fast_compile_flags_reach_xla_in_a_fresh_process():
     proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["3.0", "--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=0"]
+
+
+def test_worker_processes_give_the_records_of_one_process():
+    """`reproduce --jobs N`: claims computed in spawned worker processes (one task per id prefix) give
+    the records this process gives, figures as PNG bytes. Same programs on the same CPU, so the
+    measurements agree to rounding (1e-12 relative: XLA:CPU is deterministic; the bound only allows
+    for a different reduction order, which none of these programs has)."""
+    from nnworld_jax import _claim_runner as _runner
+
+    chosen = [claims.REGISTRY["hidden.linear-limit"], claims.REGISTRY["strings.poisson-shift"]]
+    assert _runner.groups(chosen) == [["hidden.linear-limit"], ["strings.poisson-shift"]]
+    ctx = claims.Context(quick=True)
+    here = {cid: (rec, png) for cid, rec, png in _runner.run_claims(chosen, ctx)}
+    with _runner.Workers(2, ctx.precision) as workers:
+        there = {cid: (rec, png) for cid, rec, png in _runner.run_claims(chosen, ctx, workers=workers)}
+    assert set(here) == set(there) == {c.id for c in chosen}
+    for cid, (rec, png) in there.items():
+        assert rec["verdict"] == here[cid][0]["verdict"] == claims.REGISTRY[cid].expected_verdict
+        assert rec["measured"] == pytest.approx(here[cid][0]["measured"], rel=1e-12, abs=1e-300)
+        assert (png is None) == (here[cid][1] is None)
+        assert png is None or png.startswith(b"\x89PNG")
+
+
+def test_claims_group_by_prefix_and_jobs_default_to_the_cpus():
+    from nnworld_jax import _claim_runner as _runner
+
+    groups = _runner.groups(claims.select())
+    rank = {c.id: i for i, c in enumerate(claims.select())}
+    assert sorted(cid for g in groups for cid in g) == sorted(rank)  # every claim once
+    assert all([rank[c] for c in g] == sorted(rank[c] for c in g) for g in groups)  # paper order within a task
+    assert [rank[g[0]] for g in groups] == sorted(rank[g[0]] for g in groups)  # tasks go out in paper order
+    assert all(len({cid.split(".")[0] for cid in g}) == 1 for g in groups)
+    # thermodynamics' shared learning runs (paper_learning) stay in one task
+    assert any({"learning.second-law-equilibrium", "learning.first-law"} <= set(g) for g in groups)
+    assert _runner.auto_jobs(30, accelerator=True) == 1  # processes would share one GPU's memory
+    assert _runner.auto_jobs(1, accelerator=False) == 1
+    assert 1 <= _runner.auto_jobs(30, accelerator=False) <= min(4, len(os.sched_getaffinity(0)))
+
+
+def test_a_claim_whose_worker_died_reads_error():
+    from nnworld_jax import _claim_runner as _runner
+
+    cid, record, png = _runner._died("thermo.virial", "BrokenProcessPool()")
+    assert (cid, png) == ("thermo.virial", None)
+    assert record["verdict"] == "error" and "died" in record["note"] and math.isnan(record["measured"])
+    fake = claims.Claim("fake.x", "2", ("(1)",), "s", "holds", lambda ctx: None)
+    assert not _runner.importable(fake) and _runner.importable(claims.REGISTRY["thermo.virial"])
+    with pytest.raises(ValueError, match="without workers"):  # a claim made here cannot reach a worker
+        list(_runner.run_claims([fake], claims.Context(quick=True), workers=object()))

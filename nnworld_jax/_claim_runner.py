@@ -1,0 +1,200 @@
+"""Running claims: in this process, or spread over worker processes (``nnworld reproduce --jobs``).
+
+A report is ~1,600 small XLA programs that each run once, so its time is compilation (tracing,
+lowering, XLA), one program after another on one core. Independent claims compile in parallel in
+separate processes: ``concurrent.futures.ProcessPoolExecutor`` (spawned workers, each with its own
+JAX). Claims whose ids share a prefix (``learning.*``, ``hamilton_jacobi.*``) share computations
+cached in their module (``functools.lru_cache``), so a prefix is one task: it runs in one worker and
+computes its shared work once. Tasks go out in paper order to whichever worker is free.
+
+This module imports neither JAX nor the claims until a function needs them, so ``reproduce`` can
+start the workers before it imports the claims itself (the two imports then overlap).
+
+Every finished claim comes back at once (a queue), with its figure rendered to PNG in the worker,
+so progress shows per claim in either mode. A worker that dies (a fatal signal) gives its
+unfinished claims the verdict ``error``, never a silent gap.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import io
+import multiprocessing
+import os
+import queue
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .claims import Claim, Context
+
+__all__ = ["Workers", "auto_jobs", "groups", "importable", "run_claims", "use_compile_cache"]
+
+_MAX_AUTO_JOBS = 4  # each worker holds its own JAX and compiled programs (~3 GB at the peak of --quick)
+
+
+def groups(selected: list[Claim]) -> list[list[str]]:
+    """The claim ids of ``selected`` in tasks: one per id prefix (the part before the first dot), in
+    paper order. Claims of one prefix share their module's cached computations."""
+    out: dict[str, list[str]] = {}
+    for c in selected:
+        out.setdefault(c.id.split(".", 1)[0], []).append(c.id)
+    return list(out.values())
+
+
+def auto_jobs(n_tasks: int | None, accelerator: bool) -> int:
+    """Worker processes when the user does not say: one per CPU this process may use (at most
+    ``_MAX_AUTO_JOBS``, and no more than there are tasks); 1 with an accelerator, which the
+    processes would otherwise share (each JAX preallocates most of a GPU's memory). ``n_tasks``
+    None: not known yet (the registry not imported)."""
+    if accelerator:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover  (macOS, Windows)
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, _MAX_AUTO_JOBS, n_tasks or _MAX_AUTO_JOBS))
+
+
+def importable(c: Claim) -> bool:
+    """Whether a fresh process registers ``c`` by importing the claims (a claim of this package)."""
+    from .claims import REGISTRY
+
+    return REGISTRY.get(c.id) is c and c.compute.__module__.startswith(__package__ + ".claims.")
+
+
+def use_compile_cache(setting: str | None) -> str | None:
+    """JAX's persistent compilation cache in directory ``setting`` (None: off, the default).
+
+    A second run loads the cached programs instead of compiling them (measured: §8 alone 14.6 s →
+    9.0 s CPU; the whole ``--quick`` run only 209 s → 197 s, as tracing and the many programs that
+    compile in under 0.2 s stay). Off by default: jax 0.9.2's XLA:CPU logs a machine-feature warning for
+    every program it loads, and a cache shared by machines with different CPUs (a network home
+    directory) could load code the host cannot run (docs/conventions.md, Numerical hazards)."""
+    import jax
+
+    if not setting or jax.config.jax_compilation_cache_dir:
+        return jax.config.jax_compilation_cache_dir
+    Path(setting).mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", setting)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)  # most claim programs take 0.2-2 s
+    return setting
+
+
+def _png(fig) -> bytes | None:
+    """``fig`` (a matplotlib figure, or None) as PNG bytes; the figure is closed (its memory freed)."""
+    if fig is None:
+        return None
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _run_one(c: Claim, ctx: Context) -> tuple[dict, bytes | None]:
+    from .claims import evaluate
+
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        # Under --precision float32 the claims' float64 requests give float32 by design.
+        warnings.filterwarnings("ignore", message="Explicitly requested dtype float64")
+        record, fig = evaluate(c, ctx)
+    png = _png(fig)
+    record["seconds"] = round(time.perf_counter() - t, 2)
+    return record, png
+
+
+# --- worker processes ----------------------------------------------------------------------------
+_results: multiprocessing.Queue | None = None
+
+
+def _init_worker(results, precision: str, compile_cache: str | None) -> None:
+    global _results
+    _results = results
+    from . import claims as _  # noqa: F401  (imports every claim module: the registry)
+    from . import set_precision
+
+    set_precision(precision)
+    use_compile_cache(compile_cache)
+
+
+def _run_task(ids: list[str], ctx: Context) -> None:
+    from .claims import REGISTRY
+
+    for cid in ids:
+        _results.put((cid, *_run_one(REGISTRY[cid], ctx)))
+
+
+def _died(cid: str, why: str) -> tuple[str, dict, None]:
+    """The ``error`` record of a claim whose worker process died before it finished."""
+    from .claims import REGISTRY, Context, evaluate
+
+    def lost(ctx):
+        raise RuntimeError(f"the worker process running this claim died: {why}")
+
+    record, _ = evaluate(dataclasses.replace(REGISTRY[cid], compute=lost), Context())
+    record["seconds"] = 0.0
+    return cid, record, None
+
+
+class Workers:
+    """``jobs`` spawned worker processes, all started at once: each imports JAX and the claims (~3 s),
+    which then happens while the caller does its own imports. A context manager; closing cancels the
+    tasks not started and lets the workers exit."""
+
+    def __init__(self, jobs: int, precision: str, compile_cache: str | None = None):
+        spawn = multiprocessing.get_context("spawn")  # never fork a process that has started JAX
+        self.precision = precision
+        self.results = spawn.Queue()
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=spawn, initializer=_init_worker,
+            initargs=(self.results, precision, compile_cache))
+        for _ in range(jobs):
+            self.pool.submit(int)  # a task no worker is free for spawns one: every process starts now
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # Not waiting: a worker takes ~2 s to tear down its JAX, time the report is written in (the
+        # interpreter still joins the workers before it exits).
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_claims(selected: list[Claim], ctx: Context, *,
+               workers: Workers | None = None) -> Iterator[tuple[str, dict, bytes | None]]:
+    """Evaluate ``selected``; yields ``(id, record, png)`` as each claim finishes (``record`` carries
+    ``seconds``). Without ``workers``: here, in paper order. With them: one task per id prefix
+    (:func:`groups`), in paper order, to whichever worker is free; the claims must be importable by a
+    fresh process (:func:`importable`; a claim registered at run time, as the tests do, is not)."""
+    if workers is None:
+        for c in selected:
+            yield (c.id, *_run_one(c, ctx))
+        return
+    missing = [c.id for c in selected if not importable(c)]
+    if missing:
+        raise ValueError(f"claims not importable by a worker process: {missing}; run them without workers")
+    if ctx.precision != workers.precision:
+        raise ValueError(f"the workers run in {workers.precision}, the claims ask for {ctx.precision}")
+    tasks = groups(selected)
+    pending = {cid for ids in tasks for cid in ids}
+    futures = {workers.pool.submit(_run_task, ids, ctx): ids for ids in tasks}
+    while pending:
+        try:
+            cid, record, png = workers.results.get(timeout=0.5)
+        except queue.Empty:
+            # A task that ended without sending all of its claims: its worker died.
+            for fut, ids in futures.items():
+                if fut.done() and fut.exception() is not None:
+                    for cid in [i for i in ids if i in pending]:
+                        pending.discard(cid)
+                        yield _died(cid, repr(fut.exception()))
+            continue
+        pending.discard(cid)
+        yield cid, record, png
