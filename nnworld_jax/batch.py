@@ -77,6 +77,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._checks import is_traced
+from ._compile import optimized_options
 
 __all__ = ["batch_map", "make_batch_fn", "make_mesh", "batch_size", "run_chunked", "load_chunks", "lock_run_dir",
            "ChunkedRun", "RunLock", "ResumeMismatchError", "CorruptManifestError", "RunDirectoryBusyError",
@@ -192,7 +193,9 @@ def _compile(fn, mesh: Mesh, chunk_size, batch_keys: tuple, shared_keys: tuple, 
         out = jax.vmap(per_device)(batch_leaves)  # leading (devices, per_device)
         return jax.tree_util.tree_map(lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:]), out)
 
-    jitted = jax.jit(run, in_shardings=(replicated, batch_sharding), out_shardings=batch_sharding)
+    # A batch runs long: XLA's full optimization even inside ``nnworld reproduce`` (which compiles at -O0).
+    jitted = jax.jit(run, in_shardings=(replicated, batch_sharding), out_shardings=batch_sharding,
+                     compiler_options=optimized_options() or None)
     return _Compiled(jitted, batch_sharding, replicated)
 
 

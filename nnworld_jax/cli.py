@@ -37,6 +37,8 @@ import time
 import warnings
 from pathlib import Path
 
+from . import _compile
+
 __all__ = ["ReportTargetError", "reproduce", "list_claims", "batch", "main", "MARKER", "EXIT_MISMATCH",
            "EXIT_USAGE", "EXIT_ERROR"]
 
@@ -205,6 +207,9 @@ def _prefer_fast_compile() -> list[str]:
     added = [f"--{k}={v}" for k, v in _FAST_COMPILE_FLAGS.items() if k not in flags and k not in skip]
     if added:
         os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
+        # Which options are ours, not the user's: programs that run long (nnworld_jax.batch) compile
+        # with XLA's default optimization instead (nnworld_jax._compile.optimized_options).
+        os.environ[_compile.ADDED_FLAGS_ENV] = " ".join(added)
     return added
 
 

@@ -140,18 +140,22 @@ def test_reproduce_prefers_fast_compile_but_never_overrides(monkeypatch):
     plugin is installed, and changes nothing once a backend is running (flags are read once)."""
     from jax._src import xla_bridge
 
-    from nnworld_jax import cli
+    from nnworld_jax import _compile, cli
 
     emitters, o0 = "--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=0"
     monkeypatch.setattr(xla_bridge, "backends_are_initialized", lambda: False)
     monkeypatch.setattr(cli, "_accelerator_plugin_installed", lambda: False)
     monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+    monkeypatch.delenv(_compile.ADDED_FLAGS_ENV, raising=False)  # restored after the test
     assert cli._prefer_fast_compile() == [emitters, o0]
     assert os.environ["XLA_FLAGS"] == f"--xla_force_host_platform_device_count=2 {emitters} {o0}"
+    # ours, not the user's: a batch program (it runs long) compiles at XLA's default level again
+    assert _compile.optimized_options() == {"xla_backend_optimization_level": 2}
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_fusion_emitters=true")  # the user's choice stays
     assert cli._prefer_fast_compile() == [o0] and os.environ["XLA_FLAGS"] == f"--xla_cpu_use_fusion_emitters=true {o0}"
-    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=2")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=0")
     assert cli._prefer_fast_compile() == [emitters]
+    assert _compile.optimized_options() == {}  # the user's -O0 stands for every program
     monkeypatch.delenv("XLA_FLAGS")
     monkeypatch.setattr(cli, "_accelerator_plugin_installed", lambda: True)  # a GPU could run it: no -O0
     assert cli._prefer_fast_compile() == [emitters] and os.environ["XLA_FLAGS"] == emitters
