@@ -153,13 +153,25 @@ def solve(stepper: Stepper, y0: PyTree | State, *, t0=None, n_steps, save_every:
     if isinstance(y0, State):
         if t0 is not None:
             raise ValueError("t0 must not be given with a State (the state carries its own time)")
-        state = y0
+        state = _check_continued(y0)
     else:
         state = stepper[0](y0, 0.0 if t0 is None else t0)
     return _drive(stepper[1], state, n_steps, save_every)
 
 
 # -------------------------------------------------------------------------- the common policy
+def _check_continued(state: State) -> State:
+    """A state to continue from is checked as an initial one is: finite (a step that keeps NaN, such
+    as a split-step propagator, would otherwise carry it through silently)."""
+    def finite(x):
+        x = jnp.asarray(x)
+        if not jnp.issubdtype(x.dtype, jnp.inexact):
+            return x
+        return check(x, ~jnp.isfinite(x), "y0 (a State to continue from) contains NaN or inf")
+
+    return jax.tree.map(finite, state)
+
+
 def _real_dtype(y):
     leaves = jax.tree.leaves(y)
     if not leaves:

@@ -217,3 +217,18 @@ def test_init_promotes_integers_and_keeps_float32():
     assert jnp.issubdtype(s.y.dtype, jnp.floating) and s.t.dtype == s.y.dtype
     s32 = st.solve(decay(dt=0.5), jnp.ones(2, jnp.float32), n_steps=3)
     assert s32.y.dtype == jnp.float32 and s32.t.dtype == jnp.float32
+
+
+def test_a_state_to_continue_from_is_checked_like_an_initial_one():
+    # A split-step propagator (from_update) has no per-step check, so a NaN State handed back to solve
+    # would run silently; solve refuses it eagerly and under jit, as it refuses a NaN y0.
+    stepper = st.from_update(lambda t, y: 0.5 * y, 0.1, name="halve", check_step=False)
+    good = st.solve(stepper, jnp.ones(3), n_steps=2)
+    np.testing.assert_allclose(st.solve(stepper, good, n_steps=1).y, 0.125)  # a finite state continues
+    bad = st.State(good.t, good.y.at[1].set(jnp.nan))
+    with pytest.raises(ValueError, match="State to continue from"):
+        st.solve(stepper, bad, n_steps=1)
+    with pytest.raises(Exception, match="State to continue from"):
+        jax.jit(lambda s: st.solve(stepper, s, n_steps=1).y)(bad).block_until_ready()
+    with pytest.raises(ValueError, match="State to continue from"):
+        st.solve(stepper, st.State(jnp.asarray(jnp.inf), good.y), n_steps=1)
