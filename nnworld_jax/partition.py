@@ -29,7 +29,8 @@ from jax.custom_derivatives import SymbolicZero
 from jax.scipy.linalg import lu_factor, lu_solve
 from jaxtyping import Array, Float
 
-from ._checks import as_float, check, check_count, host_value, check_finite, check_square, check_symmetric, scalar_param
+from ._checks import (as_float, check, check_count, check_finite, check_square, check_symmetric, host_value,
+                      scalar_param)
 from ._gaussian import (METHODS, Method, _check_method, _jacobian, _log_partition_from_jacobian,
                         _log_partition_from_operator, _logdet_spd)
 from ._netcore import _bulk_loss, _check_network, _state
@@ -49,7 +50,8 @@ def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
     Started from a few iterations of the dynamics (1)-(2). Derivatives with respect to the network
     (w, b, m) go through the implicit function theorem, so ``jax.grad`` of anything built on x* is
     exact and cheap. ∇H = Jᵀ r - m x with r = x - f(w x + b) and J = ∂r/∂x of eq. (9), so the
-    solver depends on the value of m (``lax.cond``; both run when m is batched under ``vmap``):
+    solver depends on the value of m (chosen in Python when m is concrete, else by ``lax.cond``; both
+    run when m is batched under ``vmap``):
 
     * m = 0: for an invertible J the stationary points are the fixed points r = 0, found by chord
       steps on r (the LU of J at the warm start, reused while the residual shrinks 4-fold per step)

@@ -1,18 +1,18 @@
 """XLA settings shared by the test processes and every interpreter they start.
 
 The suite compiles a few thousand small programs that each run for milliseconds, so XLA:CPU's compile
-time dominates it. ``--xla_cpu_use_fusion_emitters=false`` compiles fused loops with XLA's older
-(elemental) emitters: the CPU time of tests/test_gravity.py + tests/test_partition.py fell from 247 s
-to 176 s on an idle 2-core CPU, with the same results (the bitwise sharded-vs-one-device tests and the
-float32-vs-float64 bounds all hold). ``--xla_backend_optimization_level=0`` would cut further (119 s
-with both) but is not used: it changes float32 rounding enough to fail a stated float32 bound and
-breaks bitwise equalities that hold at XLA's default level, which is what users run. Subprocesses get
-the same setting, so a comparison across processes compares like with like.
+time dominates it. Two options cut it, as ``nnworld reproduce`` does for its run-once programs:
+``--xla_cpu_use_fusion_emitters=false`` compiles fused loops with XLA's older (elemental) emitters
+(tests/test_gravity.py + tests/test_partition.py: 247 s -> 176 s of CPU on an idle 2-core CPU), and
+``--xla_backend_optimization_level=0`` compiles with LLVM at -O0 (-> 119 s; the whole suite 18:39 ->
+12:50 wall). A program compiled at -O0 sums in another order than at -O2, so results agree with the
+default level's to rounding, not bitwise: every process the tests start gets the same flags, so a
+comparison across processes (sharded vs one device, a killed and resumed run) compares like with like.
 """
 
 import os
 
-OPT_FLAGS = "--xla_cpu_use_fusion_emitters=false"
+OPT_FLAGS = "--xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=0"
 
 
 def xla_flags(devices: int | None = None) -> str:

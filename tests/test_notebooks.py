@@ -22,12 +22,9 @@ def kernel_name(tmp_path, monkeypatch):
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "nnworld", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    # A notebook runs each of its programs once, as `nnworld reproduce` does, so the kernel gets the
-    # LLVM -O0 that reproduce uses on a CPU (nnworld_jax/cli.py): notebook 01 took 69 s of CPU at XLA's
-    # default level and 43 s at -O0. Nothing in a notebook depends on bitwise rounding.
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_backend_optimization_level" not in flags:
-        monkeypatch.setenv("XLA_FLAGS", f"{flags} --xla_backend_optimization_level=0".strip())
+    # The kernel inherits the suite's XLA_FLAGS (tests/_env.py), LLVM -O0 included: a notebook runs each
+    # of its programs once, as `nnworld reproduce` does (notebook 01: 69 s of CPU at XLA's default
+    # level, 43 s at -O0). Nothing in a notebook depends on bitwise rounding.
     return "nnworld-test"
 
 
