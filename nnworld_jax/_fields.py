@@ -27,7 +27,7 @@ from ._checks import as_float, check, check_scalar, host_nonfinite, host_nonposi
 if TYPE_CHECKING:
     from .grid import Grid
 
-__all__ = ["METHODS", "_check_method", "_checked_field", "_derivative", "_divergence", "_finite_scalar",
+__all__ = ["METHODS", "fft_modes", "fft_wavenumbers", "_check_method", "_checked_field", "_derivative", "_divergence", "_finite_scalar",
            "_gradient", "_guard", "_guard_finite", "_guard_positive", "_integral", "_is_integer",
            "_laplacian", "_positive_scalar"]
 
@@ -86,6 +86,23 @@ def _checked_field(grid: Grid, f, name: str, dtype=None, *, components: int | No
 
     check_field(grid, f, name, components=components)
     return _guard_finite(as_float(f, name, dtype), name)
+
+
+# The package's one wavenumber builder: every spectral operator (derivatives, Laplacians, ETDRK4 and
+# split-step symbols, filters) takes its modes from these two. Host NumPy: they depend on the grid's
+# shape and spacing only, so no XLA program is compiled for them (an eager jnp build compiled ~4
+# small programs per grid shape) and under jit they are constants.
+def fft_modes(n: int, *, half: bool = False) -> np.ndarray:
+    """Signed mode numbers m of an ``n``-point FFT in its output order (0, 1, …, ⌈n/2⌉-1, -⌊n/2⌋, …, -1),
+    exact integers; ``half``: the ``rfft`` layout 0, 1, …, ⌊n/2⌋."""
+    n = int(n)
+    return np.arange(n // 2 + 1) if half else np.concatenate([np.arange((n + 1) // 2), np.arange(-(n // 2), 0)])
+
+
+def fft_wavenumbers(n: int, spacing: float = 1.0, *, half: bool = False) -> np.ndarray:
+    """Angular wavenumbers k_m = 2π m / (n h) of an ``n``-point FFT with spacing ``h`` (so 2π m / L),
+    in the order of :func:`fft_modes`, as float64 host values; ``half``: the ``rfft`` layout."""
+    return 2 * np.pi * (np.fft.rfftfreq(n, d=spacing) if half else np.fft.fftfreq(n, d=spacing))
 
 
 def _check_method(method: str, order: int = 1) -> None:

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import is_traced
+from ._fields import fft_wavenumbers
 
 if TYPE_CHECKING:
     from .grid import Grid
@@ -145,9 +146,7 @@ def _spectral_derivatives(grid: Grid, comps, second: bool):
     ik, k2 = [], []
     for mu in range(n):
         m = grid.shape[mu]
-        k = 2 * jnp.pi * jnp.fft.fftfreq(m, d=grid.spacing[mu]).astype(comps.dtype)
-        if mu == n - 1:
-            k = jnp.abs(k[: m // 2 + 1])  # the rfft half: wavenumbers 0 … m/2
+        k = jnp.asarray(fft_wavenumbers(m, grid.spacing[mu], half=mu == n - 1), comps.dtype)  # last axis: rfft half
         shape = [1] * n
         shape[mu] = k.shape[0]
         odd = k.at[m // 2].set(0.0) if m % 2 == 0 else k

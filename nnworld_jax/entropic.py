@@ -57,7 +57,7 @@ from ._config import solver_tol
 from ._entropic import _density, _hamiltonian, _rates, _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _integral,
                       _is_integer)
-from .grid import Grid, check_field
+from .grid import Grid, check_field, fft_modes
 from .stepping import State, Stepper, from_update, ode_stepper
 
 __all__ = ["Coefficients", "lagrangian_density", "hamiltonian", "action", "equations_of_motion", "velocity",
@@ -213,7 +213,7 @@ def velocity(F: Float[Array, "..."], space: Grid, c: Coefficients, *,
 
 
 def _integer_wavenumbers(space: Grid) -> list[np.ndarray]:
-    return [np.fft.fftfreq(n, d=1.0 / n) for n in space.shape]  # signed integers m in FFT order
+    return [fft_modes(n) for n in space.shape]  # signed integers m in FFT order
 
 
 def spectral_filter(space: Grid, kind: str = "exponential", *, strength: float = 36.0,

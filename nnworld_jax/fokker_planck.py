@@ -51,7 +51,7 @@ from . import stepping as _stepping
 from ._checks import as_float, host_value, is_traced
 from ._fields import (_checked_field, _divergence, _gradient, _guard, _guard_finite, _integral, _laplacian,
                       _positive_scalar)
-from .grid import METHODS, Grid, check_field
+from .grid import METHODS, Grid, check_field, fft_wavenumbers
 from .stepping import Stepper
 
 __all__ = ["normalize", "ornstein_uhlenbeck_drift", "fokker_planck_rhs", "shannon_entropy",
@@ -323,9 +323,7 @@ def _rfft_wavenumbers(grid: Grid, dtype, xp=jnp) -> tuple[list, list]:
     shape = grid.shape[:-1] + (grid.shape[-1] // 2 + 1,)
     ks, ks_odd = [], []
     for a, n in enumerate(grid.shape):
-        h = grid.spacing[a]
-        freq = np.fft.rfftfreq(n, d=h) if a == grid.ndim - 1 else np.fft.fftfreq(n, d=h)
-        kk = 2 * np.pi * freq
+        kk = fft_wavenumbers(n, grid.spacing[a], half=a == grid.ndim - 1)
         odd = kk.copy()
         if n % 2 == 0:
             odd[n // 2] = 0.0

@@ -30,10 +30,10 @@ import numpy as np
 from jaxtyping import Array, Float, Inexact
 
 from ._fields import (METHODS, _check_method, _checked_field, _derivative, _divergence, _gradient, _integral,
-                      _is_integer, _laplacian)
+                      _is_integer, _laplacian, fft_modes, fft_wavenumbers)
 
 __all__ = ["Grid", "check_field", "derivative", "gradient", "divergence", "laplacian", "integral",
-           "functional_derivative", "METHODS"]
+           "functional_derivative", "fft_modes", "fft_wavenumbers", "METHODS"]
 
 
 class Grid(eqx.Module):
@@ -93,7 +93,7 @@ class Grid(eqx.Module):
 
     def wavenumbers(self, k: int, dtype=None) -> Float[Array, " n"]:
         """Angular wavenumbers 2π m / L_k in FFT order."""
-        return 2 * jnp.pi * jnp.fft.fftfreq(self.shape[k], d=self.spacing[k]).astype(dtype or jnp.zeros(()).dtype)
+        return jnp.asarray(fft_wavenumbers(self.shape[k], self.spacing[k]), dtype or jnp.zeros(()).dtype)
 
 
 def check_field(grid: Grid, f, name: str = "field", *, components: int | None = None) -> None:

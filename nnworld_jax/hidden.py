@@ -38,6 +38,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from ._checks import as_float, check, check_count, check_finite, check_positive, check_scalar
+from .grid import fft_wavenumbers
 from .network import Network, activation_slope, preactivation
 from .stepping import Stepper, from_update, shift_rk4, solve
 
@@ -271,7 +272,7 @@ def poisson_shift_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, " N"
     check_scalar(tau, "tau")
     tau = check_finite(as_float(tau, "tau", jnp.real(x0).dtype), "tau")
     n = x0.shape[0]
-    k = 2 * jnp.pi * jnp.fft.fftfreq(n).astype(jnp.real(x0).dtype)
+    k = jnp.asarray(fft_wavenumbers(n), jnp.real(x0).dtype)
     mult = jnp.exp(alpha * tau * (jnp.exp(-1j * k) - 1.0))
     out = jnp.fft.ifft(jnp.fft.fft(x0) * mult)
     return out.real if not jnp.iscomplexobj(x0) else out

@@ -18,7 +18,8 @@ if __name__ == "__main__":  # imported by test_batch.py for its kernels: keep py
     mode = sys.argv[1]
     from _env import xla_flags
 
-    os.environ["XLA_FLAGS"] = xla_flags(devices=2 if mode == "dist" else 4)
+    # Its callers assert bitwise equality across batch layouts: XLA's default LLVM level (tests/_env.py)
+    os.environ["XLA_FLAGS"] = xla_flags(devices=2 if mode == "dist" else 4, llvm_o0=False)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import jax  # noqa: E402

@@ -12,14 +12,19 @@ comparison across processes (sharded vs one device, a killed and resumed run) co
 
 import os
 
-OPT_FLAGS = "--xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=0"
+EMITTERS = "--xla_cpu_use_fusion_emitters=false"
+OPT_FLAGS = f"{EMITTERS} --xla_backend_optimization_level=0"
 
 
-def xla_flags(devices: int | None = None) -> str:
-    """The test XLA flags, with ``devices`` virtual CPU devices (``None``: XLA's default of one)."""
-    return OPT_FLAGS if devices is None else f"{OPT_FLAGS} --xla_force_host_platform_device_count={devices}"
+def xla_flags(devices: int | None = None, *, llvm_o0: bool = True) -> str:
+    """The test XLA flags, with ``devices`` virtual CPU devices (``None``: XLA's default of one).
+    ``llvm_o0=False``: XLA's default LLVM level, for a process that checks bitwise equality across
+    batch layouts (a property of the code XLA generates at the level users run; at -O0 another
+    per-device batch width sums in another order)."""
+    flags = OPT_FLAGS if llvm_o0 else EMITTERS
+    return flags if devices is None else f"{flags} --xla_force_host_platform_device_count={devices}"
 
 
-def subprocess_env(devices: int | None = None) -> dict[str, str]:
+def subprocess_env(devices: int | None = None, *, llvm_o0: bool = True) -> dict[str, str]:
     """This process's environment for a child interpreter with ``devices`` virtual CPU devices."""
-    return {**os.environ, "XLA_FLAGS": xla_flags(devices)}
+    return {**os.environ, "XLA_FLAGS": xla_flags(devices, llvm_o0=llvm_o0)}

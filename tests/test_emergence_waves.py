@@ -187,6 +187,10 @@ def test_sharding_on_four_devices_equals_one_device():
     assert r["devices"] == 4 and r["spread"] == 4
     # Items are independent and the kernel has no data-dependent loop (fixed Newton count), so the
     # layout changes nothing but XLA's choice of vectorized code for another per-device batch
-    # width: allow 1e-13 relative to each output's scale (a few ulp of sums over 2048 sites).
+    # width: allow 1e-13 relative to each output's scale (a few ulp of sums over 2048 sites). The
+    # light-cone residuals (55) are ratios to the largest Σ_d (∂_τx̄^(d))², so their terms are O(1) and
+    # cancel to ~1e-4: their round-off is judged against 1, the scale of those terms (measured at
+    # LLVM -O0: 1.2e-17, a tenth of an ulp of 1).
     for k, d in r["diff"].items():
-        assert d <= 1e-13 * max(r["scale"][k], 1e-300) or d == 0.0, (k, d, r["scale"][k])
+        scale = max(r["scale"][k], 1.0 if k.startswith("light_cone") else 0.0, 1e-300)
+        assert d <= 1e-13 * scale or d == 0.0, (k, d, r["scale"][k])

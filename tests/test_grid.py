@@ -147,3 +147,22 @@ def test_nan_check_survives_jit_grad_of_a_linear_kernel():
         jax.block_until_ready(jax.jit(jax.grad(lambda f: gr.integral(g, f)))(bad))
     good = jax.jit(jax.grad(lambda f: gr.integral(g, f)))(jnp.ones(8))
     np.testing.assert_array_equal(good, jnp.full(8, g.cell_volume))  # the guard multiplies by exactly 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 49])
+def test_fft_wavenumbers_are_the_modes_the_fft_resolves(n):
+    # Independent of fftfreq: the FFT of the plane wave exp(i k x) on x_j = j h puts all of its
+    # weight n at the index whose wavenumber is k; for every index, that k is fft_wavenumbers'.
+    h = 0.37
+    x = np.arange(n) * h
+    k = gr.fft_wavenumbers(n, h)
+    modes = gr.fft_modes(n)
+    assert modes.dtype.kind == "i" and sorted(modes) == list(range(-(n // 2), (n + 1) // 2))
+    for j in range(n):
+        spectrum = np.fft.fft(np.exp(1j * k[j] * x))
+        assert np.argmax(np.abs(spectrum)) == j and abs(spectrum[j] - n) < 1e-9 * n
+    np.testing.assert_allclose(k, 2 * np.pi * modes / (n * h), rtol=1e-15, atol=0)
+    half = gr.fft_wavenumbers(n, h, half=True)  # the rfft layout: 0 … ⌊n/2⌋, nonnegative
+    np.testing.assert_allclose(half, 2 * np.pi * np.arange(n // 2 + 1) / (n * h), rtol=1e-15, atol=0)
+    if n >= 2:  # a Grid has at least 2 points per axis
+        np.testing.assert_array_equal(gr.Grid((n,), (n * h,)).wavenumbers(0, jnp.float64), k)

@@ -101,6 +101,17 @@ def test_one_tracer_test():
     assert not sites, f"use _checks.is_traced instead of jax.core.Tracer at {sites}"
 
 
+def test_one_wavenumber_builder():
+    # Every spectral operator takes its modes from _fields.fft_modes / fft_wavenumbers (grid
+    # re-exports them); a second fftfreq would be a second convention for order, Nyquist and scale.
+    sites = [f"{p.relative_to(PACKAGE)}:{n.lineno}" for p in MODULES if p.name != "_fields.py"
+             for n in ast.walk(_tree(p))
+             if isinstance(n, ast.Attribute) and n.attr in ("fftfreq", "rfftfreq")]
+    assert not sites, f"use grid.fft_modes / grid.fft_wavenumbers instead of fftfreq at {sites}"
+    assert any(isinstance(n, ast.Attribute) and n.attr == "fftfreq"  # negative control: the scan sees it
+               for n in ast.walk(_tree(PACKAGE / "_fields.py")))
+
+
 def _positional_keys(tree: ast.Module) -> list[str]:
     """``name:line`` of every public function or public method whose parameter ``key`` can be
     passed positionally (any parameter before ``*``)."""

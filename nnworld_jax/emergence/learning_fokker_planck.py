@@ -58,7 +58,7 @@ from ..batch import write_atomically, lock_run_dir, run_chunked
 from ..experiments import EXPERIMENTS, Experiment, Param, check_key, check_params, run_dtype, sample_network
 from ..fokker_planck import entropy_production, entropy_production_parts, etdrk4, shannon_entropy
 from ..stepping import State, from_update, solve
-from ..grid import Grid
+from ..grid import Grid, fft_modes
 from ..network import Network
 from ..partition import free_energy
 
@@ -207,7 +207,7 @@ def fourier_potential(F: Float[Array, "n n"], *, drift_tol: float = 1e-8) -> Fou
     n = F.shape[0]
     f = np.asarray(F, dtype=np.float64)
     c = np.fft.fft2(f) / n**2
-    k = np.fft.fftfreq(n, 1.0 / n)
+    k = fft_modes(n)
     kk = np.maximum(np.abs(k)[:, None], np.abs(k)[None, :])
     kabs = np.sqrt(k[:, None] ** 2 + k[None, :] ** 2)
     weight = np.abs(c) * kabs
@@ -379,7 +379,7 @@ def bin_masses(p: Float[Array, "n1 n2"], grid: Grid, n_bins: int) -> np.ndarray:
     p = np.asarray(check_finite(p, "p"), np.float64)
     H = 2 * np.pi / n_bins
     ph = np.fft.fft2(p)
-    mult = [np.sinc(np.fft.fftfreq(n, 1.0 / n) * H / (2 * np.pi)) for n in grid.shape]  # sinc(x) = sin(πx)/(πx)
+    mult = [np.sinc(fft_modes(n) * H / (2 * np.pi)) for n in grid.shape]  # sinc(x) = sin(πx)/(πx)
     smooth = np.real(np.fft.ifft2(ph * mult[0][:, None] * mult[1][None, :]))
     step = (grid.shape[0] // n_bins, grid.shape[1] // n_bins)
     return smooth[:: step[0], :: step[1]] * H * H
