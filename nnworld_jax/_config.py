@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["set_precision", "default_dtype", "rtol", "solver_tol"]
+__all__ = ["set_precision", "default_dtype", "dtype_tol", "rtol", "solver_tol"]
 
 _PRECISIONS = ("float32", "float64")
 
@@ -53,6 +53,19 @@ def _known_dtype(dtype) -> np.dtype:
     return dt
 
 
+def dtype_tol(dtype, *, float64: float, float32: float) -> float:
+    """The package's one dtype-keyed tolerance policy: ``float64`` for float64/complex128 arrays,
+    ``float32`` for float32/complex64 ones. Each caller states both values and why beside the call
+    (a solver's stopping rule, a symmetry check); ``tests/test_layout.py`` allows no other switch."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a NumPy/JAX dtype, got {dtype!r}") from None
+    if not np.issubdtype(dt, np.inexact):
+        raise ValueError(f"dtype must be a floating (or complex) dtype, got {dt}")
+    return float64 if dt in (np.dtype("float64"), np.dtype("complex128")) else float32
+
+
 def solver_tol(tol: float | None, dtype, float64_default: float) -> float:
     """A Newton tolerance: ``tol`` if given (a finite scalar >= 0), else ``float64_default`` in
     float64 (complex128) and 1e-5 in float32 (complex64).
@@ -60,16 +73,10 @@ def solver_tol(tol: float | None, dtype, float64_default: float) -> float:
     float32 carries ~7 digits; a residual relative 1e-10 is out of its reach, and Newton would
     run to ``max_steps`` or fail, so iterative solvers default to a tolerance the dtype can meet.
     """
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a NumPy/JAX dtype, got {dtype!r}") from None
-    if not np.issubdtype(dt, np.inexact):
-        raise ValueError(f"dtype must be a floating (or complex) dtype, got {dt}")
+    default = dtype_tol(dtype, float64=float64_default, float32=1e-5)
     if tol is not None:
         return _tolerance(tol, "tol")
-    wide = dt in (np.dtype("float64"), np.dtype("complex128"))
-    return _tolerance(float64_default, "float64_default") if wide else 1e-5
+    return _tolerance(default, "float64_default")
 
 
 def _tolerance(x, name: str) -> float:

@@ -38,6 +38,7 @@ import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import check, check_count, float_array, float_dtype_arg, scalar_param
+from ._config import dtype_tol
 from ._netcore import _check_sparse_network, _slope
 from ._sparse_ops import _prepare, _Prepared, _rows
 from .network import Network
@@ -287,7 +288,7 @@ _NOT_SPD = "(1 - beta m) I + beta G is not positive definite (eq. (7) needs 1 + 
 
 
 def _cg_defaults(dtype):
-    return 1e-10 if jnp.dtype(dtype) == jnp.float64 else 1e-5
+    return dtype_tol(dtype, float64=1e-10, float32=1e-5)
 
 
 def gauss_newton_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None, *,

@@ -50,6 +50,7 @@ import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check_count, check_finite, check_positive, check_scalar, check_vector
+from ._config import dtype_tol
 from ._free_energy import _thermo_from_logdet
 from ._gaussian import Method, _check_method, _log_partition_from_operator
 from .network import Network, activation_slope, bulk_loss, preactivation, step
@@ -515,8 +516,9 @@ def clamped_mean_state(net: Network, values, *, max_steps: int = 64, clamp: Clam
 
     xf0 = jax.lax.fori_loop(0, 8, warm_start, jnp.zeros(len(free), net.w.dtype))
     xf0 = jax.lax.stop_gradient(jnp.where(jnp.all(jnp.isfinite(xf0)), xf0, jnp.zeros_like(xf0)))
-    f64 = jnp.dtype(net.w.dtype) == jnp.float64
-    rtol, atol = (1e-12, 1e-14) if f64 else (1e-5, 1e-6)  # Newton: near machine precision of the dtype
+    # Newton: near machine precision of the dtype
+    rtol = dtype_tol(net.w.dtype, float64=1e-12, float32=1e-5)
+    atol = dtype_tol(net.w.dtype, float64=1e-14, float32=1e-6)
     grad_h = jax.grad(lambda xf, n, v: _clamped_h(n, _clamp(n, v, xf, clamp), clamp))
     sol = optx.root_find(lambda xf, a: grad_h(xf, *a), optx.Newton(rtol=rtol, atol=atol), xf0,
                          args=(net, values), max_steps=max_steps, throw=True)
@@ -708,7 +710,7 @@ def learning_equilibrium(net: Network, data, beta, *, gtol=None, max_steps: int 
     """
     beta, data = _check_learning_inputs(net, beta, data)
     if gtol is None:
-        gtol = 1e-6 if jnp.dtype(net.w.dtype) == jnp.float64 else 1e-4
+        gtol = dtype_tol(net.w.dtype, float64=1e-6, float32=1e-4)
     gtol = check_positive(check_scalar(as_float(gtol, "gtol", net.w.dtype), "gtol"), "gtol")
     opt = optax.with_extra_args_support(optax.lbfgs() if optimizer is None else optimizer)
     u_of, value_and_grad = _objective(net, beta, data, method, edges)

@@ -31,6 +31,7 @@ from jaxtyping import Array, Float
 
 from ._checks import (as_float, check, check_count, check_finite, check_square, check_symmetric, host_value,
                       scalar_param)
+from ._config import dtype_tol
 from ._gaussian import (METHODS, Method, _check_method, _jacobian, _log_partition_from_jacobian,
                         _log_partition_from_operator, _logdet_spd)
 from ._netcore import _bulk_loss, _check_network, _state
@@ -41,7 +42,7 @@ __all__ = ["Method", "METHODS", "mean_state", "gauss_newton_operator", "logdet_s
 
 def _newton_tolerances(dtype) -> tuple[float, float]:
     # Newton converges quadratically: ask for close to machine precision of the dtype.
-    return (1e-12, 1e-14) if jnp.dtype(dtype) == jnp.float64 else (1e-5, 1e-6)
+    return dtype_tol(dtype, float64=1e-12, float32=1e-5), dtype_tol(dtype, float64=1e-14, float32=1e-6)
 
 
 def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:

@@ -40,6 +40,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ._checks import as_float, check, check_count, check_finite, float_array, is_traced, scalar_param
+from ._config import dtype_tol
 from ._netcore import _chain_edges, _check_sparse_network, _resolve_activation, _slope
 from ._sparse_ops import _col_values, _gather_apply, _prepare, _row_values
 
@@ -364,7 +365,8 @@ def sparse_step(net: SparseNetwork, x: Float[Array, " N"]) -> Float[Array, " N"]
 
 
 def _default_rtol(dtype) -> float:
-    return 1e-13 if jnp.dtype(dtype) == jnp.float64 else 1e-6
+    # the fixed-point iteration stops near the dtype's resolution of |x| ~ 1
+    return dtype_tol(dtype, float64=1e-13, float32=1e-6)
 
 
 def _iterate(fn, x0, tol, max_steps):
@@ -835,7 +837,7 @@ def circulant_logdet(column: Float[Array, " N"]) -> Float[Array, ""]:
     column = check_finite(column, "column")
     mirrored = jnp.roll(jnp.flip(column), 1)
     scale = jnp.max(jnp.abs(column))
-    column = check(column, jnp.max(jnp.abs(column - mirrored)) > 1e-12 * scale * (1 if column.dtype == jnp.float64 else 1e5),
+    column = check(column, jnp.max(jnp.abs(column - mirrored)) > dtype_tol(column.dtype, float64=1e-12, float32=1e-7) * scale,
                    "column must be symmetric (c_k = c_{N-k}): a symmetric circulant")
     eig = jnp.real(jnp.fft.fft(column))
     eig = check(eig, ~jnp.all(eig > 0), "column: the circulant is not positive definite (a DFT coefficient <= 0)")

@@ -33,6 +33,7 @@ import optimistix as optx
 from jaxtyping import Array, Float
 
 from ._checks import as_float, check, is_traced, under_vmap
+from ._config import dtype_tol
 from ._fields import (_check_method, _derivative, _finite_scalar, _guard, _guard_finite, _is_integer,
                       _positive_scalar)
 from .grid import Grid
@@ -677,7 +678,7 @@ def minimize_ring_surface(radius: float, separation: float, n: int = 64, *, max_
         return ring_surface_area(full(rho), separation)
 
     rho0 = jnp.full((n - 1,), math.sqrt(radius), dtype)
-    tol = 1e-12 if dtype == jnp.float64 else 1e-6
+    tol = dtype_tol(dtype, float64=1e-12, float32=1e-6)  # BFGS to the dtype's resolution of the area
     sol = optx.minimise(area, optx.BFGS(rtol=tol, atol=tol), rho0, max_steps=max_steps, throw=False)
     r = full(sol.value)
     z = jnp.linspace(-separation / 2, separation / 2, n + 1, dtype=dtype)

@@ -112,6 +112,28 @@ def test_one_wavenumber_builder():
                for n in ast.walk(_tree(PACKAGE / "_fields.py")))
 
 
+def _dtype_switches(tree: ast.Module) -> list[int]:
+    """Lines of ``a if <...float64...> else b`` with a number on either side: a tolerance picked by
+    dtype outside the one policy (_config.dtype_tol)."""
+    def numeric(node):
+        return any(isinstance(c, ast.Constant) and isinstance(c.value, float) for c in ast.walk(node))
+
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.IfExp) and "float64" in ast.unparse(n.test)
+            and (numeric(n.body) or numeric(n.orelse))]
+
+
+def test_the_tolerance_rule_flags_a_dtype_switch():
+    assert _dtype_switches(ast.parse("tol = 1e-12 if x.dtype == jnp.float64 else 1e-6")) == [1]
+    assert not _dtype_switches(ast.parse("name = 'float64' if wide else 'float32'"))
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if p.name != "_config.py"],
+                         ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_one_tolerance_policy(path):
+    lines = _dtype_switches(_tree(path))
+    assert not lines, f"{path.name}:{lines}: pick a dtype's tolerance with _config.dtype_tol"
+
+
 def _positional_keys(tree: ast.Module) -> list[str]:
     """``name:line`` of every public function or public method whose parameter ``key`` can be
     passed positionally (any parameter before ``*``)."""

@@ -678,3 +678,16 @@ def test_float32_agrees_with_float64(name):
         scale = max(np.max(np.abs(a64)), 1e-3 * overall, 1e-30)
         err = max(np.max(np.abs(a32 - a64)) - resolution, 0.0) / scale
         assert err <= tol, f"{name}: float32 vs float64 relative error {err:.2e} > {tol:.0e}"
+
+
+def test_one_dtype_tolerance_policy():
+    # _config.dtype_tol: the wide value for float64 and complex128, the narrow one for float32 and
+    # complex64; the solvers' defaults read it (the values each states are unchanged by the move).
+    from nnworld_jax import _config, lanczos, partition, sparse
+
+    for dt, want in (("float64", 1.0), ("complex128", 1.0), ("float32", 2.0), ("complex64", 2.0)):
+        assert _config.dtype_tol(dt, float64=1.0, float32=2.0) == want
+    assert partition._newton_tolerances(jnp.float32) == (1e-5, 1e-6)
+    assert partition._newton_tolerances(jnp.float64) == (1e-12, 1e-14)
+    assert sparse._default_rtol(jnp.float32) == 1e-6 and lanczos._cg_defaults(jnp.float64) == 1e-10
+    assert _config.solver_tol(None, "float32", 1e-10) == 1e-5 and _config.solver_tol(None, "float64", 1e-10) == 1e-10
