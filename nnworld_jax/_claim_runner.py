@@ -117,11 +117,13 @@ _results: multiprocessing.Queue | None = None
 def _init_worker(results, precision: str, compile_cache: str | None) -> None:
     global _results
     _results = results
-    from . import claims as _  # noqa: F401  (imports every claim module: the registry)
     from . import set_precision
 
     set_precision(precision)
+    # Before anything compiles: JAX decides once, at a process's first compilation, whether it uses
+    # the persistent cache (set after the claims' import, it was silently never used).
     use_compile_cache(compile_cache)
+    from . import claims as _  # noqa: F401  (imports every claim module: the registry)
 
 
 def _run_task(ids: list[str], ctx: Context) -> None:
