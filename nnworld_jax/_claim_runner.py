@@ -70,9 +70,10 @@ def importable(c: Claim) -> bool:
 def use_compile_cache(setting: str | None) -> str | None:
     """JAX's persistent compilation cache in directory ``setting`` (None: off, the default).
 
-    A second run loads the cached programs instead of compiling them (measured: §8 alone 14.6 s →
-    9.0 s CPU; the whole ``--quick`` run only 209 s → 197 s, as tracing and the many programs that
-    compile in under 0.2 s stay). Off by default: jax 0.9.2's XLA:CPU logs a machine-feature warning for
+    A second run loads the cached programs instead of compiling them, but few are cached: most
+    programs of this package hold a check (``equinox.error_if``, a host callback on the CPU), which
+    JAX's cache skips, and tracing is never cached (measured: ``--quick`` 61 s, then 59 s; the cache
+    held one program). Off by default: jax 0.9.2's XLA:CPU logs a machine-feature warning for
     every program it loads, and a cache shared by machines with different CPUs (a network home
     directory) could load code the host cannot run (docs/conventions.md, Numerical hazards)."""
     import jax
