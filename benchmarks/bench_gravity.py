@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         metric = metric64.astype(dtype)
 
         def call(metric=metric, density=density, method=method):
-            return jax.block_until_ready(gv.gravity_euler_lagrange(grid, metric, density, method=method))
+            return jax.block_until_ready(gv.gravity_euler_lagrange(metric, grid, density, method=method))
 
         c0, t0 = cpu_seconds(), time.perf_counter()
         el = call()

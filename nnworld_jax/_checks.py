@@ -3,7 +3,9 @@ through ``equinox.error_if`` (a runtime error naming the problem) when traced un
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import threading
 
 import equinox as eqx
 import jax
@@ -13,7 +15,7 @@ import numpy as np
 __all__ = ["as_float", "check", "check_count", "check_finite", "check_positive", "check_scalar", "check_square",
            "check_symmetric", "check_vector", "float_array", "float_dtype", "float_dtype_arg", "host_nonfinite",
            "host_nonpositive", "host_value", "is_traced", "all_concrete", "under_vmap",
-           "scalar_param"]
+           "scalar_param", "validated"]
 
 
 def is_traced(x) -> bool:
@@ -67,6 +69,27 @@ def host_value(x) -> np.ndarray | None:
         return None
 
 
+_validated = threading.local()
+
+
+@contextlib.contextmanager
+def validated():
+    """Within: checks of *traced* values are left out of the program being traced (concrete values
+    are still checked). For the body of a package loop whose inputs its public entry has checked and
+    which re-enters public kernels on the loop's own iterates (learning's objective U, evaluated at
+    every optimizer and line-search step): each traced check compiles a reduction and a host
+    callback into every evaluation (measured: ~15% of the learning claims' CPU), and what it would
+    catch (an iterate gone NaN) the loop's caller checks once, on its result. Use it only around code
+    traced into a program that only such a caller runs: a jitted function first traced here would
+    cache its program without the checks."""
+    before = getattr(_validated, "on", False)
+    _validated.on = True
+    try:
+        yield
+    finally:
+        _validated.on = before
+
+
 def check(x, bad, message: str):
     """Return ``x``, raising ``message`` where the boolean array ``bad`` has a True entry."""
     host = host_value(bad)
@@ -78,6 +101,8 @@ def check(x, bad, message: str):
     if not is_traced(bad):
         if bool(bad):
             raise ValueError(message)
+        return x
+    if getattr(_validated, "on", False):
         return x
     return eqx.error_if(x, bad, message)
 
@@ -178,7 +203,10 @@ def float_dtype(*arrays):
     inexact = [a for a in arrays if is_inexact(a)]
     if not inexact:
         return jnp.zeros(()).dtype
-    return jnp.result_type(*inexact)
+    # A dtype query, no arithmetic: the standard lattice (float with complex, float32 with float64)
+    # also under strict dtype promotion; the callers cast explicitly to the result.
+    with jax.numpy_dtype_promotion("standard"):
+        return jnp.result_type(*inexact)
 
 
 def check_scalar(x, name: str):

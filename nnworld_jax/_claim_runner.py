@@ -17,12 +17,14 @@ unfinished claims the verdict ``error``, never a silent gap.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import io
 import multiprocessing
 import os
 import queue
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -47,7 +49,7 @@ def groups(selected: list[Claim]) -> list[list[str]]:
 
 
 def auto_jobs(n_tasks: int | None, accelerator: bool) -> int:
-    """Worker processes when the user does not say: one per CPU this process may use (at most
+    """Processes computing claims (this one included) when the user does not say: one per CPU this process may use (at most
     ``_MAX_AUTO_JOBS``, and no more than there are tasks); 1 with an accelerator, which the
     processes would otherwise share (each JAX preallocates most of a GPU's memory). ``n_tasks``
     None: not known yet (the registry not imported)."""
@@ -136,10 +138,15 @@ def _run_task(ids: list[str], ctx: Context) -> None:
 
 def _died(cid: str, why: str) -> tuple[str, dict, None]:
     """The ``error`` record of a claim whose worker process died before it finished."""
+    return _lost(cid, f"the worker process running this claim died: {why}")
+
+
+def _lost(cid: str, message: str) -> tuple[str, dict, None]:
+    """The ``error`` record of a claim that gave no record of its own, saying why."""
     from .claims import REGISTRY, Context, evaluate
 
     def lost(ctx):
-        raise RuntimeError(f"the worker process running this claim died: {why}")
+        raise RuntimeError(message)
 
     record, _ = evaluate(dataclasses.replace(REGISTRY[cid], compute=lost), Context())
     record["seconds"] = 0.0
@@ -147,57 +154,112 @@ def _died(cid: str, why: str) -> tuple[str, dict, None]:
 
 
 class Workers:
-    """``jobs`` spawned worker processes, all started at once: each imports JAX and the claims (~3 s),
-    which then happens while the caller does its own imports. A context manager; closing cancels the
-    tasks not started and lets the workers exit."""
+    """``jobs`` processes computing claims: this one and ``jobs - 1`` spawned workers, all started at
+    once: each imports JAX and the claims (~3 s), which then happens while this process does its own
+    imports. This process computes too (in a thread, while the main thread hands out tasks and
+    reports progress): a separate coordinator would be one more interpreter importing JAX on the
+    same cores. A context manager; closing cancels the tasks not started and lets the workers exit."""
 
     def __init__(self, jobs: int, precision: str, compile_cache: str | None = None):
+        if jobs < 2:
+            raise ValueError(f"Workers needs jobs >= 2 (this process and a worker), got {jobs}; "
+                             "for one, run the claims without workers")
         spawn = multiprocessing.get_context("spawn")  # never fork a process that has started JAX
         self.precision = precision
+        self.spawned = jobs - 1
         self.results = spawn.Queue()
         self.pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=spawn, initializer=_init_worker,
+            max_workers=self.spawned, mp_context=spawn, initializer=_init_worker,
             initargs=(self.results, precision, compile_cache))
-        for _ in range(jobs):
+        for _ in range(self.spawned):
             self.pool.submit(int)  # a task no worker is free for spawns one: every process starts now
 
     def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, *exc) -> None:
-        # Not waiting: a worker takes ~2 s to tear down its JAX, time the report is written in (the
-        # interpreter still joins the workers before it exits).
+        # The workers hold nothing of value by now (every result came through the queue): ended at
+        # once, not joined through their ~1 s JAX teardown at this interpreter's exit.
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())  # (a private attribute)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.terminate()
 
 
 def run_claims(selected: list[Claim], ctx: Context, *,
                workers: Workers | None = None) -> Iterator[tuple[str, dict, bytes | None]]:
     """Evaluate ``selected``; yields ``(id, record, png)`` as each claim finishes (``record`` carries
     ``seconds``). Without ``workers``: here, in paper order. With them: one task per id prefix
-    (:func:`groups`), in paper order, to whichever worker is free; the claims must be importable by a
-    fresh process (:func:`importable`; a claim registered at run time, as the tests do, is not)."""
+    (:func:`groups`), in paper order, each to whichever process is free (the spawned workers are
+    served first, then this process takes the next one); the claims must be importable by a fresh
+    process (:func:`importable`; a claim registered at run time, as the tests do, is not)."""
     if workers is None:
         for c in selected:
             yield (c.id, *_run_one(c, ctx))
         return
+    from .claims import REGISTRY
+
     missing = [c.id for c in selected if not importable(c)]
     if missing:
         raise ValueError(f"claims not importable by a worker process: {missing}; run them without workers")
     if ctx.precision != workers.precision:
         raise ValueError(f"the workers run in {workers.precision}, the claims ask for {ctx.precision}")
-    tasks = groups(selected)
+    tasks = collections.deque(groups(selected))
     pending = {cid for ids in tasks for cid in ids}
-    futures = {workers.pool.submit(_run_task, ids, ctx): ids for ids in tasks}
+    lock = threading.Lock()
+    futures: dict[concurrent.futures.Future, list[str]] = {}
+
+    def take() -> list[str] | None:
+        with lock:
+            return tasks.popleft() if tasks else None
+
+    broken: list[BaseException] = []
+
+    def serve_workers() -> None:  # a free worker gets the next task
+        while not broken and len(futures) < workers.spawned and (ids := take()) is not None:
+            try:
+                futures[workers.pool.submit(_run_task, ids, ctx)] = ids
+            except RuntimeError as e:  # the pool broke (a worker died): this process takes the rest
+                broken.append(e)
+                with lock:
+                    tasks.appendleft(ids)
+
+    here: queue.Queue = queue.Queue()
+
+    def compute_here() -> None:
+        while (ids := take()) is not None:
+            for cid in ids:
+                try:
+                    here.put((cid, *_run_one(REGISTRY[cid], ctx)))
+                except BaseException as e:  # evaluate() records a claim's own errors; this is anything else
+                    here.put(_lost(cid, f"running this claim raised {type(e).__name__}: {e}"))
+
+    def start_here() -> threading.Thread:
+        thread = threading.Thread(target=compute_here, name="nnworld-claims", daemon=True)
+        thread.start()
+        return thread
+
+    serve_workers()
+    thread = start_here()
     while pending:
+        if tasks and not thread.is_alive():  # tasks given back by a broken pool after this one ran out
+            thread = start_here()
+        for fut in [f for f in futures if f.done()]:
+            ids = futures.pop(fut)
+            if fut.exception() is not None:  # a task that ended early: its worker died
+                for cid in [i for i in ids if i in pending]:
+                    pending.discard(cid)
+                    yield _died(cid, repr(fut.exception()))
+        serve_workers()
         try:
-            cid, record, png = workers.results.get(timeout=0.5)
+            got = here.get_nowait()
         except queue.Empty:
-            # A task that ended without sending all of its claims: its worker died.
-            for fut, ids in futures.items():
-                if fut.done() and fut.exception() is not None:
-                    for cid in [i for i in ids if i in pending]:
-                        pending.discard(cid)
-                        yield _died(cid, repr(fut.exception()))
-            continue
-        pending.discard(cid)
-        yield cid, record, png
+            try:
+                got = workers.results.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        cid, record, png = got
+        if cid in pending:  # (a claim already reported lost with its worker is not reported twice)
+            pending.discard(cid)
+            yield cid, record, png
+    thread.join()

@@ -41,7 +41,8 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array
+
+from .types import Array
 
 __all__ = ["Components", "apply", "christoffel_first_kind", "christoffel_second_kind", "dense", "det_inv", "ein",
            "einstein", "kretschmann_scalar", "lin", "ricci", "riemann_lower", "riemann_up", "scalar_curvature",

@@ -20,13 +20,13 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 from jax.scipy.linalg import cho_solve, solve_triangular
-from jaxtyping import Array, Float
 
 from ._checks import as_float, check, check_finite, check_square, check_symmetric
-from ._netcore import _check_network, _state
-from .network import Network, activation_slope
+from ._netcore import _check_network, _slope, _state
+from .network import Network
+from .types import Array, Float
 
-__all__ = ["METHODS", "Method", "_check_method", "_jacobian", "_log_partition_from_jacobian",
+__all__ = ["METHODS", "Method", "_check_method", "_jacobian", "_jacobian_of", "_log_partition_from_jacobian",
            "_log_partition_from_operator", "_logdet_cholesky", "_logdet_spd"]
 
 Method = Literal["paper", "laplace"]
@@ -41,8 +41,12 @@ def _check_method(method: str) -> None:
 def _jacobian(net: Network, x) -> Float[Array, "N N"]:
     # J = I - diag(f'(w x + b)) w of eq. (9), with the checks of gauss_newton_operator.
     net = _check_network(net)
-    x = _state(net, x)
-    d = activation_slope(net, net.w @ x + net.b)
+    return _jacobian_of(net, _state(net, x))
+
+
+def _jacobian_of(net: Network, x) -> Float[Array, "N N"]:
+    # _jacobian for a checked net and x (callers that checked them once for several uses).
+    d = _slope(net.activation, net.w @ x + net.b)
     jac = jnp.eye(net.n, dtype=net.w.dtype) - d[:, None] * net.w
     # J of a linear network does not read x: the check is tied to the output so it survives jit.
     return check(jac, ~jnp.isfinite(x), "x contains NaN or inf")

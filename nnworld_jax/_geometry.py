@@ -85,7 +85,7 @@ def _component_derivative(grid: Grid, f, axis: int, order: int, method: str):
     # from odd derivatives, as in grid.derivative
     n = grid.shape[axis]
     k = (2 * jnp.pi / grid.lengths[axis]) * jnp.arange(n // 2 + 1, dtype=f.dtype)
-    mult = (1j * k) ** order
+    mult = jax.lax.complex(jnp.zeros_like(k), k) ** order  # (ik)^order in f's precision, no real-complex promotion
     if order % 2 == 1 and n % 2 == 0:
         mult = mult.at[n // 2].set(0.0)
     fh = jnp.fft.rfft(f, axis=ax)
@@ -150,8 +150,9 @@ def _spectral_derivatives(grid: Grid, comps, second: bool):
         shape = [1] * n
         shape[mu] = k.shape[0]
         odd = k.at[m // 2].set(0.0) if m % 2 == 0 else k
-        ik.append(jnp.broadcast_to((1j * odd).reshape(shape), spec.shape[1:]))
-        k2.append(jnp.broadcast_to((-(k**2)).reshape(shape), spec.shape[1:]))
+        # Multipliers built complex in k's precision (spec's dtype): no implicit real-complex promotion.
+        ik.append(jnp.broadcast_to(jax.lax.complex(jnp.zeros_like(odd), odd).reshape(shape), spec.shape[1:]))
+        k2.append(jnp.broadcast_to(jax.lax.complex(-(k**2), jnp.zeros_like(k)).reshape(shape), spec.shape[1:]))
     d1 = jnp.fft.irfftn(spec[:, None] * jnp.stack(ik)[None], s=grid.shape, axes=tuple(range(2, n + 2)))
     if not second:
         return d1, None

@@ -17,17 +17,14 @@ Serves :mod:`~nnworld_jax.curvature` only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import jax
 import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+
+from .types import Array, Metric
 
 __all__ = ["_dependent_coordinates", "_directions", "_jaxpr_deps", "_np_eval_eqn", "_np_eval_jaxpr", "_structure"]
-
-Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
 _ELEMENTWISE = frozenset(["abs", "acos", "acosh", "add", "add_any", "and", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "clamp", "conj", "convert_element_type", "copy", "copy_p", "cos", "cosh", "digamma", "div", "eq", "erf", "erf_inv", "erfc", "exp", "exp2", "expm1", "floor", "ge", "gt", "imag", "integer_pow", "is_finite", "le", "lgamma", "log", "log1p", "logistic", "lt", "max", "min", "mul", "ne", "neg", "nextafter", "not", "or", "pow", "real", "reduce_precision", "rem", "round", "rsqrt", "select_n", "sign", "sin", "sinh", "sqrt", "square", "sub", "tan", "tanh", "xor"])
 _CALLS = frozenset({"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint"})

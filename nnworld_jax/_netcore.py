@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
-
 from ._checks import check_finite, float_array
+from .types import Array, State
 
 if TYPE_CHECKING:
     from .network import Network
@@ -62,7 +61,7 @@ def _check_network(net, name: str = "net") -> Network:
     return eqx.tree_at(lambda n: (n.w, n.b, n.m), net, leaves)
 
 
-def _state(net: Network, x, name: str = "x") -> Float[Array, " N"]:
+def _state(net: Network, x, name: str = "x") -> State:
     """A neuron state for ``net``: (N,), promoted to the weights' dtype, finite (else an error naming ``name``)."""
     return float_array(x, name, net.w.dtype, shape=(net.n,))
 

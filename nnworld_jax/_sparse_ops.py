@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array
+
+from .types import Array
 
 if TYPE_CHECKING:
     from .sparse import SparseWeights

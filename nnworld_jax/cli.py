@@ -384,8 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="keep compiled programs in DIR (JAX's persistent cache; default $NNWORLD_COMPILE_CACHE, "
                           "else off): a second run compiles less. Use a directory local to this machine")
     rep.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                     help="worker processes that compute claims in parallel (default: one per CPU, at most 4; "
-                          "1 where a GPU/TPU plugin is installed)")
+                     help="processes that compute claims in parallel, this one included (default: one per CPU, "
+                          "at most 4; 1 where a GPU/TPU plugin is installed)")
     rep.set_defaults(func=reproduce)
     lst = sub.add_parser("list", help="list the registered claims")
     lst.add_argument("--only", default=None)

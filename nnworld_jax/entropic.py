@@ -34,7 +34,7 @@ staggered-time discretization is a second-order variational integrator whose sta
 found by Newton's method (optimistix). This form is well-posed for the learning system at D = 0
 (F evolves backward from T, p forward from 0), where the initial-value problem is not.
 
-Units and measure: all fields are sampled on ``space`` (a :class:`~nnworld_jax.grid.Grid`);
+Units and measure: all fields are sampled on ``grid`` (a :class:`~nnworld_jax.grid.Grid`);
 integrals are Σ · cell volume; D, γ, μ are the paper's constants (reference keeps μ; the paper sets it
 to 1 in §5.2 and to 2β in §6). D = 0 (no quantum potential: the Hamilton-Jacobi limit) is allowed;
 γ and μ must be positive.
@@ -50,7 +50,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
-from jaxtyping import Array, Float
 
 from ._checks import all_concrete, as_float, check_scalar, float_dtype, is_traced
 from ._config import solver_tol
@@ -59,6 +58,7 @@ from ._fields import (_check_method, _checked_field, _derivative, _gradient, _gu
                       _is_integer)
 from .grid import Grid, check_field, fft_modes
 from .stepping import State, Stepper, from_update, ode_stepper
+from .types import Array, ArrayLike, Field, Float, FloatScalar, Real, Scalar, SpaceTimeField, SpaceTimePotential
 
 __all__ = ["Coefficients", "lagrangian_density", "hamiltonian", "action", "equations_of_motion", "velocity",
            "spectral_filter", "apply_filter", "entropic_stepper",
@@ -72,9 +72,9 @@ RK4_STABILITY = 2.78  # |z| below which z = λ dt lies in RK4's stability region
 class Coefficients(NamedTuple):
     """Constants of the action (28): diffusion ``D`` ≥ 0, learning rate ``gamma`` > 0, ``mu`` > 0."""
 
-    D: float
-    gamma: float
-    mu: float
+    D: Scalar
+    gamma: Scalar
+    mu: Scalar
 
 
 def _coefficients_bad(c: Coefficients):
@@ -113,68 +113,68 @@ def _check_inputs(p, F, V, c: Coefficients):
     return p, F, V, c
 
 
-def _check_slice(p, F, V, space: Grid, c: Coefficients, method: str = "spectral"):
+def _check_slice(p, F, V, grid: Grid, c: Coefficients, method: str = "spectral"):
     _check_method(method)
     for name, f in (("p", p), ("F", F), ("V", V)):
-        check_field(space, f, name)
+        check_field(f, grid, name)
     return _check_inputs(p, F, V, c)
 
 
-def lagrangian_density(p: Float[Array, "..."], F: Float[Array, "..."], F_t: Float[Array, "..."],
-                       V: Float[Array, "..."], space: Grid, c: Coefficients, *, learning: bool = True,
-                       method: str = "spectral") -> Float[Array, "..."]:
-    """The density ℒ of eq. (28) at one time, on the grid ``space`` (all fields ``space.shape``).
+def lagrangian_density(p: Field, F: Field, F_t: Field,
+                       V: Field, grid: Grid, c: Coefficients, *, learning: bool = True,
+                       method: str = "spectral") -> Float[Array, "*grid"]:
+    """The density ℒ of eq. (28) at one time, on the grid ``grid`` (all fields ``grid.shape``).
 
     ℒ = -4D √p ∇²√p + γ p ∇²F + μ p ∂_tF + μγ p |∇F|² + μ p V; ``learning=False`` drops γ p ∇²F.
     Raises (eagerly, or through ``eqx.error_if`` under jit) if p ≤ 0, a field is not finite, or the
     coefficients are outside D ≥ 0, γ > 0, μ > 0.
     """
-    p, F, V, c = _check_slice(p, F, V, space, c, method)
-    F_t = _checked_field(space, F_t, "F_t", p.dtype)
-    return _density(p, F, F_t, V, space, c, learning, method)
+    p, F, V, c = _check_slice(p, F, V, grid, c, method)
+    F_t = _checked_field(grid, F_t, "F_t", p.dtype)
+    return _density(p, F, F_t, V, grid, c, learning, method)
 
 
-def hamiltonian(p: Float[Array, "..."], F: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
-                c: Coefficients, *, learning: bool = True, method: str = "spectral") -> Float[Array, ""]:
+def hamiltonian(p: Field, F: Field, V: Field, grid: Grid,
+                c: Coefficients, *, learning: bool = True, method: str = "spectral") -> FloatScalar:
     """H[p, F] = ∫ ℒ dᴷq with the ∂_tF term removed: the action (26) is ∫dt [∫ μ p ∂_tF + H].
 
     H is conserved by the equations of motion (29)-(30), with or without ``learning``.
     """
-    p, F, V, c = _check_slice(p, F, V, space, c, method)
-    return _hamiltonian(p, F, V, space, c, learning, method)
+    p, F, V, c = _check_slice(p, F, V, grid, c, method)
+    return _hamiltonian(p, F, V, grid, c, learning, method)
 
 
-def action(p: Float[Array, "T ..."], F: Float[Array, "T ..."], V: Float[Array, "..."], spacetime: Grid,
-           c: Coefficients, *, learning: bool = True, method: str = "spectral") -> Float[Array, ""]:
+def action(p: SpaceTimeField, F: SpaceTimeField, V: SpaceTimePotential, grid: Grid,
+           c: Coefficients, *, learning: bool = True, method: str = "spectral") -> FloatScalar:
     """The action (26) S = ∫dt ∫dᴷq ℒ over a space-time grid whose axis 0 is time.
 
-    Time is periodic (``spacetime`` is a periodic grid in (t, q)), with ∂_tF taken by ``method``
+    Time is periodic (``grid`` is a periodic grid in (t, q)), with ∂_tF taken by ``method``
     along axis 0; ``V`` has the shape of one time slice or of the whole space-time grid. For time
     with end data use :func:`boundary_value_action`.
 
     Returns: the scalar action Σ ℒ h_t h_q.
     """
     _check_method(method)
-    check_field(spacetime, p, "p")
-    check_field(spacetime, F, "F")
-    if spacetime.ndim < 2:
-        raise ValueError(f"spacetime must have a time axis and at least one space axis, got a {spacetime.ndim}-D grid")
-    space = Grid(spacetime.shape[1:], spacetime.lengths[1:])
-    if jnp.shape(V) not in (space.shape, spacetime.shape):
-        raise ValueError(f"V must have shape {space.shape} or {spacetime.shape}, got {jnp.shape(V)}")
+    check_field(p, grid, "p")
+    check_field(F, grid, "F")
+    if grid.ndim < 2:
+        raise ValueError(f"grid must have a time axis and at least one space axis, got a {grid.ndim}-D grid")
+    space = Grid(grid.shape[1:], grid.lengths[1:])
+    if jnp.shape(V) not in (space.shape, grid.shape):
+        raise ValueError(f"V must have shape {space.shape} or {grid.shape}, got {jnp.shape(V)}")
     p, F, V, c = _check_inputs(p, F, V, c)
-    F_t = _derivative(spacetime, F, 0, 1, method)
-    V = jnp.broadcast_to(V, spacetime.shape)
+    F_t = _derivative(grid, F, 0, 1, method)
+    V = jnp.broadcast_to(V, grid.shape)
 
     def slice_density(p_k, F_k, F_t_k, V_k):
         return _density(p_k, F_k, F_t_k, V_k, space, c, learning, method)
 
-    return _integral(spacetime, jax.vmap(slice_density)(p, F, F_t, V))
+    return _integral(grid, jax.vmap(slice_density)(p, F, F_t, V))
 
 
-def equations_of_motion(p: Float[Array, "..."], F: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
+def equations_of_motion(p: Field, F: Field, V: Field, grid: Grid,
                         c: Coefficients, *, learning: bool = True,
-                        method: str = "spectral") -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+                        method: str = "spectral") -> tuple[Float[Array, "*grid"], Float[Array, "*grid"]]:
     """(∂_t p, ∂_t F) from δS/δF = 0 and δS/δp = 0, eqs. (29)-(30), by ``jax.grad`` of H.
 
     μ ∂_t p = δH/δF and μ ∂_t F = -δH/δp. With u = 2γ∇F (31) these are the Fokker-Planck form
@@ -182,13 +182,13 @@ def equations_of_motion(p: Float[Array, "..."], F: Float[Array, "..."], V: Float
     potential (4D/μ)∇²√p/√p and, when ``learning``, the anti-diffusion -(γ/μ)∇²F (see the module
     docstring for when that makes forward evolution ill-posed).
     """
-    p, F, V, c = _check_slice(p, F, V, space, c, method)
-    return _rates(p, F, V, space, c, learning, method)
+    p, F, V, c = _check_slice(p, F, V, grid, c, method)
+    return _rates(p, F, V, grid, c, learning, method)
 
 
-def velocity(F: Float[Array, "..."], space: Grid, c: Coefficients, *,
-             method: str = "spectral") -> Float[Array, "K ..."]:
-    """The velocity u = 2γ∇F of eq. (31), shape ``(K, *space.shape)``.
+def velocity(F: Field, grid: Grid, c: Coefficients, *,
+             method: str = "spectral") -> Float[Array, "K *grid"]:
+    """The velocity u = 2γ∇F of eq. (31), shape ``(K, *grid.shape)``.
 
     With it the equations of motion read as the Fokker-Planck equation (32) and, for ∂_t u, the
     Navier-Stokes-like equation (33) with viscosity -γ/μ (when ``learning``).
@@ -202,23 +202,23 @@ def velocity(F: Float[Array, "..."], space: Grid, c: Coefficients, *,
         True
     """
     _check_method(method)
-    F = _checked_field(space, F, "F")
+    F = _checked_field(grid, F, "F")
     c = _scalar_coefficients(c, F.dtype)
     F = _guard(F, _coefficients_bad(c), _COEFF_MESSAGE)
-    return 2.0 * c.gamma * _gradient(space, F, method)
+    return 2.0 * c.gamma * _gradient(grid, F, method)
 
 
 # ----------------------------------------------------------------------------------------------
 # Spectral filters and the RK4 time stepper
 
 
-def _integer_wavenumbers(space: Grid) -> list[np.ndarray]:
-    return [fft_modes(n) for n in space.shape]  # signed integers m in FFT order
+def _integer_wavenumbers(grid: Grid) -> list[np.ndarray]:
+    return [fft_modes(n) for n in grid.shape]  # signed integers m in FFT order
 
 
-def spectral_filter(space: Grid, kind: str = "exponential", *, strength: float = 36.0,
-                    order: int = 36) -> Float[Array, "..."]:
-    """Multiplier σ (FFT order, shape ``space.shape``) that the stepper applies to p and F each step.
+def spectral_filter(grid: Grid, kind: str = "exponential", *, strength: float = 36.0,
+                    order: int = 36) -> Float[Array, "*grid"]:
+    """Multiplier σ (FFT order, shape ``grid.shape``) that the stepper applies to p and F each step.
 
     Regularizes forward evolution of the learning equations (29)-(30), whose linearized modes grow
     like exp(k² √((γ/μ)² - 4γD/μ) t) for γ > 4Dμ (Hadamard ill-posed: growth rate ∝ k², so the
@@ -244,33 +244,33 @@ def spectral_filter(space: Grid, kind: str = "exponential", *, strength: float =
     """
     if kind not in FILTERS:
         raise ValueError(f"filter kind must be one of {FILTERS}, got {kind!r}")
-    if not isinstance(space, Grid):
-        raise TypeError(f"space must be a Grid, got {type(space).__name__}")
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not (0 < strength < math.inf):
         raise ValueError(f"strength must be finite and > 0, got {strength!r}")
     if isinstance(order, bool) or not _is_integer(order) or order < 2:
         raise ValueError(f"order must be an integer >= 2, got {order!r}")
-    ms = _integer_wavenumbers(space)
+    ms = _integer_wavenumbers(grid)
     mesh = np.meshgrid(*ms, indexing="ij")
     if kind == "exponential":
-        sigma = np.ones(space.shape)
-        for m, n in zip(mesh, space.shape):
+        sigma = np.ones(grid.shape)
+        for m, n in zip(mesh, grid.shape):
             sigma = sigma * np.exp(-strength * (np.abs(m) / (n // 2)) ** order)
     elif kind == "two-thirds":
-        sigma = np.ones(space.shape)
-        for m, n in zip(mesh, space.shape):
+        sigma = np.ones(grid.shape)
+        for m, n in zip(mesh, grid.shape):
             sigma = sigma * (np.abs(m) <= (n - 1) // 3)
     elif kind == "nyquist":
-        sigma = np.ones(space.shape)
-        for m, n in zip(mesh, space.shape):
+        sigma = np.ones(grid.shape)
+        for m, n in zip(mesh, grid.shape):
             if n % 2 == 0:
                 sigma = sigma * (np.abs(m) != n // 2)
     else:
-        sigma = np.ones(space.shape)
+        sigma = np.ones(grid.shape)
     return jnp.asarray(sigma, dtype=jnp.zeros(()).dtype)
 
 
-def apply_filter(f: Float[Array, "..."], sigma: Float[Array, "..."]) -> Float[Array, "..."]:
+def apply_filter(f: Field, sigma: Field) -> Float[Array, "*grid"]:
     """f ↦ Re F⁻¹[σ F[f]] (FFT over all axes), the filter of :func:`spectral_filter` (eqs. (29)-(30)).
 
     Same shape and dtype as ``f``.
@@ -284,14 +284,16 @@ def apply_filter(f: Float[Array, "..."], sigma: Float[Array, "..."]) -> Float[Ar
 
 
 def _apply_filter(f, sigma):
-    return jnp.fft.ifftn(jnp.fft.fftn(f) * sigma.astype(f.dtype)).real.astype(f.dtype)
+    fh = jnp.fft.fftn(f)
+    # sigma cast to the spectrum's complex dtype (f's precision): explicit under strict dtype promotion.
+    return jnp.fft.ifftn(fh * sigma.astype(fh.dtype)).real.astype(f.dtype)
 
 
 def _concrete(*xs) -> bool:
     return all_concrete(*xs)
 
 
-def _principal_rates(space: Grid, c: Coefficients, learning: bool, sigma, method: str):
+def _principal_rates(grid: Grid, c: Coefficients, learning: bool, sigma, method: str):
     """(coupled, uncoupled, k²_max): largest |λ|/k² of the linearized principal part and k²_max kept.
 
     coupled: |√((γ/μ)² - 4γD/μ)| (learning) or √(4γD/μ); uncoupled: γ/μ for modes without the p-F
@@ -300,19 +302,19 @@ def _principal_rates(space: Grid, c: Coefficients, learning: bool, sigma, method
     nu = c.gamma / c.mu
     coupled = math.sqrt(abs(nu**2 - 4 * c.gamma * c.D / c.mu)) if learning else math.sqrt(4 * c.gamma * c.D / c.mu)
     uncoupled = nu if learning else 0.0
-    kk = np.zeros(space.shape)
-    mesh = np.meshgrid(*[2 * np.pi * m / length for m, length in zip(_integer_wavenumbers(space), space.lengths)],
+    kk = np.zeros(grid.shape)
+    mesh = np.meshgrid(*[2 * np.pi * m / length for m, length in zip(_integer_wavenumbers(grid), grid.lengths)],
                        indexing="ij")
     for k in mesh:
         kk = kk + k**2
-    keep = np.ones(space.shape, bool) if sigma is None else np.asarray(sigma) > 1e-3
+    keep = np.ones(grid.shape, bool) if sigma is None else np.asarray(sigma) > 1e-3
     return coupled, uncoupled, float(kk[keep].max()) if keep.any() else 0.0
 
 
-def _ill_posed_message(space: Grid, c: Coefficients, method: str) -> str:
+def _ill_posed_message(grid: Grid, c: Coefficients, method: str) -> str:
     concrete = _concrete_coefficients(c)
     D, gamma, mu = concrete if concrete is not None else (float("nan"),) * 3  # traced: no numbers
-    _, _, kk = _principal_rates(space, Coefficients(D, gamma, mu), True, None, method)
+    _, _, kk = _principal_rates(grid, Coefficients(D, gamma, mu), True, None, method)
     disc = (gamma / mu) ** 2 - 4 * gamma * D / mu
     if disc > 0:
         regime = (f"here γ = {gamma:g} > 4Dμ = {4 * D * mu:g}, so the fastest grid mode (|k|² = {kk:g}) "
@@ -327,14 +329,14 @@ def _ill_posed_message(space: Grid, c: Coefficients, method: str) -> str:
             "-γ/μ of eq. (33)); linearized, a mode of wavenumber k evolves as "
             "exp(±k²√((γ/μ)² - 4γD/μ) t), which grows like a backward heat equation for γ > 4Dμ; "
             f"{regime}. Round-off in those modes would grow until p < 0 and the result would depend on the "
-            "grid, not on the data. Pass filter=spectral_filter(space, 'two-thirds') or 'exponential' "
+            "grid, not on the data. Pass filter=spectral_filter(grid, 'two-thirds') or 'exponential' "
             "(growth capped at the highest kept mode), 'nyquist' (enough for γ < 4Dμ with spectral "
             "derivatives), or 'none' to accept the growth explicitly; or pose the problem with end data "
             "(solve_boundary_value), which is well-posed.")
 
 
-def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float, *,
-                     learning: bool = True, filter: Float[Array, "..."] | None = None,
+def entropic_stepper(V: Field, grid: Grid, c: Coefficients, dt: Scalar, *,
+                     learning: bool = True, filter: Field | None = None,
                      method: str = "spectral") -> Stepper:
     """Stepper for the canonical equations (29)-(30), ∂_t(p, F) = :func:`equations_of_motion`.
 
@@ -367,19 +369,19 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
         0.001
     """
     _check_method(method)
-    V = _checked_field(space, V, "V")
+    V = _checked_field(grid, V, "V")
     c = _scalar_coefficients(c, V.dtype)
     if filter is not None:
-        filter = _checked_field(space, filter, "filter")
+        filter = _checked_field(grid, filter, "filter")
     concrete = _concrete_coefficients(c)
     if concrete is not None and not _valid(concrete):
         raise ValueError(_COEFF_MESSAGE)
     if is_traced(dt) or jnp.shape(dt) != () or not (0 < float(dt) < math.inf):
         raise ValueError(f"dt must be a concrete finite scalar > 0, got {dt!r}")
     if learning and filter is None:
-        raise ValueError(_ill_posed_message(space, c, method))
+        raise ValueError(_ill_posed_message(grid, c, method))
     if concrete is not None and _concrete(filter):
-        coupled, uncoupled, kk = _principal_rates(space, concrete, learning, filter, method)
+        coupled, uncoupled, kk = _principal_rates(grid, concrete, learning, filter, method)
         rho = kk * max(coupled, uncoupled)
         if rho * dt > RK4_STABILITY:
             raise ValueError(f"dt = {dt:g} is above RK4's stability bound {RK4_STABILITY}/ρ = "
@@ -392,7 +394,7 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
     def filtered(f):
         return f if filter is None else _apply_filter(f, filter)
 
-    rk4 = ode_stepper(lambda t, y: _rates(y[0], y[1], V, space, c, learning, method), dt, solver="rk4",
+    rk4 = ode_stepper(lambda t, y: _rates(y[0], y[1], V, grid, c, learning, method), dt, solver="rk4",
                       check_step=False)
 
     def update(t, y):
@@ -405,7 +407,7 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
     def validate(y0):
         if not (isinstance(y0, tuple) and len(y0) == 2):
             raise TypeError(f"y0 must be the pair (p, F), got {type(y0).__name__}")
-        p, F, _, _ = _check_slice(y0[0], y0[1], V, space, c)
+        p, F, _, _ = _check_slice(y0[0], y0[1], V, grid, c)
         return filtered(p), filtered(F)
 
     return from_update(update, dt, name="entropic.entropic_stepper", validate=validate, bad=lambda y: ~(y[0] > 0), domain="finite, p > 0",
@@ -417,9 +419,9 @@ def entropic_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
 # The action principle with end data: p(0) and F(T) fixed
 
 
-def boundary_value_action(p: Float[Array, "M ..."], F: Float[Array, "M ..."], p0: Float[Array, "..."],
-                          F_T: Float[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients,
-                          T: float, *, learning: bool = True, method: str = "spectral") -> Float[Array, ""]:
+def boundary_value_action(p: Real[ArrayLike, "M *grid"], F: Real[ArrayLike, "M *grid"], p0: Field,
+                          F_T: Field, V: Field, grid: Grid, c: Coefficients,
+                          T: Scalar, *, learning: bool = True, method: str = "spectral") -> FloatScalar:
     """The action (26) on t ∈ [0, T] with p(0) = ``p0`` and F(T) = ``F_T`` held fixed, discretized.
 
     Continuum: S' = ∫₀ᵀdt [∫μ p ∂_tF dᴷq + H[p, F]] + μ∫p(0)F(0) dᴷq
@@ -429,19 +431,19 @@ def boundary_value_action(p: Float[Array, "M ..."], F: Float[Array, "M ..."], p0
         S'_d = Σ_{j=0}^{M-1} [-μ∫F_{j+½}(p_{j+1} - p_j) + dt H(½(p_j + p_{j+1}), F_{j+½})] + μ∫p_M F_T,
 
     a symmetric (second-order) variational integrator. Arguments: ``p`` = (p_1, …, p_M) at t_j,
-    ``F`` = (F_½, …, F_{M-½}) at t_{j+½}, both shape ``(M, *space.shape)``; ``p0``, ``F_T``, ``V``
-    of ``space.shape``. Not periodic in time (unlike :func:`action`).
+    ``F`` = (F_½, …, F_{M-½}) at t_{j+½}, both shape ``(M, *grid.shape)``; ``p0``, ``F_T``, ``V``
+    of ``grid.shape``. Not periodic in time (unlike :func:`action`).
     """
-    p, F, p0, F_T, V, c, T = _check_boundary_value(p, F, p0, F_T, V, space, c, T, method)
-    return _boundary_value_action(p, F, p0, F_T, V, space, c, T, learning, method)
+    p, F, p0, F_T, V, c, T = _check_boundary_value(p, F, p0, F_T, V, grid, c, T, method)
+    return _boundary_value_action(p, F, p0, F_T, V, grid, c, T, learning, method)
 
 
-def _check_boundary_value(p, F, p0, F_T, V, space: Grid, c: Coefficients, T, method: str):
+def _check_boundary_value(p, F, p0, F_T, V, grid: Grid, c: Coefficients, T, method: str):
     """The input policy for the end-data problem: shapes, p > 0 and finite fields, valid
     coefficients, T finite and > 0. Returns the checked values."""
-    p0, F_T, V, c = _check_slice(p0, F_T, V, space, c, method)
-    if jnp.ndim(p) != space.ndim + 1 or jnp.shape(p)[1:] != space.shape or jnp.shape(F) != jnp.shape(p):
-        raise ValueError(f"p and F must both have shape (M, *{space.shape}), got {jnp.shape(p)} and {jnp.shape(F)}; "
+    p0, F_T, V, c = _check_slice(p0, F_T, V, grid, c, method)
+    if jnp.ndim(p) != grid.ndim + 1 or jnp.shape(p)[1:] != grid.shape or jnp.shape(F) != jnp.shape(p):
+        raise ValueError(f"p and F must both have shape (M, *{grid.shape}), got {jnp.shape(p)} and {jnp.shape(F)}; "
                          "use jax.vmap to batch")
     p, F, _, _ = _check_inputs(p, F, V, c)
     T = check_scalar(as_float(T, "T", p0.dtype), "T")
@@ -449,14 +451,14 @@ def _check_boundary_value(p, F, p0, F_T, V, space: Grid, c: Coefficients, T, met
     return p.astype(p0.dtype), F.astype(p0.dtype), p0, F_T, V, c, T
 
 
-def _boundary_value_action(p, F, p0, F_T, V, space: Grid, c: Coefficients, T, learning: bool, method: str):
+def _boundary_value_action(p, F, p0, F_T, V, grid: Grid, c: Coefficients, T, learning: bool, method: str):
     # Unchecked S'_d: the Newton solve differentiates it twice; the checks run once at the entry.
     dt = T / p.shape[0]
-    p_all = jnp.concatenate([p0.reshape((1, *space.shape)), p])
+    p_all = jnp.concatenate([p0.reshape((1, *grid.shape)), p])
     p_mid = 0.5 * (p_all[1:] + p_all[:-1])
-    h = jax.vmap(lambda pm, f: _hamiltonian(pm, f, V, space, c, learning, method))(p_mid, F)
-    kinetic = -c.mu * jnp.sum(F * (p_all[1:] - p_all[:-1])) * space.cell_volume
-    return kinetic + dt * jnp.sum(h) + c.mu * _integral(space, p_all[-1] * F_T)
+    h = jax.vmap(lambda pm, f: _hamiltonian(pm, f, V, grid, c, learning, method))(p_mid, F)
+    kinetic = -c.mu * jnp.sum(F * (p_all[1:] - p_all[:-1])) * grid.cell_volume
+    return kinetic + dt * jnp.sum(h) + c.mu * _integral(grid, p_all[-1] * F_T)
 
 
 class BoundaryValueSolution(NamedTuple):
@@ -465,34 +467,34 @@ class BoundaryValueSolution(NamedTuple):
     |δS'/δ(p, F)| per unit time and volume, and the number of Newton steps."""
 
     t: Float[Array, " M+1"]
-    p: Float[Array, "M+1 ..."]
+    p: Float[Array, "M+1 *grid"]
     t_half: Float[Array, " M"]
-    F: Float[Array, "M ..."]
-    residual: Float[Array, ""]
+    F: Float[Array, "M *grid"]
+    residual: FloatScalar
     newton_steps: Array
 
 
-def boundary_value_residual(p: Float[Array, "M ..."], F: Float[Array, "M ..."], p0: Float[Array, "..."],
-                            F_T: Float[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients,
-                            T: float, *, learning: bool = True,
-                            method: str = "spectral") -> tuple[Float[Array, "M ..."], Float[Array, "M ..."]]:
+def boundary_value_residual(p: Real[ArrayLike, "M *grid"], F: Real[ArrayLike, "M *grid"], p0: Field,
+                            F_T: Field, V: Field, grid: Grid, c: Coefficients,
+                            T: Scalar, *, learning: bool = True,
+                            method: str = "spectral") -> tuple[Float[Array, "M *grid"], Float[Array, "M *grid"]]:
     """(δS'/δp_j, δS'/δF_{j+½}) of :func:`boundary_value_action` per unit time and volume (jax.grad).
 
     Zero on the discrete solution of eqs. (29)-(30): δS'/δF_{j+½} = -μ(p_{j+1} - p_j)/dt + δH/δF,
     δS'/δp_j = μ(F_{j+½} - F_{j-½})/dt + average of δH/δp (eq. (30) at t_j).
     """
-    p, F, p0, F_T, V, c, T = _check_boundary_value(p, F, p0, F_T, V, space, c, T, method)
-    return _boundary_value_residual(p, F, p0, F_T, V, space, c, T, learning, method)
+    p, F, p0, F_T, V, c, T = _check_boundary_value(p, F, p0, F_T, V, grid, c, T, method)
+    return _boundary_value_residual(p, F, p0, F_T, V, grid, c, T, learning, method)
 
 
-def _boundary_value_residual(p, F, p0, F_T, V, space: Grid, c: Coefficients, T, learning: bool, method: str):
+def _boundary_value_residual(p, F, p0, F_T, V, grid: Grid, c: Coefficients, T, learning: bool, method: str):
     dt = T / p.shape[0]
-    g = jax.grad(_boundary_value_action, argnums=(0, 1))(p, F, p0, F_T, V, space, c, T, learning, method)
-    return jax.tree.map(lambda x: x / (dt * space.cell_volume), g)
+    g = jax.grad(_boundary_value_action, argnums=(0, 1))(p, F, p0, F_T, V, grid, c, T, learning, method)
+    return jax.tree.map(lambda x: x / (dt * grid.cell_volume), g)
 
 
-def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
-                         c: Coefficients, T: float, steps: int, *, learning: bool = True, method: str = "spectral",
+def solve_boundary_value(p0: Field, F_T: Field, V: Field, grid: Grid,
+                         c: Coefficients, T: Scalar, steps: int, *, learning: bool = True, method: str = "spectral",
                          guess: tuple[Array, Array] | None = None, rtol: float | None = None, atol: float | None = None,
                          max_steps: int = 50) -> BoundaryValueSolution:
     """Stationary point of the discretized action (26) with p(0) = ``p0``, F(T) = ``F_T``: eqs. (29)-(30).
@@ -506,7 +508,7 @@ def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: F
 
     Returns: :class:`BoundaryValueSolution`.
     """
-    p0, F_T, V, c = _check_slice(p0, F_T, V, space, c, method)
+    p0, F_T, V, c = _check_slice(p0, F_T, V, grid, c, method)
     if isinstance(steps, bool) or not _is_integer(steps) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if isinstance(max_steps, bool) or not _is_integer(max_steps) or max_steps < 1:
@@ -514,7 +516,7 @@ def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: F
     steps, max_steps = int(steps), int(max_steps)
     T = check_scalar(as_float(T, "T", p0.dtype), "T")
     T = _guard(T, ~(T > 0) | ~jnp.isfinite(T), "T must be finite and > 0")
-    shape = (steps, *space.shape)
+    shape = (steps, *grid.shape)
     if guess is None:
         guess = (jnp.broadcast_to(p0, shape), jnp.broadcast_to(F_T, shape))
     if len(guess) != 2 or jnp.shape(guess[0]) != shape or jnp.shape(guess[1]) != shape:
@@ -522,20 +524,20 @@ def solve_boundary_value(p0: Float[Array, "..."], F_T: Float[Array, "..."], V: F
     guess_p, guess_F, _, _ = _check_inputs(guess[0], guess[1], V, c)
     guess = (guess_p.astype(p0.dtype), guess_F.astype(p0.dtype))
     rtol, atol = solver_tol(rtol, p0.dtype, 1e-10), solver_tol(atol, p0.dtype, 1e-10)
-    return _solve_boundary_value(p0, F_T, V, space, c, T, guess, steps=steps, learning=learning, method=method,
+    return _solve_boundary_value(p0, F_T, V, grid, c, T, guess, steps=steps, learning=learning, method=method,
                                  rtol=rtol, atol=atol, max_steps=max_steps)
 
 
 @functools.partial(jax.jit, static_argnames=("steps", "learning", "method", "rtol", "atol", "max_steps"))
-def _solve_boundary_value(p0, F_T, V, space, c, T, guess, *, steps, learning, method, rtol, atol, max_steps):
-    shape = (steps, *space.shape)
-    size = steps * math.prod(space.shape)
+def _solve_boundary_value(p0, F_T, V, grid, c, T, guess, *, steps, learning, method, rtol, atol, max_steps):
+    shape = (steps, *grid.shape)
+    size = steps * math.prod(grid.shape)
 
     def unflatten(y):
         return y[:size].reshape(shape), y[size:].reshape(shape)
 
     def fn(y, _):
-        r_p, r_f = _boundary_value_residual(*unflatten(y), p0, F_T, V, space, c, T, learning, method)
+        r_p, r_f = _boundary_value_residual(*unflatten(y), p0, F_T, V, grid, c, T, learning, method)
         return jnp.concatenate([r_p.ravel(), r_f.ravel()])
 
     y0 = jnp.concatenate([jnp.ravel(guess[0]), jnp.ravel(guess[1])])
@@ -544,5 +546,5 @@ def _solve_boundary_value(p0, F_T, V, space, c, T, guess, *, steps, learning, me
     res = jnp.max(jnp.abs(fn(sol.value, None)))
     dt = T / steps
     t = jnp.arange(steps + 1, dtype=p0.dtype) * dt
-    return BoundaryValueSolution(t, jnp.concatenate([p0.reshape((1, *space.shape)), p]), t[:-1] + dt / 2, F,
+    return BoundaryValueSolution(t, jnp.concatenate([p0.reshape((1, *grid.shape)), p]), t[:-1] + dt / 2, F,
                                  res, sol.stats["num_steps"])

@@ -16,13 +16,13 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import check, check_count, scalar_param
 from ._gaussian import Method, _check_method
 from ._netcore import _bulk_loss, _check_network
 from .network import Network
 from .partition import gauss_newton_operator, mean_state
+from .types import Array, FloatScalar, Key
 
 __all__ = ["MonteCarloEstimate", "log_partition_monte_carlo", "log_partition_quadrature"]
 
@@ -55,7 +55,7 @@ def _log_integrand_and_frame(net: Network, beta, method: str):
 
 
 def log_partition_quadrature(net: Network, beta, *, method: Method = "paper", half_width: float = 12.0,
-                             n_points: int = 81) -> Float[Array, ""]:
+                             n_points: int = 81) -> FloatScalar:
     """log Z of eq. (5) (or of (7) before expansion) by the trapezoid rule in the Gaussian frame (N ≤ 3).
 
     The grid spans u ∈ [-half_width, half_width]^N (in units of the Gaussian form's standard
@@ -84,7 +84,7 @@ class MonteCarloEstimate(NamedTuple):
     ess: Array  # effective sample size of the importance weights
 
 
-def log_partition_monte_carlo(net: Network, beta, *, key: PRNGKeyArray, method: Method = "paper",
+def log_partition_monte_carlo(net: Network, beta, *, key: Key, method: Method = "paper",
                               n_samples: int = 100_000, widen: float = 2.0) -> MonteCarloEstimate:
     """log Z of eq. (5) (or of (7) before expansion) by importance sampling around x*.
 

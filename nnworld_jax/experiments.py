@@ -47,13 +47,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check_finite, check_positive, check_square
 from .batch import write_atomically, lock_run_dir, run_chunked
 from .network import Network
 from .partition import gauss_newton_operator, mean_state
 from .thermo import free_energy_eigen, virial_average_loss
+from .types import ArrayLike, FloatScalar, Key, Real, Weights
 
 __all__ = ["EXPERIMENTS", "Experiment", "Param", "load_config", "resolve_params", "run_experiment", "sample_network",
            "spectral_norm", "check_params", "check_key", "check_static", "run_dtype",
@@ -240,7 +240,7 @@ def run_experiment(config: dict, out_dir, *, quick: bool = False, progress: bool
 # free_energy_vs_beta
 
 
-def spectral_norm(w: Float[Array, "N N"]) -> Float[Array, ""]:
+def spectral_norm(w: Weights) -> FloatScalar:
     """‖w‖₂ = √(largest eigenvalue of wᵀw), by ``eigvalsh``.
 
     Not ``jnp.linalg.norm(w, 2)``: its batched SVD (LAPACK gesdd) deadlocks jax 0.9.2 on CPU when
@@ -277,7 +277,7 @@ def check_static(value, name: str, ok, expected: str):
     return value
 
 
-def sample_network(n: int, *, key: PRNGKeyArray, sigma: float, bias: float, max_norm: float, dtype) -> Network:
+def sample_network(n: int, *, key: Key, sigma: float, bias: float, max_norm: float, dtype) -> Network:
     """A random tanh network of the ``free_energy_vs_beta`` ensemble (m = 0, eqs. (1)-(3)).
 
     w_ij ~ N(0, σ²/N), then scaled by min(1, max_norm/‖w‖₂) so that ‖w‖₂ ≤ max_norm < 1 (a
@@ -303,7 +303,7 @@ def sample_network(n: int, *, key: PRNGKeyArray, sigma: float, bias: float, max_
     return Network(w, b)
 
 
-def free_energy_vs_beta_item(betas: Float[Array, " K"], *, key: PRNGKeyArray, n: int, sigma: float, bias: float,
+def free_energy_vs_beta_item(betas: Real[ArrayLike, " K"], *, key: Key, n: int, sigma: float, bias: float,
                              max_norm: float) -> dict:
     """F (45), U (46) and S_x = β²∂F/∂β (13) of one random network on the grid ``betas``.
 

@@ -45,14 +45,15 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
 
 from . import stepping as _stepping
 from ._checks import as_float, host_value, is_traced
 from ._fields import (_checked_field, _divergence, _gradient, _guard, _guard_finite, _integral, _laplacian,
                       _positive_scalar)
+from ._fields import _complex_dtype
 from .grid import METHODS, Grid, check_field, fft_wavenumbers
 from .stepping import Stepper
+from .types import Array, Field, Float, FloatScalar, Scalar, VectorField
 
 __all__ = ["normalize", "ornstein_uhlenbeck_drift", "fokker_planck_rhs", "shannon_entropy",
            "EntropyProduction", "entropy_production_parts", "entropy_production", "etdrk4",
@@ -134,12 +135,12 @@ def _check_method(method: str) -> None:
 
 def _density_field(grid: Grid, p, name: str = "p") -> Array:
     """p of ``grid.shape``, integers promoted to float before any parameter takes p's dtype."""
-    check_field(grid, p, name)
+    check_field(p, grid, name)
     return as_float(p, name)
 
 
 # ----------------------------------------------------------------------------------- densities
-def normalize(p: Float[Array, "..."], grid: Grid) -> Float[Array, "..."]:
+def normalize(p: Field, grid: Grid) -> Float[Array, "*grid"]:
     """p / ∫p, the normalisation ∫p dᴷq = 1 under which eqs. (21)-(22) are read.
 
     p: shape ``grid.shape``, finite, ≥ 0 up to round-off (as :func:`shannon_entropy`), ∫p > 0.
@@ -150,7 +151,7 @@ def normalize(p: Float[Array, "..."], grid: Grid) -> Float[Array, "..."]:
     return p / mass
 
 
-def ornstein_uhlenbeck_drift(grid: Grid, k: float, center=None, dtype=None) -> Float[Array, "K ..."]:
+def ornstein_uhlenbeck_drift(grid: Grid, k: Scalar, center=None, dtype=None) -> Float[Array, "K *grid"]:
     """The linear (Ornstein-Uhlenbeck) drift v = −k (q − c) for eq. (18), shape (K, *grid.shape).
 
     It is the drift of a quadratic free energy γF = −(k/2)|q − c|² (whose Boltzmann state
@@ -174,9 +175,9 @@ def ornstein_uhlenbeck_drift(grid: Grid, k: float, center=None, dtype=None) -> F
 
 
 # ---------------------------------------------------------------------------------- (18)-(20)
-def fokker_planck_rhs(p: Float[Array, "..."], grid: Grid, D, *, F: Float[Array, "..."] | None = None,
-                      gamma=None, drift: Float[Array, "K ..."] | None = None,
-                      method: str = "spectral") -> Float[Array, "..."]:
+def fokker_planck_rhs(p: Field, grid: Grid, D, *, F: Field | None = None,
+                      gamma=None, drift: VectorField | None = None,
+                      method: str = "spectral") -> Float[Array, "*grid"]:
     """∂_t p of the Fokker-Planck equation, eqs. (18)-(20): ∂_t p = ∇·(D∇p − p v).
 
     The drift velocity is v = γ∇F (``F`` and ``gamma``), or a given array ``drift`` of shape
@@ -211,7 +212,7 @@ def fokker_planck_rhs(p: Float[Array, "..."], grid: Grid, D, *, F: Float[Array, 
 
 
 # ------------------------------------------------------------------------------------ (21)-(22)
-def shannon_entropy(p: Float[Array, "..."], grid: Grid, *, negative_tol: float | None = None) -> Float[Array, ""]:
+def shannon_entropy(p: Field, grid: Grid, *, negative_tol: float | None = None) -> FloatScalar:
     """Shannon entropy of the density, eq. (21): S = −∫ p log p dᴷq (with 0 log 0 = 0).
 
     Arguments:
@@ -232,15 +233,15 @@ def shannon_entropy(p: Float[Array, "..."], grid: Grid, *, negative_tol: float |
 class EntropyProduction(NamedTuple):
     """The two parts of eq. (22): ``stochastic`` 4D∫|∇√p|² ≥ 0 and ``learning`` ∫p∇·v = γ∫p∇²F."""
 
-    stochastic: Float[Array, ""]
-    learning: Float[Array, ""]
+    stochastic: FloatScalar
+    learning: FloatScalar
 
     @property
-    def total(self) -> Float[Array, ""]:
+    def total(self) -> FloatScalar:
         return self.stochastic + self.learning
 
 
-def entropy_production_parts(p: Float[Array, "..."], grid: Grid, D, *, F=None, gamma=None, drift=None,
+def entropy_production_parts(p: Field, grid: Grid, D, *, F=None, gamma=None, drift=None,
                              drift_divergence=None, method: str = "spectral",
                              negative_tol: float | None = None) -> EntropyProduction:
     """The split of eq. (22): dS/dt = 4D∫|∇√p|² + ∫ p ∇·v (stochastic + learning).
@@ -260,9 +261,9 @@ def entropy_production_parts(p: Float[Array, "..."], grid: Grid, D, *, F=None, g
     return EntropyProduction(stochastic, _integral(grid, p * div_v))
 
 
-def entropy_production(p: Float[Array, "..."], grid: Grid, D, *, F=None, gamma=None, drift=None,
+def entropy_production(p: Field, grid: Grid, D, *, F=None, gamma=None, drift=None,
                        drift_divergence=None, form: str = "flow", method: str = "spectral",
-                       negative_tol: float | None = None) -> Float[Array, ""]:
+                       negative_tol: float | None = None) -> FloatScalar:
     """Entropy production dS/dt of eq. (22), in one of its three equal forms (conventions §2).
 
     * ``"flow"``:     −∫ log p ∂_t p, with ∂_t p from :func:`fokker_planck_rhs` (needs p > 0);
@@ -346,8 +347,8 @@ def _wide_dtype():
     return jnp.zeros((), dtype=float).dtype  # float64 when x64 is on, else float32
 
 
-def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=None,
-           drift: Float[Array, "K ..."] | None = None, check_every_step: bool = True,
+def etdrk4(grid: Grid, D, dt, *, F: Field | None = None, gamma=None,
+           drift: VectorField | None = None, check_every_step: bool = True,
            negative_tol: float | None = None) -> Stepper:
     """Time stepper for the Fokker-Planck equation (18)-(20): exact diffusion, ETDRK4 drift.
 
@@ -411,11 +412,11 @@ def etdrk4(grid: Grid, D, dt, *, F: Float[Array, "..."] | None = None, gamma=Non
 
     def nonlinear(field):  # N̂ = −∇·(p v) in Fourier space, from the real-space field
         real = field.dtype
-        cplx = jnp.result_type(real, jnp.complex64)
+        cplx = _complex_dtype(real)  # the spectrum's dtype in the field's precision
         vel = v.astype(real)
         out = jnp.zeros(iks[0].shape, cplx)
         for a in axes:
-            out = out - (1j * iks[a].astype(real)).astype(cplx) * jnp.fft.rfftn(field * vel[a], axes=axes)
+            out = out - 1j * iks[a].astype(real).astype(cplx) * jnp.fft.rfftn(field * vel[a], axes=axes)
         return out
 
     def validate(p0):

@@ -67,7 +67,6 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar
 from ._compile import _jit
@@ -90,6 +89,7 @@ from ._geometry import (
 )
 from ._matter import scalar_lagrangian
 from .grid import METHODS, Grid
+from .types import Array, ArrayLike, Float, FloatScalar, MetricField, MetricTensor, Real, Scalar
 
 __all__ = [
     "DENSITIES",
@@ -198,7 +198,7 @@ def _contractions(ginv, dg):
     return jnp.stack(_contraction_terms(ginv, dg))
 
 
-def contractions(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, "5"]:
+def contractions(g: MetricTensor, dg: Real[ArrayLike, "n n n"]) -> Float[Array, " 5"]:
     """The conventions §6 basis (I1, …, I5) of eq. (89)-(91) contracted with g_{αβ,μ} g_{γδ,ν} (no √|g|).
 
     Arguments:
@@ -222,7 +222,7 @@ def _onsager(g, dg, tensor):
     return jnp.sqrt(jnp.abs(det)) * sum(c * i for c, i in zip(_COEFFS[tensor], terms) if c != 0)
 
 
-def onsager_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"], tensor: str = "corrected") -> Float[Array, ""]:
+def onsager_density(g: MetricTensor, dg: Real[ArrayLike, "n n n"], tensor: str = "corrected") -> FloatScalar:
     """Entropy production density ℒ = L^{αβμγδν} g_{αβ,μ} g_{γδ,ν}, eq. (89) with tensor (91).
 
     Arguments:
@@ -254,7 +254,7 @@ def _gamma_gamma(g, dg):
     return jnp.sqrt(jnp.abs(det)) * q
 
 
-def gamma_gamma_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"]) -> Float[Array, ""]:
+def gamma_gamma_density(g: MetricTensor, dg: Real[ArrayLike, "n n n"]) -> FloatScalar:
     """Landau-Lifshitz ΓΓ Lagrangian √|g| g^{μν}(Γ^α_{μβ}Γ^β_{να} - Γ^α_{μν}Γ^β_{αβ}), eq. (92) first line.
 
     Computed from the Christoffel symbols (independently of :func:`onsager_density`, to which it is
@@ -285,8 +285,8 @@ def _einstein_hilbert(g, dg, ddg):
     return jnp.sqrt(jnp.abs(det)) * scalar
 
 
-def einstein_hilbert_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
-                             ddg: Float[Array, "n n n n"]) -> Float[Array, ""]:
+def einstein_hilbert_density(g: MetricTensor, dg: Real[ArrayLike, "n n n"],
+                             ddg: Real[ArrayLike, "n n n n"]) -> FloatScalar:
     """√|g| R from the metric and its first and second derivatives, eq. (92) (left side) with (96).
 
     R = g^{μν}R_{μν}, R_{μν} = ∂_αΓ^α_{μν} - ∂_νΓ^α_{μα} + Γ^α_{αβ}Γ^β_{μν} - Γ^α_{νβ}Γ^β_{μα}
@@ -303,8 +303,8 @@ def einstein_hilbert_density(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
     return _guard(_einstein_hilbert(g, dg, ddg), _point_flags(g, dg, ddg), _POINT_MESSAGES)
 
 
-def einstein_tensor_point(g: Float[Array, "n n"], dg: Float[Array, "n n n"],
-                          ddg: Float[Array, "n n n n"]) -> Float[Array, "n n"]:
+def einstein_tensor_point(g: MetricTensor, dg: Real[ArrayLike, "n n n"],
+                          ddg: Real[ArrayLike, "n n n n"]) -> Float[Array, "n n"]:
     """G_{μν} = R_{μν} - ½ g_{μν} R (lower indices) at one point, eqs. (93)-(96).
 
     The pointwise kernel behind :func:`einstein_hilbert_density`; the reference the discrete
@@ -338,13 +338,13 @@ def _check_method(method):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
-def metric_derivatives(grid: Grid, metric: Float[Array, "n n ..."], *, second: bool = False,
+def metric_derivatives(metric: MetricField, grid: Grid, *, second: bool = False,
                        method: str = "spectral"):
     """g_{αβ,μ} (and g_{αβ,μν}) of a metric field on the periodic grid, for eqs. (89)-(96).
 
     Arguments:
-        grid: the periodic box, K axes; the metric is K × K.
         metric: shape (K, K, *grid.shape).
+        grid: the periodic box, K axes; the metric is K × K.
         second: also return second derivatives.
         method: ``"spectral"`` | ``"fd2"`` | ``"fd4"`` (see :mod:`nnworld_jax.grid`).
 
@@ -442,15 +442,15 @@ def _el(grid, metric, density, method):
 _el_jit = _jit(_el, static_argnames=("density", "method"))
 
 
-def density_field(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
-                  method: str = "spectral") -> Float[Array, "..."]:
+def density_field(metric: MetricField, grid: Grid, density: str = "corrected", *,
+                  method: str = "spectral") -> Float[Array, "*grid"]:
     """A gravitational Lagrangian density evaluated at every grid point, eqs. (89), (91), (92).
 
     Arguments:
-        grid: periodic box with K axes.
         metric: shape (K, K, *grid.shape), symmetric and non-degenerate at every point (NaN/inf,
             an asymmetric or a degenerate field is an error: ValueError, or an equinox runtime
             error under jit/vmap/grad).
+        grid: periodic box with K axes.
         density: ``"paper"`` ((89) with (91) as printed), ``"corrected"`` ((89) with the corrected
             tensor), ``"gamma-gamma"`` (Landau-Lifshitz ΓΓ from Christoffels), ``"einstein-hilbert"``
             (√|g| R with second derivatives).
@@ -462,8 +462,8 @@ def density_field(grid: Grid, metric: Float[Array, "n n ..."], density: str = "c
     return _density_field_jit(grid, metric, density, method)
 
 
-def gravity_action(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
-                   method: str = "spectral") -> Float[Array, ""]:
+def gravity_action(metric: MetricField, grid: Grid, density: str = "corrected", *,
+                   method: str = "spectral") -> FloatScalar:
     """Discretized ∫ℒ d^K X = Σ ℒ · cell volume (trapezoid) of a density of eqs. (89)-(92).
 
     Arguments: as :func:`density_field`. Returns: the scalar action.
@@ -473,15 +473,15 @@ def gravity_action(grid: Grid, metric: Float[Array, "n n ..."], density: str = "
         >>> from nnworld_jax.grid import Grid
         >>> grid = Grid((8, 8))
         >>> flat = jnp.broadcast_to(jnp.eye(2).reshape(2, 2, 1, 1), (2, 2, 8, 8))
-        >>> float(gravity_action(grid, flat, "paper"))
+        >>> float(gravity_action(flat, grid, "paper"))
         0.0
     """
     metric = _guard_fields(grid, _check_density_args(grid, metric, density, method))[0]
     return _action_jit(grid, metric, density, method)
 
 
-def euler_lagrange(action: Callable[[Array], Array], metric: Float[Array, "n n ..."],
-                   grid: Grid) -> Float[Array, "n n ..."]:
+def euler_lagrange(action: Callable[[Array], Array], metric: MetricField,
+                   grid: Grid) -> Float[Array, "K K *grid"]:
     """E^{αβ} = δS/δg_{αβ} of a discretized action, ``jax.grad`` / cell volume: eqs. (93)-(95).
 
     The multi-component form of :func:`nnworld_jax.grid.functional_derivative`. Convention (conventions §6):
@@ -511,8 +511,8 @@ def _euler_lagrange(action, metric, grid):
     return jax.grad(sym_action)(metric) / grid.cell_volume
 
 
-def gravity_euler_lagrange(grid: Grid, metric: Float[Array, "n n ..."], density: str = "corrected", *,
-                           method: str = "spectral") -> Float[Array, "n n ..."]:
+def gravity_euler_lagrange(metric: MetricField, grid: Grid, density: str = "corrected", *,
+                           method: str = "spectral") -> Float[Array, "K K *grid"]:
     """Euler-Lagrange equations E^{αβ} of ∫ℒ for a density of eqs. (89)-(92), from ``jax.grad``.
 
     ``"corrected"``, ``"gamma-gamma"`` and ``"einstein-hilbert"`` give -√|g| G^{αβ} (to discretization
@@ -530,8 +530,8 @@ def gravity_euler_lagrange(grid: Grid, metric: Float[Array, "n n ..."], density:
 # Action (88) with Λ and matter; Einstein equations (95)
 # ----------------------------------------------------------------------------------------------
 
-def scalar_field_lagrangian(g: Float[Array, "n n"], q: Float[Array, "m"], dq: Float[Array, "m n"], *,
-                            mass: float = 0.0) -> Float[Array, ""]:
+def scalar_field_lagrangian(g: MetricTensor, q: Real[ArrayLike, " m"], dq: Real[ArrayLike, "m n"], *,
+                            mass: Scalar = 0.0) -> FloatScalar:
     """Matter Lagrangian L_m = -½ g^{μν}∂_μφ∂_νφ - ½m²φ² summed over m scalar fields, for eq. (88).
 
     Mostly-plus sign convention, so T_{μν} = ∂_μφ∂_νφ - g_{μν}(½(∂φ)² + ½m²φ²). Pass as
@@ -604,16 +604,17 @@ def _total_action_jit(grid, metric, matter, matter_lagrangian, lam, newton_g, gr
     return _total_action(grid, metric, matter, matter_lagrangian, lam, newton_g, gravity, method)
 
 
-def total_action(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Array, "m ..."] | None = None, *,
-                 matter_lagrangian: Callable | None = None, cosmological_constant: float = 0.0,
-                 newton_g: float = 1.0, gravity: str = "gamma-gamma",
-                 method: str = "spectral") -> Float[Array, ""]:
+def total_action(metric: MetricField, grid: Grid, *, matter: Real[ArrayLike, "m *grid"] | None = None,
+                 matter_lagrangian: Callable | None = None, cosmological_constant: Scalar = 0.0,
+                 newton_g: Scalar = 1.0, gravity: str = "gamma-gamma",
+                 method: str = "spectral") -> FloatScalar:
     """The action S_x[g, Q] of eq. (88): ∫ √|g| [(R - 2Λ)/(16πG) + L_m(g, Q, ∂Q)] d^K X.
 
     Arguments:
-        grid: periodic box with K axes (coordinates X^μ); the metric is K × K.
         metric: g_{μν}, shape (K, K, *grid.shape), any signature, non-degenerate; symmetrized.
-        matter: matter fields Q, shape (m, *grid.shape), or None (vacuum).
+        grid: periodic box with K axes (coordinates X^μ); the metric is K × K.
+        matter: matter fields Q, shape (m, *grid.shape), or None (vacuum); keyword-only, with
+            ``matter_lagrangian``.
         matter_lagrangian: callable ``(g (K, K), q (m,), dq (m, K)) -> L_m`` (a scalar; √|g| is applied
             here), e.g. :func:`scalar_field_lagrangian`; hashable (it is a static jit argument).
         cosmological_constant: Λ. newton_g: G > 0.
@@ -645,10 +646,10 @@ def _einstein_jit(grid, metric, matter, matter_lagrangian, lam, newton_g, gravit
     return -16 * jnp.pi * newton_g * _lower(metric, e) / root
 
 
-def einstein_equations(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Array, "m ..."] | None = None, *,
-                       matter_lagrangian: Callable | None = None, cosmological_constant: float = 0.0,
-                       newton_g: float = 1.0, gravity: str = "gamma-gamma",
-                       method: str = "spectral") -> Float[Array, "n n ..."]:
+def einstein_equations(metric: MetricField, grid: Grid, *, matter: Real[ArrayLike, "m *grid"] | None = None,
+                       matter_lagrangian: Callable | None = None, cosmological_constant: Scalar = 0.0,
+                       newton_g: Scalar = 1.0, gravity: str = "gamma-gamma",
+                       method: str = "spectral") -> Float[Array, "K K *grid"]:
     """Residual of the Einstein equations (95), G_{μν} + Λg_{μν} - 8πG T_{μν}, from ``jax.grad`` of (88).
 
     With E^{αβ} = δS/δg_{αβ} (:func:`euler_lagrange`), δS = 0 reads -√|g|(G^{αβ} + Λg^{αβ})/(16πG)
@@ -672,11 +673,12 @@ def _stress_jit(grid, metric, matter, matter_lagrangian, method):
     return 2 * _lower(metric, e) / _root_field(grid, metric).reshape((1, 1, *grid.shape))
 
 
-def stress_energy(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Array, "m ..."], *,
-                  matter_lagrangian: Callable, method: str = "spectral") -> Float[Array, "n n ..."]:
+def stress_energy(metric: MetricField, matter: Real[ArrayLike, "m *grid"], grid: Grid, *,
+                  matter_lagrangian: Callable, method: str = "spectral") -> Float[Array, "K K *grid"]:
     """T_{μν} = g_{μα} g_{νβ} (2/√|g|) δS_m/δg_{αβ}, the source of eq. (95), from ``jax.grad``.
 
-    Arguments: as :func:`total_action`. Returns: T_{μν} (lower indices), shape (K, K, *grid.shape).
+    Arguments: as :func:`total_action`, with ``matter`` (required) positional before ``grid``.
+    Returns: T_{μν} (lower indices), shape (K, K, *grid.shape).
     """
     if matter is None:
         raise ValueError("matter must be an array of shape (m, *grid.shape), got None")
@@ -689,7 +691,7 @@ def stress_energy(grid: Grid, metric: Float[Array, "n n ..."], matter: Float[Arr
 # Reference problem (conventions §6)
 # ----------------------------------------------------------------------------------------------
 
-def reference_metric(X: Float[Array, "d"], *, eps: float, signature: tuple[float, ...] | None = None) -> Float[Array, "d d"]:
+def reference_metric(X: Real[ArrayLike, " d"], *, eps: Scalar, signature: tuple[float, ...] | None = None) -> Float[Array, "d d"]:
     """The conventions §6 test metric for eqs. (89)-(96), at one point X (shape (d,)).
 
     g_ab = base_ab + ε[cos(X_a' + X_b' + 0.3(a'+b')) + 0.7 sin(X_{(a'+b'+1) mod d} - 0.5a')],
@@ -721,13 +723,14 @@ def _reference_metric_jit(X, eps, signature):
     a = jnp.arange(d).reshape(d, 1)
     b = jnp.arange(d).reshape(1, d)
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
-    pert = jnp.cos(X[lo] + X[hi] + 0.3 * (lo + hi)) + 0.7 * jnp.sin(X[(lo + hi + 1) % d] - 0.5 * lo)
+    flo, fhi = lo.astype(X.dtype), hi.astype(X.dtype)  # integer indices as X's floats (strict dtype promotion)
+    pert = jnp.cos(X[lo] + X[hi] + 0.3 * (flo + fhi)) + 0.7 * jnp.sin(X[(lo + hi + 1) % d] - 0.5 * flo)
     flags = jnp.stack([~jnp.all(jnp.isfinite(X)), ~jnp.isfinite(eps),
                        ~jnp.all(jnp.isfinite(signature) & (signature != 0))])
     return base + eps * pert, flags
 
 
-def sample_metric(grid: Grid, metric_fn: Callable[[Array], Array]) -> Float[Array, "n n ..."]:
+def sample_metric(grid: Grid, metric_fn: Callable[[Array], Array]) -> Float[Array, "n n *grid"]:
     """A metric field (K, K, *grid.shape) sampled from a callable X -> g_{μν}(X), for eqs. (89)-(96)."""
     if not isinstance(grid, Grid):
         raise TypeError(f"grid must be a nnworld_jax.grid.Grid, got {type(grid).__name__}")
@@ -743,7 +746,7 @@ def sample_metric(grid: Grid, metric_fn: Callable[[Array], Array]) -> Float[Arra
     return _guard(out, jnp.stack([~jnp.all(jnp.isfinite(vals))]), ("metric_fn(X) is NaN or inf at some grid point",))
 
 
-def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Float[Array, "d"]) -> Float[Array, "d d"]:
+def einstein_tensor_of(metric_fn: Callable[[Array], Array], X: Real[ArrayLike, " d"]) -> Float[Array, "d d"]:
     """G_{μν} (lower indices) of an analytic metric X -> g_{μν}(X) at one point, eqs. (93)-(96).
 
     Derivatives by forward-mode autodiff (exact), curvature by :func:`einstein_tensor_point`: the

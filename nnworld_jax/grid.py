@@ -4,6 +4,7 @@ A :class:`Grid` is the box [0, L_1) × … × [0, L_K) sampled at n_k points per
 q_j = j h, h = L/n), periodic in every axis. Fields are arrays of exactly ``grid.shape`` (one field
 per call; batch with ``jax.vmap``); vector fields carry the component first, ``(K, *grid.shape)``.
 Space-time fields use a grid whose first axis is time (periodic in t, as ``docs/conventions.md`` §3).
+As everywhere in the package, the field comes first and the grid after it: ``derivative(f, grid, 0)``.
 
 Derivatives come in two families:
 
@@ -22,15 +23,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import SupportsIndex
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Inexact
-
 from ._fields import (METHODS, _check_method, _checked_field, _derivative, _divergence, _gradient, _integral,
                       _is_integer, _laplacian, fft_modes, fft_wavenumbers)
+from .types import Array, ArrayLike, Field, Float, Inexact, Int, Num, RealOrComplexField
 
 __all__ = ["Grid", "check_field", "derivative", "gradient", "divergence", "laplacian", "integral",
            "functional_derivative", "fft_modes", "fft_wavenumbers", "METHODS"]
@@ -52,7 +53,8 @@ class Grid(eqx.Module):
     shape: tuple[int, ...] = eqx.field(static=True)
     lengths: tuple[float, ...] = eqx.field(static=True)
 
-    def __init__(self, shape: Sequence[int], lengths: Sequence[float] | float | None = None):
+    def __init__(self, shape: SupportsIndex | Sequence[SupportsIndex] | Int[ArrayLike, " K"],
+                 lengths: Sequence[float] | float | None = None):
         shape = tuple(np.ravel(np.asarray(shape, dtype=object)).tolist())  # an int, a tuple or an array
         # A point count is an integer: int(8.7) would silently build an 8-point grid.
         if not shape or any(isinstance(n, bool) or not _is_integer(n) or n < 2 for n in shape):
@@ -85,18 +87,21 @@ class Grid(eqx.Module):
 
     def axis(self, k: int, dtype=None) -> Float[Array, " n"]:
         """Coordinates q_j = j h along axis ``k``."""
-        return jnp.arange(self.shape[k], dtype=dtype or jnp.zeros(()).dtype) * self.spacing[k]
+        # Built on the host (exact j·h in float64, then cast): eagerly, jnp's iota and multiply were two
+        # XLA programs per grid size; under a trace the array is a constant either way.
+        return jnp.asarray(np.arange(self.shape[k]) * self.spacing[k], dtype or jnp.zeros(()).dtype)
 
-    def mesh(self, dtype=None) -> Float[Array, "K ..."]:
+    def mesh(self, dtype=None) -> Float[Array, "K *grid"]:
         """All coordinates, shape (K, *shape): ``q0, q1 = grid.mesh()`` for a 2D grid."""
-        return jnp.stack(jnp.meshgrid(*(self.axis(k, dtype) for k in range(self.ndim)), indexing="ij"))
+        axes = [np.arange(n) * h for n, h in zip(self.shape, self.spacing)]
+        return jnp.asarray(np.stack(np.meshgrid(*axes, indexing="ij")), dtype or jnp.zeros(()).dtype)
 
     def wavenumbers(self, k: int, dtype=None) -> Float[Array, " n"]:
         """Angular wavenumbers 2π m / L_k in FFT order."""
         return jnp.asarray(fft_wavenumbers(self.shape[k], self.spacing[k]), dtype or jnp.zeros(()).dtype)
 
 
-def check_field(grid: Grid, f, name: str = "field", *, components: int | None = None) -> None:
+def check_field(f: Num[ArrayLike, "..."], grid: Grid, name: str = "field", *, components: int | None = None) -> None:
     """Static shape check: ``f`` is ``grid.shape`` (or ``(components, *grid.shape)``)."""
     if not isinstance(grid, Grid):
         raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
@@ -106,8 +111,8 @@ def check_field(grid: Grid, f, name: str = "field", *, components: int | None = 
                          "kernels take one field, use jax.vmap to batch")
 
 
-def derivative(grid: Grid, f: Inexact[Array, "..."], axis: int, order: int = 1, *,
-               method: str = "spectral") -> Inexact[Array, "..."]:
+def derivative(f: RealOrComplexField, grid: Grid, axis: int, order: int = 1, *,
+               method: str = "spectral") -> Inexact[Array, "*grid"]:
     """∂^order f / ∂q_axis^order on the periodic grid (order 1 or 2), same shape and dtype as f.
 
     ``f`` has shape ``grid.shape`` (integers are promoted to float; NaN/inf raise); ``axis`` is
@@ -120,31 +125,31 @@ def derivative(grid: Grid, f: Inexact[Array, "..."], axis: int, order: int = 1, 
     return _derivative(grid, f, int(axis), order, method)
 
 
-def gradient(grid: Grid, f: Inexact[Array, "..."], *, method: str = "spectral") -> Inexact[Array, "K ..."]:
+def gradient(f: RealOrComplexField, grid: Grid, *, method: str = "spectral") -> Inexact[Array, "K *grid"]:
     """∇f, shape (K, *grid.shape); ``f`` as in :func:`derivative`."""
     _check_method(method)
     return _gradient(grid, _checked_field(grid, f, "f"), method)
 
 
-def divergence(grid: Grid, v: Inexact[Array, "K ..."], *, method: str = "spectral") -> Inexact[Array, "..."]:
+def divergence(v: Num[ArrayLike, "K *grid"], grid: Grid, *, method: str = "spectral") -> Inexact[Array, "*grid"]:
     """∇·v = Σ_k ∂_k v_k for a vector field of shape (K, *grid.shape)."""
     _check_method(method)
     return _divergence(grid, _checked_field(grid, v, "vector field v", components=grid.ndim), method)
 
 
-def laplacian(grid: Grid, f: Inexact[Array, "..."], *, method: str = "spectral") -> Inexact[Array, "..."]:
+def laplacian(f: RealOrComplexField, grid: Grid, *, method: str = "spectral") -> Inexact[Array, "*grid"]:
     """∇²f = Σ_k ∂²_k f (spectral: multiplier -|k|², Nyquist kept); ``f`` as in :func:`derivative`."""
     _check_method(method)
     return _laplacian(grid, _checked_field(grid, f, "f"), method)
 
 
-def integral(grid: Grid, f: Inexact[Array, "..."]) -> Inexact[Array, ""]:
+def integral(f: RealOrComplexField, grid: Grid) -> Inexact[Array, ""]:
     """∫ f dᴷq ≈ Σ f · h_1 ⋯ h_K (trapezoid rule on the periodic box); f of ``grid.shape``, finite."""
     return _integral(grid, _checked_field(grid, f, "f"))
 
 
-def functional_derivative(action: Callable[[Array], Array], field: Float[Array, "..."],
-                          grid: Grid) -> Float[Array, "..."]:
+def functional_derivative(action: Callable[[Array], Array], field: Field,
+                          grid: Grid) -> Float[Array, "*grid"]:
     """δS/δφ of a discretized action S[φ] = Σ ℒ(φ) · cell_volume: ``jax.grad(action) / cell_volume``.
 
     Arguments:

@@ -46,7 +46,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
 from ._checks import as_float, check_count, check_scalar
 from ._entropic import _pointwise_density, _rates
@@ -55,6 +54,7 @@ from ._fields import _check_method, _checked_field, _guard, _guard_finite, _guar
 from .entropic import Coefficients
 from .grid import Grid
 from .stepping import ode_stepper, solve
+from .types import Array, ArrayLike, Field, Float, FloatScalar, Real, VectorField
 
 __all__ = ["classical_density", "hj_rhs", "hj_residual", "classical_hamiltonian", "CharacteristicState",
            "characteristic_field", "characteristic_init", "characteristics",
@@ -102,9 +102,9 @@ def _callable(f, name: str):
 # --------------------------------------------------------------------------------------------
 
 
-def classical_density(p: Float[Array, "*S"], F_t: Float[Array, "*S"], grad_F: Float[Array, "K *S"],
-                      lap_F: Float[Array, "*S"], V: Float[Array, "*S"], gamma, mu, *,
-                      learning: bool = True) -> Float[Array, "*S"]:
+def classical_density(p: Field, F_t: Field, grad_F: VectorField,
+                      lap_F: Field, V: Field, gamma, mu, *,
+                      learning: bool = True) -> Float[Array, "*grid"]:
     """The density (28) at D = 0, pointwise: ℒ_0 = p (μ∂_tF + μγ|∇F|² + μV) + γ p ∇²F.
 
     Arguments (same trailing shape ``S``: ``()`` at one point, ``grid.shape`` for fields):
@@ -138,8 +138,8 @@ def _classical_density(p, F_t, grad_F, lap_F, V, gamma, mu, learning: bool):
     return _pointwise_density(p, F_t, grad_F, lap_F, V, 0.0, gamma, mu, learning)
 
 
-def hj_rhs(F: Float[Array, "..."], V: Float[Array, "..."], space: Grid, gamma, mu, *, learning: bool = True,
-           method: str = "spectral") -> Float[Array, "..."]:
+def hj_rhs(F: Field, V: Field, grid: Grid, gamma, mu, *, learning: bool = True,
+           method: str = "spectral") -> Float[Array, "*grid"]:
     """∂_tF of the Hamilton-Jacobi equation, eq. (38) (``learning=False``) or (43) with V, on a grid.
 
     ∂_tF = -(1/μ) δH/δp with H = ∫ℒ dᴷq the Hamiltonian of the action (26) at D = 0
@@ -149,14 +149,14 @@ def hj_rhs(F: Float[Array, "..."], V: Float[Array, "..."], space: Grid, gamma, m
     result does not depend on p (evaluated at p = 1).
 
     Arguments:
-        F: free energy on ``space``, shape ``space.shape``.
-        V: potential, shape ``space.shape``.
-        space: the periodic grid (measure Σ · cell volume).
+        F: free energy on ``grid``, shape ``grid.shape``.
+        V: potential, shape ``grid.shape``.
+        grid: the periodic grid (measure Σ · cell volume).
         gamma, mu: γ > 0, μ > 0 (μ cancels when ``learning=False``).
         learning: keep the learning term γ p ∇²F of (28).
         method: derivative method of :mod:`nnworld_jax.grid`.
 
-    Returns: ∂_tF, shape ``space.shape``.
+    Returns: ∂_tF, shape ``grid.shape``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -167,20 +167,20 @@ def hj_rhs(F: Float[Array, "..."], V: Float[Array, "..."], space: Grid, gamma, m
         True
     """
     _check_method(method)
-    F = _checked_field(space, F, "F")  # promoted first: an int F must not truncate γ or μ
-    V = _checked_field(space, V, "V", F.dtype)
+    F = _checked_field(grid, F, "F")  # promoted first: an int F must not truncate γ or μ
+    V = _checked_field(grid, V, "V", F.dtype)
     gamma, mu = _positive(gamma, F.dtype, "gamma"), _positive(mu, F.dtype, "mu")
-    return _hj_rhs(F, V, space, gamma, mu, learning, method)
+    return _hj_rhs(F, V, grid, gamma, mu, learning, method)
 
 
-def _hj_rhs(F, V, space: Grid, gamma, mu, learning: bool, method: str):
+def _hj_rhs(F, V, grid: Grid, gamma, mu, learning: bool, method: str):
     # The F half of the canonical flow of (28) at D = 0 (the builder of nnworld_jax._eom), at p = 1.
     c = Coefficients(jnp.zeros((), F.dtype), gamma, mu)
-    return _rates(jnp.ones_like(F), F, V, space, c, learning, method, only="P")
+    return _rates(jnp.ones_like(F), F, V, grid, c, learning, method, only="P")
 
 
-def hj_residual(F_fn: Callable, potential: Callable, t, q: Float[Array, " K"], gamma, mu, *,
-                learning: bool = True) -> Float[Array, ""]:
+def hj_residual(F_fn: Callable, potential: Callable, t, q: Real[ArrayLike, " K"], gamma, mu, *,
+                learning: bool = True) -> FloatScalar:
     """Residual of the Hamilton-Jacobi equation at one point, eq. (38) or (43) with V.
 
     r = ∂_tF + γ|∇F|² + V + (γ/μ)∇²F (the last term only with ``learning``), computed as
@@ -218,7 +218,7 @@ def hj_residual(F_fn: Callable, potential: Callable, t, q: Float[Array, " K"], g
 # --------------------------------------------------------------------------------------------
 
 
-def classical_hamiltonian(q: Float[Array, " K"], P: Float[Array, " K"], potential: Callable, gamma) -> Float[Array, ""]:
+def classical_hamiltonian(q: Real[ArrayLike, " K"], P: Real[ArrayLike, " K"], potential: Callable, gamma) -> FloatScalar:
     """H(q, P) = γ|P|² + V(q), the Hamiltonian of the Hamilton-Jacobi equation (38): ∂_tF + H(q, ∇F) = 0.
 
     It is the D = 0, learning-free density divided by μp at ∂_tF = 0, ∇F = P
@@ -297,7 +297,7 @@ def characteristic_field(potential: Callable, gamma, mu=1.0, *, learning: bool =
     return field
 
 
-def characteristic_init(F0_fn: Callable, q0: Float[Array, " K"]) -> CharacteristicState:
+def characteristic_init(F0_fn: Callable, q0: Real[ArrayLike, " K"]) -> CharacteristicState:
     """Initial point of a characteristic of (38): (q0, ∇F0(q0), F0(q0), ∇²F0(q0)) by autodiff.
 
     ``F0_fn(q) -> scalar`` is the free energy at the initial time.
@@ -309,7 +309,7 @@ def characteristic_init(F0_fn: Callable, q0: Float[Array, " K"]) -> Characterist
                                _guard_finite(jax.hessian(F0_fn)(q0), "the Hessian of F0_fn"))
 
 
-def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"], gamma, mu=1.0, *, t1,
+def characteristics(F0_fn: Callable, potential: Callable, q0: Real[ArrayLike, " K"], gamma, mu=1.0, *, t1,
                     n_steps: int, t0=0.0, learning: bool = True, solver: str = "rk4") -> tuple[Array, CharacteristicState]:
     """One characteristic of (38)/(43) from q0 over [t0, t1]: :func:`characteristic_field` integrated
     by the layer (:func:`nnworld_jax.stepping.ode_stepper` with ``solver``, default RK4; ``n_steps``
@@ -334,21 +334,21 @@ def characteristics(F0_fn: Callable, potential: Callable, q0: Float[Array, " K"]
 # --------------------------------------------------------------------------------------------
 
 
-def cole_hopf(F: Float[Array, "..."], mu) -> Float[Array, "..."]:
+def cole_hopf(F: Field, mu) -> Float[Array, "*grid"]:
     """The Cole-Hopf map of eq. (43): φ = exp(μF) (any shape, elementwise; μ > 0)."""
     F = _guard_finite(as_float(F, "F"), "F")  # promoted first: an int F must not truncate μ
     mu = _positive(mu, F.dtype, "mu")
     return jnp.exp(mu * F)
 
 
-def inverse_cole_hopf(phi: Float[Array, "..."], mu) -> Float[Array, "..."]:
+def inverse_cole_hopf(phi: Field, mu) -> Float[Array, "*grid"]:
     """Inverse of the Cole-Hopf map of eq. (43): F = log(φ)/μ; needs φ > 0 everywhere."""
     phi = _guard_positive(as_float(phi, "phi"), "phi (Cole-Hopf needs phi = exp(mu F) > 0)")
     mu = _positive(mu, phi.dtype, "mu")
     return jnp.log(phi) / mu
 
 
-def cole_hopf_rhs(phi: Float[Array, "..."], space: Grid, gamma, mu, *, method: str = "spectral") -> Float[Array, "..."]:
+def cole_hopf_rhs(phi: Field, grid: Grid, gamma, mu, *, method: str = "spectral") -> Float[Array, "*grid"]:
     """∂_tφ for φ = e^{μF} with F evolving by (43) at V = 0: μ φ ∂_tF, ∂_tF from :func:`hj_rhs`.
 
     Eq. (43): the map turns the nonlinear equation into the linear backward heat equation
@@ -356,13 +356,13 @@ def cole_hopf_rhs(phi: Float[Array, "..."], space: Grid, gamma, mu, *, method: s
     backwards in time (t decreasing), ill posed forwards.
     """
     _check_method(method)
-    phi = _checked_field(space, phi, "phi")
+    phi = _checked_field(grid, phi, "phi")
     F = inverse_cole_hopf(phi, mu)
     gamma, mu = _positive(gamma, F.dtype, "gamma"), _positive(mu, F.dtype, "mu")
-    return mu * phi * _hj_rhs(F, jnp.zeros_like(F), space, gamma, mu, True, method)
+    return mu * phi * _hj_rhs(F, jnp.zeros_like(F), grid, gamma, mu, True, method)
 
 
-def stationary_free_energy(q: Float[Array, " N"], C, C0, mu) -> Float[Array, ""]:
+def stationary_free_energy(q: Real[ArrayLike, " N"], C, C0, mu) -> FloatScalar:
     """The stationary solution (44) of (43) at V = 0: F = (1/μ) Σ_k log(C_k + μ q_k) + C_0.
 
     φ = e^{μF} = e^{μC_0} Π_k (C_k + μq_k) is a product of affine functions of distinct
@@ -410,8 +410,8 @@ def eigenvalue_constants(n: int, beta, m=0.0) -> tuple[Array, Array, Array]:
 # --------------------------------------------------------------------------------------------
 
 
-def laplacian_in_eigenvalues(free_energy_of_lambda: Callable, eigenvalues_of_q: Callable, q: Float[Array, " K"], *,
-                             curvature: bool = True) -> Float[Array, ""]:
+def laplacian_in_eigenvalues(free_energy_of_lambda: Callable, eigenvalues_of_q: Callable, q: Real[ArrayLike, " K"], *,
+                             curvature: bool = True) -> FloatScalar:
     """∇²_q F for F = F(λ(q)) by the chain rule, eq. (47) as printed or corrected.
 
         ∇²_q F = Σ_ij (∂²F/∂λ_i∂λ_j) ∇λ_i·∇λ_j  [+ Σ_i (∂F/∂λ_i) ∇²_q λ_i].
@@ -446,8 +446,8 @@ def laplacian_in_eigenvalues(free_energy_of_lambda: Callable, eigenvalues_of_q: 
     return _guard(lap, bad, "F(lambda(q)) or its Laplacian is not finite: F or lambda(q) is outside its domain at q")
 
 
-def eigenvalue_curvature_term(free_energy_of_q: Callable, eigenvalues_of_q: Callable, q: Float[Array, " K"],
-                              gamma, mu) -> Float[Array, ""]:
+def eigenvalue_curvature_term(free_energy_of_q: Callable, eigenvalues_of_q: Callable, q: Real[ArrayLike, " K"],
+                              gamma, mu) -> FloatScalar:
     """The term eq. (48) gains when λ(q) is not affine: (γ/μ) Σ_i ∇²λ_i (∂q_m/∂λ_i) ∂_mF.
 
     ∂q_m/∂λ_i is the inverse of the Jacobian ∂λ_i/∂q_m, so q ↦ λ must be a local diffeomorphism

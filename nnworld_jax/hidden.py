@@ -31,16 +31,16 @@ Batch subsystems with ``jax.vmap``: every kernel takes one unbatched state. For 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int
 
 from ._checks import as_float, check, check_count, check_finite, check_positive, check_scalar
 from .grid import fft_wavenumbers
 from .network import Network, activation_slope, preactivation
 from .stepping import Stepper, from_update, shift_rk4, solve
+from .types import Array, ArrayLike, Float, FloatScalar, Indices, Real, State
 
 __all__ = [
     "overall_state", "mean_step", "mean_rhs", "mean_trajectory", "linear_step", "linear_rhs",
@@ -67,7 +67,7 @@ def _alpha(alpha, dtype):
     return check_positive(as_float(alpha, "alpha", dtype), "alpha")
 
 
-def overall_state(xs: Float[Array, "D N"]) -> Float[Array, " N"]:
+def overall_state(xs: Real[ArrayLike, "D N"]) -> State:
     """The overall state of eq. (51), x̄^(0) = Σ_d x̄^(d) (the paper's definition, not a choice).
 
     Args: xs (D, N), one subsystem's mean state per row. Returns x̄^(0), shape (N,).
@@ -77,7 +77,7 @@ def overall_state(xs: Float[Array, "D N"]) -> Float[Array, " N"]:
     return jnp.sum(_states(xs), axis=0)
 
 
-def mean_step(net: Network, xbar: Float[Array, " N"]) -> Float[Array, " N"]:
+def mean_step(net: Network, xbar: State) -> State:
     """Leading-order step of a subsystem's moving mean, eqs. (49)-(50) with (52).
 
     x̄_i^(d)(t + 1) ≈ (f̂′_d ŵ)_ij x̄_j^(d)(t),  (f̂′_d)_ii = f′(y_i),  y_i = w_ij x̄_j^(d)(t) + b_i:
@@ -91,7 +91,7 @@ def mean_step(net: Network, xbar: Float[Array, " N"]) -> Float[Array, " N"]:
     return activation_slope(net, y) * (net.w @ jnp.asarray(xbar, net.w.dtype))
 
 
-def mean_rhs(net: Network, xbar: Float[Array, " N"], alpha) -> Float[Array, " N"]:
+def mean_rhs(net: Network, xbar: State, alpha) -> State:
     """Continuous-time form of (50), eq. (53): ∂x̄/∂τ = α (x̄(t + 1) - x̄(t)), x̄(t + 1) from :func:`mean_step`.
 
     α > 0 (a scalar) is the paper's auxiliary rate: α network steps per unit τ. Returns (N,).
@@ -100,7 +100,7 @@ def mean_rhs(net: Network, xbar: Float[Array, " N"], alpha) -> Float[Array, " N"
     return alpha * (mean_step(net, xbar) - jnp.asarray(xbar, net.w.dtype))
 
 
-def mean_trajectory(net: Network, xs0: Float[Array, "D N"], steps: int) -> Float[Array, "T D N"]:
+def mean_trajectory(net: Network, xs0: Real[ArrayLike, "D N"], steps: int) -> Float[Array, "T D N"]:
     """Iterate (50)-(52) ``steps`` times for D subsystems sharing ``net``: x̄^(d)(t), t = 0..steps.
 
     Returns shape (steps + 1, D, N); the overall state (49), (51) is ``trajectory.sum(axis=1)``.
@@ -114,7 +114,7 @@ def mean_trajectory(net: Network, xs0: Float[Array, "D N"], steps: int) -> Float
     return solve(mean_map, xs0.astype(net.w.dtype), n_steps=steps, save_every=1).y
 
 
-def linear_step(apply_w: Callable[[Array], Array], x: Float[Array, " N"]) -> Float[Array, " N"]:
+def linear_step(apply_w: Callable[[Array], Array], x: State) -> State:
     """Linear-activation limit of (49)-(50), eq. (57): x̄_i^(μ)(t + 1) ≈ w_ij x̄_j^(μ) (no bias term).
 
     ``apply_w`` is the map x ↦ w x (``w.__matmul__``, or an index map such as :func:`shift` for the
@@ -124,7 +124,7 @@ def linear_step(apply_w: Callable[[Array], Array], x: Float[Array, " N"]) -> Flo
     return apply_w(x)
 
 
-def linear_rhs(apply_w: Callable[[Array], Array], x: Float[Array, " N"], alpha) -> Float[Array, " N"]:
+def linear_rhs(apply_w: Callable[[Array], Array], x: State, alpha) -> State:
     """Linear-activation limit, eq. (58): ∂x̄_i/∂τ ≈ α (w_ij - δ_ij) x̄_j — (57) put into (53), no ``+ b``.
 
     α > 0 is the rate of (53); with w = π this is eq. (61). Returns (N,).
@@ -138,14 +138,14 @@ def linear_rhs(apply_w: Callable[[Array], Array], x: Float[Array, " N"], alpha) 
 # Permutations as index maps, eqs. (59)-(60)
 
 
-def cycle_permutation(n: int) -> Int[Array, " N"]:
+def cycle_permutation(n: int) -> Indices:
     """The single N-cycle of eq. (59)-(60) as an index map: perm[i] = i - 1 mod N, (πx)_i = x_{i-1}."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     return (jnp.arange(n) - 1) % n
 
 
-def multi_cycle_permutation(lengths) -> Int[Array, " N"]:
+def multi_cycle_permutation(lengths) -> Indices:
     """A permutation made of disjoint cycles of the given lengths (eq. (60)), as an index map.
 
     Neurons are numbered block by block; inside a block of length L starting at s,
@@ -170,7 +170,7 @@ def _check_perm(perm, n: int):
         raise ValueError(f"perm must have shape ({n},) to act on a state of {n} neurons, got {jnp.shape(perm)}")
 
 
-def apply_permutation(perm: Int[Array, " N"], x: Float[Array, " N"]) -> Float[Array, " N"]:
+def apply_permutation(perm: Indices, x: State) -> State:
     """(πx)_i = x_{perm[i]} by a gather, eq. (59): O(N), no N×N matrix."""
     if jnp.ndim(x) != 1:
         raise ValueError(f"x must have shape (N,), got {jnp.shape(x)}; use jax.vmap to batch")
@@ -178,7 +178,7 @@ def apply_permutation(perm: Int[Array, " N"], x: Float[Array, " N"]) -> Float[Ar
     return x[perm]
 
 
-def transpose_permutation(perm: Int[Array, " N"]) -> Int[Array, " N"]:
+def transpose_permutation(perm: Indices) -> Indices:
     """The index map of πᵀ = π⁻¹ of a permutation (59): (πᵀx)_j = x_i where perm[i] = j."""
     perm = jnp.asarray(perm)
     if perm.ndim != 1 or not jnp.issubdtype(perm.dtype, jnp.integer):
@@ -196,7 +196,7 @@ def _neurons(x):
     return x
 
 
-def shift(x: Float[Array, " N"]) -> Float[Array, " N"]:
+def shift(x: State) -> State:
     """The single-cycle π of eq. (60) with ``jnp.roll``: (πx)_i = x_{i-1}.
 
     Example:
@@ -207,12 +207,12 @@ def shift(x: Float[Array, " N"]) -> Float[Array, " N"]:
     return jnp.roll(_neurons(x), 1, axis=-1)
 
 
-def shift_transpose(x: Float[Array, " N"]) -> Float[Array, " N"]:
+def shift_transpose(x: State) -> State:
     """πᵀ of the single cycle (60): (πᵀx)_i = x_{i+1} (the left-moving partner of eq. (66), §8)."""
     return jnp.roll(_neurons(x), -1, axis=-1)
 
 
-def permutation_rhs(x: Float[Array, " N"], alpha, perm: Int[Array, " N"] | None = None) -> Float[Array, " N"]:
+def permutation_rhs(x: State, alpha, perm: Indices | None = None) -> State:
     """Neuron dynamics of a permutation network, eq. (61): dx/dτ = α(π - I)x.
 
     ``perm=None`` is the single cycle (``jnp.roll``); otherwise the gather (πx)_i = x_{perm[i]}.
@@ -224,7 +224,7 @@ def permutation_rhs(x: Float[Array, " N"], alpha, perm: Int[Array, " N"] | None 
     return alpha * (px - x)
 
 
-def permutation_flow(alpha, dt, perm: Int[Array, " N"] | None = None) -> Stepper:
+def permutation_flow(alpha, dt, *, perm: Indices | None = None) -> Stepper:
     """A stepper integrating eq. (61), dx/dτ = α(π - I)x, with classical RK4 (global error O((α dt)⁴)).
 
     Because (61) is linear, the RK4 update equals the polynomial p(c(π - I)), c = α dt,
@@ -259,7 +259,7 @@ def permutation_flow(alpha, dt, perm: Int[Array, " N"] | None = None) -> Stepper
     return shift_rk4(power, alpha, dt, name="hidden.permutation_flow", validate=validate, rate_name="alpha")
 
 
-def poisson_shift_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, " N"]:
+def poisson_shift_exact(x0: State, alpha, tau) -> State:
     """Exact solution of eq. (61) on a single N-cycle (conventions §5), by FFT.
 
     x(τ) = e^{-ατ} Σ_n (ατ)ⁿ/n! πⁿ x(0): in Fourier space (x̂_k = Σ_i x_i e^{-iki}) the multiplier is
@@ -273,12 +273,13 @@ def poisson_shift_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, " N"
     tau = check_finite(as_float(tau, "tau", jnp.real(x0).dtype), "tau")
     n = x0.shape[0]
     k = jnp.asarray(fft_wavenumbers(n), jnp.real(x0).dtype)
-    mult = jnp.exp(alpha * tau * (jnp.exp(-1j * k) - 1.0))
+    phase = jax.lax.complex(jnp.cos(k), -jnp.sin(k))  # e^{-ik} in x0's precision (strict dtype promotion)
+    mult = jnp.exp((alpha * tau).astype(phase.dtype) * (phase - 1.0))
     out = jnp.fft.ifft(jnp.fft.fft(x0) * mult)
     return out.real if not jnp.iscomplexobj(x0) else out
 
 
-def profile_moments(x: Float[Array, " N"]) -> tuple[Float[Array, ""], Float[Array, ""], Float[Array, ""]]:
+def profile_moments(x: State) -> tuple[FloatScalar, FloatScalar, FloatScalar]:
     """(mass Σx, centroid Σ i x_i / Σx, variance) of a localized profile, in sites: the wave speed (62).
 
     Not periodic-aware: keep the profile away from the ends. Divide by α for σ = i/α units.
@@ -294,8 +295,8 @@ def profile_moments(x: Float[Array, " N"]) -> tuple[Float[Array, ""], Float[Arra
     return mass, c, var
 
 
-def translated_profile(profile: Callable[[Array], Array], sigma: Float[Array, " N"], tau,
-                       direction: int = +1) -> Float[Array, " N"]:
+def translated_profile(profile: Callable[[Array], Array], sigma: State, tau,
+                       direction: int = +1) -> State:
     """The continuum solution of eq. (63): x(τ, σ) = x(0, σ - direction·τ) (unit speed).
 
     ``direction=+1`` is the right-mover of π (eqs. (62)-(63)), ``-1`` the left-mover of πᵀ (§8).
@@ -309,8 +310,8 @@ def translated_profile(profile: Callable[[Array], Array], sigma: Float[Array, " 
 # Light cone, eqs. (54)-(56), (65)
 
 
-def light_cone_interval(dx0: Float[Array, " N"], dxs: Float[Array, "D N"],
-                        metric: Float[Array, "N D1 D1"] | None = None) -> Float[Array, " N"]:
+def light_cone_interval(dx0: State, dxs: Real[ArrayLike, "D N"],
+                        metric: Real[ArrayLike, "N D+1 D+1"] | None = None) -> State:
     """g^i_μν dx_i^μ dx_i^ν at every neuron i, eqs. (55)-(56), with dx^μ (μ = 0..D) the velocities.
 
     ``metric`` is one symmetric (D+1)×(D+1) matrix *per neuron*, shape (N, D+1, D+1): the paper's
@@ -334,8 +335,8 @@ def light_cone_interval(dx0: Float[Array, " N"], dxs: Float[Array, "D N"],
     return jnp.einsum("nab,an,bn->n", metric, dx, dx)
 
 
-def light_cone_residual(xs_before: Float[Array, "D N"], xs_after: Float[Array, "D N"], alpha=1.0,
-                        metric: Float[Array, "N D1 D1"] | None = None) -> Float[Array, " N"]:
+def light_cone_residual(xs_before: Real[ArrayLike, "D N"], xs_after: Real[ArrayLike, "D N"], alpha=1.0,
+                        metric: Real[ArrayLike, "N D+1 D+1"] | None = None) -> State:
     """Light-cone constraint (55)/(56) on simulated data, velocities from (53), overall state from (51).
 
     ∂_τx̄^(d) = α (x̄^(d)(t + 1) - x̄^(d)(t)) for each subsystem, ∂_τx̄^(0) = Σ_d ∂_τx̄^(d); returns

@@ -59,7 +59,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import entropic, gravity
 from ._checks import as_float, check, check_finite, check_positive, check_scalar, check_square, is_traced
@@ -67,6 +66,7 @@ from ._netcore import _chain_edges
 from .grid import Grid
 from .network import Network
 from .partition import free_energy
+from .types import Array, ArrayLike, Float, FloatScalar, Key, Real, State, Weights
 
 __all__ = [
     "boundary_projector", "boundary_state", "boundary_bias", "spectral_radius", "boundary_weights",
@@ -106,14 +106,14 @@ def boundary_projector(boundary: Sequence[int], n: int, dtype=None) -> Float[Arr
     return jax.nn.one_hot(jnp.asarray(idx), n, dtype=dtype or jnp.result_type(float))
 
 
-def boundary_state(x: Float[Array, " N"], boundary: Sequence[int]) -> Float[Array, " K"]:
+def boundary_state(x: State, boundary: Sequence[int]) -> Float[Array, " K"]:
     """Boundary states x∂ = P∂ x, eq. (97): the components of x on the boundary neurons."""
     if jnp.ndim(x) != 1:
         raise ValueError(f"x must have shape (N,), got {jnp.shape(x)}; use jax.vmap to batch")
     return x[_boundary_index(boundary, x.shape[0])]
 
 
-def boundary_bias(b: Float[Array, " N"], boundary: Sequence[int]) -> Float[Array, " K"]:
+def boundary_bias(b: State, boundary: Sequence[int]) -> Float[Array, " K"]:
     """Boundary bias b∂ = P∂ b, eq. (98).
 
     Reading: with the linear stationary state x = εw x + b and a bias supported on the boundary,
@@ -125,7 +125,7 @@ def boundary_bias(b: Float[Array, " N"], boundary: Sequence[int]) -> Float[Array
     return boundary_state(b, boundary)
 
 
-def spectral_radius(w: Float[Array, "N N"], *, squarings: int = 40) -> Float[Array, ""]:
+def spectral_radius(w: Weights, *, squarings: int = 40) -> FloatScalar:
     """Spectral radius ρ(w), for the domain ε ρ(w) < 1 of the series (97)-(99).
 
     Gelfand's formula ρ = lim ‖w^k‖^{1/k} with k = 2^squarings, by repeated squaring with
@@ -168,7 +168,7 @@ def _check_domain(w, eps):
     return eps
 
 
-def boundary_weights(w: Float[Array, "N N"], eps, boundary: Sequence[int]) -> Float[Array, "K K"]:
+def boundary_weights(w: Weights, eps, boundary: Sequence[int]) -> Float[Array, "K K"]:
     """Boundary weight matrix w∂(ε) = P∂ εw (I - εw)⁻¹ P∂ᵀ, eqs. (97)-(99), by one linear solve.
 
     ``w[i, j]`` is the edge j → i; (w∂)_ab sums ε^n over the directed walks of n ≥ 1 edges from
@@ -201,7 +201,7 @@ def _boundary_weights(w, eps, idx):
     return eps * (w @ y)[jnp.asarray(idx)]
 
 
-def boundary_weights_series(w: Float[Array, "N N"], eps, boundary: Sequence[int], *, n_terms: int = 200,
+def boundary_weights_series(w: Weights, eps, boundary: Sequence[int], *, n_terms: int = 200,
                             tol: float = 1e-14) -> Float[Array, "K K"]:
     """Boundary weight matrix by its walk series Σ_{n=1}^{n_terms} εⁿ P∂ wⁿ P∂ᵀ, eqs. (97)-(99).
 
@@ -231,7 +231,7 @@ def boundary_weights_series(w: Float[Array, "N N"], eps, boundary: Sequence[int]
     return total
 
 
-def chain_length(w_boundary: Float[Array, "K K"], eps) -> Float[Array, "K K"]:
+def chain_length(w_boundary: Real[ArrayLike, "K K"], eps) -> Float[Array, "K K"]:
     """Chain length d(i, j) = log_ε |w∂_ij| - 1, eq. (100) (conventions §7 relation).
 
     For one unit-weight chain j → b_1 → … → b_L → i and no other walk, d = L, the number of
@@ -288,7 +288,7 @@ def chain_network(n_boundary: int, chains: Sequence[tuple[int, int, int]], *, we
     return ChainNetwork(w, tuple(range(k)), tuple((int(a), int(b), int(c)) for a, b, c in chains), lengths)
 
 
-def random_chain_network(n_boundary: int = 6, n_chains: int = 5, *, key: PRNGKeyArray, min_length: int = 0,
+def random_chain_network(n_boundary: int = 6, n_chains: int = 5, *, key: Key, min_length: int = 0,
                          max_length: int = 8, parallel: int = 1) -> ChainNetwork:
     """Random chains for eq. (100): boundary neurons split into sources (first half) and sinks
     (second half); ``n_chains`` distinct source → sink pairs get ``parallel`` chains each, of random
@@ -326,7 +326,7 @@ def cycle_network(c: int, dtype=np.float64) -> np.ndarray:
 # ----------------------------------------------------------------------------- the two actions of (101)-(102)
 
 
-def boundary_network(w: Float[Array, "N N"], eps, boundary: Sequence[int], b: Float[Array, " N"], *,
+def boundary_network(w: Weights, eps, boundary: Sequence[int], b: State, *,
                      activation="tanh") -> Network:
     """The boundary network of eqs. (97)-(99): weights w∂(ε) and bias b∂ = P∂ b on the K boundary neurons."""
     w = as_float(w, "w")
@@ -340,8 +340,8 @@ class BoundaryAction(NamedTuple):
     """Result of :func:`boundary_action`: S_q of eq. (28) per unit time and its boxed learning part
     γ∫p∇²F (the term whose smallness lets the boundary theory be quantum mechanics, §10)."""
 
-    action: Float[Array, ""]
-    learning: Float[Array, ""]
+    action: FloatScalar
+    learning: FloatScalar
 
 
 def _gaussian_density(q, width):
@@ -349,7 +349,7 @@ def _gaussian_density(q, width):
     return p / (jnp.sum(p) * (q[1] - q[0]))
 
 
-def boundary_action(w: Float[Array, "N N"], eps, boundary: Sequence[int], b: Float[Array, " N"], *,
+def boundary_action(w: Weights, eps, boundary: Sequence[int], b: State, *,
                     beta=1.0, coefficients: entropic.Coefficients = entropic.Coefficients(1.0, 1.0, 1.0),
                     width=0.5, n: int = 128, neuron: int = 0, method: str = "fd4") -> BoundaryAction:
     """The boundary side of (102): S_q[p(q∂), F(q∂)] of eq. (28) per unit time, with ``entropic.action``.
@@ -400,7 +400,7 @@ def _boundary_action(wb, bb, beta, c, width, *, n, neuron, method, length):
     return BoundaryAction(full, full - stochastic)
 
 
-def bulk_state(w: Float[Array, "N N"], eps, boundary: Sequence[int], b_boundary: Float[Array, " K"]) -> Float[Array, " N"]:
+def bulk_state(w: Weights, eps, boundary: Sequence[int], b_boundary: Real[ArrayLike, " K"]) -> State:
     """Stationary state of the linear bulk network with the boundary bias (98): x = εw x + P∂ᵀ b∂.
 
     The linear-activation fixed point of eq. (1) (f = identity, as in (57)) with the bias on the
@@ -418,8 +418,8 @@ def bulk_state(w: Float[Array, "N N"], eps, boundary: Sequence[int], b_boundary:
     return jnp.linalg.solve(jnp.eye(w.shape[0], dtype=w.dtype) - eps * w, source)
 
 
-def bulk_action(w: Float[Array, "N N"], eps, boundary: Sequence[int], b_boundary: Float[Array, " K"], *,
-                n_tau: int = 2, method: str = "fd2") -> Float[Array, ""]:
+def bulk_action(w: Weights, eps, boundary: Sequence[int], b_boundary: Real[ArrayLike, " K"], *,
+                n_tau: int = 2, method: str = "fd2") -> FloatScalar:
     """The bulk side of (102): S_x[g, Q] of eq. (88) per unit τ for a ring bulk, with ``gravity.total_action``.
 
     The neurons 0..N-1 must be numbered along the ring (as in :func:`cycle_network`, the single
@@ -435,7 +435,7 @@ def bulk_action(w: Float[Array, "N N"], eps, boundary: Sequence[int], b_boundary
     eta = jnp.diag(jnp.array([-1.0, 1.0], dtype=x.dtype))
     metric = jnp.broadcast_to(eta[:, :, None, None], (2, 2, *grid.shape))
     matter = jnp.broadcast_to(x, grid.shape)[None]
-    action = gravity.total_action(grid, metric, matter, matter_lagrangian=gravity.scalar_field_lagrangian,
+    action = gravity.total_action(metric, grid, matter=matter, matter_lagrangian=gravity.scalar_field_lagrangian,
                                   gravity="einstein-hilbert", method=method)
     return action.astype(x.dtype)  # gravity.scalar_field_lagrangian returns float64 for float32 input
 
@@ -443,7 +443,7 @@ def bulk_action(w: Float[Array, "N N"], eps, boundary: Sequence[int], b_boundary
 # ----------------------------------------------------------------------------- this toolkit's OU model
 
 
-def stationary_covariance(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]) -> Float[Array, "N N"]:
+def stationary_covariance(a: Real[ArrayLike, "N N"], diffusion: Real[ArrayLike, "N N"]) -> Float[Array, "N N"]:
     """Stationary covariance Σ of dx = -A x dτ + √(2D) dW: A Σ + Σ Aᵀ = 2D (this toolkit's model).
 
     Solved as one (N², N²) linear system (A ⊗ I + I ⊗ A) vec Σ = 2 vec D (row-major vec; small N).
@@ -482,7 +482,7 @@ def _stationary_covariance(a, diffusion):
     return 0.5 * (sigma + sigma.T)
 
 
-def ou_entropy_production(a: Float[Array, "N N"], diffusion: Float[Array, "N N"]) -> Float[Array, ""]:
+def ou_entropy_production(a: Real[ArrayLike, "N N"], diffusion: Real[ArrayLike, "N N"]) -> FloatScalar:
     """Stationary entropy production rate of dx = -A x dτ + √(2D) dW (this toolkit's model).
 
     σ = ∫ Jᵀ D⁻¹ J / p = tr(Aᵀ D⁻¹ A Σ) - tr A, with J = -(A - DΣ⁻¹) x p the stationary current
@@ -512,7 +512,7 @@ def _temperature(temperature, dtype):
     return check_positive(as_float(temperature, "temperature", dtype), "temperature")
 
 
-def bulk_entropy_production(w: Float[Array, "N N"], eps, *, temperature=1.0) -> Float[Array, ""]:
+def bulk_entropy_production(w: Weights, eps, *, temperature=1.0) -> FloatScalar:
     """This toolkit's bulk model: the OU entropy production of dx = -(I - εw) x dτ + √(2T) dW.
 
     Uses the bulk weights εw of eq. (99) (``w[i, j]`` the edge j → i). Needs ε ρ(w) < 1 (checked) and
@@ -525,8 +525,8 @@ def bulk_entropy_production(w: Float[Array, "N N"], eps, *, temperature=1.0) -> 
     return _ou_entropy_production_isotropic(jnp.eye(w.shape[0], dtype=w.dtype) - eps * w, temperature)
 
 
-def boundary_entropy_production(w: Float[Array, "N N"], eps, boundary: Sequence[int], *,
-                                temperature=1.0) -> Float[Array, ""]:
+def boundary_entropy_production(w: Weights, eps, boundary: Sequence[int], *,
+                                temperature=1.0) -> FloatScalar:
     """This toolkit's boundary model: the OU rate of dx∂ = -(I - w∂) x∂ dτ + √(2T) dW∂, w∂ of eq. (99).
 
     Needs ε ρ(w) < 1 and ρ(w∂) < 1 (checked: sufficient for a stationary state) and T > 0; the rate

@@ -35,7 +35,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
-from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import check, check_count, float_array, float_dtype_arg, scalar_param
 from ._config import dtype_tol
@@ -44,6 +43,7 @@ from ._sparse_ops import _prepare, _Prepared, _rows
 from .network import Network
 from .partition import gauss_newton_operator, log_partition_from_operator
 from .sparse import SparseNetwork, has_structured_logdet, sparse_mean_state, structured_free_energy, to_dense
+from .types import Array, ArrayLike, Float, FloatScalar, Key, Real, State
 
 __all__ = ["LogDetEstimate", "FreeEnergyEstimate", "rademacher_probes", "exact_probes", "lanczos_tridiagonal",
            "slq_logdet", "gauss_newton_logdet", "free_energy_slq", "sparse_free_energy", "DENSE_THRESHOLD"]
@@ -74,7 +74,7 @@ class FreeEnergyEstimate(NamedTuple):
 # Probes
 
 
-def rademacher_probes(n: int, num: int, dtype=None, *, key: PRNGKeyArray) -> Float[Array, "p N"]:
+def rademacher_probes(n: int, num: int, dtype=None, *, key: Key) -> Float[Array, "p N"]:
     """``num`` Rademacher probe vectors (entries ±1, E[zzᵀ] = I) for Hutchinson's trace estimate of
     tr log A = log det A, eq. (45). ``n`` and ``num`` are integers >= 1; ``key`` (keyword-only, as
     in equinox) one ``jax.random`` key."""
@@ -95,7 +95,7 @@ def exact_probes(n: int, dtype=None) -> Float[Array, "N N"]:
 # Lanczos and Gauss quadrature
 
 
-def lanczos_tridiagonal(matvec, probes: Float[Array, "p N"], num_steps: int):
+def lanczos_tridiagonal(matvec, probes: Real[ArrayLike, "p N"], num_steps: int):
     """k = ``num_steps`` Lanczos steps for each probe (rows of ``probes``), for the quadrature of (45).
 
     ``matvec`` maps a block (N, p), one vector per column, to A applied to each column (A
@@ -177,7 +177,7 @@ def _quadrature(alphas, betas, norms, exact: bool):
     return LogDetEstimate(value, std_error, trunc)
 
 
-def slq_logdet(matvec, probes: Float[Array, "p N"], num_steps: int = 40, *, exact: bool = False) -> LogDetEstimate:
+def slq_logdet(matvec, probes: Real[ArrayLike, "p N"], num_steps: int = 40, *, exact: bool = False) -> LogDetEstimate:
     """log det A = tr log A of a symmetric positive-definite A by stochastic Lanczos quadrature (eq. (45)).
 
     Arguments:
@@ -291,9 +291,9 @@ def _cg_defaults(dtype):
     return dtype_tol(dtype, float64=1e-10, float32=1e-5)
 
 
-def gauss_newton_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None, *,
-                        key: PRNGKeyArray | None = None, num_probes: int = 4, num_steps: int = 40,
-                        probes: Float[Array, "p N"] | Literal["exact"] | None = None,
+def gauss_newton_logdet(net: SparseNetwork, beta, x: State | None = None, *,
+                        key: Key | None = None, num_probes: int = 4, num_steps: int = 40,
+                        probes: Real[ArrayLike, "p N"] | Literal["exact"] | None = None,
                         cg_rtol: float | None = None, cg_max_steps: int = 1000) -> LogDetEstimate:
     """log det((1 - βm) I + βG), G = JᵀJ of eqs. (8)-(9), by SLQ: the Σ_i log(1 + βν_i) of eq. (45).
 
@@ -341,8 +341,8 @@ def gauss_newton_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None =
     return est._replace(value=check(est.value, ~jnp.isfinite(est.value), _NOT_SPD))
 
 
-def free_energy_slq(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None, *,
-                    key: PRNGKeyArray | None = None, num_probes: int = 4, num_steps: int = 40,
+def free_energy_slq(net: SparseNetwork, beta, x: State | None = None, *,
+                    key: Key | None = None, num_probes: int = 4, num_steps: int = 40,
                     probes=None, cg_rtol: float | None = None, cg_max_steps: int = 1000) -> FreeEnergyEstimate:
     """Free energy, eq. (45), F = (1/2β) log det((1 - βm)I + βG) - (N/2β) log 2π, by SLQ, with error bars.
 
@@ -360,8 +360,8 @@ def free_energy_slq(net: SparseNetwork, beta, x: Float[Array, " N"] | None = Non
 
 
 def sparse_free_energy(net: SparseNetwork, beta, *, method: Literal["auto", "dense", "exact", "slq"] = "auto",
-                       x: Float[Array, " N"] | None = None, key: PRNGKeyArray | None = None,
-                       num_probes: int = 4, num_steps: int = 40) -> Float[Array, ""]:
+                       x: State | None = None, key: Key | None = None,
+                       num_probes: int = 4, num_steps: int = 40) -> FloatScalar:
     """Free energy F of eq. (45) (= -(1/β) log Z₇, eqs. (6)-(9)) of a sparse network: structured, dense or SLQ.
 
     Arguments:

@@ -47,15 +47,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import optimistix as optx
-from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import as_float, check_count, check_finite, check_positive, check_scalar, check_vector
+from ._checks import as_float, check, check_count, check_finite, check_positive, check_scalar, check_vector, validated
 from ._config import dtype_tol
 from ._free_energy import _thermo_from_logdet
 from ._gaussian import Method, _check_method, _log_partition_from_operator
+from ._netcore import _check_network
 from .network import Network, activation_slope, bulk_loss, preactivation, step
 from .partition import free_energy
 from .thermo import Thermodynamics, thermodynamics
+from .types import Array, FloatScalar, Key, State
 
 __all__ = ["check_activation", "Layer", "LayeredActivation", "model_layers", "layer_sizes", "network_from_model",
            "network_from_mlp", "thermo_metrics", "free_energy_regularizer", "TeacherStudent", "teacher_student_task",
@@ -328,7 +329,7 @@ def free_energy_regularizer(beta, strength=1.0, *, method: Method = "paper"):
     (flat directions of the bulk loss). Works with ``optax`` like any other loss term.
     """
 
-    def reg(model) -> Float[Array, ""]:
+    def reg(model) -> FloatScalar:
         return strength * free_energy(_as_network(model), beta, method=method)
 
     return reg
@@ -342,7 +343,7 @@ class TeacherStudent(NamedTuple):
     teacher: eqx.nn.MLP
 
 
-def teacher_student_task(*, key: PRNGKeyArray, in_size: int = 4, out_size: int = 2, width: int = 8,
+def teacher_student_task(*, key: Key, in_size: int = 4, out_size: int = 2, width: int = 8,
                          depth: int = 2, n_data: int = 256, noise: float = 0.01) -> TeacherStudent:
     """A random tanh teacher MLP and ``n_data`` noisy samples of it (generated, nothing fetched).
 
@@ -357,6 +358,11 @@ def teacher_student_task(*, key: PRNGKeyArray, in_size: int = 4, out_size: int =
         raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
     if not (float(noise) >= 0 and jnp.isfinite(noise)):
         raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
+    return _teacher_student(key, int(in_size), int(out_size), int(width), int(depth), int(n_data), float(noise))
+
+
+@eqx.filter_jit  # one program per size (eagerly, the MLP's initialization compiled one per operation)
+def _teacher_student(key, in_size: int, out_size: int, width: int, depth: int, n_data: int, noise: float):
     k_t, k_x, k_n = jax.random.split(key, 3)
     teacher = eqx.nn.MLP(in_size, out_size, width, depth, activation=jnp.tanh,
                          final_activation=jnp.tanh, key=k_t)
@@ -370,7 +376,7 @@ class TrainingHistory(NamedTuple):
     thermo: Thermodynamics  # each field (steps,)
 
 
-def train_student(task: TeacherStudent, beta, *, key: PRNGKeyArray, steps: int = 300,
+def train_student(task: TeacherStudent, beta, *, key: Key, steps: int = 300,
                   learning_rate: float = 1e-2, regularization: float = 0.0,
                   method: Method = "paper",
                   optimizer: optax.GradientTransformation | None = None) -> tuple[eqx.nn.MLP, TrainingHistory]:
@@ -411,7 +417,8 @@ def train_student(task: TeacherStudent, beta, *, key: PRNGKeyArray, steps: int =
     def one_step(carry, _):
         p, opt_state = carry
         (_, mse), grads = jax.value_and_grad(loss_fn, has_aux=True)(p)
-        updates, opt_state = opt.update(grads, opt_state, p)
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 step count with floats
+            updates, opt_state = opt.update(grads, opt_state, p)
         p = optax.apply_updates(p, updates)
         return (p, opt_state), (mse, thermo_metrics(eqx.combine(p, static), beta, method=method))
 
@@ -482,7 +489,7 @@ def _check_sample(net: Network, values, name: str = "values", clamp: str = "boun
     return check_finite(values, name)
 
 
-def clamped_mean_state(net: Network, values, *, max_steps: int = 64, clamp: Clamp = "boundary") -> Float[Array, " N"]:
+def clamped_mean_state(net: Network | eqx.Module, values, *, max_steps: int = 64, clamp: Clamp = "boundary") -> State:
     """The mean state x* of the free neurons with the clamped neurons held at ``values`` (§2's boundary).
 
     x* is the stationary point ∂H/∂x_free = 0 of the loss (3) that the free neurons feel
@@ -525,7 +532,7 @@ def clamped_mean_state(net: Network, values, *, max_steps: int = 64, clamp: Clam
     return _clamp(net, values, sol.value, clamp)
 
 
-def clamped_thermodynamics(net: Network, beta, values, *, method: Method = "paper",
+def clamped_thermodynamics(net: Network | eqx.Module, beta, values, *, method: Method = "paper",
                            clamp: Clamp = "boundary") -> Thermodynamics:
     """F (6), U (10), S_x (13), S_0, C (12)-(14) of the free neurons with the clamped ones held at data.
 
@@ -574,7 +581,7 @@ def clamped_thermodynamics(net: Network, beta, values, *, method: Method = "pape
     return _thermo_from_logdet(beta_f, beta, len(free))
 
 
-def data_thermodynamics(net: Network, beta, data, *, method: Method = "paper",
+def data_thermodynamics(net: Network | eqx.Module, beta, data, *, method: Method = "paper",
                         clamp: Clamp = "boundary") -> Thermodynamics:
     """:func:`clamped_thermodynamics` averaged over a data set: the per-sample F, U (10), S_x, S_0, C.
 
@@ -613,8 +620,11 @@ class LearningHistory(NamedTuple):
 def _average_loss(net: Network, beta, data, method: Method):
     """U (10) and the data thermodynamics, as one jitted program: learning traces U in several places
     (the step, L-BFGS's line search, the equilibrium's end), and optimistix's Newton solve inside
-    takes ~1 s to trace; jit traces it once per shape and every caller reuses that trace."""
-    th = data_thermodynamics(net, beta, data, method=method)
+    takes ~1 s to trace; jit traces it once per shape and every caller reuses that trace. Only
+    :func:`learn` and :func:`learning_equilibrium` call it, after checking their inputs, so the
+    kernels' per-evaluation checks are left out (``validated``) and the loop's result is checked."""
+    with validated():
+        th = data_thermodynamics(net, beta, data, method=method)
     return th.average_loss, th
 
 
@@ -622,7 +632,9 @@ def _objective(net: Network, beta, data, method, edges):
     w_mask, b_mask = _trainable(net, edges)
 
     def u_of(params):
-        w, b = params
+        # U runs unchecked (_average_loss); one check of the iterate keeps a step that puts NaN in the
+        # weights from reaching the Newton solve inside U, whose own error would not say why.
+        w, b = check(params, ~jnp.all(jnp.isfinite(params[0])) | ~jnp.all(jnp.isfinite(params[1])), _DIVERGED)
         return _average_loss(eqx.tree_at(lambda n: (n.w, n.b), net, (w, b)), beta, data, method)
 
     def value_and_grad(params):
@@ -645,8 +657,22 @@ def _check_data(net: Network, data, clamp: str = "boundary"):
 
 
 def _check_learning_inputs(net: Network, beta, data):
+    # Everything U reads, checked once here: U itself runs unchecked (_average_loss).
+    net = _check_network(net)
     beta = check_positive(check_scalar(as_float(beta, "beta", net.w.dtype), "beta"), "beta")
-    return beta, _check_data(net, data)
+    return net, beta, _check_data(net, data)
+
+
+_DIVERGED = ("learning diverged: the weights, U (10) or its gradient became NaN or inf (a smaller step size, "
+             "or a beta inside the domain of (7))")
+
+
+def _check_learned(net: Network, w, b, norm):
+    """The network with the learned (w, b), and ``norm``: an error if either or the gradient norm went
+    NaN/inf along the run (U is evaluated unchecked inside the loop; this is its one check)."""
+    bad = ~jnp.all(jnp.isfinite(norm)) | ~jnp.all(jnp.isfinite(w)) | ~jnp.all(jnp.isfinite(b))
+    w, b, norm = check((w, b, norm), bad, _DIVERGED)
+    return eqx.tree_at(lambda n: (n.w, n.b), net, (w, b)), norm
 
 
 def learn(net: Network, data, beta, *, steps: int = 200, optimizer: optax.GradientTransformation | None = None,
@@ -672,7 +698,7 @@ def learn(net: Network, data, beta, *, steps: int = 200, optimizer: optax.Gradie
 
     Returns: the network after ``steps`` steps and a :class:`LearningHistory`.
     """
-    beta, data = _check_learning_inputs(net, beta, data)
+    net, beta, data = _check_learning_inputs(net, beta, data)
     opt = optax.with_extra_args_support(optax.sgd(0.05) if optimizer is None else optimizer)
     u_of, value_and_grad = _objective(net, beta, data, method, edges)
     params = (net.w, net.b)
@@ -680,11 +706,13 @@ def learn(net: Network, data, beta, *, steps: int = 200, optimizer: optax.Gradie
     def one_step(carry, _):
         p, state = carry
         u, th, grads, norm = value_and_grad(p)
-        updates, state = opt.update(grads, state, p, value=u, grad=grads, value_fn=lambda q: u_of(q)[0])
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 step count with floats
+            updates, state = opt.update(grads, state, p, value=u, grad=grads, value_fn=lambda q: u_of(q)[0])
         return (optax.apply_updates(p, updates), state), (th, norm)
 
     ((w, b), _), (thermo, norm) = jax.lax.scan(one_step, (params, opt.init(params)), None, length=steps)
-    return eqx.tree_at(lambda n: (n.w, n.b), net, (w, b)), LearningHistory(thermo, norm)
+    out, norm = _check_learned(net, w, b, norm)
+    return out, LearningHistory(thermo, norm)
 
 
 class LearningEquilibrium(NamedTuple):
@@ -708,7 +736,7 @@ def learning_equilibrium(net: Network, data, beta, *, gtol=None, max_steps: int 
     reachable, and a point within gtol of (11) changes U by O(gtol²/curvature), below either dtype's
     resolution of the first-law increments).
     """
-    beta, data = _check_learning_inputs(net, beta, data)
+    net, beta, data = _check_learning_inputs(net, beta, data)
     if gtol is None:
         gtol = dtype_tol(net.w.dtype, float64=1e-6, float32=1e-4)
     gtol = check_positive(check_scalar(as_float(gtol, "gtol", net.w.dtype), "gtol"), "gtol")
@@ -723,14 +751,15 @@ def learning_equilibrium(net: Network, data, beta, *, gtol=None, max_steps: int 
 
     def body(carry):
         k, p, state, u, grads, _ = carry
-        updates, state = opt.update(grads, state, p, value=u, grad=grads, value_fn=lambda q: u_of(q)[0])
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 step count with floats
+            updates, state = opt.update(grads, state, p, value=u, grad=grads, value_fn=lambda q: u_of(q)[0])
         p = optax.apply_updates(p, updates)
         u, _, grads, norm = value_and_grad(p)
         return k + 1, p, state, u, grads, norm
 
     k, (w, b), _, _, _, norm = jax.lax.while_loop(
         cond, body, (jnp.asarray(0), params, opt.init(params), u, grads, norm))
-    out = eqx.tree_at(lambda n: (n.w, n.b), net, (w, b))
+    out, norm = _check_learned(net, w, b, norm)
     _, th = _average_loss(out, beta, data, method)
     return out, LearningEquilibrium(th, norm, k, norm <= gtol)
 

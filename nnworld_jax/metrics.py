@@ -23,14 +23,11 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
-
 from ._checks import as_float, check, check_count, check_scalar, is_traced
+from .types import Array, Metric, MetricTensor, Point, Scalar
 
 __all__ = ["minkowski", "schwarzschild", "kerr", "reissner_nordstrom", "de_sitter", "flrw", "sphere",
            "periodic_test_metric"]
-
-Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
 
 def _scalar(value, name: str):
@@ -81,7 +78,7 @@ def minkowski(n: int = 4) -> Metric:
     """
     n = check_count(n, "n", 2)
 
-    def g(X: Float[Array, " n"]) -> Float[Array, "n n"]:
+    def g(X: Point) -> MetricTensor:
         X = _point(X, n)
         # a constant diagonal (no scatter: the curvature kernels' structure analysis evaluates the
         # constant entries by NumPy, which knows no scatter)
@@ -90,7 +87,7 @@ def minkowski(n: int = 4) -> Metric:
     return g
 
 
-def schwarzschild(M: float) -> Metric:
+def schwarzschild(M: Scalar) -> Metric:
     """Schwarzschild: ds² = −f dt² + dr²/f + r²(dθ² + sin²θ dφ²), f = 1 − 2M/r, X = (t, r, θ, φ).
 
     Vacuum solution of G_μν = 0 with Kretschmann scalar 48M²/r⁶ (outside r = 2M).
@@ -105,7 +102,7 @@ def schwarzschild(M: float) -> Metric:
     return g
 
 
-def kerr(M: float, a: float) -> Metric:
+def kerr(M: Scalar, a: Scalar) -> Metric:
     """Kerr in Boyer-Lindquist coordinates X = (t, r, θ, φ), spin a = J/M (|a| ≤ M).
 
     ds² = −(1 − 2Mr/Σ)dt² − (4Mar sin²θ/Σ) dt dφ + (Σ/Δ)dr² + Σdθ²
@@ -131,7 +128,7 @@ def kerr(M: float, a: float) -> Metric:
     return g
 
 
-def reissner_nordstrom(M: float, Q: float) -> Metric:
+def reissner_nordstrom(M: Scalar, Q: Scalar) -> Metric:
     """Reissner-Nordström: Schwarzschild form with f = 1 − 2M/r + Q²/r², X = (t, r, θ, φ).
 
     Charged black hole in geometrized Gaussian units (G = c = 4πε₀ = 1); its Einstein tensor is
@@ -148,7 +145,7 @@ def reissner_nordstrom(M: float, Q: float) -> Metric:
     return g
 
 
-def de_sitter(H: float) -> Metric:
+def de_sitter(H: Scalar) -> Metric:
     """de Sitter in flat slicing: ds² = −dt² + e^{2Ht}(dx² + dy² + dz²), X = (t, x, y, z).
 
     Maximally symmetric with R = 12H², K = 24H⁴ (Λ = 3H²).
@@ -162,7 +159,7 @@ def de_sitter(H: float) -> Metric:
     return g
 
 
-def flrw(a_fn: Callable[[Array], Array], k: float = 0.0) -> Metric:
+def flrw(a_fn: Callable[[Array], Array], k: Scalar = 0.0) -> Metric:
     """FLRW: ds² = −dt² + a(t)²[dr²/(1 − kr²) + r²(dθ² + sin²θ dφ²)], X = (t, r, θ, φ).
 
     Arguments:
@@ -184,7 +181,7 @@ def flrw(a_fn: Callable[[Array], Array], k: float = 0.0) -> Metric:
     return g
 
 
-def sphere(a: float = 1.0) -> Metric:
+def sphere(a: Scalar = 1.0) -> Metric:
     """Round 2-sphere of radius a: ds² = a²(dθ² + sin²θ dφ²), X = (θ, φ); R = 2/a²."""
     a = _positive(a, "a")
 
@@ -195,7 +192,7 @@ def sphere(a: float = 1.0) -> Metric:
     return g
 
 
-def periodic_test_metric(d: int, eps: float, signature: str = "euclidean") -> Metric:
+def periodic_test_metric(d: int, eps: Scalar, signature: str = "euclidean") -> Metric:
     """The smooth periodic test metric of ``docs/conventions.md`` §6 on [0, 2π)^d:
 
     g_ab = base_ab + ε[cos(X_a' + X_b' + 0.3(a' + b')) + 0.7 sin(X_{(a'+b'+1) mod d} − 0.5a')],

@@ -61,7 +61,6 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
 
 from ._checks import all_concrete, check
 from ._curvature_core import christoffel_first_kind, christoffel_second_kind, det_inv
@@ -70,6 +69,7 @@ from ._matter import scalar_lagrangian
 from .gravity import euler_lagrange
 from .grid import METHODS, Grid, derivative
 from .strings import worldsheet_derivatives
+from .types import Array, ArrayLike, Field, Float, FloatScalar, MetricField, Real, Scalar, VectorField
 
 __all__ = [
     "christoffel_field",
@@ -171,7 +171,7 @@ def _checked(grid, metric, fields, mass, coupling):
 
 def _field_gradients(grid: Grid, fields, method):
     # (m, K, *grid): dq[A, μ] = ∂_μ φ_A
-    return jnp.stack([jax.vmap(lambda f: derivative(grid, f, mu, 1, method=method))(fields)
+    return jnp.stack([jax.vmap(lambda f: derivative(f, grid, mu, 1, method=method))(fields)
                       for mu in range(grid.ndim)], axis=1)
 
 
@@ -207,7 +207,7 @@ def _christoffel(grid, metric, method):
 def _divergence(grid, metric, dens, method):
     k = grid.ndim
     gamma = _christoffel(grid, metric, method)
-    div = sum(jax.vmap(lambda f: derivative(grid, f, mu, 1, method=method))(dens[mu]) for mu in range(k))
+    div = sum(jax.vmap(lambda f: derivative(f, grid, mu, 1, method=method))(dens[mu]) for mu in range(k))
     return div + jnp.einsum("vml...,ml...->v...", gamma, dens)
 
 
@@ -268,9 +268,9 @@ def _divergence_jit(grid, metric, dens, method):
 # Public API
 # ----------------------------------------------------------------------------------------------
 
-def emergent_metric(grid: Grid, displacement: Float[Array, "K ..."], *, eta: Float[Array, "K K"] | None = None,
-                    conformal: Float[Array, "..."] | None = None,
-                    method: str = "spectral") -> Float[Array, "K K ..."]:
+def emergent_metric(displacement: VectorField, grid: Grid, *, eta: Real[ArrayLike, "K K"] | None = None,
+                    conformal: Field | None = None,
+                    method: str = "spectral") -> Float[Array, "K K *grid"]:
     """A metric g_μν of eq. (56) seen from lattice coordinates: Minkowski η (55) pulled back, times e^{2ω}.
 
     The subsystems' average states x̄^μ(Y) = Y^μ + u^μ(Y) (μ = 0..D, Y the lattice coordinates,
@@ -279,8 +279,8 @@ def emergent_metric(grid: Grid, displacement: Float[Array, "K ..."], *, eta: Flo
     a curved, conformally flat metric (in two dimensions every metric is locally of this form).
 
     Arguments:
-        grid: periodic grid with K = D + 1 axes.
         displacement: u^μ(Y), shape (K, *grid.shape); x̄ = Y + u must be invertible (det ∂x̄/∂Y ≠ 0).
+        grid: periodic grid with K = D + 1 axes.
         eta: constant target metric (K, K); default diag(-1, 1, ..., 1).
         conformal: ω(Y), shape ``grid.shape``, or None.
         method: derivative method of :mod:`nnworld_jax.grid`.
@@ -290,7 +290,7 @@ def emergent_metric(grid: Grid, displacement: Float[Array, "K ..."], *, eta: Flo
     Example:
         >>> import jax.numpy as jnp
         >>> from nnworld_jax.grid import Grid
-        >>> g = emergent_metric(Grid((8, 8)), jnp.zeros((2, 8, 8)))
+        >>> g = emergent_metric(jnp.zeros((2, 8, 8)), Grid((8, 8)))
         >>> g[:, :, 0, 0].tolist()
         [[-1.0, 0.0], [0.0, 1.0]]
     """
@@ -317,7 +317,7 @@ def emergent_metric(grid: Grid, displacement: Float[Array, "K ..."], *, eta: Flo
 def _emergent_jit(grid, displacement, eta, conformal, method):
     k = grid.ndim
     displacement = check(displacement, ~jnp.isfinite(displacement), "displacement contains NaN or inf")
-    du = jnp.stack([jax.vmap(lambda f: derivative(grid, f, a, 1, method=method))(displacement)
+    du = jnp.stack([jax.vmap(lambda f: derivative(f, grid, a, 1, method=method))(displacement)
                     for a in range(k)], axis=1)  # du[μ, a] = ∂_a u^μ
     jac = du + jnp.eye(k, dtype=displacement.dtype).reshape((k, k) + (1,) * k)  # J[μ, a] = ∂_a x̄^μ
     g = jnp.einsum("ma...,mn,nb...->ab...", jac, eta, jac)
@@ -326,16 +326,16 @@ def _emergent_jit(grid, displacement, eta, conformal, method):
     return g
 
 
-def hidden_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
-                   mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, "..."]:
+def hidden_density(metric: MetricField, fields: Real[ArrayLike, "m *grid"], grid: Grid, *,
+                   mass: Scalar = 0.0, coupling: Scalar = 0.0, method: str = "spectral") -> Float[Array, "*grid"]:
     """Density √|g| L_x of scalar matter at every grid point: a model for L_M of eqs. (84)-(85).
 
     L_x = -½ g^{μν} ∂_μφ_A ∂_νφ_A - Σ_A (½ m² φ_A² + ¼ λ φ_A⁴), mostly-plus signature.
 
     Arguments:
-        grid: periodic grid with K axes (the emergent space-time coordinates X^μ).
         metric: g_{μν}, shape (K, K, *grid.shape), non-degenerate, any signature; symmetrized.
         fields: φ_A, shape (m, *grid.shape).
+        grid: periodic grid with K axes (the emergent space-time coordinates X^μ).
         mass: m (finite). coupling: λ ≥ 0.
         method: derivative method.
 
@@ -345,8 +345,8 @@ def hidden_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Ar
     return _density_jit(grid, metric, fields, mass, coupling, method)
 
 
-def hidden_action(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
-                  mass: float = 0.0, coupling: float = 0.0, method: str = "spectral") -> Float[Array, ""]:
+def hidden_action(metric: MetricField, fields: Real[ArrayLike, "m *grid"], grid: Grid, *,
+                  mass: Scalar = 0.0, coupling: Scalar = 0.0, method: str = "spectral") -> FloatScalar:
     """S_x = ∫ d^{D+1}X √|g| L_x = Σ density · cell volume: the matter term of eq. (84) for scalar fields.
 
     Arguments: as :func:`hidden_density`. Returns: the scalar action.
@@ -356,16 +356,16 @@ def hidden_action(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Arr
         >>> from nnworld_jax.grid import Grid
         >>> grid = Grid((8, 8))
         >>> flat = jnp.broadcast_to(jnp.diag(jnp.array([-1.0, 1.0])).reshape(2, 2, 1, 1), (2, 2, 8, 8))
-        >>> float(hidden_action(grid, flat, jnp.zeros((1, 8, 8))))
+        >>> float(hidden_action(flat, jnp.zeros((1, 8, 8)), grid))
         0.0
     """
     _validate(grid, metric, fields, mass, coupling, method)
     return _action_jit(grid, metric, fields, mass, coupling, method)
 
 
-def hidden_euler_lagrange(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
-                          mass: float = 0.0, coupling: float = 0.0,
-                          method: str = "spectral") -> Float[Array, "m ..."]:
+def hidden_euler_lagrange(metric: MetricField, fields: Real[ArrayLike, "m *grid"], grid: Grid, *,
+                          mass: Scalar = 0.0, coupling: Scalar = 0.0,
+                          method: str = "spectral") -> Float[Array, "m *grid"]:
     """E_A = δS_x/δφ_A of the discrete scalar-matter action (matter of eq. (84)): ``jax.grad`` / cell volume.
 
     Continuum form (the tests' reference): E_A = ∂_μ(√|g| g^{μν}∂_νφ_A) - √|g|(m²φ_A + λφ_A³), i.e.
@@ -378,9 +378,9 @@ def hidden_euler_lagrange(grid: Grid, metric: Float[Array, "K K ..."], fields: F
     return _el_jit(grid, metric, fields, mass, coupling, method)
 
 
-def energy_momentum_density(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
-                            mass: float = 0.0, coupling: float = 0.0,
-                            method: str = "spectral") -> Float[Array, "K K ..."]:
+def energy_momentum_density(metric: MetricField, fields: Real[ArrayLike, "m *grid"], grid: Grid, *,
+                            mass: Scalar = 0.0, coupling: Scalar = 0.0,
+                            method: str = "spectral") -> Float[Array, "K K *grid"]:
     """Energy-momentum tensor density 𝒯^{μν} = 2 δS_x/δg_{μν} = √|g| T^{μν} (eq. (85), standard factor 2), by ``jax.grad``.
 
     The gradient of the discrete action with respect to the metric field, divided by the cell
@@ -394,14 +394,14 @@ def energy_momentum_density(grid: Grid, metric: Float[Array, "K K ..."], fields:
     return _em_jit(grid, metric, fields, mass, coupling, method)
 
 
-def christoffel_field(grid: Grid, metric: Float[Array, "K K ..."], *,
-                      method: str = "spectral") -> Float[Array, "K K K ..."]:
+def christoffel_field(metric: MetricField, grid: Grid, *,
+                      method: str = "spectral") -> Float[Array, "K K K *grid"]:
     """Christoffel symbols Γ^λ_{μν} = ½g^{λσ}(g_{σμ,ν} + g_{σν,μ} - g_{μν,σ}) of eq. (93) on the grid.
 
     Grid derivatives as in :func:`nnworld_jax.curvature.curvature_on_grid`, Γ by the same curvature
     core (use :func:`nnworld_jax.curvature.christoffel` for an analytic metric at a point).
 
-    Arguments: grid, metric (K, K, *grid.shape), method. Returns: Γ[λ, μ, ν], shape (K, K, K, *grid.shape).
+    Arguments: metric (K, K, *grid.shape), grid, method. Returns: Γ[λ, μ, ν], shape (K, K, K, *grid.shape).
     """
     _check_metric(grid, metric)
     _check_method(method)
@@ -409,8 +409,8 @@ def christoffel_field(grid: Grid, metric: Float[Array, "K K ..."], *,
     return _christoffel_jit(grid, metric, method)
 
 
-def covariant_divergence_density(grid: Grid, metric: Float[Array, "K K ..."], density: Float[Array, "K K ..."], *,
-                                 method: str = "spectral") -> Float[Array, "K ..."]:
+def covariant_divergence_density(metric: MetricField, density: MetricField, grid: Grid, *,
+                                 method: str = "spectral") -> Float[Array, "K *grid"]:
     """√|g| ∇_μ T^{μν} = ∂_μ𝒯^{μν} + Γ^ν_{μλ}𝒯^{μλ} for a symmetric tensor density 𝒯 = √|g| T, with Γ of eq. (93).
 
     (The Γ^μ_{μλ} term of ∇_μT^{μν} cancels against the derivative of √|g|, so no √|g| appears.)
@@ -418,8 +418,9 @@ def covariant_divergence_density(grid: Grid, metric: Float[Array, "K K ..."], de
     equations of motion hold.
 
     Arguments:
-        grid: periodic grid with K axes. metric: (K, K, *grid.shape).
+        metric: (K, K, *grid.shape).
         density: 𝒯^{μν}, shape (K, K, *grid.shape), symmetric (e.g. :func:`energy_momentum_density`).
+        grid: periodic grid with K axes.
         method: derivative method.
 
     Returns: √|g| ∇_μ T^{μν}, shape (K, *grid.shape).
@@ -433,8 +434,8 @@ def covariant_divergence_density(grid: Grid, metric: Float[Array, "K K ..."], de
     return _divergence_jit(grid, metric, density, method)
 
 
-def noether_residual(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[Array, "m ..."], *,
-                     mass: float = 0.0, coupling: float = 0.0, method: str = "spectral"):
+def noether_residual(metric: MetricField, fields: Real[ArrayLike, "m *grid"], grid: Grid, *,
+                     mass: Scalar = 0.0, coupling: Scalar = 0.0, method: str = "spectral"):
     """Off-shell conservation identity behind eq. (95): √|g| ∇_μT^μ_ν - E_A ∂_νφ_A (zero for every φ, g).
 
     Both sides from ``jax.grad`` of the discrete action: 𝒯 from :func:`energy_momentum_density`,
@@ -455,7 +456,7 @@ def noether_residual(grid: Grid, metric: Float[Array, "K K ..."], fields: Float[
 # ----------------------------------------------------------------------------------------------
 
 def _string_density(y, grid, metric_fn, drift, tension, method):
-    dx = worldsheet_derivatives(y, grid, drift, method=method)  # (2, K, Nτ, Nσ)
+    dx = worldsheet_derivatives(y, grid, drift=drift, method=method)  # (2, K, Nτ, Nσ)
     k = y.shape[0]
     t = jnp.arange(grid.shape[0], dtype=y.dtype).reshape(1, -1, 1) * grid.spacing[0]
     x = y + drift.reshape(k, 1, 1) * t  # X = drift·τ + Y
@@ -507,8 +508,8 @@ def _string_args(y, grid, metric_fn, drift, tension, method):
     return drift
 
 
-def string_action(y: Float[Array, "K Nt Ns"], grid: Grid, metric_fn, *, drift=None, tension=1.0,
-                  method: str = "spectral") -> Float[Array, ""]:
+def string_action(y: Real[ArrayLike, "K Nt Ns"], grid: Grid, metric_fn, *, drift=None, tension=1.0,
+                  method: str = "spectral") -> FloatScalar:
     """Polyakov action (76) of the subsystems' states with a curved target metric g_μν(x̄) in place of η.
 
     S = -(T/2) ∫ dτ dσ √|h| h^{ab} ∂_a x̄^μ ∂_b x̄^ν g_{μν}(x̄) in conformal gauge h = diag(-1, 1), i.e.
@@ -528,7 +529,7 @@ def string_action(y: Float[Array, "K Nt Ns"], grid: Grid, metric_fn, *, drift=No
     return _string_action_jit(y, grid, metric_fn, drift, tension, method)
 
 
-def string_eom(y: Float[Array, "K Nt Ns"], grid: Grid, metric_fn, *, drift=None, tension=1.0,
+def string_eom(y: Real[ArrayLike, "K Nt Ns"], grid: Grid, metric_fn, *, drift=None, tension=1.0,
                method: str = "spectral") -> Float[Array, "K Nt Ns"]:
     """δS/δx̄^μ of :func:`string_action` (eq. (76) in a curved target): ``jax.grad`` / cell volume.
 

@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
 from ._checks import as_float, check_finite, check_square, float_array, scalar_param
 from ._netcore import ACTIVATIONS, _bulk_loss, _check_network, _resolve_activation, _slope, _state
+from .types import ArrayLike, FloatScalar, Real, State, Weights
 
 __all__ = ["Network", "preactivation", "activation_slope", "step", "bulk_loss", "boundary_loss",
            "ACTIVATIONS"]
@@ -45,9 +45,9 @@ class Network(eqx.Module):
         3
     """
 
-    w: Float[Array, "N N"]
-    b: Float[Array, " N"]
-    m: Float[Array, ""]
+    w: Weights
+    b: State
+    m: FloatScalar
     activation: Callable = eqx.field(static=True)
     inputs: tuple[int, ...] = eqx.field(static=True)
     outputs: tuple[int, ...] = eqx.field(static=True)
@@ -72,25 +72,25 @@ class Network(eqx.Module):
         return self.w.shape[0]
 
 
-def preactivation(net: Network, x: Float[Array, " N"]) -> Float[Array, " N"]:
+def preactivation(net: Network, x: State) -> State:
     """y = w x + b, the argument of the activation in eqs. (1)-(2); x of shape (N,), finite."""
     net = _check_network(net)
     x = _state(net, x)
     return net.w @ x + net.b
 
 
-def activation_slope(net: Network, y: Float[Array, " N"]) -> Float[Array, " N"]:
+def activation_slope(net: Network, y: State) -> State:
     """f'(y) elementwise, eq. (9), by forward-mode autodiff of the activation; y of shape (N,), finite."""
     y = _state(_check_network(net), y, "y")
     return _slope(net.activation, y)
 
 
-def step(net: Network, x: Float[Array, " N"]) -> Float[Array, " N"]:
+def step(net: Network, x: State) -> State:
     """One synchronous update of all neurons, eqs. (1)-(2): x(t+1) = f(w x(t) + b)."""
     return net.activation(preactivation(net, x))
 
 
-def bulk_loss(net: Network, x: Float[Array, " N"]) -> Float[Array, ""]:
+def bulk_loss(net: Network, x: State) -> FloatScalar:
     """Bulk loss, eq. (3): H(x) = ½|x - f(w x + b)|² + V(x), with V(x) = -(m/2)|x|².
 
     The first term vanishes on a fixed point of the dynamics (1)-(2); m > 0 lowers the loss of
@@ -100,7 +100,7 @@ def bulk_loss(net: Network, x: Float[Array, " N"]) -> Float[Array, ""]:
     return _bulk_loss(net, _state(net, x))
 
 
-def boundary_loss(net: Network, x: Float[Array, " N"], target: Float[Array, " K"]) -> Float[Array, ""]:
+def boundary_loss(net: Network, x: State, target: Real[ArrayLike, " K"]) -> FloatScalar:
     """Boundary loss, eq. (4), in its supervised form: H_∂ = ½ Σ_{i ∈ outputs} (x_i - target_i)².
 
     ``target`` lists the data's values for the output neurons, in the order of ``net.outputs``.

@@ -54,17 +54,20 @@ import string
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
 from ._checks import as_float, check, check_finite, check_square, check_symmetric, float_dtype, scalar_param
 from ._fields import _derivative
 from .curvature import curvature_on_grid
 from .gravity import euler_lagrange
 from .grid import METHODS, Grid
+from .types import Array, ArrayLike, Float, FloatScalar, MetricField, Real, Scalar
 
 __all__ = ["state_average", "source_weights", "hidden_lagrangian", "hidden_action", "hidden_eom",
            "printed_eom", "metric_at_neurons", "deposit_sources", "spacetime_action", "source_variation",
            "entropy_production_action", "entropy_production_equation"]
+
+# g^i_μν per neuron: constant in τ, (N, K, K), or one per τ, (N, K, K, Nτ)
+_NeuronMetric = Real[ArrayLike, "N K K"] | Real[ArrayLike, "N K K Nt"]
 
 FORMS = ("printed", "corrected")
 
@@ -73,10 +76,10 @@ FORMS = ("printed", "corrected")
 # Validation (eager ValueError for concrete inputs, equinox.error_if under jit)
 
 
-def _tau_grid(tau: Grid):
-    if not isinstance(tau, Grid) or tau.ndim != 1:
-        raise ValueError(f"tau must be a 1-D Grid (the periodic τ axis), got {tau!r}")
-    return tau
+def _tau_grid(grid: Grid, name: str = "grid"):
+    if not isinstance(grid, Grid) or grid.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D Grid (the periodic τ axis), got {grid!r}")
+    return grid
 
 
 def _options(form, method):
@@ -86,10 +89,10 @@ def _options(form, method):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
-def _states(x, tau: Grid):
+def _states(x, grid: Grid):
     x = as_float(x, "x")
-    if x.ndim != 3 or x.shape[2] != tau.shape[0]:
-        raise ValueError(f"x must have shape (K, N, {tau.shape[0]}) (subsystem, neuron, τ), got {x.shape}; "
+    if x.ndim != 3 or x.shape[2] != grid.shape[0]:
+        raise ValueError(f"x must have shape (K, N, {grid.shape[0]}) (subsystem, neuron, τ), got {x.shape}; "
                          "kernels take one set of trajectories, use jax.vmap to batch")
     return check_finite(x, "x")
 
@@ -118,10 +121,10 @@ def _covariance(covariance, k, n, dtype):
     return check_finite(c, "covariance")
 
 
-def _network_args(x, operator, metric, tau, alpha, covariance, form, method):
-    tau = _tau_grid(tau)
+def _network_args(x, operator, metric, grid, alpha, covariance, form, method):
+    grid = _tau_grid(grid)
     _options(form, method)
-    x = _states(x, tau)
+    x = _states(x, grid)
     k, n, nt = x.shape
     dtype = float_dtype(x)
     operator = _operator(operator, n, dtype)
@@ -134,9 +137,9 @@ def _network_args(x, operator, metric, tau, alpha, covariance, form, method):
 # (77)-(78): kernels (unchecked)
 
 
-def _dtau(x, tau, method, order=1):
+def _dtau(x, grid, method, order=1):
     flat = x.reshape((-1, x.shape[-1]))
-    return jax.vmap(lambda f: _derivative(tau, f, 0, order, method))(flat).reshape(x.shape)
+    return jax.vmap(lambda f: _derivative(grid, f, 0, order, method))(flat).reshape(x.shape)
 
 
 def _average(x, operator, covariance):
@@ -150,8 +153,8 @@ def _average(x, operator, covariance):
     return avg
 
 
-def _weights(x, operator, alpha, tau, covariance, form, method):
-    v = _dtau(x, tau, method)
+def _weights(x, operator, alpha, grid, covariance, form, method):
+    v = _dtau(x, grid, method)
     kin = jnp.einsum("mit,nit->mnit", v, v)
     avg = _average(x, operator, covariance)
     avg = 0.5 * (avg + jnp.swapaxes(avg, 0, 1))  # g^i is symmetric: only the symmetric part enters
@@ -160,18 +163,18 @@ def _weights(x, operator, alpha, tau, covariance, form, method):
     return kin - alpha**2 * avg
 
 
-def _lagrangian(x, operator, metric, alpha, tau, covariance, form, method):
+def _lagrangian(x, operator, metric, alpha, grid, covariance, form, method):
     g = 0.5 * (metric + jnp.swapaxes(metric, 1, 2))
-    return jnp.einsum("imnt,mnit->it", g, _weights(x, operator, alpha, tau, covariance, form, method))
+    return jnp.einsum("imnt,mnit->it", g, _weights(x, operator, alpha, grid, covariance, form, method))
 
 
-def _action(x, operator, metric, alpha, tau, covariance, form, method):
-    return jnp.sum(_lagrangian(x, operator, metric, alpha, tau, covariance, form, method)) * tau.cell_volume
+def _action(x, operator, metric, alpha, grid, covariance, form, method):
+    return jnp.sum(_lagrangian(x, operator, metric, alpha, grid, covariance, form, method)) * grid.cell_volume
 
 
 @functools.partial(jax.jit, static_argnames=("form", "method"))
-def _eom(x, operator, metric, alpha, tau, covariance, form, method):
-    return jax.grad(_action)(x, operator, metric, alpha, tau, covariance, form, method) / tau.cell_volume
+def _eom(x, operator, metric, alpha, grid, covariance, form, method):
+    return jax.grad(_action)(x, operator, metric, alpha, grid, covariance, form, method) / grid.cell_volume
 
 
 _average_jit = jax.jit(_average)
@@ -181,8 +184,8 @@ _weights_jit = jax.jit(_weights, static_argnames=("form", "method"))
 
 
 @functools.partial(jax.jit, static_argnames=("method",))
-def _printed_eom(x, operator, metric, alpha, tau, method):
-    acc = _dtau(x, tau, method, order=2)
+def _printed_eom(x, operator, metric, alpha, grid, method):
+    acc = _dtau(x, grid, method, order=2)
     gx = jnp.einsum("ij,njt->nit", operator, x)
     g = 0.5 * (metric + jnp.swapaxes(metric, 1, 2))
     return jnp.einsum("imnt,nit->mit", g, acc - 0.5 * alpha * gx)
@@ -192,8 +195,8 @@ def _printed_eom(x, operator, metric, alpha, tau, method):
 # (77)-(78): public
 
 
-def state_average(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], *,
-                  covariance: Float[Array, "K N N"] | None = None) -> Float[Array, "K K N Nt"]:
+def state_average(x: Real[ArrayLike, "K N Nt"], operator: Real[ArrayLike, "N N"], *,
+                  covariance: Real[ArrayLike, "K N N"] | None = None) -> Float[Array, "K K N Nt"]:
     """⟨x_i^(μ) G_ij x_j^(ν)⟩_x of eq. (77) at every neuron i and time, shape (K, K, N, Nτ).
 
     The average over the state ensemble at fixed neuron i (j summed): x̄_i^μ (G x̄^ν)_i +
@@ -218,7 +221,7 @@ def state_average(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], *,
     return _average_jit(x, operator, _covariance(covariance, k, n, x.dtype))
 
 
-def source_weights(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], tau: Grid, *, alpha: float,
+def source_weights(x: Real[ArrayLike, "K N Nt"], operator: Real[ArrayLike, "N N"], grid: Grid, *, alpha: Scalar,
                    covariance=None, form: str = "printed", method: str = "spectral") -> Float[Array, "K K N Nt"]:
     """The bracket of eqs. (77) and (80), w_i^{μν}(τ) = (α/2)⟨x_i^μ G_ij x_j^ν⟩ + ẋ̄_i^μ ẋ̄_i^ν.
 
@@ -227,30 +230,30 @@ def source_weights(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], tau
     it meets only the symmetric g^i_μν, so w is its symmetric part (T^{μν} of (80) is symmetric).
 
     Arguments:
-        x: x̄_i^(μ)(τ), shape (K, N, Nτ). operator: G (N, N), symmetric. tau: the periodic 1-D τ grid.
+        x: x̄_i^(μ)(τ), shape (K, N, Nτ). operator: G (N, N), symmetric. grid: the periodic 1-D τ grid.
         alpha: α > 0 of (53). covariance: (K, N, N) or None. form: ``"printed"`` or ``"corrected"``.
         method: τ-derivative method of :mod:`nnworld_jax.grid`.
 
     Returns: w, shape (K, K, N, Nτ).
     """
-    x, operator, _, alpha, covariance = _network_args(x, operator, None, tau, alpha, covariance, form, method)
-    return _weights_jit(x, operator, alpha, tau, covariance, form, method)
+    x, operator, _, alpha, covariance = _network_args(x, operator, None, grid, alpha, covariance, form, method)
+    return _weights_jit(x, operator, alpha, grid, covariance, form, method)
 
 
-def hidden_lagrangian(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], metric, tau: Grid, *,
-                      alpha: float, covariance=None, form: str = "printed",
+def hidden_lagrangian(x: Real[ArrayLike, "K N Nt"], operator: Real[ArrayLike, "N N"], metric: _NeuronMetric, grid: Grid, *,
+                      alpha: Scalar, covariance=None, form: str = "printed",
                       method: str = "spectral") -> Float[Array, "N Nt"]:
     """Per-neuron Lagrangian of eq. (77), g^i_μν w_i^{μν}(τ), shape (N, Nτ).
 
     Arguments: as :func:`source_weights`, and ``metric`` g^i_μν of shape (N, K, K) (constant in τ)
     or (N, K, K, Nτ), used as ½(g + gᵀ).
     """
-    x, operator, metric, alpha, covariance = _network_args(x, operator, metric, tau, alpha, covariance, form, method)
-    return _lagrangian_jit(x, operator, metric, alpha, tau, covariance, form, method)
+    x, operator, metric, alpha, covariance = _network_args(x, operator, metric, grid, alpha, covariance, form, method)
+    return _lagrangian_jit(x, operator, metric, alpha, grid, covariance, form, method)
 
 
-def hidden_action(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], metric, tau: Grid, *,
-                  alpha: float, covariance=None, form: str = "printed", method: str = "spectral") -> Float[Array, ""]:
+def hidden_action(x: Real[ArrayLike, "K N Nt"], operator: Real[ArrayLike, "N N"], metric: _NeuronMetric, grid: Grid, *,
+                  alpha: Scalar, covariance=None, form: str = "printed", method: str = "spectral") -> FloatScalar:
     """The discrete action (77): A = Σ_τ Σ_i g^i_μν w_i^{μν}(τ) h_τ on the periodic τ grid.
 
     Arguments: as :func:`hidden_lagrangian`. Returns: the scalar A.
@@ -263,12 +266,12 @@ def hidden_action(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], metr
         ...                     Grid((8,)), alpha=2.0))
         0.0
     """
-    x, operator, metric, alpha, covariance = _network_args(x, operator, metric, tau, alpha, covariance, form, method)
-    return _action_jit(x, operator, metric, alpha, tau, covariance, form, method)
+    x, operator, metric, alpha, covariance = _network_args(x, operator, metric, grid, alpha, covariance, form, method)
+    return _action_jit(x, operator, metric, alpha, grid, covariance, form, method)
 
 
-def hidden_eom(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], metric, tau: Grid, *,
-               alpha: float, covariance=None, form: str = "printed", method: str = "spectral") -> Float[Array, "K N Nt"]:
+def hidden_eom(x: Real[ArrayLike, "K N Nt"], operator: Real[ArrayLike, "N N"], metric: _NeuronMetric, grid: Grid, *,
+               alpha: Scalar, covariance=None, form: str = "printed", method: str = "spectral") -> Float[Array, "K N Nt"]:
     """δA/δx̄_i^(ρ)(τ) of the discrete action (77): ``jax.grad`` / h_τ, the corrected eq. (78).
 
     Continuum form (printed (77), g^i constant in τ): -2 g^i_ρν ẍ̄_i^ν + (α/2)[g^i_ρν (Gx̄^ν)_i +
@@ -278,27 +281,27 @@ def hidden_eom(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], metric,
     Christoffel term: with G = 0 the geodesic equation; ``tests/test_network_gravity.py``).
     Arguments: as :func:`hidden_action`. Returns: shape (K, N, Nτ) (index ρ first).
     """
-    x, operator, metric, alpha, covariance = _network_args(x, operator, metric, tau, alpha, covariance, form, method)
-    return _eom(x, operator, metric, alpha, tau, covariance, form, method)
+    x, operator, metric, alpha, covariance = _network_args(x, operator, metric, grid, alpha, covariance, form, method)
+    return _eom(x, operator, metric, alpha, grid, covariance, form, method)
 
 
-def printed_eom(x: Float[Array, "K N Nt"], operator: Float[Array, "N N"], metric, tau: Grid, *,
-                alpha: float, method: str = "spectral") -> Float[Array, "K N Nt"]:
+def printed_eom(x: Real[ArrayLike, "K N Nt"], operator: Real[ArrayLike, "N N"], metric: _NeuronMetric, grid: Grid, *,
+                alpha: Scalar, method: str = "spectral") -> Float[Array, "K N Nt"]:
     """Eq. (78) as printed: g^i_μν [∂²_τ x̄_i^ν - (α/2) G_ij x̄_j^ν] at every neuron and time (index μ).
 
     The garbled ⟨G_ij x_i^(ν)⟩ is read as G_ij x̄_j^ν (j summed). Kept for comparison with
     :func:`hidden_eom`: they agree (as -½ δA/δx̄) only for one metric shared by all neurons.
     Arguments: as :func:`hidden_action` (no covariance: it drops out of the equation of motion).
     """
-    x, operator, metric, alpha, _ = _network_args(x, operator, metric, tau, alpha, None, "printed", method)
-    return _printed_eom(x, operator, metric, alpha, tau, method)
+    x, operator, metric, alpha, _ = _network_args(x, operator, metric, grid, alpha, None, "printed", method)
+    return _printed_eom(x, operator, metric, alpha, grid, method)
 
 
 # ----------------------------------------------------------------------------------------------
 # (79)-(82): point sources in the emergent space-time
 
 
-def metric_at_neurons(metric_fn, x: Float[Array, "K N Nt"]) -> Float[Array, "N K K Nt"]:
+def metric_at_neurons(metric_fn, x: Real[ArrayLike, "K N Nt"]) -> Float[Array, "N K K Nt"]:
     """g^i_μν(τ) = g_μν(x̄_i(τ)): a metric field read at the neurons' positions, eqs. (79)-(80).
 
     The reading under which (77) is the space-time integral (79). ``metric_fn`` maps X (K,) to
@@ -325,18 +328,18 @@ def _kernel_1d(grid: Grid, axis: int, centers, width):
 
 
 @jax.jit
-def _deposit(x, weights, tau, spacetime, width):
+def _deposit(x, weights, tau_grid, grid, width):
     k = x.shape[0]
     pos = x.reshape((k, -1))  # (K, P), P = N·Nτ
-    w = weights.reshape((k, k, -1)) * tau.cell_volume  # ∫dτ → Σ h_τ
-    kernels = [_kernel_1d(spacetime, a, pos[a], width) for a in range(k)]
+    w = weights.reshape((k, k, -1)) * tau_grid.cell_volume  # ∫dτ → Σ h_τ
+    kernels = [_kernel_1d(grid, a, pos[a], width) for a in range(k)]
     letters = string.ascii_lowercase[:k]
     spec = "mnp," + ",".join(f"p{c}" for c in letters) + "->mn" + letters
     return jnp.einsum(spec, w, *kernels)
 
 
-def deposit_sources(x: Float[Array, "K N Nt"], weights: Float[Array, "K K N Nt"], tau: Grid, spacetime: Grid, *,
-                    width: float) -> Float[Array, "K K ..."]:
+def deposit_sources(x: Real[ArrayLike, "K N Nt"], weights: Real[ArrayLike, "K K N Nt"], tau_grid: Grid, grid: Grid, *,
+                    width: Scalar) -> Float[Array, "K K *grid"]:
     """𝒯^{μν}(X) = √-g T^{μν} = ∫dτ Σ_i w_i^{μν}(τ) δ^{D+1}(X - x̄_i(τ)), eq. (80), on a space-time grid.
 
     Each δ is a periodic Gaussian of standard deviation ``width`` per axis, normalized on the grid
@@ -347,33 +350,34 @@ def deposit_sources(x: Float[Array, "K N Nt"], weights: Float[Array, "K K N Nt"]
     Arguments:
         x: x̄_i^(μ)(τ), shape (K, N, Nτ): the neurons' positions in the emergent space-time.
         weights: w_i^{μν}(τ), shape (K, K, N, Nτ), e.g. :func:`source_weights`.
-        tau: the periodic 1-D τ grid. spacetime: periodic grid with K axes (coordinates X^μ).
+        tau_grid: the periodic 1-D τ grid that ``x`` and ``weights`` live on (the second grid).
+        grid: the periodic space-time grid with K axes (coordinates X^μ) that 𝒯 is deposited on.
         width: kernel width σ > 0.
 
-    Returns: 𝒯^{μν}, shape (K, K, *spacetime.shape).
+    Returns: 𝒯^{μν}, shape (K, K, *grid.shape).
     """
-    tau = _tau_grid(tau)
-    x = _states(x, tau)
+    tau_grid = _tau_grid(tau_grid, "tau_grid")
+    x = _states(x, tau_grid)
     k, n, nt = x.shape
-    if not isinstance(spacetime, Grid) or spacetime.ndim != k:
-        raise ValueError(f"spacetime must be a Grid with K = {k} axes (one per subsystem), got {spacetime!r}")
+    if not isinstance(grid, Grid) or grid.ndim != k:
+        raise ValueError(f"grid must be a Grid with K = {k} axes (one per subsystem), got {grid!r}")
     weights = as_float(weights, "weights", x.dtype)
     if weights.shape != (k, k, n, nt):
         raise ValueError(f"weights must have shape {(k, k, n, nt)}, got {weights.shape}; use jax.vmap to batch")
     weights = check_finite(weights, "weights")
     width = scalar_param(width, "width", x.dtype, positive=True)
-    width = check(width, (width < max(spacetime.spacing)) | (width > 0.1 * min(spacetime.lengths)),
-                  f"width must lie in [{max(spacetime.spacing):.4g}, {0.1 * min(spacetime.lengths):.4g}] "
+    width = check(width, (width < max(grid.spacing)) | (width > 0.1 * min(grid.lengths)),
+                  f"width must lie in [{max(grid.spacing):.4g}, {0.1 * min(grid.lengths):.4g}] "
                   "(resolved by the grid, local in the box)")
-    return _deposit(x, weights, tau, spacetime, width)
+    return _deposit(x, weights, tau_grid, grid, width)
 
 
-def _field_args(spacetime, metric, density):
-    if not isinstance(spacetime, Grid):
-        raise ValueError(f"spacetime must be a Grid, got {spacetime!r}")
-    k = spacetime.ndim
+def _field_args(grid, metric, density):
+    if not isinstance(grid, Grid):
+        raise ValueError(f"grid must be a Grid, got {grid!r}")
+    k = grid.ndim
     metric = as_float(metric, "metric")
-    want = (k, k, *spacetime.shape)
+    want = (k, k, *grid.shape)
     if metric.shape != want:
         raise ValueError(f"metric must have shape {want}, got {metric.shape}; use jax.vmap to batch")
     density = as_float(density, "density", metric.dtype)
@@ -382,50 +386,50 @@ def _field_args(spacetime, metric, density):
     return check_finite(metric, "metric"), check_finite(density, "density")
 
 
-def _spacetime_action(metric, density, spacetime):
-    return jnp.sum(metric * density) * spacetime.cell_volume
+def _spacetime_action(metric, density, grid):
+    return jnp.sum(metric * density) * grid.cell_volume
 
 
-def spacetime_action(spacetime: Grid, metric: Float[Array, "K K ..."], density: Float[Array, "K K ..."]) -> Float[Array, ""]:
+def spacetime_action(metric: MetricField, density: MetricField, grid: Grid) -> FloatScalar:
     """Eq. (79): A = ∫ d^{D+1}X g_μν(X) 𝒯^{μν}(X) (= ∫√-g g_μν T^{μν}), Σ · cell volume on the grid.
 
     With 𝒯 from :func:`deposit_sources` it equals :func:`hidden_action` with g^i = g(x̄_i(τ)) up to
     the kernel's O(width²).
 
-    Arguments: spacetime grid (K axes); metric g_μν and density 𝒯^{μν}, both (K, K, *spacetime.shape).
+    Arguments: metric g_μν and density 𝒯^{μν}, both (K, K, *grid.shape); the space-time grid (K axes).
     """
-    metric, density = _field_args(spacetime, metric, density)
-    return _spacetime_action_jit(metric, density, spacetime)
+    metric, density = _field_args(grid, metric, density)
+    return _spacetime_action_jit(metric, density, grid)
 
 
-def source_variation(spacetime: Grid, metric: Float[Array, "K K ..."],
-                     density: Float[Array, "K K ..."]) -> Float[Array, "K K ..."]:
+def source_variation(metric: MetricField, density: MetricField,
+                     grid: Grid) -> Float[Array, "K K *grid"]:
     """Eq. (82): δ/δg_αβ ∫ g_μν 𝒯^{μν} by ``jax.grad`` (:func:`nnworld_jax.gravity.euler_lagrange`).
 
     𝒯 does not depend on the metric, so this is 𝒯^{αβ} symmetrized, ½(𝒯 + 𝒯ᵀ).
-    Arguments: as :func:`spacetime_action`. Returns: shape (K, K, *spacetime.shape).
+    Arguments: as :func:`spacetime_action`. Returns: shape (K, K, *grid.shape).
     """
-    metric, density = _field_args(spacetime, metric, density)
-    return _source_variation(metric, density, spacetime)
+    metric, density = _field_args(grid, metric, density)
+    return _source_variation(metric, density, grid)
 
 
 @jax.jit
-def _source_variation(metric, density, spacetime):
-    return euler_lagrange(lambda m: _spacetime_action(m, density, spacetime), metric, spacetime)
+def _source_variation(metric, density, grid):
+    return euler_lagrange(lambda m: _spacetime_action(m, density, grid), metric, grid)
 
 
-def _entropy_action(metric, density, kappa, average, spacetime, method):
-    c = curvature_on_grid(metric, spacetime, method=method)
-    production = jnp.sum(jnp.sqrt(jnp.abs(c.det)) * c.ricci_scalar) * spacetime.cell_volume
-    return production + kappa * (average - _spacetime_action(metric, density, spacetime))
+def _entropy_action(metric, density, kappa, average, grid, method):
+    c = curvature_on_grid(metric, grid, method=method)
+    production = jnp.sum(jnp.sqrt(jnp.abs(c.det)) * c.ricci_scalar) * grid.cell_volume
+    return production + kappa * (average - _spacetime_action(metric, density, grid))
 
 
 _entropy_action_jit = jax.jit(_entropy_action, static_argnames="method")
 _spacetime_action_jit = jax.jit(_spacetime_action)
 
 
-def _entropy_args(spacetime, metric, density, kappa, average, method):
-    metric, density = _field_args(spacetime, metric, density)
+def _entropy_args(grid, metric, density, kappa, average, method):
+    metric, density = _field_args(grid, metric, density)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     kappa = scalar_param(kappa, "kappa", metric.dtype)
@@ -433,31 +437,31 @@ def _entropy_args(spacetime, metric, density, kappa, average, method):
     return metric, density, kappa, average
 
 
-def entropy_production_action(spacetime: Grid, metric: Float[Array, "K K ..."], density: Float[Array, "K K ..."], *,
-                              kappa: float, average: float = 0.0, method: str = "spectral") -> Float[Array, ""]:
+def entropy_production_action(metric: MetricField, density: MetricField, grid: Grid, *,
+                              kappa: Scalar, average: Scalar = 0.0, method: str = "spectral") -> FloatScalar:
     """Eq. (81): S_x[g] = ∫ d^{D+1}X √-g R(g) + κ(A - ∫ g_μν 𝒯^{μν}) on a periodic space-time grid.
 
     √-g R from :func:`nnworld_jax.curvature.curvature_on_grid`; (83)-(84) are this with
     L_M = -g_μν T^{μν}. ``average`` is the constant A (the average action); κ the Lagrange multiplier.
 
-    Arguments: spacetime grid (K ≥ 2 axes), metric g_μν (non-degenerate) and density 𝒯^{μν}, both
-    (K, K, *spacetime.shape); kappa, average scalars; method: grid derivative method.
+    Arguments: metric g_μν (non-degenerate) and density 𝒯^{μν}, both (K, K, *grid.shape); the
+    space-time grid (K ≥ 2 axes); kappa, average scalars; method: grid derivative method.
     """
-    metric, density, kappa, average = _entropy_args(spacetime, metric, density, kappa, average, method)
-    return _entropy_action_jit(metric, density, kappa, average, spacetime, method)
+    metric, density, kappa, average = _entropy_args(grid, metric, density, kappa, average, method)
+    return _entropy_action_jit(metric, density, kappa, average, grid, method)
 
 
-def entropy_production_equation(spacetime: Grid, metric: Float[Array, "K K ..."], density: Float[Array, "K K ..."], *,
-                                kappa: float, method: str = "spectral") -> Float[Array, "K K ..."]:
+def entropy_production_equation(metric: MetricField, density: MetricField, grid: Grid, *,
+                                kappa: Scalar, method: str = "spectral") -> Float[Array, "K K *grid"]:
     """The metric equation of (81), E^{αβ} = δS_x/δg_αβ by ``jax.grad``, to compare with eq. (95).
 
     Continuum form: E^{αβ} = -√-g G^{αβ} - κ𝒯^{αβ}, so E = 0 is G^{αβ} = -κT^{αβ} ((95) with Λ = 0
     and κ → -κ). Arguments: as :func:`entropy_production_action` (A drops out). Returns: (K, K, *grid).
     """
-    metric, density, kappa, _ = _entropy_args(spacetime, metric, density, kappa, 0.0, method)
-    return _entropy_equation(metric, density, kappa, spacetime, method)
+    metric, density, kappa, _ = _entropy_args(grid, metric, density, kappa, 0.0, method)
+    return _entropy_equation(metric, density, kappa, grid, method)
 
 
 @functools.partial(jax.jit, static_argnames="method")
-def _entropy_equation(metric, density, kappa, spacetime, method):
-    return euler_lagrange(lambda m: _entropy_action(m, density, kappa, 0.0, spacetime, method), metric, spacetime)
+def _entropy_equation(metric, density, kappa, grid, method):
+    return euler_lagrange(lambda m: _entropy_action(m, density, kappa, 0.0, grid, method), metric, grid)

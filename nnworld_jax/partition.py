@@ -27,15 +27,16 @@ import jax.numpy as jnp
 import optimistix as optx
 from jax.custom_derivatives import SymbolicZero
 from jax.scipy.linalg import lu_factor, lu_solve
-from jaxtyping import Array, Float
 
 from ._checks import (as_float, check, check_count, check_finite, check_square, check_symmetric, host_value,
                       scalar_param)
 from ._config import dtype_tol
-from ._gaussian import (METHODS, Method, _check_method, _jacobian, _log_partition_from_jacobian,
+from ._gaussian import (METHODS, Method, _check_method, _jacobian, _jacobian_of,
+                        _log_partition_from_jacobian,
                         _log_partition_from_operator, _logdet_spd)
 from ._netcore import _bulk_loss, _check_network, _state
-from .network import Network, bulk_loss
+from .network import Network
+from .types import Array, ArrayLike, Float, FloatScalar, Real, State
 
 __all__ = ["Method", "METHODS", "mean_state", "gauss_newton_operator", "logdet_spd", "log_partition_from_operator",
            "log_partition", "free_energy"]
@@ -45,7 +46,7 @@ def _newton_tolerances(dtype) -> tuple[float, float]:
     return dtype_tol(dtype, float64=1e-12, float32=1e-5), dtype_tol(dtype, float64=1e-14, float32=1e-6)
 
 
-def mean_state(net: Network, *, max_steps: int = 64) -> Float[Array, " N"]:
+def mean_state(net: Network, *, max_steps: int = 64) -> State:
     """The mean state ⟨x⟩ = x*, the stationary point ∇H(x*) = 0 of the bulk loss (3).
 
     Started from a few iterations of the dynamics (1)-(2). Derivatives with respect to the network
@@ -228,7 +229,7 @@ def _mean_state_jvp(max_steps, massless, primals, tangents):
 _mean_state.defjvp(_mean_state_jvp, symbolic_zeros=True)
 
 
-def gauss_newton_operator(net: Network, x: Float[Array, " N"]) -> Float[Array, "N N"]:
+def gauss_newton_operator(net: Network, x: State) -> Float[Array, "N N"]:
     """G = Jᵀ J with J = I - diag(f'(w x + b)) w, eqs. (8)-(9), evaluated at the state ``x``.
 
     At the mean state this is the Gauss-Newton part of the Hessian of H; it is the exact Hessian
@@ -238,7 +239,7 @@ def gauss_newton_operator(net: Network, x: Float[Array, " N"]) -> Float[Array, "
     return jac.T @ jac
 
 
-def logdet_spd(a: Float[Array, "N N"], what: str = "matrix") -> Float[Array, ""]:
+def logdet_spd(a: Real[ArrayLike, "N N"], what: str = "matrix") -> FloatScalar:
     """log det of a symmetric positive-definite matrix by Cholesky: 2 Σ log diag(L) (the log det of eq. (7)).
 
     ``a`` must be square, finite and symmetric (Cholesky reads one triangle: a non-symmetric matrix
@@ -249,8 +250,8 @@ def logdet_spd(a: Float[Array, "N N"], what: str = "matrix") -> Float[Array, ""]
     return _logdet_spd(a, what)
 
 
-def log_partition_from_operator(g: Float[Array, "N N"], beta, m=0.0, *, method: Method = "paper",
-                                h_star=0.0) -> Float[Array, ""]:
+def log_partition_from_operator(g: Real[ArrayLike, "N N"], beta, m=0.0, *, method: Method = "paper",
+                                h_star=0.0) -> FloatScalar:
     """log Z from the operator G of eq. (8): eq. (7) (``"paper"``) or the Laplace form of (5).
 
     Arguments:
@@ -270,7 +271,7 @@ def log_partition_from_operator(g: Float[Array, "N N"], beta, m=0.0, *, method: 
     return _log_partition_from_operator(g, beta, m, h_star, method)
 
 
-def log_partition(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:
+def log_partition(net: Network, beta, *, method: Method = "paper", x=None) -> FloatScalar:
     """log Z of the network in the Gaussian approximation, eq. (7) or the Laplace form of (5).
 
     Arguments:
@@ -293,19 +294,27 @@ def log_partition(net: Network, beta, *, method: Method = "paper", x=None) -> Fl
         1.1447298858
     """
     _check_method(method)
-    beta = scalar_param(beta, "beta", _check_network(net).w.dtype, positive=True)
+    net = _check_network(net)  # once: the helpers below take checked values
+    beta = scalar_param(beta, "beta", net.w.dtype, positive=True)
+    return _log_partition(net, beta, method, x)
+
+
+def _log_partition(net: Network, beta, method: Method, x):
+    # log_partition for a checked net and beta (free_energy checks them once for both).
     x = mean_state(net) if x is None else _state(net, x)
-    jac = _jacobian(net, x)
-    h_star = bulk_loss(net, x) if method == "laplace" else jnp.zeros((), jac.dtype)
-    return _log_partition_from_jacobian(jac, beta, _check_network(net).m, h_star, method)
+    jac = _jacobian_of(net, x)
+    h_star = _bulk_loss(net, x) if method == "laplace" else jnp.zeros((), jac.dtype)
+    return _log_partition_from_jacobian(jac, beta, net.m, h_star, method)
 
 
-def free_energy(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:
+def free_energy(net: Network, beta, *, method: Method = "paper", x=None) -> FloatScalar:
     """Free energy, eq. (6): F = -(1/β) log Z, with log Z from :func:`log_partition`.
 
     For ``"paper"`` this is eq. (45): F = (1/2β) Σ log(1 + β(λ_i - m)) - (N/2β) log 2π, λ = eig G,
     computed here by Cholesky. Differentiable in ``net`` (w, b, m) and ``beta``. ``beta`` is a
     scalar > 0; outside the domain 1 + β(λ_i - m) > 0 the value and its gradient raise.
     """
-    beta = scalar_param(beta, "beta", _check_network(net).w.dtype, positive=True)
-    return -log_partition(net, beta, method=method, x=x) / beta
+    _check_method(method)
+    net = _check_network(net)
+    beta = scalar_param(beta, "beta", net.w.dtype, positive=True)
+    return -_log_partition(net, beta, method, x) / beta

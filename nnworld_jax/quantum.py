@@ -53,7 +53,7 @@ jit/vmap/grad-able):
   :func:`nnworld_jax.entropic.equations_of_motion` (``learning=False``), the Madelung side: it is
   :func:`nnworld_jax.entropic.entropic_stepper` with ``learning=False``.
 
-Units and measure: fields on a :class:`~nnworld_jax.grid.Grid` ``space``; integrals Σ · cell volume;
+Units and measure: fields on a :class:`~nnworld_jax.grid.Grid` ``grid``; integrals Σ · cell volume;
 ∫|Ψ|² = ∫p. Time t is the paper's time; D, γ, μ are :class:`~nnworld_jax.entropic.Coefficients`.
 """
 
@@ -66,17 +66,18 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Complex, Float
 
 from ._checks import as_float, check_count, check_scalar, float_dtype, is_traced
 from ._entropic import _scalar_coefficients
 from ._fields import (_check_method, _checked_field, _derivative, _gradient, _guard, _guard_finite, _guard_positive,
                       _integral, _is_integer)
+from ._fields import _cis, _promote
 from .entropic import Coefficients, entropic_stepper
 from ._eom import _canonical_flow, _linear_symbol, _variation
 from ._eom import _hamiltonian as _eom_hamiltonian
 from .grid import Grid
 from .stepping import Stepper, from_update
+from .types import Array, Complex, ComplexField, Field, Float, FloatScalar, Scalar, SpaceTimeField, SpaceTimePotential
 
 __all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "unwrap_phase",
            "madelung_from_psi", "wrap_phase_difference", "schrodinger_density", "schrodinger_hamiltonian",
@@ -89,8 +90,8 @@ __all__ = ["EffectiveConstants", "effective_constants", "psi_from_madelung", "un
 class EffectiveConstants(NamedTuple):
     """ħ_eff and m_eff of eq. (34) (μ kept)."""
 
-    hbar: Float[Array, ""]
-    mass: Float[Array, ""]
+    hbar: FloatScalar
+    mass: FloatScalar
 
 
 def effective_constants(c: Coefficients) -> EffectiveConstants:
@@ -139,7 +140,7 @@ def _constants(c: Coefficients, dtype) -> tuple[Coefficients, Array]:
 
 
 # ------------------------------------------------------------------------------- the map (35)
-def psi_from_madelung(p: Float[Array, "..."], F: Float[Array, "..."], c: Coefficients) -> Complex[Array, "..."]:
+def psi_from_madelung(p: Field, F: Field, c: Coefficients) -> Complex[Array, "*grid"]:
     """Ψ = √p exp(iF/ħ_eff), eq. (35) with μ restored (phase S = F).
 
     Arguments:
@@ -163,10 +164,11 @@ def psi_from_madelung(p: Float[Array, "..."], F: Float[Array, "..."], c: Coeffic
     p = _guard(p, ~(p >= 0) | ~jnp.isfinite(p), "p must be finite and >= 0")
     F = _guard_finite(F, "F")
     hbar = effective_constants(c).hbar.astype(F.dtype)  # kernels keep the input dtype
-    return jnp.sqrt(p) * jnp.exp(1j * (F / hbar))
+    phase = _cis(F / hbar)  # e^{iF/ħ} in F's precision
+    return jnp.sqrt(p).astype(phase.dtype) * phase
 
 
-def unwrap_phase(phase: Float[Array, "..."]) -> Float[Array, "..."]:
+def unwrap_phase(phase: Field) -> Float[Array, "*grid"]:
     """Continuous phase from a principal value angle(Ψ) ∈ (-π, π] on a grid (for eq. (35)).
 
     Itoh's method axis by axis: every line along the last axis is unwrapped (neighbour jumps wrapped
@@ -189,8 +191,8 @@ def unwrap_phase(phase: Float[Array, "..."]) -> Float[Array, "..."]:
     return u
 
 
-def madelung_from_psi(psi: Complex[Array, "..."], c: Coefficients, *, unwrap: bool = True
-                      ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+def madelung_from_psi(psi: ComplexField, c: Coefficients, *, unwrap: bool = True
+                      ) -> tuple[Float[Array, "*grid"], Float[Array, "*grid"]]:
     """(p, F) = (|Ψ|², ħ_eff · arg Ψ), the inverse of eq. (35).
 
     F is recovered only modulo 2πħ_eff (Ψ is unchanged by F → F + 2πħ_eff). With ``unwrap=True``
@@ -210,7 +212,7 @@ def madelung_from_psi(psi: Complex[Array, "..."], c: Coefficients, *, unwrap: bo
     return jnp.abs(psi) ** 2, hbar * phase
 
 
-def wrap_phase_difference(F1: Float[Array, "..."], F2: Float[Array, "..."], c: Coefficients) -> Float[Array, "..."]:
+def wrap_phase_difference(F1: Field, F2: Field, c: Coefficients) -> Float[Array, "*grid"]:
     """F1 - F2 reduced modulo 2πħ_eff into [-πħ_eff, πħ_eff): the distance of two phases of eq. (35)."""
     if jnp.shape(F1) != jnp.shape(F2):
         raise ValueError(f"F1 and F2 must have the same shape, got {jnp.shape(F1)} and {jnp.shape(F2)}")
@@ -222,10 +224,10 @@ def wrap_phase_difference(F1: Float[Array, "..."], F2: Float[Array, "..."], c: C
 
 
 # --------------------------------------------------------------------------- the action (36)
-def schrodinger_density(a: Float[Array, "..."], b: Float[Array, "..."], a_t: Float[Array, "..."],
-                        b_t: Float[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients, *,
-                        method: str = "spectral") -> Float[Array, "..."]:
-    """The Schrödinger density, eq. (36) with μ restored, at one time (all fields ``space.shape``).
+def schrodinger_density(a: Field, b: Field, a_t: Field,
+                        b_t: Field, V: Field, grid: Grid, c: Coefficients, *,
+                        method: str = "spectral") -> Float[Array, "*grid"]:
+    """The Schrödinger density, eq. (36) with μ restored, at one time (all fields ``grid.shape``).
 
     ℒ₃₆ = μħ_eff (a ∂_t b - b ∂_t a) + 4D (|∇a|² + |∇b|²) + μ V (a² + b²), Ψ = a + ib; on
     Ψ = √p e^{iF/ħ} it equals ℒ₂₈(learning=False) + 4D ∇·(√p ∇√p). Sign: -μ × the textbook
@@ -234,67 +236,67 @@ def schrodinger_density(a: Float[Array, "..."], b: Float[Array, "..."], a_t: Flo
     _check_method(method)
     fields = (("a", a), ("b", b), ("a_t", a_t), ("b_t", b_t), ("V", V))
     dtype = float_dtype(*(f for _, f in fields))
-    a, b, a_t, b_t, V = (_real_field(space, f, name, dtype) for name, f in fields)
+    a, b, a_t, b_t, V = (_real_field(grid, f, name, dtype) for name, f in fields)
     c, hbar = _constants(c, dtype)
-    return _schrodinger_density(a, b, a_t, b_t, V, space, c, hbar, method)
+    return _schrodinger_density(a, b, a_t, b_t, V, grid, c, hbar, method)
 
 
-def _real_field(space: Grid, f, name: str, dtype=None) -> Array:
-    f = _checked_field(space, f, name, dtype)
+def _real_field(grid: Grid, f, name: str, dtype=None) -> Array:
+    f = _checked_field(grid, f, name, dtype)
     if jnp.iscomplexobj(f):
         raise TypeError(f"{name} must be real (a = Re Psi, b = Im Psi), got dtype {f.dtype}")
     return f
 
 
-def _schrodinger_density(a, b, a_t, b_t, V, space: Grid, c: Coefficients, hbar, method: str):
+def _schrodinger_density(a, b, a_t, b_t, V, grid: Grid, c: Coefficients, hbar, method: str):
     # Unchecked ℒ₃₆: differentiated by the equations of motion and the Hamiltonian matrix.
-    grad_sq = jnp.sum(_gradient(space, a, method) ** 2 + _gradient(space, b, method) ** 2, axis=0)
+    grad_sq = jnp.sum(_gradient(grid, a, method) ** 2 + _gradient(grid, b, method) ** 2, axis=0)
     return c.mu * hbar * (a * b_t - b * a_t) + 4.0 * c.D * grad_sq + c.mu * V * (a**2 + b**2)
 
 
-def schrodinger_hamiltonian(a: Float[Array, "..."], b: Float[Array, "..."], V: Float[Array, "..."], space: Grid,
-                            c: Coefficients, *, method: str = "spectral") -> Float[Array, ""]:
+def schrodinger_hamiltonian(a: Field, b: Field, V: Field, grid: Grid,
+                            c: Coefficients, *, method: str = "spectral") -> FloatScalar:
     """H[Ψ] = ∫ 4D |∇Ψ|² + μ V |Ψ|² = μ⟨Ψ|Ĥ|Ψ⟩: eq. (36) with the ∂_t terms removed (a = Re Ψ, b = Im Ψ)."""
     _check_method(method)
     dtype = float_dtype(a, b, V)
-    a, b, V = (_real_field(space, f, name, dtype) for name, f in (("a", a), ("b", b), ("V", V)))
+    a, b, V = (_real_field(grid, f, name, dtype) for name, f in (("a", a), ("b", b), ("V", V)))
     c, hbar = _constants(c, dtype)
-    return _schrodinger_hamiltonian(a, b, V, space, c, hbar, method)
+    return _schrodinger_hamiltonian(a, b, V, grid, c, hbar, method)
 
 
-def _schrodinger_hamiltonian(a, b, V, space: Grid, c: Coefficients, hbar, method: str):
-    return _eom_hamiltonian(_static_density(V, space, c, hbar, method), space)(a, b)
+def _schrodinger_hamiltonian(a, b, V, grid: Grid, c: Coefficients, hbar, method: str):
+    return _eom_hamiltonian(_static_density(V, grid, c, hbar, method), grid)(a, b)
 
 
-def schrodinger_action(a: Float[Array, "T ..."], b: Float[Array, "T ..."], V: Float[Array, "..."], spacetime: Grid,
-                       c: Coefficients, *, method: str = "spectral") -> Float[Array, ""]:
+def schrodinger_action(a: SpaceTimeField, b: SpaceTimeField, V: SpaceTimePotential, grid: Grid,
+                       c: Coefficients, *, method: str = "spectral") -> FloatScalar:
     """The action (36) with μ restored, S = ∫dt dᴷq ℒ₃₆, over a space-time grid whose axis 0 is time.
 
     Time is periodic (as :func:`nnworld_jax.entropic.action`); ∂_t a, ∂_t b by ``method`` along axis 0;
     ``V`` has the shape of one time slice or of the whole grid. Returns Σ ℒ₃₆ h_t h_q.
     """
     _check_method(method)
-    if spacetime.ndim < 2:
-        raise ValueError(f"spacetime must have a time axis and at least one space axis, got a {spacetime.ndim}-D grid")
-    space = Grid(spacetime.shape[1:], spacetime.lengths[1:])
-    if jnp.shape(V) not in (space.shape, spacetime.shape):
-        raise ValueError(f"V must have shape {space.shape} or {spacetime.shape}, got {jnp.shape(V)}")
+    if grid.ndim < 2:
+        raise ValueError(f"grid must have a time axis and at least one space axis, got a {grid.ndim}-D grid")
+    space = Grid(grid.shape[1:], grid.lengths[1:])
+    if jnp.shape(V) not in (space.shape, grid.shape):
+        raise ValueError(f"V must have shape {space.shape} or {grid.shape}, got {jnp.shape(V)}")
     dtype = float_dtype(a, b, V)
-    a, b = _real_field(spacetime, a, "a", dtype), _real_field(spacetime, b, "b", dtype)
+    a, b = _real_field(grid, a, "a", dtype), _real_field(grid, b, "b", dtype)
     V = _guard_finite(as_float(V, "V", dtype), "V")
     c, hbar = _constants(c, dtype)
-    a_t = _derivative(spacetime, a, 0, 1, method)
-    b_t = _derivative(spacetime, b, 0, 1, method)
-    V = jnp.broadcast_to(V, spacetime.shape)
+    a_t = _derivative(grid, a, 0, 1, method)
+    b_t = _derivative(grid, b, 0, 1, method)
+    V = jnp.broadcast_to(V, grid.shape)
 
     def slice_density(*fields):
         return _schrodinger_density(*fields, space, c, hbar, method)
 
-    return _integral(spacetime, jax.vmap(slice_density)(a, b, a_t, b_t, V))
+    return _integral(grid, jax.vmap(slice_density)(a, b, a_t, b_t, V))
 
 
-def schrodinger_equations_of_motion(psi: Complex[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients,
-                                    *, method: str = "spectral") -> Complex[Array, "..."]:
+def schrodinger_equations_of_motion(psi: ComplexField, V: Field, grid: Grid, c: Coefficients,
+                                    *, method: str = "spectral") -> Complex[Array, "*grid"]:
     """∂_tΨ from δS₃₆ = 0, eq. (36): (δH/δb - i δH/δa) / (2μħ_eff) by ``jax.grad`` of H.
 
     The canonical flow 2μħ ∂_t a = δH/δb, 2μħ ∂_t b = -δH/δa of the density (36), built by the
@@ -303,60 +305,60 @@ def schrodinger_equations_of_motion(psi: Complex[Array, "..."], V: Float[Array, 
     This is iħ_eff ∂_tΨ = -(ħ_eff²/2m_eff)∇²Ψ + VΨ (the tests compare it with that form).
 
     Arguments:
-        psi: complex field of shape ``space.shape``.
+        psi: complex field of shape ``grid.shape``.
         V: real potential, same shape.
 
-    Returns: ∂_tΨ, complex, shape ``space.shape``.
+    Returns: ∂_tΨ, complex, shape ``grid.shape``.
     """
     _check_method(method)
-    psi = _checked_field(space, psi, "psi")
-    V = _real_field(space, V, "V", jnp.real(psi).dtype)
+    psi = _checked_field(grid, psi, "psi")
+    V = _real_field(grid, V, "V", jnp.real(psi).dtype)
     c, hbar = _constants(c, V.dtype)
-    a_t, b_t = _canonical_flow(_static_density(V, space, c, hbar, method), space, jnp.real(psi), jnp.imag(psi),
+    a_t, b_t = _canonical_flow(_static_density(V, grid, c, hbar, method), grid, jnp.real(psi), jnp.imag(psi),
                                scale=2.0 * c.mu * hbar)
-    return a_t + 1j * b_t
+    return jax.lax.complex(a_t, b_t)  # a_t + i b_t, with no real-complex promotion
 
 
-def _static_density(V, space: Grid, c: Coefficients, hbar, method: str):
+def _static_density(V, grid: Grid, c: Coefficients, hbar, method: str):
     """ℒ₃₆ at ∂_t = 0 as a function of the canonical pair (a, b): the density whose lift is H."""
-    return lambda a, b: _schrodinger_density(a, b, jnp.zeros_like(a), jnp.zeros_like(a), V, space, c, hbar, method)
+    return lambda a, b: _schrodinger_density(a, b, jnp.zeros_like(a), jnp.zeros_like(a), V, grid, c, hbar, method)
 
 
-def norm(psi: Complex[Array, "..."], space: Grid) -> Float[Array, ""]:
-    """∫|Ψ|² dᴷq = ∫p (conserved by eq. (36)'s dynamics); Ψ of ``space.shape``, finite."""
-    return _integral(space, jnp.abs(_checked_field(space, psi, "psi")) ** 2)
+def norm(psi: ComplexField, grid: Grid) -> FloatScalar:
+    """∫|Ψ|² dᴷq = ∫p (conserved by eq. (36)'s dynamics); Ψ of ``grid.shape``, finite."""
+    return _integral(grid, jnp.abs(_checked_field(grid, psi, "psi")) ** 2)
 
 
-def energy(psi: Complex[Array, "..."], V: Float[Array, "..."], space: Grid, c: Coefficients) -> Float[Array, ""]:
+def energy(psi: ComplexField, V: Field, grid: Grid, c: Coefficients) -> FloatScalar:
     """⟨Ĥ⟩ = H[Ψ] / (μ ∫|Ψ|²), H of eq. (36): the energy per unit norm (same units as V)."""
-    psi = _checked_field(space, psi, "psi")
-    n = norm(psi, space)
+    psi = _checked_field(grid, psi, "psi")
+    n = norm(psi, grid)
     n = _guard(n, ~(n > 0), "psi must not vanish everywhere (the energy per unit norm needs ∫|psi|² > 0)")
-    V = _real_field(space, V, "V", n.dtype)
+    V = _real_field(grid, V, "V", n.dtype)
     c, hbar = _constants(c, n.dtype)
-    return _schrodinger_hamiltonian(jnp.real(psi), jnp.imag(psi), V, space, c, hbar, "spectral") / (c.mu * n)
+    return _schrodinger_hamiltonian(jnp.real(psi), jnp.imag(psi), V, grid, c, hbar, "spectral") / (c.mu * n)
 
 
-def hamiltonian_matrix(V: Float[Array, "..."], space: Grid, c: Coefficients) -> Float[Array, "M M"]:
+def hamiltonian_matrix(V: Field, grid: Grid, c: Coefficients) -> Float[Array, "M M"]:
     """Dense Ĥ (M = Π n_k points, row-major flattening) of eq. (36)'s dynamics, from ``jax.grad``.
 
     Column j is iħ ∂_tΨ for Ψ = e_j, i.e. δH/δa(e_j) / (2μ): real and symmetric (the spectral first
     derivative is a real antisymmetric matrix, V is diagonal). Meant for small grids (M ≲ 10³):
     ``jnp.linalg.eigh`` of it gives the levels (:func:`energy_levels`) and :func:`eigen_propagator`.
     """
-    V = _real_field(space, V, "V")
+    V = _real_field(grid, V, "V")
     c, hbar = _constants(c, V.dtype)
-    return _hamiltonian_matrix(V, space, c, hbar)
+    return _hamiltonian_matrix(V, grid, c, hbar)
 
 
 @jax.jit
-def _hamiltonian_matrix(V, space: Grid, c: Coefficients, hbar):
-    m = math.prod(space.shape)
-    zero = jnp.zeros(space.shape, V.dtype)
+def _hamiltonian_matrix(V, grid: Grid, c: Coefficients, hbar):
+    m = math.prod(grid.shape)
+    zero = jnp.zeros(grid.shape, V.dtype)
 
     def column(e):
         # δH/δa at Ψ = e_j (the builder's variation of the density (36)) / 2μ = ĤΨ.
-        dh_da = _variation(_static_density(V, space, c, hbar, "spectral"), space, (e.reshape(space.shape), zero), 0)
+        dh_da = _variation(_static_density(V, grid, c, hbar, "spectral"), grid, (e.reshape(grid.shape), zero), 0)
         return dh_da.reshape(m) / (2.0 * c.mu)
 
     # lax.map, not vmap: with a vmapped (batched) FFT here, XLA CPU (jax 0.9.2) fails to compile a
@@ -366,35 +368,37 @@ def _hamiltonian_matrix(V, space: Grid, c: Coefficients, hbar):
     return 0.5 * (cols + cols.T)  # exact symmetry (columns are symmetric to round-off already)
 
 
-def energy_levels(V: Float[Array, "..."], space: Grid, c: Coefficients, k: int | None = None) -> Float[Array, " k"]:
+def energy_levels(V: Field, grid: Grid, c: Coefficients, k: int | None = None) -> Float[Array, " k"]:
     """The lowest ``k`` eigenvalues of Ĥ (eq. (36) dynamics) on the grid, ascending (all if None).
 
     For V = ½ m_eff ω² q² these approach ħ_eff ω (n + ½) spectrally as the grid resolves the states.
     One dense ``eigh``: unbatched, small grids only.
     """
-    size = math.prod(space.shape)
+    size = math.prod(grid.shape)
     if k is not None and (isinstance(k, bool) or not _is_integer(k) or not 1 <= k <= size):
         raise ValueError(f"k must be None or an integer in [1, {size}] (the number of levels), got {k!r}")
-    e = jnp.linalg.eigvalsh(hamiltonian_matrix(V, space, c))
+    e = jnp.linalg.eigvalsh(hamiltonian_matrix(V, grid, c))
     return e if k is None else e[:int(k)]
 
 
-def eigen_propagator(V: Float[Array, "..."], space: Grid, c: Coefficients
-                     ) -> Callable[[Complex[Array, "..."], Float[Array, ""]], Complex[Array, "..."]]:
+def eigen_propagator(V: Field, grid: Grid, c: Coefficients
+                     ) -> Callable[[Complex[Array, "*grid"], FloatScalar], Complex[Array, "*grid"]]:
     """Exact-in-time evolution Ψ(t) = U e^{-iEt/ħ} Uᵀ Ψ(0) under eq. (36)'s Ĥ on the grid.
 
     One ``jnp.linalg.eigh`` of :func:`hamiltonian_matrix` at construction (small grids); the returned
     ``propagate(psi, t)`` has no time-step error, only the spatial discretization shared with
     :func:`split_step` — the reference the splitting-order tests measure against.
     """
-    energies, vecs = jnp.linalg.eigh(hamiltonian_matrix(V, space, c))
+    energies, vecs = jnp.linalg.eigh(hamiltonian_matrix(V, grid, c))
     hbar = effective_constants(c).hbar
 
     def propagate(psi, t):
-        psi = _checked_field(space, psi, "psi")
+        psi = _checked_field(grid, psi, "psi")
         t = _guard_finite(check_scalar(as_float(t, "t"), "t"), "t")
-        coeff = vecs.T @ psi.reshape(-1)
-        return (vecs @ (jnp.exp(-1j * energies * (t / hbar)) * coeff)).reshape(space.shape)
+        # The real eigenbasis, the state and the phases e^{-iEt/ħ} in their common dtype, cast
+        # explicitly (strict dtype promotion).
+        u, psi, phase = _promote(vecs, psi.reshape(-1), _cis(-energies * (t / hbar)))
+        return (u @ (phase * (u.T @ psi))).reshape(grid.shape)
 
     return propagate
 
@@ -409,10 +413,10 @@ class FockPropagator(NamedTuple):
     ∫|Ψ|² - Σ_n |⟨φ_n|Ψ⟩|², the norm outside the basis (≥ 0 up to round-off).
     """
 
-    propagate: Callable[[Complex[Array, " n"], Float[Array, ""]], Complex[Array, " n"]]
+    propagate: Callable[[Complex[Array, " n"], FloatScalar], Complex[Array, " n"]]
     energies: Float[Array, " levels"]
     states: Float[Array, "levels n"]
-    lost_norm: Callable[[Complex[Array, " n"]], Float[Array, ""]]
+    lost_norm: Callable[[Complex[Array, " n"]], FloatScalar]
 
 
 def _hermite_functions(xi, levels: int, scale):
@@ -436,12 +440,12 @@ def _hermite_functions(xi, levels: int, scale):
 
 
 @functools.partial(jax.jit, static_argnames=("levels",))
-def _fock_basis(V, space: Grid, hbar, mass, omega, center, levels: int):
+def _fock_basis(V, grid: Grid, hbar, mass, omega, center, levels: int):
     """max|Gram - I| of the basis on the grid, and eigh of H_mn = ħω(n + ½)δ_mn + ⟨φ_m|V - V_HO|φ_n⟩ as
     (energies, eigenfunctions on the grid); one compile per grid and number of levels."""
     dtype = V.dtype
-    q = space.axis(0, dtype)
-    h = jnp.asarray(space.cell_volume, dtype)
+    q = grid.axis(0, dtype)
+    h = jnp.asarray(grid.cell_volume, dtype)
     ell = jnp.sqrt(hbar / (mass * omega))
     phi = _hermite_functions((q - center[0]) / ell, levels, 1.0 / jnp.sqrt(ell))  # (levels, n)
     gram_error = jnp.max(jnp.abs((phi * h) @ phi.T - jnp.eye(levels, dtype=dtype)))
@@ -452,7 +456,7 @@ def _fock_basis(V, space: Grid, hbar, mass, omega, center, levels: int):
     return gram_error, energies, vecs.T @ phi  # eigenfunctions on the grid, (levels, n)
 
 
-def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: float, levels: int, *,
+def fock_propagator(V: Field, grid: Grid, c: Coefficients, omega: Scalar, levels: int, *,
                     center=None, truncation_tol: float | None = None) -> FockPropagator:
     """Exact-in-time evolution under eq. (36)'s Ĥ = -(ħ_eff²/2m_eff)∂²_q + V in an oscillator (Fock) basis.
 
@@ -479,11 +483,11 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
     the highest level reaches |q - q₀| ≈ ℓ√(2 levels + 1) and wavenumbers ≈ √(2 levels + 1)/ℓ, so
     both the box half-width and π/h must exceed those with a margin of a few ℓ (resp. 1/ℓ). The
     grid Gram matrix Σ_j φ_m(q_j)φ_n(q_j) h must equal the identity to √ε of the dtype (1.5e-8 in
-    float64), else ``ValueError`` naming ``levels`` and ``space``.
+    float64), else ``ValueError`` naming ``levels`` and ``grid``.
 
     Arguments:
-        V: real finite potential on the 1-D grid, shape ``space.shape``; its dtype sets the basis's.
-        space: a 1-D :class:`~nnworld_jax.grid.Grid`.
+        V: real finite potential on the 1-D grid, shape ``grid.shape``; its dtype sets the basis's.
+        grid: a 1-D :class:`~nnworld_jax.grid.Grid`.
         c: constants (D, γ, μ) > 0 giving ħ_eff, m_eff (eq. (34), :func:`effective_constants`).
         omega: the basis oscillator's angular frequency, a concrete finite scalar > 0 (any value
             gives the same limit; close to the well's curvature √(V''/m_eff) needs fewest levels).
@@ -501,20 +505,20 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
         >>> [round(float(e), 10) for e in fp.energies]
         [0.5, 1.5, 2.5, 3.5]
     """
-    if not isinstance(space, Grid):
-        raise TypeError(f"space must be a Grid, got {type(space).__name__}")
-    if space.ndim != 1:
-        raise ValueError(f"fock_propagator needs a 1-D grid (space), got a {space.ndim}-D grid")
-    n_points = space.shape[0]
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
+    if grid.ndim != 1:
+        raise ValueError(f"fock_propagator needs a 1-D grid, got a {grid.ndim}-D grid")
+    n_points = grid.shape[0]
     levels = check_count(levels, "levels")
     if levels > n_points:
-        raise ValueError(f"levels must be <= the number of grid points {n_points} (space), got {levels}")
+        raise ValueError(f"levels must be <= the number of grid points {n_points} (grid), got {levels}")
     if (isinstance(omega, bool) or is_traced(omega)) or jnp.shape(omega) != () or jnp.iscomplexobj(omega) or \
             not math.isfinite(float(omega)):
         raise ValueError(f"omega must be a concrete finite scalar, got {omega!r}")
     if not float(omega) > 0:
         raise ValueError(f"omega must be > 0, got {float(omega)}")
-    V = _real_field(space, V, "V")
+    V = _real_field(grid, V, "V")
     dtype = V.dtype
     eps = float(jnp.finfo(dtype).eps)
     if truncation_tol is None:
@@ -526,38 +530,40 @@ def fock_propagator(V: Float[Array, " n"], space: Grid, c: Coefficients, omega: 
     mass = 1.0 / (2.0 * c.gamma)
     omega_value = float(omega)
     omega = jnp.asarray(omega_value, dtype)
-    center = jnp.asarray([space.lengths[0] / 2], dtype) if center is None else as_float(center, "center", dtype)
+    center = jnp.asarray([grid.lengths[0] / 2], dtype) if center is None else as_float(center, "center", dtype)
     if center.shape != (1,):
         raise ValueError(f"center must have shape (1,), got {center.shape}; use jax.vmap to batch")
     center = _guard_finite(center, "center")
 
-    gram_error, energies, states = _fock_basis(V, space, hbar, mass, omega, center, levels)
+    gram_error, energies, states = _fock_basis(V, grid, hbar, mass, omega, center, levels)
     gram_tol = math.sqrt(eps)
     message = (f"the oscillator basis (levels={levels}, omega={omega_value:g}) is not orthonormal on the grid "
-               f"(space: {n_points} points over length {space.lengths[0]:g}) to {gram_tol:.1e}: its highest functions "
-               "reach the box edge or are not resolved by the grid; use fewer levels, a larger or finer grid (space), "
+               f"(grid: {n_points} points over length {grid.lengths[0]:g}) to {gram_tol:.1e}: its highest functions "
+               "reach the box edge or are not resolved by the grid; use fewer levels, a larger or finer grid, "
                "or an omega that fits")
     energies, states = (_guard(x, ~(gram_error <= gram_tol), message) for x in (energies, states))
-    h = jnp.asarray(space.cell_volume, dtype)
+    h = jnp.asarray(grid.cell_volume, dtype)
 
     def _coefficients(psi):
-        return (states * h) @ psi
+        w, psi = _promote(states * h, psi)  # explicit: a real basis, a complex state (strict promotion)
+        return w @ psi
 
     def lost_norm(psi):
-        psi = _checked_field(space, psi, "psi")
-        return _integral(space, jnp.abs(psi) ** 2) - jnp.sum(jnp.abs(_coefficients(psi)) ** 2)
+        psi = _checked_field(grid, psi, "psi")
+        return _integral(grid, jnp.abs(psi) ** 2) - jnp.sum(jnp.abs(_coefficients(psi)) ** 2)
 
     def propagate(psi, t):
-        psi = _checked_field(space, psi, "psi")
+        psi = _checked_field(grid, psi, "psi")
         t = _guard_finite(check_scalar(as_float(t, "t", jnp.real(psi).dtype), "t"), "t")
         coeff = _coefficients(psi)
-        total = _integral(space, jnp.abs(psi) ** 2)
+        total = _integral(grid, jnp.abs(psi) ** 2)
         lost = total - jnp.sum(jnp.abs(coeff) ** 2)
         coeff = _guard(coeff, ~(lost <= truncation_tol * total),
                        f"psi is not held by the oscillator basis (levels={levels}): more than "
                        f"{truncation_tol:.1e} of its norm lies outside it (see lost_norm); use more levels, "
                        "or a center/omega nearer the state")
-        return (jnp.exp(-1j * energies * (t / hbar)) * coeff) @ states
+        phase, coeff, basis = _promote(_cis(-energies * (t / hbar)), coeff, states)
+        return (phase * coeff) @ basis
 
     return FockPropagator(propagate, energies, states, lost_norm)
 
@@ -599,7 +605,7 @@ SCHEMES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 ORDERS = {"strang": 2, "yoshida4": 4, "yoshida6": 6, "blanes-moan4": 4, "blanes-moan6": 6}
 
 
-def _kinetic_symbol(space: Grid, c: Coefficients, dtype) -> Float[Array, "..."]:
+def _kinetic_symbol(grid: Grid, c: Coefficients, dtype) -> Float[Array, "*grid"]:
     """T̂'s Fourier symbol ε_k, derived from the density (36), never written beside it.
 
     T̂Ψ = iħ ∂_tΨ at V = 0 is the canonical flow of ℒ₃₆ (:func:`schrodinger_equations_of_motion`'s
@@ -613,24 +619,24 @@ def _kinetic_symbol(space: Grid, c: Coefficients, dtype) -> Float[Array, "..."]:
     with jax.ensure_compile_time_eval():
         cw = Coefficients(*(jnp.asarray(x).astype(work) for x in c))
         hbar = 2.0 / jnp.sqrt(cw.gamma * cw.mu / cw.D)
-        zero = jnp.zeros(space.shape, work)
-        density = _static_density(zero, space, cw, hbar, "spectral")
+        zero = jnp.zeros(grid.shape, work)
+        density = _static_density(zero, grid, cw, hbar, "spectral")
 
         def kinetic(a):  # T̂ a = -ħ ∂_t b for Ψ = a + 0i
-            return -hbar * _canonical_flow(density, space, a, zero, scale=2.0 * cw.mu * hbar, only="P")
+            return -hbar * _canonical_flow(density, grid, a, zero, scale=2.0 * cw.mu * hbar, only="P")
 
-        return _linear_symbol(kinetic, space, work).astype(dtype)
+        return _linear_symbol(kinetic, grid, work).astype(dtype)
 
 
-def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
+def _phase_stepper(V, grid, c, dt, pot_fracs, kin_fracs):
     """Ψ ↦ V(a₀) T(b₀) … V(a_s) Ψ with V(a) = e^{-i a V/ħ}, T(b) = F⁻¹ e^{-i b ε_k/ħ} F (a, b in time units)."""
-    V = _real_field(space, V, "V")
+    V = _real_field(grid, V, "V")
     real = V.dtype  # phases are built in V's precision, then applied in Ψ's (the state sets the dtype)
     c, hbar = _constants(c, real)
-    eps = _kinetic_symbol(space, c, real)
-    axes = tuple(range(space.ndim))
-    pot = [jnp.exp(-1j * (jnp.asarray(a * dt / hbar, real) * V)) for a in pot_fracs]
-    kin = [jnp.exp(-1j * (jnp.asarray(b * dt / hbar, real) * eps)) for b in kin_fracs]
+    eps = _kinetic_symbol(grid, c, real)
+    axes = tuple(range(grid.ndim))
+    pot = [_cis(-(jnp.asarray(a * dt / hbar, real) * V)) for a in pot_fracs]  # e^{-i a dt V/ħ}
+    kin = [_cis(-(jnp.asarray(b * dt / hbar, real) * eps)) for b in kin_fracs]
 
     def apply(psi):
         cast = [ph.astype(psi.dtype) for ph in pot], [ph.astype(psi.dtype) for ph in kin]
@@ -642,15 +648,15 @@ def _phase_stepper(V, space, c, dt, pot_fracs, kin_fracs):
     return apply
 
 
-def _validate_psi(space: Grid):
-    def validate(psi: Complex[Array, "..."]) -> Complex[Array, "..."]:
-        psi = _checked_field(space, psi, "psi")
+def _validate_psi(grid: Grid):
+    def validate(psi: ComplexField) -> Complex[Array, "*grid"]:
+        psi = _checked_field(grid, psi, "psi")
         return psi.astype(jnp.result_type(psi.dtype, 1j))
 
     return validate
 
 
-def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float | Float[Array, ""], *,
+def split_step(V: Field, grid: Grid, c: Coefficients, dt: Scalar, *,
                scheme: str = "blanes-moan6"):
     """Fourier split-step integrator for iħ_eff ∂_tΨ = -(ħ_eff²/2m_eff)∇²Ψ + VΨ (eq. (36) dynamics).
 
@@ -663,8 +669,8 @@ def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float |
     phase: ∫|Ψ|² is conserved to round-off. Periodic grids, K = 1, 2, 3 (any K works).
 
     Arguments:
-        V: real potential, shape ``space.shape`` (time independent).
-        space, c: grid and constants (ħ_eff, m_eff from :func:`effective_constants`).
+        V: real potential, shape ``grid.shape`` (time independent).
+        grid, c: grid and constants (ħ_eff, m_eff from :func:`effective_constants`).
         dt: time step (may be traced; negative steps run backwards).
         scheme: a key of :data:`SCHEMES`.
 
@@ -686,12 +692,12 @@ def split_step(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float |
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {tuple(SCHEMES)}, got {scheme!r}")
     dt = _guard_finite(check_scalar(as_float(dt, "dt"), "dt"), "dt")
-    apply = _phase_stepper(V, space, c, dt, *SCHEMES[scheme])
-    return from_update(lambda t, psi: apply(psi), dt, name="quantum.split_step", validate=_validate_psi(space),
+    apply = _phase_stepper(V, grid, c, dt, *SCHEMES[scheme])
+    return from_update(lambda t, psi: apply(psi), dt, name="quantum.split_step", validate=_validate_psi(grid),
                        check_step=False)
 
 
-def harmonic_potential(space: Grid, c: Coefficients, omega: float, center=None, *, dtype=None) -> Float[Array, "..."]:
+def harmonic_potential(grid: Grid, c: Coefficients, omega: Scalar, center=None, *, dtype=None) -> Float[Array, "*grid"]:
     """V = ½ m_eff ω² |q - q₀|² on the grid (q₀ the box centre by default): E_n = ħ_eff ω(n + K/2), eq. (34).
 
     ``dtype`` (default: the precision setting's float) is the dtype of the returned V.
@@ -699,20 +705,20 @@ def harmonic_potential(space: Grid, c: Coefficients, omega: float, center=None, 
     On the periodic box V jumps at the faces; states must vanish there (a box many widths
     √(ħ/(m ω)) wide).
     """
-    if not isinstance(space, Grid):
-        raise TypeError(f"space must be a Grid, got {type(space).__name__}")
-    center = jnp.asarray([length / 2 for length in space.lengths]) if center is None else as_float(center, "center")
-    if center.shape != (space.ndim,):
-        raise ValueError(f"center must have shape ({space.ndim},), got {center.shape}; use jax.vmap to batch")
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a Grid, got {type(grid).__name__}")
+    center = jnp.asarray([length / 2 for length in grid.lengths]) if center is None else as_float(center, "center")
+    if center.shape != (grid.ndim,):
+        raise ValueError(f"center must have shape ({grid.ndim},), got {center.shape}; use jax.vmap to batch")
     center = _guard_finite(center, "center")
     omega = _guard_positive(check_scalar(as_float(omega, "omega"), "omega"), "omega")
     mass = effective_constants(c).mass
-    q = space.mesh()
-    r2 = sum((q[k] - center[k]) ** 2 for k in range(space.ndim))
+    q = grid.mesh()
+    r2 = sum((q[k] - center[k]) ** 2 for k in range(grid.ndim))
     return jnp.asarray(0.5 * mass * omega**2 * r2, dtype)
 
 
-def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *, center=None):
+def harmonic_split_step(grid: Grid, c: Coefficients, omega: Scalar, dt: Scalar, *, center=None):
     """Exact propagator e^{-iĤΔt/ħ} for the harmonic oscillator V = ½ m_eff ω²|q - q₀|² (eq. (36) dynamics).
 
     The metaplectic (Mehler-kernel) factorization e^{-iĤΔt/ħ} = V(α) T(β) V(α) with
@@ -735,15 +741,15 @@ def harmonic_split_step(space: Grid, c: Coefficients, omega: float, dt: float, *
         raise ValueError(f"omega must be > 0, got {omega}")
     if not (0 < abs(omega * dt) < math.pi):
         raise ValueError(f"harmonic_split_step needs 0 < |omega*dt| < pi, got omega*dt = {omega * dt}")
-    V = harmonic_potential(space, c, omega, center)
+    V = harmonic_potential(grid, c, omega, center)
     alpha, beta = math.tan(omega * dt / 2) / omega, math.sin(omega * dt) / omega
-    apply = _phase_stepper(V, space, c, 1.0, (alpha, alpha), (beta,))
+    apply = _phase_stepper(V, grid, c, 1.0, (alpha, alpha), (beta,))
     return from_update(lambda t, psi: apply(psi), dt, name="quantum.harmonic_split_step",
-                       validate=_validate_psi(space), check_step=False)
+                       validate=_validate_psi(grid), check_step=False)
 
 
 # ------------------------------------------------------------------------- the Madelung side
-def madelung_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: float, *,
+def madelung_stepper(V: Field, grid: Grid, c: Coefficients, dt: Scalar, *,
                      method: str = "spectral") -> Stepper:
     """RK4 for the Madelung equations (32)-(33) without the learning term (eqs. (29)-(30)).
 
@@ -759,9 +765,9 @@ def madelung_stepper(V: Float[Array, "..."], space: Grid, c: Coefficients, dt: f
     ``(t, (p, F))``; ``init((p, F), t0=0.0)``.
     """
     _check_method(method)
-    V = _real_field(space, V, "V")
+    V = _real_field(grid, V, "V")
     c, _ = _constants(c, V.dtype)  # the Madelung map needs D, γ, μ > 0 as (34) does
     if is_traced(dt) or jnp.shape(dt) != () or not math.isfinite(float(dt)):
         raise ValueError(f"dt must be a concrete finite scalar > 0 (dt contains NaN or inf, has a shape or is "
                          f"traced), got {dt!r}")
-    return entropic_stepper(V, space, c, dt, learning=False, method=method)
+    return entropic_stepper(V, grid, c, dt, learning=False, method=method)

@@ -43,17 +43,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
-from jaxtyping import Array, Float
 
 from ._checks import as_float, check_scalar, is_traced
 from ._config import solver_tol
 from ._geometry import _guard
+from .types import Array, ArrayLike, Float, FloatScalar, Metric, Real, Scalar
 
 __all__ = ["static_spherical_metric", "flrw_metric", "schwarzschild_lagrangian", "flrw_dust_lagrangian",
            "schwarzschild_action", "flrw_dust_action", "friedmann_constraint", "Solution",
            "solve_schwarzschild", "solve_flrw_dust"]
-
-Metric = Callable[[Float[Array, " n"]], Float[Array, "n n"]]
 
 
 # ----------------------------------------------------------------------------- ansatz metrics
@@ -80,7 +78,7 @@ def static_spherical_metric(A: Callable, B: Callable) -> Metric:
     _callable(A, "A", "r -> A(r)")
     _callable(B, "B", "r -> B(r)")
 
-    def g(X: Float[Array, " 4"]) -> Float[Array, "4 4"]:
+    def g(X: Real[ArrayLike, " 4"]) -> Float[Array, "4 4"]:
         r, th = _point4(X)[1], X[2]
         return jnp.diag(jnp.stack([-A(r), 1.0 / B(r), r**2, (r * jnp.sin(th)) ** 2]))
 
@@ -96,7 +94,7 @@ def flrw_metric(a: Callable, N: Callable | None = None) -> Metric:
     if N is not None:
         _callable(N, "N", "t -> N(t)")
 
-    def g(X: Float[Array, " 4"]) -> Float[Array, "4 4"]:
+    def g(X: Real[ArrayLike, " 4"]) -> Float[Array, "4 4"]:
         t = _point4(X)[0]
         lapse = 1.0 if N is None else N(t)
         a2 = a(t) ** 2
@@ -132,8 +130,8 @@ def _nonfinite(*arrays):
     return jnp.stack([~jnp.all(jnp.isfinite(a)) for a in arrays])
 
 
-def schwarzschild_lagrangian(r: Float[Array, "*b"], A: Float[Array, "*b"], B: Float[Array, "*b"],
-                             dB: Float[Array, "*b"]) -> Float[Array, "*b"]:
+def schwarzschild_lagrangian(r: Real[ArrayLike, "*b"], A: Real[ArrayLike, "*b"], B: Real[ArrayLike, "*b"],
+                             dB: Real[ArrayLike, "*b"]) -> Float[Array, "*b"]:
     """Reduced Einstein-Hilbert Lagrangian of the static spherical ansatz, from action (88):
 
         L = 2√(A/B) (1 - B - r B'),   √-g R / sin θ = L + d/dr[-r²√(B/A) A'].
@@ -152,8 +150,8 @@ def _schwarzschild_lagrangian(r, A, B, dB):
     return 2.0 * jnp.sqrt(A / B) * (1.0 - B - r * dB)
 
 
-def flrw_dust_lagrangian(a: Float[Array, "*b"], adot: Float[Array, "*b"], N: Float[Array, "*b"],
-                         rho0: float, newton_G: float = 1.0) -> Float[Array, "*b"]:
+def flrw_dust_lagrangian(a: Real[ArrayLike, "*b"], adot: Real[ArrayLike, "*b"], N: Real[ArrayLike, "*b"],
+                         rho0: Scalar, newton_G: Scalar = 1.0) -> Float[Array, "*b"]:
     """Minisuperspace Lagrangian of flat FLRW + dust, action (88) per unit comoving volume:
 
         L = -3 a ȧ² / (8πG N) - N ρ₀,
@@ -183,7 +181,7 @@ def _flrw_dust_lagrangian(a, adot, N, rho0, newton_G):
 
 # ----------------------------------------------------------------------------- discrete actions
 
-def _steps(x: Float[Array, " n"], name: str) -> Array:
+def _steps(x: Real[ArrayLike, " n"], name: str) -> Array:
     if x.ndim != 1 or x.shape[0] < 3:
         raise ValueError(f"{name} must be a 1D grid of at least 3 nodes, got shape {x.shape}")
     return x[1:] - x[:-1]
@@ -208,7 +206,7 @@ def _schwarzschild_checks(A, B, r):
     return (A, B, r), flags, messages
 
 
-def schwarzschild_action(A: Float[Array, " n"], B: Float[Array, " n"], r: Float[Array, " n"]) -> Float[Array, ""]:
+def schwarzschild_action(A: Real[ArrayLike, " n"], B: Real[ArrayLike, " n"], r: Real[ArrayLike, " n"]) -> FloatScalar:
     """Discrete reduced action S_h = Σ_cells h L(r_c, Ā, B̄, ΔB/h) of the static spherical ansatz,
     L of :func:`schwarzschild_lagrangian` (action (88), prefactor Δt/(4G) dropped).
 
@@ -242,8 +240,8 @@ def _flrw_checks(a, t, rho0, newton_G, lapse=None):
     return (a, t, rho0, N, newton_G), flags, messages
 
 
-def flrw_dust_action(a: Float[Array, " n"], t: Float[Array, " n"], rho0: float, *,
-                     lapse: Float[Array, " m"] | None = None, newton_G: float = 1.0) -> Float[Array, ""]:
+def flrw_dust_action(a: Real[ArrayLike, " n"], t: Real[ArrayLike, " n"], rho0: Scalar, *,
+                     lapse: Real[ArrayLike, " m"] | None = None, newton_G: Scalar = 1.0) -> FloatScalar:
     """Discrete minisuperspace action S_h = Σ_cells h L(ā, Δa/h, N_c) of flat FLRW + dust,
     L of :func:`flrw_dust_lagrangian` (action (88) per unit comoving volume).
 
@@ -259,8 +257,8 @@ def _flrw_dust_action(a, t, rho0, N, newton_G):
     return jnp.sum(h * _flrw_dust_lagrangian(0.5 * (a[1:] + a[:-1]), (a[1:] - a[:-1]) / h, N, rho0, newton_G))
 
 
-def friedmann_constraint(a: Float[Array, " n"], t: Float[Array, " n"], rho0: float,
-                         newton_G: float = 1.0) -> Float[Array, " m"]:
+def friedmann_constraint(a: Real[ArrayLike, " n"], t: Real[ArrayLike, " n"], rho0: Scalar,
+                         newton_G: Scalar = 1.0) -> Float[Array, " m"]:
     """Lapse variation (∂S_h/∂N_c)/h at N = 1, per cell: 3ā(Δa/h)²/(8πG) - ρ₀, the discrete
     Friedmann constraint H² = 8πGρ/3 of action (88) (zero on the dust solution). Domains as
     :func:`flrw_dust_action`."""
@@ -276,7 +274,7 @@ class Solution(NamedTuple):
     """Stationary point of a discrete reduced action: node values with the boundary data."""
 
     fields: tuple          # (A, B) or (a,)
-    residual: Float[Array, ""]  # max |EL residual| at the solution
+    residual: FloatScalar  # max |EL residual| at the solution
     steps: Array           # Newton iterations
 
 
@@ -310,7 +308,7 @@ def _solver_options(rtol, atol, max_steps, dtype, default):
     return out[0], out[1], int(max_steps)
 
 
-def solve_schwarzschild(r: Float[Array, " n"], A_ends: Float[Array, " 2"], B_ends: Float[Array, " 2"], *,
+def solve_schwarzschild(r: Real[ArrayLike, " n"], A_ends: Real[ArrayLike, " 2"], B_ends: Real[ArrayLike, " 2"], *,
                         rtol: float | None = None, atol: float | None = None, max_steps: int = 50) -> Solution:
     """Stationary point of :func:`schwarzschild_action` with fixed A, B at r[0] and r[-1].
 
@@ -358,8 +356,8 @@ def _solve_schwarzschild(r, A_ends, B_ends, rtol, atol, max_steps):
     return Solution(full(y), res, steps), failed
 
 
-def solve_flrw_dust(t: Float[Array, " n"], a_ends: Float[Array, " 2"], *, rho0: float = 1.0,
-                    newton_G: float = 1.0, rtol: float | None = None, atol: float | None = None,
+def solve_flrw_dust(t: Real[ArrayLike, " n"], a_ends: Real[ArrayLike, " 2"], *, rho0: Scalar = 1.0,
+                    newton_G: Scalar = 1.0, rtol: float | None = None, atol: float | None = None,
                     max_steps: int = 50) -> Solution:
     """Stationary point of :func:`flrw_dust_action` (N = 1) with fixed a(t[0]), a(t[-1]).
 

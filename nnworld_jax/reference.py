@@ -24,10 +24,10 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import PRNGKeyArray
 
 from ._checks import check, check_count, float_array, float_dtype_arg, scalar_param
 from .network import Network
+from .types import Key
 
 __all__ = ["linear_network", "diagonal_network", "random_network", "LINEAR_W", "LINEAR_B", "LINEAR_M",
            "LINEAR_MEAN_STATE", "LINEAR_H_STAR", "LINEAR_LOG_Z", "LINEAR_LOG_Z7", "SPECTRUM", "SPECTRUM_BETA",
@@ -69,7 +69,7 @@ def diagonal_network(spectrum, m=0.0, dtype=None) -> Network:
                    activation="linear", m=m)
 
 
-def random_network(n: int, *, key: PRNGKeyArray, gain: float = 0.6, bias: float = 0.3,
+def random_network(n: int, *, key: Key, gain: float = 0.6, bias: float = 0.3,
                    activation="tanh", m=0.0, dtype=None) -> Network:
     """A random network for eqs. (1)-(3): w ~ gain/√N · normal (so ‖w‖₂ ≈ 2·gain), b ~ bias · normal.
 

@@ -37,12 +37,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int
 
 from ._checks import as_float, check, check_count, check_finite, float_array, is_traced, scalar_param
 from ._config import dtype_tol
 from ._netcore import _chain_edges, _check_sparse_network, _resolve_activation, _slope
 from ._sparse_ops import _col_values, _gather_apply, _prepare, _row_values
+from .types import Array, Float, FloatScalar, Int, State
 
 __all__ = [
     "SparseWeights", "sparse_weights", "from_dense", "to_dense", "to_bcoo", "permutation_weights",
@@ -296,7 +296,7 @@ def chain_network_weights(n_boundary: int, chains: Sequence[tuple[int, int, int]
 # Products
 
 
-def weights_matvec(w: SparseWeights, x: Float[Array, " N"]) -> Float[Array, " N"]:
+def weights_matvec(w: SparseWeights, x: State) -> State:
     """w x, the weighted input of eqs. (1)-(2): (w x)_i = Σ_j w_ij x_j, O(nnz), gathers only.
 
     Example:
@@ -309,7 +309,7 @@ def weights_matvec(w: SparseWeights, x: Float[Array, " N"]) -> Float[Array, " N"
     return _gather_apply(_row_values(w), w.row_cols, x)
 
 
-def weights_rmatvec(w: SparseWeights, v: Float[Array, " N"]) -> Float[Array, " N"]:
+def weights_rmatvec(w: SparseWeights, v: State) -> State:
     """wᵀ v (for Jᵀ of eq. (9)): (wᵀ v)_j = Σ_i w_ij v_i, O(nnz), gathers only."""
     w = _check_weights(w)
     v = float_array(v, "v", w.dtype, shape=(w.n,))
@@ -333,8 +333,8 @@ class SparseNetwork(eqx.Module):
     """
 
     weights: SparseWeights
-    b: Float[Array, " N"]
-    m: Float[Array, ""]
+    b: State
+    m: FloatScalar
     activation: Callable = eqx.field(static=True)
 
     def __init__(self, weights: SparseWeights, b, activation: str | Callable = "tanh", m=0.0):
@@ -353,13 +353,13 @@ class SparseNetwork(eqx.Module):
         return self.weights.n
 
 
-def sparse_preactivation(net: SparseNetwork, x: Float[Array, " N"]) -> Float[Array, " N"]:
+def sparse_preactivation(net: SparseNetwork, x: State) -> State:
     """y = w x + b, the argument of the activation in eqs. (1)-(2), with sparse w; x (N,), finite."""
     net = _check_sparse_network(net)
     return weights_matvec(net.weights, x) + net.b
 
 
-def sparse_step(net: SparseNetwork, x: Float[Array, " N"]) -> Float[Array, " N"]:
+def sparse_step(net: SparseNetwork, x: State) -> State:
     """One synchronous update of all neurons, eqs. (1)-(2): x(t+1) = f(w x(t) + b)."""
     return net.activation(sparse_preactivation(net, x))
 
@@ -403,7 +403,7 @@ def _iterate(fn, x0, tol, max_steps):
         rate = (dx_new / dx) ** (1 / (skip + 1).astype(dx.dtype))  # per step, since the last test
         usable = (rate > 0) & (rate < 1) & (dx_new > tol)
         steps = jnp.log(tol / jnp.where(usable, dx_new, 1)) / jnp.log(jnp.where(usable, rate, 0.5))
-        skip = jnp.clip(jnp.ceil(steps) - 1, 0, jnp.maximum(k, 8))  # the last of them is tested
+        skip = jnp.clip(jnp.ceil(steps) - 1, 0, jnp.maximum(k, 8).astype(steps.dtype))  # the last of them is tested
         return x_new, dx_new, k, jnp.where(usable, skip, 0).astype(jnp.int32)
 
     inf = jnp.asarray(jnp.inf, dtype=x0.dtype)
@@ -450,7 +450,7 @@ def _fixed_point_bwd(activation, max_steps, rtol, res, g):
 _fixed_point.defvjp(_fixed_point_fwd, _fixed_point_bwd)
 
 
-def sparse_mean_state(net: SparseNetwork, *, max_steps: int = 2000, rtol: float | None = None) -> Float[Array, " N"]:
+def sparse_mean_state(net: SparseNetwork, *, max_steps: int = 2000, rtol: float | None = None) -> State:
     """The mean state of a sparse network: the fixed point x̄ = f(w x̄ + b) of eqs. (1)-(2).
 
     Found by iterating the dynamics (1)-(2) from x = 0 until max|Δx| ≤ rtol (1 + max|x|) (default
@@ -483,7 +483,7 @@ def _vector(net: SparseNetwork, v, name: str):
     return float_array(v, name, net.weights.dtype, shape=(net.n,))
 
 
-def jacobian_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Array, " N"]) -> Float[Array, " N"]:
+def jacobian_matvec(net: SparseNetwork, x: State, v: State) -> State:
     """J v with J = I - diag(f'(w x + b)) w, eq. (9), at the state x; O(nnz), no matrix."""
     net = _check_sparse_network(net)
     x, v = _vector(net, x, "x"), _vector(net, v, "v")
@@ -491,7 +491,7 @@ def jacobian_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Array, "
     return v - d * weights_matvec(net.weights, v)
 
 
-def jacobian_rmatvec(net: SparseNetwork, x: Float[Array, " N"], u: Float[Array, " N"]) -> Float[Array, " N"]:
+def jacobian_rmatvec(net: SparseNetwork, x: State, u: State) -> State:
     """Jᵀ u = u - wᵀ (diag(f'(w x + b)) u), the transpose of eq. (9) at the state x; O(nnz)."""
     net = _check_sparse_network(net)
     x, u = _vector(net, x, "x"), _vector(net, u, "u")
@@ -499,7 +499,7 @@ def jacobian_rmatvec(net: SparseNetwork, x: Float[Array, " N"], u: Float[Array, 
     return u - weights_rmatvec(net.weights, d * u)
 
 
-def gauss_newton_matvec(net: SparseNetwork, x: Float[Array, " N"], v: Float[Array, " N"]) -> Float[Array, " N"]:
+def gauss_newton_matvec(net: SparseNetwork, x: State, v: State) -> State:
     """G v = Jᵀ (J v), the Gauss-Newton operator of eqs. (8)-(9) applied matrix-free at the state x.
 
     Equals ``partition.gauss_newton_operator(Network(to_dense(w), b), x) @ v``; O(nnz) time and
@@ -766,7 +766,7 @@ def _structured_logdet(chains: _Chains, values, d, beta, shift):
         q = _moebius_pivots(a, jnp.concatenate([b[1:], jnp.zeros((1,), dtype)]) ** 2, reverse=True)
         ratio = -jnp.concatenate([b[1:], jnp.zeros((1,), dtype)]) / jnp.where(p > 0, p, 1)
         ncyc = chains.cycle_ends.shape[0]
-        inner = (chains.cycle_id < ncyc) & (jnp.arange(o.shape[0]) != last[jnp.minimum(chains.cycle_id, ncyc - 1)])
+        inner = (chains.cycle_id < ncyc) & (jnp.arange(o.shape[0], dtype=last.dtype) != last[jnp.minimum(chains.cycle_id, ncyc - 1)])
         log_r = _per_cycle(jnp.where(inner, jnp.log(jnp.abs(jnp.where(ratio != 0, ratio, 1))), 0), chains.cycle_id, ncyc)
         neg = _per_cycle(jnp.where(inner & (ratio < 0), 1, 0), chains.cycle_id, ncyc)
         zero = _per_cycle(jnp.where(inner & (ratio == 0), 1, 0), chains.cycle_id, ncyc)
@@ -783,7 +783,7 @@ def _structured_logdet(chains: _Chains, values, d, beta, shift):
 _NOT_SPD = "(1 - beta m) I + beta G is not positive definite (eq. (7) needs 1 + beta (lambda_i - m) > 0)"
 
 
-def structured_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None) -> Float[Array, ""]:
+def structured_logdet(net: SparseNetwork, beta, x: State | None = None) -> FloatScalar:
     """Exact log det((1 - βm) I + βG), G = JᵀJ of eqs. (8)-(9): the Σ_i log(1 + βν_i) of eq. (45),
     for networks whose A has a paths/cycles graph (:func:`has_structured_logdet`).
 
@@ -814,7 +814,7 @@ def structured_logdet(net: SparseNetwork, beta, x: Float[Array, " N"] | None = N
     return check(value, ~jnp.isfinite(value), _NOT_SPD)
 
 
-def structured_free_energy(net: SparseNetwork, beta, x: Float[Array, " N"] | None = None) -> Float[Array, ""]:
+def structured_free_energy(net: SparseNetwork, beta, x: State | None = None) -> FloatScalar:
     """Free energy, eq. (45), F = (1/2β) log det((1 - βm)I + βG) - (N/2β) log 2π, exactly, for the
     networks of :func:`structured_logdet` (same arguments); a scalar in the weights' dtype."""
     net = _check_sparse_network(net)
@@ -824,7 +824,7 @@ def structured_free_energy(net: SparseNetwork, beta, x: Float[Array, " N"] | Non
     return (logdet - net.n * jnp.log(jnp.asarray(2 * jnp.pi, dtype))) / (2 * beta)
 
 
-def circulant_logdet(column: Float[Array, " N"]) -> Float[Array, ""]:
+def circulant_logdet(column: State) -> FloatScalar:
     """log det C of a symmetric positive-definite circulant C (first column ``column``, c_k = c_{N-k}),
     by FFT: its eigenvalues are the DFT of the column, eq. (60)'s cycle spectrum. For a uniform
     cycle of weight c and slope a, A = (1 - βm)I + βJᵀJ has column (s + β(1 + a²c²), -βac, 0, …, -βac).

@@ -44,13 +44,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
 
 from ._checks import (
     all_concrete,
@@ -62,17 +61,17 @@ from ._checks import (
     host_value,
     is_traced,
 )
+from ._fields import _cis, _complex_dtype
+from .types import Array, FloatScalar, PyTree
 
 __all__ = ["State", "Stepper", "solve", "from_update", "ode_stepper", "RK4", "SOLVERS", "etdrk4",
            "etdrk4_coefficients", "shift_rk4", "shift_rk4_taps", "guard_state"]
-
-PyTree = Any
 
 
 class State(NamedTuple):
     """The state of every stepper: time ``t`` (0-d, the real floating dtype of ``y``) and solution ``y``."""
 
-    t: Float[Array, ""]
+    t: FloatScalar
     y: PyTree
 
 
@@ -176,7 +175,9 @@ def _real_dtype(y):
     leaves = jax.tree.leaves(y)
     if not leaves:
         raise ValueError("y0 must hold at least one array")
-    return jnp.finfo(jnp.result_type(*leaves)).dtype
+    # A dtype query, no arithmetic: the standard lattice (integer and float leaves) even under strict promotion.
+    with jax.numpy_dtype_promotion("standard"):
+        return jnp.finfo(jnp.result_type(*leaves)).dtype
 
 
 def _default_validate(y0):
@@ -359,8 +360,9 @@ def etdrk4_coefficients(symbol, dt, n_contour: int = 32) -> tuple[Array, ...]:
     dt = jnp.asarray(dt, wide)
     z = dt * jnp.asarray(symbol, wide)
 
-    def add(j, acc):
-        r = z + jnp.exp(1j * jnp.pi * (j + 0.5) / n_contour)
+    def add(j, acc):  # r = z + e^{iπ(j + ½)/n}, cast explicitly (strict dtype promotion)
+        e = _cis(jnp.pi * (j.astype(wide) + 0.5) / n_contour)
+        r = z.astype(e.dtype) + e
         return tuple(a + jnp.real(t) for a, t in zip(acc, _contour_terms(r, jnp.exp)))
 
     acc = jax.lax.fori_loop(0, n_contour, add, tuple(jnp.zeros_like(z) for _ in range(4)))
@@ -414,7 +416,8 @@ def etdrk4(symbol, nonlinear: Callable[[Array], Array], dt, *, shape: tuple[int,
 
     def update(t, u):
         real = u.dtype
-        E, E2, Q, f1, f2, f3 = (c.astype(real) for c in coeffs)
+        # Real coefficients in u's precision, then complex: they multiply spectra (strict dtype promotion).
+        E, E2, Q, f1, f2, f3 = (c.astype(real).astype(_complex_dtype(real)) for c in coeffs)
 
         def to_real(fh):
             return jnp.fft.irfftn(fh, s=shape, axes=axes).astype(real)

@@ -22,6 +22,7 @@ Conventions (``docs/conventions.md`` §5):
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -30,7 +31,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
-from jaxtyping import Array, Float
 
 from ._checks import as_float, check, is_traced, under_vmap
 from ._config import dtype_tol
@@ -39,6 +39,7 @@ from ._fields import (_check_method, _derivative, _finite_scalar, _guard, _guard
 from .grid import Grid
 from .hidden import poisson_shift_exact
 from .stepping import shift_rk4, solve
+from .types import Array, ArrayLike, Float, FloatScalar, Real
 
 __all__ = [
     "ensemble_exact", "ensemble_simulate", "dalembert", "dalembert_correction",
@@ -85,7 +86,7 @@ def _concrete_positive(x, name: str) -> float:
     return v
 
 
-def ensemble_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, "2 N"]:
+def ensemble_exact(x0: Real[ArrayLike, " N"], alpha, tau) -> Float[Array, "2 N"]:
     """(x⁻(τ), x⁺(τ)) of eqs. (66)-(72), exactly, by FFT on the single N-cycle.
 
     x⁻ solves dx/dτ = α(π - I)x (multiplier exp(ατ(e^{-ik} - 1))), x⁺ solves dx/dτ = α(πᵀ - I)x
@@ -98,7 +99,7 @@ def ensemble_exact(x0: Float[Array, " N"], alpha, tau) -> Float[Array, "2 N"]:
     return jnp.stack([xm, xp])
 
 
-def ensemble_simulate(x0: Float[Array, " N"], alpha, dt, steps: int) -> Float[Array, "2 N"]:
+def ensemble_simulate(x0: Real[ArrayLike, " N"], alpha, dt, steps: int) -> Float[Array, "2 N"]:
     """(x⁻, x⁺) at τ = steps·dt by RK4 on the neuron level (``jnp.roll``, no N×N matrix).
 
     The independent route to :func:`ensemble_exact` (eqs. (66)-(72)); error O((α dt)⁴). Both rows
@@ -115,7 +116,7 @@ def ensemble_simulate(x0: Float[Array, " N"], alpha, dt, steps: int) -> Float[Ar
     return solve(shift_rk4(power, alpha, dt, name="strings.ensemble_simulate", rate_name="alpha"), jnp.stack([x0, x0]), n_steps=steps).y
 
 
-def dalembert(profile, sigma: Float[Array, " N"], tau) -> Float[Array, " N"]:
+def dalembert(profile, sigma: Real[ArrayLike, " N"], tau) -> Float[Array, " N"]:
     """d'Alembert's solution of the wave equation (73) with zero initial velocity:
     x̄(τ, σ) = ½[f(σ - τ) + f(σ + τ)], f = ``profile`` (a callable of σ)."""
     profile = _callable(profile, "profile")
@@ -124,7 +125,7 @@ def dalembert(profile, sigma: Float[Array, " N"], tau) -> Float[Array, " N"]:
     return 0.5 * (profile(sigma - tau) + profile(sigma + tau))
 
 
-def dalembert_correction(profile_dd, sigma: Float[Array, " N"], tau, alpha) -> Float[Array, " N"]:
+def dalembert_correction(profile_dd, sigma: Real[ArrayLike, " N"], tau, alpha) -> Float[Array, " N"]:
     """First finite-α correction to d'Alembert, from the conventions §5 continuum limit of (61):
     x̄ - ½[f(σ-τ) + f(σ+τ)] = (τ/4α)[f''(σ-τ) + f''(σ+τ)] + O(α⁻²). ``profile_dd`` is f''."""
     profile_dd = _callable(profile_dd, "profile_dd")
@@ -171,7 +172,7 @@ def _check_sheet(grid: Grid, y, drift, method: str = "spectral", *, flag: bool =
     return (y, drift, y_flag) if flag else (y, drift)
 
 
-def worldsheet_derivatives(y: Float[Array, "D1 Nt Ns"], grid: Grid, drift=None, *,
+def worldsheet_derivatives(y: Real[ArrayLike, "D1 Nt Ns"], grid: Grid, *, drift=None,
                            method: str = "spectral") -> Float[Array, "2 D1 Nt Ns"]:
     """(∂_τX^μ, ∂_σX^μ) of X = drift·τ + Y on the periodic world sheet, eqs. (74)-(76); shape (2, D+1, Nτ, Nσ)."""
     y, drift = _check_sheet(grid, y, drift, method)
@@ -398,7 +399,7 @@ def _induced(dx, eta):
     return jnp.sum(dx[:, None] * eta_dx[None, :], axis=2)
 
 
-def polyakov_density(dx: Float[Array, "2 D1 Nt Ns"], h, eta, tension) -> Float[Array, "Nt Ns"]:
+def polyakov_density(dx: Real[ArrayLike, "2 D1 Nt Ns"], h, eta, tension) -> Float[Array, "Nt Ns"]:
     """Polyakov Lagrangian density, eq. (76) with the reference index fix:
     ℒ_P = -(T/2) √|h| h^{ab} ∂_aX^μ ∂_bX^ν η_μν at every lattice site.
 
@@ -431,8 +432,8 @@ def _static_diagonal(x) -> bool:
     return not np.any(a[~np.eye(a.shape[0], dtype=bool)] != 0)
 
 
-def polyakov_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=None, eta=None,
-                    tension=1.0, method: str = "spectral") -> Float[Array, ""]:
+def polyakov_action(y: Real[ArrayLike, "D1 Nt Ns"], grid: Grid, *, drift=None, h=None, eta=None,
+                    tension=1.0, method: str = "spectral") -> FloatScalar:
     """Discretized Polyakov action (76): S_P = Σ_sites ℒ_P · h_τ h_σ on the periodic world sheet.
 
     Arguments: Y (D+1, Nτ, Nσ) with X = drift·τ + Y; ``h`` the world-sheet metric (default conformal
@@ -505,7 +506,7 @@ def _polyakov_core(y, drift, inv, sqrt_h, eta, tension, grid, method, eta_diag: 
                            eta_diag, h_diag))
 
 
-def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=None, eta=None, tension=1.0,
+def polyakov_eom(y: Real[ArrayLike, "D1 Nt Ns"], grid: Grid, *, drift=None, h=None, eta=None, tension=1.0,
                  method: str = "spectral") -> Float[Array, "D1 Nt Ns"]:
     """δS_P/δX^μ, eq. (74), as ``jax.grad`` of :func:`polyakov_action` divided by the cell volume.
 
@@ -533,7 +534,7 @@ def polyakov_eom(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, h=None,
                                     not under_vmap(y, drift, inv, sqrt_h, eta, tension))
 
 
-def nambu_goto_density(dx: Float[Array, "2 D1 Nt Ns"], eta, tension, *,
+def nambu_goto_density(dx: Real[ArrayLike, "2 D1 Nt Ns"], eta, tension, *,
                        euclidean: bool = False) -> Float[Array, "Nt Ns"]:
     """Nambu-Goto density: -T √(-det γ) (Lorentzian), or T √(det γ) (Euclidean area density),
     γ_ab = ∂_aX·∂_bX. Equal to the Polyakov density (76) on shell in conformal gauge (75)."""
@@ -545,8 +546,8 @@ def nambu_goto_density(dx: Float[Array, "2 D1 Nt Ns"], eta, tension, *,
     return tension * jnp.sqrt(jnp.abs(det)) * (1.0 if euclidean else -1.0)
 
 
-def nambu_goto_action(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, eta=None, tension=1.0,
-                      euclidean: bool = False, method: str = "spectral") -> Float[Array, ""]:
+def nambu_goto_action(y: Real[ArrayLike, "D1 Nt Ns"], grid: Grid, *, drift=None, eta=None, tension=1.0,
+                      euclidean: bool = False, method: str = "spectral") -> FloatScalar:
     """Discretized Nambu-Goto action S_NG = -T ∫ √(-det γ) dτ dσ (``euclidean``: T × area), beside (76)."""
     y, drift = _check_sheet(grid, y, drift, method)
     tension = _positive_scalar(tension, "tension", y.dtype)
@@ -560,7 +561,7 @@ def _nambu_goto_core(y, drift, eta, tension, grid, method, euclidean):
     return jnp.sum(nambu_goto_density(dx, eta, tension, euclidean=euclidean)) * grid.cell_volume
 
 
-def virasoro_residuals(y: Float[Array, "D1 Nt Ns"], grid: Grid, *, drift=None, eta=None,
+def virasoro_residuals(y: Real[ArrayLike, "D1 Nt Ns"], grid: Grid, *, drift=None, eta=None,
                        method: str = "spectral") -> Float[Array, "2 Nt Ns"]:
     """Virasoro constraints, eq. (75) (= (65)): (T_++, T_--) = (∂_+X·∂_+X, ∂_-X·∂_-X),
     ∂_± = ½(∂_τ ± ∂_σ), target metric η. Zero on a physical string in conformal gauge."""
@@ -624,14 +625,14 @@ def catenoid_parameter(radius: float, separation: float) -> float:
     return separation / (2 * 0.5 * (lo + hi))
 
 
-def catenoid_profile(z: Float[Array, " n"], a) -> Float[Array, " n"]:
+def catenoid_profile(z: Real[ArrayLike, " n"], a) -> Float[Array, " n"]:
     """r(z) = a cosh(z/a), the catenoid: the minimal Euclidean world sheet of revolution, eq. (76); a > 0."""
     z = _guard_finite(as_float(z, "z"), "z")
     a = _positive_scalar(a, "a", z.dtype)
     return a * jnp.cosh(z / a)
 
 
-def ring_surface_area(r: Float[Array, " n1"], separation) -> Float[Array, ""]:
+def ring_surface_area(r: Real[ArrayLike, " n1"], separation) -> FloatScalar:
     """Euclidean Nambu-Goto area (eq. (76) on shell) of the surface of revolution through the nodes (z_j, r_j), z_j = -L/2 + jL/n, j = 0..n:
     the exact sum of conical-frustum areas π(r_j + r_{j+1}) √(Δz² + Δr²) (Euclidean Nambu-Goto
     with T = 1 on a piecewise-linear profile; discretization error O(Δz²))."""
@@ -668,6 +669,13 @@ def minimize_ring_surface(radius: float, separation: float, n: int = 64, *, max_
     radius, separation = _concrete_positive(radius, "radius"), _concrete_positive(separation, "separation")
     if isinstance(collapse_tol, bool) or not (isinstance(collapse_tol, (int, float)) and 0 < collapse_tol < 1):
         raise ValueError(f"collapse_tol must be a number in (0, 1) (a fraction of R), got {collapse_tol!r}")
+    z, r, area, neck, steps = _minimize_ring(n, radius, separation, max_steps)
+    return RingSurface(z, r, area, 2 * math.pi * radius**2, neck, bool(neck < collapse_tol * radius), int(steps))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _minimize_ring(n: int, radius: float, separation: float, max_steps: int):
+    # minimize_ring_surface's computation as one program (its inputs are Python numbers, checked).
     dtype = jnp.zeros(()).dtype
     big_r = jnp.asarray(radius, dtype)
 
@@ -682,6 +690,4 @@ def minimize_ring_surface(radius: float, separation: float, n: int = 64, *, max_
     sol = optx.minimise(area, optx.BFGS(rtol=tol, atol=tol), rho0, max_steps=max_steps, throw=False)
     r = full(sol.value)
     z = jnp.linspace(-separation / 2, separation / 2, n + 1, dtype=dtype)
-    neck = jnp.min(r)
-    return RingSurface(z, r, area(sol.value, None), 2 * math.pi * radius**2, neck,
-                       bool(neck < collapse_tol * radius), int(sol.stats["num_steps"]))
+    return z, r, area(sol.value, None), jnp.min(r), sol.stats["num_steps"]

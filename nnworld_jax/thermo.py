@@ -21,13 +21,13 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
 from ._checks import check, float_array, float_dtype, scalar_param
-from ._gaussian import Method, _check_method, _jacobian, _log_partition_from_jacobian
+from ._gaussian import Method, _check_method, _jacobian, _jacobian_of, _log_partition_from_jacobian
 from ._netcore import _check_network, _state
 from .network import Network, bulk_loss
-from .partition import gauss_newton_operator, mean_state
+from .partition import mean_state
+from .types import Array, FloatScalar, State
 
 
 __all__ = ["Thermodynamics", "thermodynamics", "average_loss", "entropy", "complexity", "heat_capacity",
@@ -87,33 +87,35 @@ def thermodynamics(net: Network, beta, *, method: Method = "paper", x=None) -> T
     return Thermodynamics(f, u, s, s0, s - s0, -beta**2 * du_dbeta)
 
 
-def average_loss(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:
+def average_loss(net: Network, beta, *, method: Method = "paper", x=None) -> FloatScalar:
     """Average loss U = ⟨H⟩ = ∂(βF)/∂β, eq. (10); see :func:`thermodynamics`."""
     return thermodynamics(net, beta, method=method, x=x).average_loss
 
 
-def entropy(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:
+def entropy(net: Network, beta, *, method: Method = "paper", x=None) -> FloatScalar:
     """Total entropy of the states S_x = β²∂F/∂β = β(U - F), eq. (13); see :func:`thermodynamics`."""
     return thermodynamics(net, beta, method=method, x=x).entropy
 
 
-def complexity(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:
+def complexity(net: Network, beta, *, method: Method = "paper", x=None) -> FloatScalar:
     """Complexity C = S_x - S_0(β), eq. (14), with S_0 as defined in the module docstring."""
     return thermodynamics(net, beta, method=method, x=x).complexity
 
 
-def heat_capacity(net: Network, beta, *, method: Method = "paper", x=None) -> Float[Array, ""]:
+def heat_capacity(net: Network, beta, *, method: Method = "paper", x=None) -> FloatScalar:
     """Heat capacity dU/dT = -β² ∂U/∂β (nats) of the loss U of eq. (10), from the second β-derivative of βF."""
     return thermodynamics(net, beta, method=method, x=x).heat_capacity
 
 
-def operator_spectrum(net: Network, x=None) -> Float[Array, " N"]:
+def operator_spectrum(net: Network, x=None) -> State:
     """Eigenvalues λ of G, eq. (8), ascending (for eq. (45); not used on the Cholesky hot path)."""
+    net = _check_network(net)  # once: _jacobian_of takes checked values
     x = mean_state(net) if x is None else _state(net, x)
-    return jnp.linalg.eigvalsh(gauss_newton_operator(net, x))
+    jac = _jacobian_of(net, x)
+    return jnp.linalg.eigvalsh(jac.T @ jac)  # G of gauss_newton_operator
 
 
-def free_energy_eigen(lam: Float[Array, " N"], beta, m=0.0) -> Float[Array, ""]:
+def free_energy_eigen(lam: State, beta, m=0.0) -> FloatScalar:
     """Free energy in eigenvalue form, eq. (45): F = (1/2β) Σ_i log(1 + β(λ_i - m)) - (N/2β) log 2π.
 
     Arguments: ``lam`` (N,) eigenvalues of G; ``beta`` > 0 a scalar; ``m`` the bulk mass, a scalar.
@@ -127,7 +129,7 @@ def free_energy_eigen(lam: Float[Array, " N"], beta, m=0.0) -> Float[Array, ""]:
     return (jnp.sum(jnp.log(arg)) - n * jnp.log(2 * jnp.pi)) / (2 * beta)
 
 
-def virial_average_loss(lam: Float[Array, " N"], beta, m=0.0) -> Float[Array, ""]:
+def virial_average_loss(lam: State, beta, m=0.0) -> FloatScalar:
     """The virial form of the average loss, eq. (46): U = Σ_i (λ_i - m) ∂F/∂λ_i.
 
     The paper prints m = 0 (U = Σ λ_i ∂F/∂λ_i); F depends on λ only through ν = λ - m, so the

@@ -35,7 +35,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
-from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_float, check, check_count, check_finite, check_positive, check_scalar
 from ._free_energy import _thermo_from_logdet
@@ -43,9 +42,12 @@ from ._gaussian import Method, _check_method
 from .lanczos import rademacher_probes, slq_logdet
 from .learning import Layer, model_layers
 from .thermo import Thermodynamics
+from .types import Array, ArrayLike, FloatScalar, Key, Real
 
 __all__ = ["feedforward_mean_state", "feedforward_logdet", "feedforward_thermodynamics", "metrics",
            "free_energy_term", "free_energy_gradient", "feedforward_free_energy_slq", "SLQFreeEnergy"]
+
+_Batch = Real[ArrayLike, "B n_in"] | Real[ArrayLike, " n_in"]  # B examples of the model's inputs, or one
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ def _block_logdet(couplings, sizes, a0, a1):
     return total
 
 
-def feedforward_mean_state(model, inputs: Float[Array, " n_in"], *, checks: bool = True) -> list[Array]:
+def feedforward_mean_state(model, inputs: Real[ArrayLike, " n_in"], *, checks: bool = True) -> list[Array]:
     """The mean state x* of the free neurons, inputs clamped: the forward pass (no Newton solve).
 
     With the input neurons x_0 clamped to ``inputs`` and m = 0, x_k = f_k(W_k x_{k-1} + b_k) makes
@@ -181,7 +183,7 @@ def feedforward_mean_state(model, inputs: Float[Array, " n_in"], *, checks: bool
     return _forward(layers, x0)[0]
 
 
-def feedforward_logdet(model, inputs: Float[Array, " n_in"], a0, a1, *, checks: bool = True) -> Float[Array, ""]:
+def feedforward_logdet(model, inputs: Real[ArrayLike, " n_in"], a0, a1, *, checks: bool = True) -> FloatScalar:
     """log det(a₀I + a₁G) of the free neurons, inputs clamped, by the layered block structure (eqs. (7)-(9)).
 
     G = J_fᵀJ_f (8) at the forward pass (:func:`feedforward_mean_state`), J_f the free rows and
@@ -207,7 +209,7 @@ def _logdet_of(layers, x0, a0, a1):
     return _block_logdet(couplings, sizes, a0, a1)
 
 
-def feedforward_thermodynamics(model, beta, inputs: Float[Array, " n_in"], *, method: Method = "paper",
+def feedforward_thermodynamics(model, beta, inputs: Real[ArrayLike, " n_in"], *, method: Method = "paper",
                                checks: bool = True) -> Thermodynamics:
     """F (6), U (10), S_x (13), S_0, C (12)-(14) and heat capacity of one example, inputs clamped (fast path).
 
@@ -263,7 +265,7 @@ def _batch_thermo(model, beta, inputs, method, checks):
     return jax.vmap(lambda x0: _thermo(layers, beta, x0, method))(x)
 
 
-def metrics(model, beta, inputs: Float[Array, "B n_in"], *, method: Method = "paper",
+def metrics(model, beta, inputs: _Batch, *, method: Method = "paper",
             checks: bool = True) -> dict[str, Array]:
     """Data-conditioned thermodynamics of a model on a batch, averaged: a dict of scalars for logging.
 
@@ -293,8 +295,8 @@ def metrics(model, beta, inputs: Float[Array, "B n_in"], *, method: Method = "pa
     return {k: jnp.mean(v) for k, v in per._asdict().items()}
 
 
-def free_energy_term(model, beta, inputs: Float[Array, "B n_in"], *, strength=1.0, method: Method = "paper",
-                     checks: bool = True) -> Float[Array, ""]:
+def free_energy_term(model, beta, inputs: _Batch, *, strength=1.0, method: Method = "paper",
+                     checks: bool = True) -> FloatScalar:
     """``strength`` × the batch-mean data-conditioned free energy F (6)-(7): a loss term to add.
 
     ``jax.grad`` of it is ∂(strength·F)/∂params through the forward pass and the block Cholesky
@@ -364,7 +366,7 @@ class SLQFreeEnergy(NamedTuple):
     truncation_error: Array  # largest change of log det/(2β) from k - 1 to k Lanczos steps
 
 
-def feedforward_free_energy_slq(model, beta, inputs: Float[Array, "B n_in"], *, key: PRNGKeyArray,
+def feedforward_free_energy_slq(model, beta, inputs: _Batch, *, key: Key,
                                 num_probes: int = 16, num_steps: int = 30, checks: bool = True) -> SLQFreeEnergy:
     """Batch-mean data-conditioned F, eq. (45), by stochastic Lanczos quadrature (value only).
 

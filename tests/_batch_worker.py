@@ -26,6 +26,7 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")  # as tests/conftest.py
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402

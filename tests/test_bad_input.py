@@ -5,6 +5,12 @@ whose message matches the case's pattern (the argument's name or the violated co
 that returns, or raises something that names neither, fails here. A public function of a covered
 module without a case or a stated exemption fails the coverage test, so a new function cannot
 slip in unchecked.
+
+The cases run as a user runs the package, without a runtime type checker: the suite checks every
+annotated signature (tests/conftest.py installs jaxtyping's import hook), and a jaxtyping error
+about a wrong shape would otherwise stand in for the package's own message, which is what this
+file tests. So each case runs with jaxtyping's checks switched off (marked ``unchecked``), and
+tests/test_types.py checks the other side: with them on, a contradicted annotation is an error.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ CASES = [c for mod in _loaded.values() for c in mod.CASES]
 EXEMPT = {k: v for mod in _loaded.values() for k, v in getattr(mod, "EXEMPT", {}).items()}
 
 
+@pytest.mark.unchecked  # the package's own checks, as users meet them (see the module docstring)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_bad_input_fails_loudly_and_by_name(case):
     outcome, detail = _harness.classify(case)

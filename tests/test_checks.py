@@ -135,3 +135,25 @@ def test_host_value_leaves_tracers_on_the_device():
     jax.jit(lambda v: seen.append(C.host_value(v)) or v)(jnp.ones(2))
     assert seen == [None]
     assert isinstance(C.host_value(jnp.ones(2)), np.ndarray)
+
+
+def test_validated_leaves_traced_checks_out_and_keeps_eager_ones():
+    """``validated()`` (for a package loop whose entry checked its inputs) drops a check of a traced
+    value from the program, still checks a concrete value, and restores the policy on exit."""
+
+    def f(x):
+        return C.check(x, x < 0, "x must be >= 0")
+
+    with pytest.raises(Exception, match="x must be >= 0"):
+        jax.block_until_ready(jax.jit(f)(-1.0))
+    with C.validated():
+        # A fresh function: jit caches traces by function, so a jitted f traced before would keep
+        # its check (the reason validated() is only for programs that only checked callers run).
+        assert float(jax.jit(lambda x: f(x)).lower(-1.0).compile()(-1.0)) == -1.0  # no check in this program
+        with pytest.raises(ValueError, match="x must be >= 0"):
+            f(np.float64(-1.0))  # concrete: checked on the host as always
+        with C.validated():
+            pass
+        assert float(jax.jit(lambda x: f(x) + 0.0).lower(-2.0).compile()(-2.0)) == -2.0  # nested exit keeps it on
+    with pytest.raises(Exception, match="x must be >= 0"):
+        jax.block_until_ready(jax.jit(lambda x: f(x) * 1.0)(-1.0))  # off again after the block

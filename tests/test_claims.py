@@ -191,8 +191,9 @@ def test_the_fast_compile_flags_reach_xla_in_a_fresh_process():
 
 
 def test_worker_processes_give_the_records_of_one_process():
-    """`reproduce --jobs N`: claims computed in spawned worker processes (one task per id prefix) give
-    the records this process gives, figures as PNG bytes. Same programs on the same CPU, so the
+    """`reproduce --jobs N`: claims computed by N processes (one task per id prefix; with N = 2 and two
+    tasks the spawned worker gets the first, this process's compute thread the second) give the
+    records of one process computing them in order, figures as PNG bytes. Same programs on the same CPU, so the
     measurements agree to rounding (1e-12 relative: XLA:CPU is deterministic; the bound only allows
     for a different reduction order, which none of these programs has)."""
     from nnworld_jax import _claim_runner as _runner
@@ -227,6 +228,32 @@ def test_claims_group_by_prefix_and_jobs_default_to_the_cpus():
     assert 1 <= _runner.auto_jobs(30, accelerator=False) <= min(4, len(os.sched_getaffinity(0)))
 
 
+def test_a_killed_worker_loses_no_claim():
+    """A worker killed (SIGKILL) under a running report: its task's claims come back as ``error``
+    ("died"), the tasks not yet handed out are computed by this process, and every claim comes back
+    exactly once (no gap, no hang, no duplicate)."""
+    import signal
+    import time
+
+    from nnworld_jax import _claim_runner as _runner
+
+    chosen = [claims.REGISTRY[c] for c in ("thermo.average-loss", "hidden.linear-limit", "strings.poisson-shift")]
+    ctx = claims.Context(quick=True)
+    with _runner.Workers(2, ctx.precision) as workers:
+        deadline = time.monotonic() + 60
+        while len(workers.pool._processes) < 1 and time.monotonic() < deadline:  # the worker is spawned
+            time.sleep(0.05)
+        for proc in list(workers.pool._processes.values()):
+            os.kill(proc.pid, signal.SIGKILL)
+        seen = [(cid, rec) for cid, rec, _ in _runner.run_claims(chosen, ctx, workers=workers)]
+    assert sorted(cid for cid, _ in seen) == sorted(c.id for c in chosen)
+    for cid, rec in seen:
+        assert rec["verdict"] == claims.REGISTRY[cid].expected_verdict or (
+            rec["verdict"] == "error" and "died" in rec["note"]), (cid, rec["verdict"], rec["note"])
+    assert any(rec["verdict"] != "error" for _, rec in seen)  # this process computed what was left
+
+
+@pytest.mark.unchecked  # workers=object() stands in for a pool, which the annotation (Workers | None) excludes
 def test_a_claim_whose_worker_died_reads_error():
     from nnworld_jax import _claim_runner as _runner
 

@@ -86,7 +86,7 @@ def test_wrong_drift_sign_or_diffusion_is_detected(runs):
     q = load_chunks(runs["one"])["q"]  # (n, n_saves + 1, 2)
     nb, g = params["n_bins"], params["gamma"]
     for F, D in ((-setup.F_used, params["D"]), (setup.F_used, 1.5 * params["D"])):
-        sol = lfp.grid_solution(setup.grid, F, setup.p0, g, D, t_final=params["t_final"], n_frames=params["n_saves"],
+        sol = lfp.grid_solution(F, setup.p0, setup.grid, g, D, t_final=params["t_final"], n_frames=params["n_saves"],
                                 fp_dt_max=params["fp_dt_max"])
         r = lfp.l1_test(lfp.histogram(q[:, -1], nb), lfp.bin_masses(sol["p"][-1], setup.grid, nb),
                         n_boot=params["n_boot"])

@@ -274,6 +274,7 @@ def test_bulk_state_and_action_closed_form(key):
     assert float(h.bulk_action(w, eps, bd, bb)) == pytest.approx(want, rel=1e-13)
 
 
+@pytest.mark.unchecked  # asserts the package's own message for input the annotations exclude
 def test_bad_input():
     with pytest.raises(ValueError, match="boundary"):
         h.boundary_weights(jnp.zeros((3, 3)), 0.5, (0, 0))

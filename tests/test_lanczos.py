@@ -262,6 +262,7 @@ def test_float32_in_float32_out_and_accurate():
     assert lz.sparse_free_energy(small, BETA).dtype == jnp.float32  # auto -> dense at N = 30
 
 
+@pytest.mark.unchecked  # asserts the package's own message for input the annotations exclude
 def test_bad_input_raises():
     net = cycle_net(20)
     with pytest.raises(ValueError, match="beta"):

@@ -219,3 +219,23 @@ def test_laws_of_learning_rejects_a_nan_history():
     laws = nw.laws_of_learning(nw.LearningHistory(th, jnp.zeros(6)), 1.0)
     # S_x rises every step here: (15) is violated on every step, and ΔU - TΔS_x = 0.2 - 0.2 = 0.
     assert float(laws.entropy_decrease_fraction) == 0.0 and float(laws.first_law_residual) == pytest.approx(0.0)
+
+
+def test_the_learning_loop_evaluates_u_without_per_step_checks():
+    """learn's objective U runs inside ``_checks.validated`` (its inputs are checked at entry, the
+    iterate once per evaluation and the result once): its whole program, two steps of U and ∂U,
+    holds fewer error checks than one checked evaluation of the data thermodynamics does. Without
+    it every evaluation re-ran every kernel's checks (~60 each)."""
+    import equinox as eqx
+
+    mlp = eqx.nn.MLP(2, 1, 2, 1, activation=jnp.tanh, final_activation=jnp.tanh, key=jax.random.PRNGKey(0))
+    net = nw.learning.network_from_mlp(mlp)
+    data = jnp.array([[0.5, -0.3, 0.2], [-0.1, 0.4, -0.6]])
+
+    def n_checks(fn):
+        jax.clear_caches()  # U is jitted: count its checks in this trace, not a cached one
+        return str(jax.make_jaxpr(fn)(net)).count("branched_error_if")
+
+    one_evaluation = n_checks(lambda n: nw.learning.data_thermodynamics(n, 1.0, data))
+    learning = n_checks(lambda n: nw.learning.learn(n, data, 1.0, steps=2))
+    assert 0 < learning < one_evaluation

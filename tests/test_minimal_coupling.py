@@ -86,13 +86,13 @@ def test_energy_momentum_density_is_2_dS_dg():
     # (80): 𝒯 = 2δS/δg by jax.grad equals √|g|T^{μν} of the analytic form. The only difference
     # between the two is the grid derivative of φ (spectral, error ~1e-13 here at n = 48).
     grid, g, phi, _, t_ref = _reference(48)
-    t = hg.energy_momentum_density(grid, g, phi, mass=MASS, coupling=COUPLING)
+    t = hg.energy_momentum_density(g, phi, grid, mass=MASS, coupling=COUPLING)
     assert jnp.allclose(t, jnp.swapaxes(t, 0, 1), rtol=0, atol=1e-15)
     assert float(jnp.max(jnp.abs(t - t_ref))) < 1e-11 * float(jnp.max(jnp.abs(t_ref)))
     # Mostly-plus sign: for static fields in flat space T^{00} = ½|∇φ|² + V > 0.
     flat = jnp.broadcast_to(jnp.diag(jnp.asarray(LORENTZ)).reshape(2, 2, 1, 1), (2, 2, 48, 48))
     static = jnp.stack([jnp.sin(grid.mesh()[1]), 0.5 * jnp.cos(2 * grid.mesh()[1])])
-    t00 = hg.energy_momentum_density(grid, flat, static, mass=MASS, coupling=COUPLING)[0, 0]
+    t00 = hg.energy_momentum_density(flat, static, grid, mass=MASS, coupling=COUPLING)[0, 0]
     assert float(jnp.min(t00)) > 0
 
 
@@ -100,7 +100,7 @@ def test_euler_lagrange_from_grad_matches_covariant_klein_gordon():
     # E = ∂_μ(√|g| g^{μν}∂_νφ) - √|g|V'(φ) with exact derivatives vs jax.grad of the discrete action:
     # spectral error of the composite flux; measured 4e-13 relative at n = 48.
     grid, g, phi, e_ref, _ = _reference(48)
-    e = hg.hidden_euler_lagrange(grid, g, phi, mass=MASS, coupling=COUPLING)
+    e = hg.hidden_euler_lagrange(g, phi, grid, mass=MASS, coupling=COUPLING)
     assert float(jnp.max(jnp.abs(e - e_ref))) < 1e-10 * float(jnp.max(jnp.abs(e_ref)))
 
 
@@ -108,7 +108,7 @@ def test_off_shell_noether_identity():
     # √|g|∇_μT^μ_ν = E_A ∂_νφ_A for arbitrary (off-shell) fields and metric: both sides of size ~1,
     # their difference the aliasing error (measured 1.5e-10 at n = 48, 1e-12 at n = 64).
     grid, g, phi, _, _ = _reference(48)
-    res, div, src = hg.noether_residual(grid, g, phi, mass=MASS, coupling=COUPLING)
+    res, div, src = hg.noether_residual(g, phi, grid, mass=MASS, coupling=COUPLING)
     scale = float(jnp.max(jnp.abs(src)))
     assert scale > 0.1  # off shell: T is not conserved here, so the identity is sharp
     assert float(jnp.max(jnp.abs(div))) > 0.1
@@ -124,7 +124,7 @@ def test_noether_identity_fd4_converges_at_fourth_order():
     errs = []
     for n in (24, 48):
         grid, g, phi = _fields(n)
-        res, _, _ = hg.noether_residual(grid, g, phi, mass=MASS, coupling=COUPLING, method="fd4")
+        res, _, _ = hg.noether_residual(g, phi, grid, mass=MASS, coupling=COUPLING, method="fd4")
         errs.append(float(jnp.max(jnp.abs(res))))
     slope = np.log(errs[0] / errs[1]) / np.log(2.0)
     assert 3.5 < slope < 4.6, (errs, slope)
@@ -147,13 +147,13 @@ def test_on_shell_conservation_in_curved_2d_space():
     for n in (24, 48):
         grid, u, x0, x1 = _curvilinear(n)
         t, s = grid.mesh()
-        g = hg.emergent_metric(grid, u, conformal=0.2 * jnp.sin(t + 2 * s) + 0.1 * jnp.cos(s))
+        g = hg.emergent_metric(u, grid, conformal=0.2 * jnp.sin(t + 2 * s) + 0.1 * jnp.cos(s))
         phi = jnp.stack([jnp.sin(x1 - x0) + 0.5 * jnp.cos(2 * (x1 + x0)), 0.3 * jnp.cos(x1 + x0 + 1.0)])
-        _, div, src = hg.noether_residual(grid, g, phi)
+        _, div, src = hg.noether_residual(g, phi, grid)
         errs[n] = float(jnp.max(jnp.abs(div))), float(jnp.max(jnp.abs(src)))
         if n == 48:
-            e = hg.hidden_euler_lagrange(grid, g, phi)
-            size = float(jnp.max(jnp.abs(hg.energy_momentum_density(grid, g, phi))))
+            e = hg.hidden_euler_lagrange(g, phi, grid)
+            size = float(jnp.max(jnp.abs(hg.energy_momentum_density(g, phi, grid))))
     assert float(jnp.max(jnp.abs(e))) < 1e-9
     assert errs[48][0] < 1e-9 * size and errs[48][1] < 1e-9 * size
     assert errs[24][0] > 1e4 * errs[48][0]  # the residual converges: discretization error
@@ -164,15 +164,15 @@ def test_on_shell_massive_plane_waves_in_curvilinear_coordinates():
     # Minkowski space written in the lattice coordinates Y; spectral error at n = 48, eps = 0.05,
     # measured below 1e-9 of |T|.
     grid, u, x0, x1 = _curvilinear(48, eps=0.05)
-    g = hg.emergent_metric(grid, u)
+    g = hg.emergent_metric(u, grid)
     phi = jnp.stack([jnp.cos(5 * x0 - 4 * x1), 0.5 * jnp.cos(3 * x0)])
-    e = hg.hidden_euler_lagrange(grid, g, phi, mass=3.0)
-    _, div, _ = hg.noether_residual(grid, g, phi, mass=3.0)
-    scale = float(jnp.max(jnp.abs(hg.energy_momentum_density(grid, g, phi, mass=3.0))))
+    e = hg.hidden_euler_lagrange(g, phi, grid, mass=3.0)
+    _, div, _ = hg.noether_residual(g, phi, grid, mass=3.0)
+    scale = float(jnp.max(jnp.abs(hg.energy_momentum_density(g, phi, grid, mass=3.0))))
     assert float(jnp.max(jnp.abs(e))) < 1e-7 * scale
     assert float(jnp.max(jnp.abs(div))) < 1e-7 * scale
     # the wrong mass is off shell: E is O(1)
-    e_wrong = hg.hidden_euler_lagrange(grid, g, phi, mass=2.5)
+    e_wrong = hg.hidden_euler_lagrange(g, phi, grid, mass=2.5)
     assert float(jnp.max(jnp.abs(e_wrong))) > 1.0
 
 
@@ -190,7 +190,7 @@ def test_grid_divergence_matches_curvature_covariant_divergence():
     g = _sample(grid, _metric_fn)
     root = _sample(grid, lambda X: jnp.sqrt(jnp.abs(jnp.linalg.det(_metric_fn(X)))))
     dens = _sample(grid, t_up) * root.reshape(1, 1, n, n)
-    div = hg.covariant_divergence_density(grid, g, dens)
+    div = hg.covariant_divergence_density(g, dens, grid)
     pts = jnp.moveaxis(grid.mesh().reshape(2, -1), 0, -1)
     ref = jax.vmap(lambda X: covariant_divergence(_metric_fn, t_up, X))(pts)
     ref = jnp.moveaxis(ref, 0, -1).reshape(2, n, n) * root.reshape(1, n, n)
@@ -201,7 +201,7 @@ def test_christoffel_field_matches_curvature_christoffel():
     from nnworld_jax.curvature import christoffel
     n = 32
     grid = Grid((n, n))
-    gam = hg.christoffel_field(grid, _sample(grid, _metric_fn))
+    gam = hg.christoffel_field(_sample(grid, _metric_fn), grid)
     ref = _sample(grid, lambda X: christoffel(_metric_fn, X))
     # spectral derivative of an analytic metric: 1e-13 at n = 32
     assert float(jnp.max(jnp.abs(gam - ref))) < 1e-11
@@ -218,7 +218,7 @@ def test_emergent_metric_is_pullback_of_minkowski():
 
     eta = jnp.diag(jnp.asarray(LORENTZ))
     ref = jax.jit(lambda: _sample(grid, lambda Y: jax.jacfwd(xbar)(Y).T @ eta @ jax.jacfwd(xbar)(Y)))()
-    g = hg.emergent_metric(grid, u)
+    g = hg.emergent_metric(u, grid)
     assert float(jnp.max(jnp.abs(g - ref))) < 1e-12  # spectral derivative of trig polynomials: exact
     # Lorentzian everywhere: det g = -det(J)² < 0
     assert float(jnp.max(g[0, 0] * g[1, 1] - g[0, 1] ** 2)) < 0
@@ -238,7 +238,7 @@ def test_3d_off_shell_identity():
     def fields_fn(X):
         return jnp.stack([0.3 * jnp.sin(X[0] + X[1] - X[2]) + 0.2 * jnp.cos(X[2])])
 
-    res, div, src = hg.noether_residual(grid, _sample(grid, metric_fn), _sample(grid, fields_fn), mass=MASS)
+    res, div, src = hg.noether_residual(_sample(grid, metric_fn), _sample(grid, fields_fn), grid, mass=MASS)
     scale = float(jnp.max(jnp.abs(src)))
     assert scale > 0.05
     assert float(jnp.max(jnp.abs(res))) < 3e-4 * scale
@@ -251,47 +251,48 @@ def test_float32_in_float32_out():
     g = jax.ShapeDtypeStruct((2, 2, n, n), jnp.float32)
     phi = jax.ShapeDtypeStruct((2, n, n), jnp.float32)
     kw = dict(mass=MASS, coupling=COUPLING)
-    calls = [lambda a, b: hg.hidden_density(grid, a, b, **kw), lambda a, b: hg.hidden_action(grid, a, b, **kw),
-             lambda a, b: hg.hidden_euler_lagrange(grid, a, b, **kw),
-             lambda a, b: hg.energy_momentum_density(grid, a, b, **kw),
-             lambda a, b: hg.christoffel_field(grid, a),
-             lambda a, b: hg.covariant_divergence_density(grid, a, jnp.ones((2, 2, n, n), jnp.float32)),
-             lambda a, b: hg.noether_residual(grid, a, b, **kw),
-             lambda a, b: hg.emergent_metric(grid, b, conformal=b[0]),
+    calls = [lambda a, b: hg.hidden_density(a, b, grid, **kw), lambda a, b: hg.hidden_action(a, b, grid, **kw),
+             lambda a, b: hg.hidden_euler_lagrange(a, b, grid, **kw),
+             lambda a, b: hg.energy_momentum_density(a, b, grid, **kw),
+             lambda a, b: hg.christoffel_field(a, grid),
+             lambda a, b: hg.covariant_divergence_density(a, jnp.ones((2, 2, n, n), jnp.float32), grid),
+             lambda a, b: hg.noether_residual(a, b, grid, **kw),
+             lambda a, b: hg.emergent_metric(b, grid, conformal=b[0]),
              lambda a, b: hg.string_action(jnp.concatenate([b, b[:1]]), grid, _minkowski3),
              lambda a, b: hg.string_eom(jnp.concatenate([b, b[:1]]), grid, _CURVED3, tension=0.5)]
     for call in calls:
         for leaf in jax.tree_util.tree_leaves(jax.eval_shape(call, g, phi)):
             assert leaf.dtype == jnp.float32
     # and one real evaluation
-    out = hg.hidden_action(grid, jnp.broadcast_to(jnp.eye(2, dtype=jnp.float32).reshape(2, 2, 1, 1), (2, 2, n, n)),
-                           jnp.ones((2, n, n), jnp.float32), **kw)
+    out = hg.hidden_action(jnp.broadcast_to(jnp.eye(2, dtype=jnp.float32).reshape(2, 2, 1, 1), (2, 2, n, n)), jnp.ones((2, n, n), jnp.float32),
+                           grid, **kw)
     assert out.dtype == jnp.float32
 
 
+@pytest.mark.unchecked  # asserts the package's own message for input the annotations exclude
 def test_bad_input_raises():
     n = 8
     grid = Grid((n, n))
     flat = jnp.broadcast_to(jnp.diag(jnp.asarray(LORENTZ)).reshape(2, 2, 1, 1), (2, 2, n, n))
     phi = jnp.zeros((1, n, n))
     with pytest.raises(ValueError, match="metric must have shape"):
-        hg.hidden_action(grid, flat[:, :, :4], phi)
+        hg.hidden_action(flat[:, :, :4], phi, grid)
     with pytest.raises(ValueError, match="fields must have shape"):
-        hg.hidden_action(grid, flat, phi[0])
+        hg.hidden_action(flat, phi[0], grid)
     with pytest.raises(ValueError, match="method"):
-        hg.hidden_action(grid, flat, phi, method="fd3")
+        hg.hidden_action(flat, phi, grid, method="fd3")
     with pytest.raises(ValueError, match="coupling"):
-        hg.hidden_action(grid, flat, phi, coupling=-1.0)
+        hg.hidden_action(flat, phi, grid, coupling=-1.0)
     with pytest.raises(ValueError, match="mass"):
-        hg.hidden_action(grid, flat, phi, mass=float("nan"))
+        hg.hidden_action(flat, phi, grid, mass=float("nan"))
     with pytest.raises(ValueError, match="NaN"):
-        hg.energy_momentum_density(grid, flat.at[0, 0, 1, 1].set(jnp.nan), phi)
+        hg.energy_momentum_density(flat.at[0, 0, 1, 1].set(jnp.nan), phi, grid)
     with pytest.raises(ValueError, match="NaN"):
-        hg.hidden_euler_lagrange(grid, flat, phi.at[0, 2, 2].set(jnp.nan))
+        hg.hidden_euler_lagrange(flat, phi.at[0, 2, 2].set(jnp.nan), grid)
     with pytest.raises(ValueError, match="degenerate"):
-        hg.noether_residual(grid, flat.at[0, 0].set(0.0), phi)
+        hg.noether_residual(flat.at[0, 0].set(0.0), phi, grid)
     with pytest.raises(ValueError, match="displacement"):
-        hg.emergent_metric(grid, jnp.zeros((3, n, n)))
+        hg.emergent_metric(jnp.zeros((3, n, n)), grid)
 
 
 # ---------------------------------------------------------------------------------------------

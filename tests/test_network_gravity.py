@@ -143,7 +143,7 @@ def test_deposit_matches_the_gaussian_fourier_transform_and_converges_at_order_t
         dens = ng.deposit_sources(x, w, tau, spacetime, width=width)
         # normalization: ∫𝒯^{μν} d^2X = ∫dτ w^{μν} exactly
         assert abs(float(jnp.sum(dens[0, 0])) * spacetime.cell_volume - 2 * np.pi) < 1e-12
-        val = float(ng.spacetime_action(spacetime, metric, dens))
+        val = float(ng.spacetime_action(metric, dens, spacetime))
         assert abs(val - exact_point * np.exp(-0.5 * width**2 * kvec @ kvec)) < 1e-10
         errs.append(abs(val - exact_point))
     order = np.polyfit(np.log(widths), np.log(errs), 1)[0]
@@ -159,9 +159,9 @@ def test_source_variation_and_symmetry():
     spacetime = Grid((32, 32))
     metric = gv.sample_metric(spacetime, functools.partial(gv.reference_metric, eps=0.1, signature=(-1.0, 1.0)))
     dens = ng.deposit_sources(jnp.asarray(x), w, tau, spacetime, width=0.3)
-    assert float(jnp.max(jnp.abs(ng.source_variation(spacetime, metric, dens) - dens))) < 1e-13 * float(jnp.max(jnp.abs(dens)))
+    assert float(jnp.max(jnp.abs(ng.source_variation(metric, dens, spacetime) - dens))) < 1e-13 * float(jnp.max(jnp.abs(dens)))
     skew = dens.at[0, 1].add(1.0)
-    var = ng.source_variation(spacetime, metric, skew)
+    var = ng.source_variation(metric, skew, spacetime)
     assert float(jnp.max(jnp.abs(var[0, 1] - dens[0, 1] - 0.5))) < 1e-13
 
 
@@ -174,10 +174,10 @@ def test_metric_equation_in_two_dimensions_is_the_source_alone():
     spacetime = Grid((32, 32))
     metric = gv.sample_metric(spacetime, functools.partial(gv.reference_metric, eps=0.1, signature=(-1.0, 1.0)))
     dens = ng.deposit_sources(jnp.asarray(x), w, tau, spacetime, width=0.4)
-    e = ng.entropy_production_equation(spacetime, metric, dens, kappa=0.7)
+    e = ng.entropy_production_equation(metric, dens, spacetime, kappa=0.7)
     assert float(jnp.max(jnp.abs(e + 0.7 * dens))) < 1e-9 * float(jnp.max(jnp.abs(dens)))
-    s = ng.entropy_production_action(spacetime, metric, dens, kappa=0.7, average=2.0)
-    assert abs(float(s) - 0.7 * (2.0 - float(ng.spacetime_action(spacetime, metric, dens)))) < 1e-9
+    s = ng.entropy_production_action(metric, dens, spacetime, kappa=0.7, average=2.0)
+    assert abs(float(s) - 0.7 * (2.0 - float(ng.spacetime_action(metric, dens, spacetime)))) < 1e-9
 
 
 def test_metric_at_neurons_gives_the_79_reading_of_77():

@@ -238,13 +238,13 @@ CASES = {
         nw.Thermodynamics(*(_a(v, d) for v in (1.0, 2.0, 3.0, 4.0, -1.0, 0.5))),
         nw.Thermodynamics(*(_a(v, d) for v in (1.5, 2.5, 3.5, 4.0, -0.5, 0.7))), _a(3.0, d)),
     # ---- grid layer
-    "grid.derivative": lambda d: grid.derivative(_grid1(), _wave(_grid1(), d), 0),
-    "grid.gradient": lambda d: grid.gradient(_grid1(), _wave(_grid1(), d)),
-    "grid.divergence": lambda d: grid.divergence(_grid1(), _wave(_grid1(), d)[None]),
-    "grid.laplacian": lambda d: grid.laplacian(_grid1(), _wave(_grid1(), d)),
-    "grid.integral": lambda d: grid.integral(_grid1(), _bump(_grid1(), d)),
+    "grid.derivative": lambda d: grid.derivative(_wave(_grid1(), d), _grid1(), 0),
+    "grid.gradient": lambda d: grid.gradient(_wave(_grid1(), d), _grid1()),
+    "grid.divergence": lambda d: grid.divergence(_wave(_grid1(), d)[None], _grid1()),
+    "grid.laplacian": lambda d: grid.laplacian(_wave(_grid1(), d), _grid1()),
+    "grid.integral": lambda d: grid.integral(_bump(_grid1(), d), _grid1()),
     "grid.functional_derivative": lambda d: grid.functional_derivative(
-        lambda f: grid.integral(_grid1(), f**3), _wave(_grid1(), d), _grid1()),
+        lambda f: grid.integral(f**3, _grid1()), _wave(_grid1(), d), _grid1()),
     # ---- Fokker-Planck (§4)
     "fokker_planck.normalize": lambda d: fokker_planck.normalize(2 * _bump(_grid1(), d), _grid1()),
     "fokker_planck.ornstein_uhlenbeck_drift": lambda d: fokker_planck.ornstein_uhlenbeck_drift(_grid1(), 1.0, dtype=d),
@@ -301,7 +301,7 @@ CASES = {
         _psi(_grid1(), d), _a(0.3, d)),
     "quantum.fock_propagator": lambda d: quantum.fock_propagator(  # 4 levels held by a 32-point box ±6
         quantum.harmonic_potential(Grid((32,), lengths=(12.0,)), C, 3.0, dtype=d), Grid((32,), lengths=(12.0,)), C,
-        3.0, 4).propagate(_a(np.exp(-(np.arange(32) * 0.375 - 6.5) ** 2), d).astype(jnp.result_type(d, 1j)), _a(0.3, d)),
+        3.0, 4).propagate(_a(np.exp(-(np.arange(32) * 0.375 - 6.5) ** 2), d).astype(jnp.complex64 if np.dtype(d) == np.float32 else jnp.complex128), _a(0.3, d)),
     "quantum.split_step": lambda d: _qm_run(d, "split"),
     "quantum.harmonic_potential": lambda d: quantum.harmonic_potential(_grid1(), C, 1.0, dtype=d),
     "quantum.harmonic_split_step": lambda d: _qm_run(d, "harmonic"),
@@ -400,41 +400,41 @@ CASES = {
     "gravity.gamma_gamma_density": lambda d: gravity.gamma_gamma_density(*_metric_pt(d)[:2]),
     "gravity.einstein_hilbert_density": lambda d: gravity.einstein_hilbert_density(*_metric_pt(d)),
     "gravity.einstein_tensor_point": lambda d: gravity.einstein_tensor_point(*_metric_pt(d)),
-    "gravity.metric_derivatives": lambda d: gravity.metric_derivatives(*_metric_field(d), second=True),
-    "gravity.density_field": lambda d: gravity.density_field(*_metric_field(d)),
-    "gravity.gravity_action": lambda d: gravity.gravity_action(*_metric_field(d), "paper"),  # 2-D √gR integrates to 0
+    "gravity.metric_derivatives": lambda d: gravity.metric_derivatives(_metric_field(d)[1], _metric_field(d)[0], second=True),
+    "gravity.density_field": lambda d: gravity.density_field(_metric_field(d)[1], _metric_field(d)[0]),
+    "gravity.gravity_action": lambda d: gravity.gravity_action(_metric_field(d)[1], _metric_field(d)[0], "paper"),  # 2-D √gR integrates to 0
     "gravity.euler_lagrange": lambda d: gravity.euler_lagrange(
-        lambda m: gravity.gravity_action(_metric_field(d)[0], m), _metric_field(d)[1], _metric_field(d)[0]),
-    "gravity.gravity_euler_lagrange": lambda d: gravity.gravity_euler_lagrange(*_metric_field(d)),
+        lambda m: gravity.gravity_action(m, _metric_field(d)[0]), _metric_field(d)[1], _metric_field(d)[0]),
+    "gravity.gravity_euler_lagrange": lambda d: gravity.gravity_euler_lagrange(_metric_field(d)[1], _metric_field(d)[0]),
     "gravity.scalar_field_lagrangian": lambda d: gravity.scalar_field_lagrangian(
         _metric_pt(d)[0], _a([0.2], d), _a([[0.1, -0.2, 0.3]], d), mass=0.5),
     "gravity.total_action": lambda d: gravity.total_action(
-        *_metric_field(d), _scalar_matter(_metric_field(d)[0], d), matter_lagrangian=gravity.scalar_field_lagrangian,
+        _metric_field(d)[1], _metric_field(d)[0], matter=_scalar_matter(_metric_field(d)[0], d), matter_lagrangian=gravity.scalar_field_lagrangian,
         cosmological_constant=0.1),
     "gravity.einstein_equations": lambda d: gravity.einstein_equations(
-        *_metric_field(d), _scalar_matter(_metric_field(d)[0], d), matter_lagrangian=gravity.scalar_field_lagrangian),
+        _metric_field(d)[1], _metric_field(d)[0], matter=_scalar_matter(_metric_field(d)[0], d), matter_lagrangian=gravity.scalar_field_lagrangian),
     "gravity.stress_energy": lambda d: gravity.stress_energy(
-        *_metric_field(d), _scalar_matter(_metric_field(d)[0], d), matter_lagrangian=gravity.scalar_field_lagrangian),
+        _metric_field(d)[1], _scalar_matter(_metric_field(d)[0], d), _metric_field(d)[0], matter_lagrangian=gravity.scalar_field_lagrangian),
     "gravity.reference_metric": lambda d: gravity.reference_metric(_a([0.3, 1.1, 2.0], d), eps=0.1),
     "gravity.sample_metric": lambda d: gravity.sample_metric(Grid((4, 4)), lambda X: gravity.reference_metric(X, eps=0.1).astype(d)),
     "gravity.einstein_tensor_of": lambda d: gravity.einstein_tensor_of(
         lambda X: gravity.reference_metric(X, eps=0.1), _a([0.3, 1.1, 2.0], d)),
     # ---- scalar matter minimally coupled to an emergent metric (the toolkit's model, not (77)-(80))
     "minimal_coupling.emergent_metric": lambda d: minimal_coupling.emergent_metric(
-        Grid((8, 8)), 0.1 * _scalar_matter(Grid((8, 8)), d)[0][None].repeat(2, 0)),
+        0.1 * _scalar_matter(Grid((8, 8)), d)[0][None].repeat(2, 0), Grid((8, 8))),
     "minimal_coupling.hidden_density": lambda d: minimal_coupling.hidden_density(
-        *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5, coupling=0.1),
+        _lorentz_field(d)[1], _scalar_matter(_lorentz_field(d)[0], d), _lorentz_field(d)[0], mass=0.5, coupling=0.1),
     "minimal_coupling.hidden_action": lambda d: minimal_coupling.hidden_action(
-        *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5, coupling=0.1),
+        _lorentz_field(d)[1], _scalar_matter(_lorentz_field(d)[0], d), _lorentz_field(d)[0], mass=0.5, coupling=0.1),
     "minimal_coupling.hidden_euler_lagrange": lambda d: minimal_coupling.hidden_euler_lagrange(
-        *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5),
+        _lorentz_field(d)[1], _scalar_matter(_lorentz_field(d)[0], d), _lorentz_field(d)[0], mass=0.5),
     "minimal_coupling.energy_momentum_density": lambda d: minimal_coupling.energy_momentum_density(
-        *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5),
-    "minimal_coupling.christoffel_field": lambda d: minimal_coupling.christoffel_field(*_lorentz_field(d)),
+        _lorentz_field(d)[1], _scalar_matter(_lorentz_field(d)[0], d), _lorentz_field(d)[0], mass=0.5),
+    "minimal_coupling.christoffel_field": lambda d: minimal_coupling.christoffel_field(_lorentz_field(d)[1], _lorentz_field(d)[0]),
     "minimal_coupling.covariant_divergence_density": lambda d: minimal_coupling.covariant_divergence_density(
-        *_lorentz_field(d), 0.1 * _lorentz_field(d)[1]),
+        _lorentz_field(d)[1], 0.1 * _lorentz_field(d)[1], _lorentz_field(d)[0]),
     "minimal_coupling.noether_residual": lambda d: minimal_coupling.noether_residual(
-        *_lorentz_field(d), _scalar_matter(_lorentz_field(d)[0], d), mass=0.5),
+        _lorentz_field(d)[1], _scalar_matter(_lorentz_field(d)[0], d), _lorentz_field(d)[0], mass=0.5),
     "minimal_coupling.string_action": lambda d: minimal_coupling.string_action(
         _worldsheet(d)[1], _worldsheet(d)[0], lambda x: jnp.diag(jnp.stack([-1.0 + 0 * x[0], 1 + 0.1 * x[0] ** 2, 1.0 + 0 * x[0]]))),
     "minimal_coupling.string_eom": lambda d: minimal_coupling.string_eom(
@@ -456,13 +456,13 @@ CASES = {
     "network_gravity.deposit_sources": lambda d: network_gravity.deposit_sources(
         _network_states(d)[1], jnp.ones((2, 2, 3, 8), d), _network_states(d)[0], _network_states(d)[4], width=0.5),
     "network_gravity.spacetime_action": lambda d: network_gravity.spacetime_action(
-        _network_states(d)[4], _network_states(d)[5], jnp.ones((2, 2, 16, 16), d)),
+        _network_states(d)[5], jnp.ones((2, 2, 16, 16), d), _network_states(d)[4]),
     "network_gravity.source_variation": lambda d: network_gravity.source_variation(
-        _network_states(d)[4], _network_states(d)[5], jnp.ones((2, 2, 16, 16), d)),
+        _network_states(d)[5], jnp.ones((2, 2, 16, 16), d), _network_states(d)[4]),
     "network_gravity.entropy_production_action": lambda d: network_gravity.entropy_production_action(
-        _network_states(d)[4], _network_states(d)[5], jnp.ones((2, 2, 16, 16), d), kappa=0.7),
+        _network_states(d)[5], jnp.ones((2, 2, 16, 16), d), _network_states(d)[4], kappa=0.7),
     "network_gravity.entropy_production_equation": lambda d: network_gravity.entropy_production_equation(
-        _network_states(d)[4], _network_states(d)[5], jnp.ones((2, 2, 16, 16), d), kappa=0.7),
+        _network_states(d)[5], jnp.ones((2, 2, 16, 16), d), _network_states(d)[4], kappa=0.7),
     # ---- reduced actions (§9)
     "reduced_gravity.static_spherical_metric": lambda d: reduced_gravity.static_spherical_metric(
         lambda r: 1 - 2 / r, lambda r: 1 / (1 - 2 / r))(_a([0.0, 5.0, 1.0, 0.3], d)),

@@ -107,7 +107,7 @@ def _rates_and_forms(learning: bool, t0: float = 0.4):
     p, F = _on(g, _p, t0), _on(g, _F, t0)
     V = _on(g, lambda t, q: _V(q), t0)
     p_t, F_t = jax.jit(lambda a, b, v: en.equations_of_motion(a, b, v, g, c, learning=learning))(p, F, V)
-    u_t = 2 * c.gamma * gradient(g, F_t)
+    u_t = 2 * c.gamma * gradient(F_t, g)
     gam, mu, D = c.gamma, c.mu, c.D
 
     def forms(t, q):
@@ -235,10 +235,13 @@ def _frozen_jacobian(n: int):
     """jit-compiled Jacobian of the learning (29)-(30) at the reference state (t = 0) on n points, as a
     function of the coefficients (one compilation per n)."""
     g = Grid((n,))
-    q = g.axis(0).reshape((1, n))
-    p = _p(0.0, q)
-    p = p / (jnp.sum(p) * g.spacing[0])
-    F, V = _F(0.0, q), _V(q)
+
+    @jax.jit  # one program for the reference state, not one per elementwise op
+    def reference_state(q):
+        p = _p(0.0, q)
+        return p / (jnp.sum(p) * g.spacing[0]), _F(0.0, q), _V(q)
+
+    p, F, V = reference_state(g.axis(0).reshape((1, n)))
 
     def jac(c):
         def rhs(y):
@@ -313,14 +316,19 @@ def _action_principle(ctx: Context) -> Result:
     g = Grid((n,))
     q = g.axis(0)
     c = PURE_LEARNING
-    p_ex, F_ex = _cole_hopf(T, q, c)
+    p_ex, F_ex = (jax.jit(f) for f in _cole_hopf(T, q, c))  # evaluated at many t: one program each
     V = jnp.zeros_like(q)
     Ms = (8, 16) if ctx.quick else (8, 16, 32)
     errs, residuals, newton = [], [], []
+
+    @jax.jit  # one program per M, not one per operation
+    def error(sol):
+        return jnp.maximum(jnp.max(jnp.abs(sol.p - jax.vmap(p_ex)(sol.t))),
+                           jnp.max(jnp.abs(sol.F - jax.vmap(F_ex)(sol.t_half))))
+
     for M in Ms:
         sol = en.solve_boundary_value(p_ex(0.0), F_ex(T), V, g, c, T, M)
-        errs.append(max(float(jnp.max(jnp.abs(sol.p - jax.vmap(p_ex)(sol.t)))),
-                        float(jnp.max(jnp.abs(sol.F - jax.vmap(F_ex)(sol.t_half))))))
+        errs.append(float(error(sol)))
         residuals.append(float(sol.residual))
         newton.append(int(sol.newton_steps))
     order = -float(np.polyfit(np.log(Ms), np.log(errs), 1)[0])

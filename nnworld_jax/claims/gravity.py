@@ -65,7 +65,7 @@ def _integrals_at(quick, float64):
     # conventions §6: d = 3, ε = 0.1, n = 24: ∫√gR = -0.3069736138, ∫L₉₁ = -0.9554649474.
     grid = Grid((16,) * 3 if quick else (24,) * 3)
     m = gv.sample_metric(grid, _metric_fn(0.1))
-    return grid, {d: float(gv.gravity_action(grid, m, d)) for d in gv.DENSITIES}
+    return grid, {d: float(gv.gravity_action(m, grid, d)) for d in gv.DENSITIES}
 
 
 _LABELS = {"paper": "∫L₉₁ (printed (91))", "corrected": "∫L corrected", "gamma-gamma": "∫L_ΓΓ",
@@ -122,12 +122,12 @@ def _gauge_variations(grid, key):
     h = field(k1, 9).reshape((3, 3, *grid.shape))
     h = 0.5 * (h + jnp.swapaxes(h, 0, 1))
     xi = field(k2, 3)
-    dxi = gv.metric_derivatives(grid, jnp.broadcast_to(xi.reshape(3, 1, *grid.shape), (3, 3, *grid.shape)))
+    dxi = gv.metric_derivatives(jnp.broadcast_to(xi.reshape(3, 1, *grid.shape), (3, 3, *grid.shape)), grid)
     dxi = dxi[:, 0]  # dxi[ν, μ] = ∂_μ ξ_ν
     gauge = dxi + jnp.swapaxes(dxi, 0, 1)
 
     def s2(x):
-        dh = gv.metric_derivatives(grid, x)
+        dh = gv.metric_derivatives(x, grid)
         i = jax.vmap(lambda d: gv.contractions(jnp.eye(3), d))(jnp.moveaxis(dh.reshape(3, 3, 3, -1), -1, 0))
         return jnp.sum(i, axis=0) * grid.cell_volume
 
@@ -169,7 +169,7 @@ def _el_errors(quick):
         grid, f = Grid((16, 16, 16)), _metric_fn(0.1, (-1.0, 1.0, 1.0))
     m = gv.sample_metric(grid, f)
     ref = _reference_el(grid, f)
-    el = {d: gv.gravity_euler_lagrange(grid, m, d) for d in ("corrected", "paper")}
+    el = {d: gv.gravity_euler_lagrange(m, grid, d) for d in ("corrected", "paper")}
     err = {d: float(jnp.max(jnp.abs(e - ref))) for d, e in el.items()}
     cut = (0,) * (grid.ndim - 1)  # a line along the last axis at X = 0 in the others
     lines = {d: np.asarray(e[0, 0][cut]) for d, e in el.items()}
@@ -222,7 +222,7 @@ def _einstein_errors(grid):
         return _einstein_reference(f, X) + LAMBDA * g - 8 * jnp.pi * NEWTON_G * t
 
     phi = jax.vmap(phi_fn)(pts).reshape((1, *grid.shape))
-    res = gv.einstein_equations(grid, gv.sample_metric(grid, f), phi,
+    res = gv.einstein_equations(gv.sample_metric(grid, f), grid, matter=phi,
                                 matter_lagrangian=functools.partial(gv.scalar_field_lagrangian, mass=MASS),
                                 cosmological_constant=LAMBDA, newton_g=NEWTON_G)
     ref = jnp.moveaxis(jax.vmap(expected)(pts), 0, -1).reshape(res.shape)

@@ -159,7 +159,7 @@ def _cole_hopf(ctx: Context) -> Result:
     def grid_errors():
         # (i) The identity μφ ∂_tF[F = log φ/μ] = -(γ/μ)∇²φ, ∂_tF from the action.
         phi = _heat_solution(0.2, g, kappa)
-        heat = -kappa * gr.laplacian(g, phi)
+        heat = -kappa * gr.laplacian(phi, g)
         identity = jnp.max(jnp.abs(hj.cole_hopf_rhs(phi, g, GAMMA, HEAT_MU) - heat)) / jnp.max(jnp.abs(heat))
         # (ii) F evolved by (43) backwards to t = -0.5 vs log of the exact heat solution.
         zeros = jnp.zeros(g.shape, jnp.float64)

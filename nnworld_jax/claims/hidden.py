@@ -169,7 +169,7 @@ def _linear_limit(ctx: Context) -> Result:
 
     errs = []
     for a in alphas:
-        x0 = jnp.exp(-0.5 * (jnp.arange(n) / a - 5.0) ** 2)
+        x0 = jnp.exp(-0.5 * (jnp.arange(n, dtype=float) / float(a) - 5.0) ** 2)
         # The network itself: x(t+1) = π x(t) (f linear, b = 0), ατ steps of (57) — a shift by ατ sites.
         x_net = np.roll(np.asarray(x0), int(a * tau))
         errs.append(float(error(a, x0, x_net)))

@@ -189,7 +189,7 @@ def _deposit(ctx: Context) -> Result:
     errs = []
     for width in WIDTHS:
         dens = ng.deposit_sources(x, weights, tau, spacetime, width=width)
-        errs.append(abs(float(ng.spacetime_action(spacetime, metric, dens)) - action) / abs(action))
+        errs.append(abs(float(ng.spacetime_action(metric, dens, spacetime)) - action) / abs(action))
     order = float(np.polyfit(np.log(WIDTHS), np.log(errs), 1)[0])
     fig = Figure(figsize=(5, 3.6))
     ax = fig.subplots()
@@ -214,7 +214,7 @@ def _deposit(ctx: Context) -> Result:
 def _variation(ctx: Context) -> Result:
     tau, x, weights, spacetime, metric, _ = _deposit_setup(64)
     dens = ng.deposit_sources(x, weights, tau, spacetime, width=0.2)
-    var = np.asarray(ng.source_variation(spacetime, metric, dens))
+    var = np.asarray(ng.source_variation(metric, dens, spacetime))
     dens = np.asarray(dens)
     err = np.max(np.abs(var - dens)) / np.max(np.abs(dens))
     # Linear in g: round-off only, 1e-13 in float64; float32 sums 64² cells at ~6e-8 each: 1e-5.
@@ -235,7 +235,7 @@ def _einstein(ctx: Context) -> Result:
     spacetime = Grid((n, n, n))
     metric = gv.sample_metric(spacetime, functools.partial(gv.reference_metric, eps=0.1, signature=(-1.0, 1.0, 1.0)))
     dens = ng.deposit_sources(x, weights, tau, spacetime, width=0.6)
-    e = np.asarray(ng.entropy_production_equation(spacetime, metric, dens, kappa=KAPPA))
+    e = np.asarray(ng.entropy_production_equation(metric, dens, spacetime, kappa=KAPPA))
     c = curvature_on_grid(metric, spacetime)  # the one curvature core: G_{μν} by grid derivatives
     g_up = np.einsum("am...,bn...,mn...->ab...", c.inverse_metric, c.inverse_metric, c.einstein_tensor)
     root = np.sqrt(np.abs(np.asarray(c.det)))

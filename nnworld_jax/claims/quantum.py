@@ -47,7 +47,7 @@ def _madelung_residual(c_true: en.Coefficients, c_map: en.Coefficients, scale: b
         dp, dF = en.equations_of_motion(p, F, V, g, c_true, learning=False)
         hbar = qm.effective_constants(c_map).hbar
         psi = qm.psi_from_madelung(p, F, c_map)
-        psi_t = psi * (dp / (2 * p) + 1j * dF / hbar)
+        psi_t = psi * jax.lax.complex(dp / (2 * p), dF / hbar)  # ∂_t Ψ of (34), no implicit real-complex promotion
         rhs = qm.schrodinger_equations_of_motion(psi, V, g, c_map)
         return jnp.max(jnp.abs(psi_t - rhs)) / jnp.max(jnp.abs(rhs)), jnp.max(jnp.abs(rhs))
 
@@ -79,7 +79,7 @@ def _constants_paper(ctx: Context) -> Result:
     # Prediction (conventions §3): the flow's quantum potential is (4D/μ)∇²√p/√p, the μ = 1 map's is
     # 4D∇²√p/√p, so ∂_tΨ misses iΨ·4D(1/μ - 1)∇²√p/(√p ħ): relative 4D|1 - 1/μ| max|∇²√p| / (ħ max|ĤΨ/ħ|).
     g, _, p, _, _ = _madelung_data(64)
-    lap = float(jnp.max(jnp.abs(gr.laplacian(g, jnp.sqrt(jnp.asarray(p))))))
+    lap = float(jnp.max(jnp.abs(gr.laplacian(jnp.sqrt(jnp.asarray(p)), g))))
     hbar = float(qm.effective_constants(PAPER_C).hbar)
     predicted = 4 * SPEC_C.D * abs(1 - 1 / SPEC_C.mu) * lap / (hbar * size)
     # float32: as quantum.madelung-constants (~5e-5); the prediction 0.11 stays far from 0
@@ -156,8 +156,8 @@ def _free_packet(ctx: Context) -> Result:
 
         def width(psi):
             rho = jnp.abs(psi) ** 2
-            mean = gr.integral(g, xs * rho)
-            return jnp.sqrt(gr.integral(g, (xs - mean) ** 2 * rho))
+            mean = gr.integral(xs * rho, g)
+            return jnp.sqrt(gr.integral((xs - mean) ** 2 * rho, g))
 
         return jax.vmap(width)(solve(free, psi0, n_steps=steps, save_every=1).y[1:])  # after steps 1..steps
 

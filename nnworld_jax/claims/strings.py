@@ -3,6 +3,7 @@ ensemble as a string, the Polyakov action's equations and constraints, and a min
 
 from __future__ import annotations
 
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -26,8 +27,9 @@ def _gauss_dd(s):
     return (s**2 - 1) * _gauss(s)
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))  # compiled once per (α, dt, steps), not per call
 def _rk4(x0, alpha, dt, steps):
-    return jax.jit(lambda x: solve(H.permutation_flow(alpha, dt), x, n_steps=steps).y)(x0)
+    return solve(H.permutation_flow(alpha, dt), x0, n_steps=steps).y
 
 
 @claim("strings.poisson-shift", section="7", equations=("(61)",),
@@ -36,13 +38,17 @@ def _rk4(x0, alpha, dt, steps):
        expected_verdict="holds")
 def _poisson_shift(ctx: Context) -> Result:
     alpha, tau = (8.0, 2.0) if ctx.quick else (16.0, 5.0)
-    sigma = jnp.arange(int(40 * alpha)) / alpha - 15.0
-    x0 = _gauss(sigma)
-    exact = H.poisson_shift_exact(x0, alpha, tau)
-    sim = _rk4(x0, alpha, 0.25 / alpha, int(round(tau * alpha * 4)))
-    err = float(jnp.max(jnp.abs(sim - exact)))
-    m0, c0, v0 = H.profile_moments(x0)
-    m, c, v = H.profile_moments(exact)
+
+    @jax.jit  # one program, not one per operation
+    def run():
+        sigma = jnp.arange(int(40 * alpha), dtype=float) / alpha - 15.0
+        x0 = _gauss(sigma)
+        exact = H.poisson_shift_exact(x0, alpha, tau)
+        sim = _rk4(x0, alpha, 0.25 / alpha, int(round(tau * alpha * 4)))
+        return jnp.max(jnp.abs(sim - exact)), H.profile_moments(x0), H.profile_moments(exact)
+
+    err, (m0, c0, v0), (m, c, v) = run()
+    err = float(err)
     # float32: 8·τ/dt RK4 steps accumulate round-off ~4e-7 (float64: the RK4 error)
     return Result(err, 0.0, tol(float64=1e-7, float32=1e-5), note=f"max |x_RK4 - x_Poisson| at α = {alpha}, τ = {tau}, α dt = 1/4",
                   details={"mass_change": float(m - m0), "centroid_shift_over_alpha_tau": float((c - c0) / (alpha * tau)),
@@ -56,19 +62,24 @@ def _poisson_shift(ctx: Context) -> Result:
 def _wave_speed(ctx: Context) -> Result:
     alphas = (8.0, 16.0) if ctx.quick else (16.0, 32.0, 64.0)
     tau = 4.0
-    speeds, shape_err = [], []
-    for alpha in alphas:
-        sigma = jnp.arange(int(30 * alpha)) / alpha - 10.0
+    taus = (1.0, 2.0, 3.0, 4.0)
+
+    @functools.partial(jax.jit, static_argnums=0)  # one program per α, not one per operation
+    def run(alpha):
+        sigma = jnp.arange(int(30 * alpha), dtype=float) / alpha - 10.0
         x0 = _gauss(sigma)
         _, c0, _ = H.profile_moments(x0)
-        cs = []
-        sim = x0
-        taus = (1.0, 2.0, 3.0, 4.0)
+        cs, sim = [], x0
         for _t in taus:
             sim = _rk4(sim, alpha, 0.25 / alpha, int(alpha * 4))
-            cs.append(float(H.profile_moments(sim)[1] - c0) / alpha)
-        speeds.append(float(np.polyfit(taus, cs, 1)[0]))
-        shape_err.append(float(jnp.max(jnp.abs(sim - H.translated_profile(_gauss, sigma, tau)))))
+            cs.append((H.profile_moments(sim)[1] - c0) / alpha)
+        return jnp.stack(cs), jnp.max(jnp.abs(sim - H.translated_profile(_gauss, sigma, tau)))
+
+    speeds, shape_err = [], []
+    for alpha in alphas:
+        cs, err = run(alpha)
+        speeds.append(float(np.polyfit(taus, np.asarray(cs), 1)[0]))
+        shape_err.append(float(err))
     order = float(np.polyfit(np.log(alphas), np.log(shape_err), 1)[0])
     worst = max(speeds, key=lambda s: abs(s - 1))
     return Result(worst, 1.0, 1e-6, note="fitted centroid speed dσ/dτ (RK4, α dt = 1/4); continuum speed 1",
@@ -83,13 +94,15 @@ def _wave_speed(ctx: Context) -> Result:
 def _dalembert(ctx: Context) -> Result:
     alphas = (32.0, 64.0) if ctx.quick else (32.0, 64.0, 128.0)
     tau = 5.0
-    raw, cor = [], []
-    for alpha in alphas:
-        sigma = jnp.arange(int(40 * alpha)) / alpha - 20.0
+
+    @functools.partial(jax.jit, static_argnums=0)  # one program per α, not one per operation
+    def errors(alpha):
+        sigma = jnp.arange(int(40 * alpha), dtype=float) / alpha - 20.0
         xb = jnp.mean(S.ensemble_exact(_gauss(sigma), alpha, tau), axis=0)
         d = xb - S.dalembert(_gauss, sigma, tau)
-        raw.append(float(jnp.max(jnp.abs(d))))
-        cor.append(float(jnp.max(jnp.abs(d - S.dalembert_correction(_gauss_dd, sigma, tau, alpha)))))
+        return jnp.max(jnp.abs(d)), jnp.max(jnp.abs(d - S.dalembert_correction(_gauss_dd, sigma, tau, alpha)))
+
+    raw, cor = (list(map(float, v)) for v in zip(*(errors(alpha) for alpha in alphas)))
     la = np.log(alphas)
     slope_raw = float(np.polyfit(la, np.log(raw), 1)[0])
     slope_cor = float(np.polyfit(la, np.log(cor), 1)[0])
@@ -120,11 +133,16 @@ def _sheet(n):
                  "equation (∂²_τ - ∂²_σ)X^μ = 0 (jax.grad of the lattice action vs the analytic operator).",
        expected_verdict="holds")
 def _polyakov_eom(ctx: Context) -> Result:
-    g, _, _, y = _sheet(16 if ctx.quick else 32)
-    eom = jax.jit(lambda y: S.polyakov_eom(y, g, drift=jnp.array([1.3, 0.0, 0.0]), tension=1.7))(y)
-    wave = jnp.stack([derivative(g, f, 1, 2) - derivative(g, f, 0, 2) for f in y])
-    ref = 1.7 * jnp.einsum("mn,nij->mij", S.minkowski(3), wave)
-    err = float(jnp.max(jnp.abs(eom - ref)) / jnp.max(jnp.abs(ref)))
+
+    @jax.jit  # one program, not one per operation
+    def run():
+        g, _, _, y = _sheet(16 if ctx.quick else 32)
+        eom = S.polyakov_eom(y, g, drift=jnp.array([1.3, 0.0, 0.0]), tension=1.7)
+        wave = jnp.stack([derivative(f, g, 1, 2) - derivative(f, g, 0, 2) for f in y])
+        ref = 1.7 * jnp.einsum("mn,nij->mij", S.minkowski(3), wave)
+        return jnp.max(jnp.abs(eom - ref)) / jnp.max(jnp.abs(ref))
+
+    err = float(run())
     # float32: jax.grad / cell volume with spectral second derivatives: measured 1.2e-6
     return Result(err, 0.0, tol(float64=1e-11, float32=1e-4), note="max |δS_P/δX - T η(∂²_σ - ∂²_τ)X| / max |T η(∂²_σ - ∂²_τ)X|, spectral")
 
@@ -134,13 +152,17 @@ def _polyakov_eom(ctx: Context) -> Result:
                  "rotating string in conformal gauge (where Polyakov = Nambu-Goto), O(1) for a generic sheet.",
        expected_verdict="holds")
 def _virasoro(ctx: Context) -> Result:
-    g, t, s, y = _sheet(16 if ctx.quick else 32)
     r = 0.7
-    yr = jnp.stack([jnp.zeros_like(t), r * jnp.cos(s) * jnp.cos(t), r * jnp.cos(s) * jnp.sin(t)])
-    v = jnp.array([r, 0.0, 0.0])
-    res = float(jnp.max(jnp.abs(S.virasoro_residuals(yr, g, drift=v))))
-    generic = float(jnp.max(jnp.abs(S.virasoro_residuals(y, g, drift=v))))
-    p, ng = float(S.polyakov_action(yr, g, drift=v)), float(S.nambu_goto_action(yr, g, drift=v))
+
+    @jax.jit  # one program, not one per operation
+    def run():
+        g, t, s, y = _sheet(16 if ctx.quick else 32)
+        yr = jnp.stack([jnp.zeros_like(t), r * jnp.cos(s) * jnp.cos(t), r * jnp.cos(s) * jnp.sin(t)])
+        v = jnp.array([r, 0.0, 0.0])
+        return (jnp.max(jnp.abs(S.virasoro_residuals(yr, g, drift=v))), jnp.max(jnp.abs(S.virasoro_residuals(y, g, drift=v))),
+                S.polyakov_action(yr, g, drift=v), S.nambu_goto_action(yr, g, drift=v))
+
+    res, generic, p, ng = (float(x) for x in run())
     # float32: T_±± is a difference of O(r²) terms: ~3e-7
     return Result(res, 0.0, tol(float64=1e-12, float32=1e-5), note="max |T_±±| of the rotating string X⁰ = rτ, X¹+iX² = r cos σ e^{iτ}",
                   details={"generic_max_residual": generic, "polyakov_action": p, "nambu_goto_action": ng})
@@ -180,29 +202,31 @@ def _catenoid(ctx: Context) -> Result:
                  "target coordinates X^± = X⁰ ± X¹ it differs (conventions §5: the second index is ν).",
        expected_verdict="fails")
 def _eq76_typo(ctx: Context) -> Result:
-    g, _, _, y = _sheet(16 if ctx.quick else 24)
-    drift = jnp.array([1.3, 0.0, 0.0])
-    eta = S.minkowski(3)
-    lc = jnp.array([[1.0, 1.0, 0.0], [1.0, -1.0, 0.0], [0.0, 0.0, 1.0]])  # (X⁺, X⁻, X²) = lc · X
-    inv = jnp.linalg.inv(lc)
-    eta_lc = inv.T @ eta @ inv  # η_{+-} = η_{-+} = -1/2, η_22 = 1
-    y_lc, drift_lc = jnp.einsum("mn,nij->mij", lc, y), lc @ drift
+    @jax.jit  # one program for the five actions, not one per operation
+    def actions():
+        g, _, _, y = _sheet(16 if ctx.quick else 24)
+        drift = jnp.array([1.3, 0.0, 0.0])
+        eta = S.minkowski(3)
+        lc = jnp.array([[1.0, 1.0, 0.0], [1.0, -1.0, 0.0], [0.0, 0.0, 1.0]])  # (X⁺, X⁻, X²) = lc · X
+        inv = jnp.linalg.inv(lc)
+        eta_lc = inv.T @ eta @ inv  # η_{+-} = η_{-+} = -1/2, η_22 = 1
+        y_lc, drift_lc = jnp.einsum("mn,nij->mij", lc, y), lc @ drift
 
-    def printed(y, drift, eta):
-        dx = S.worldsheet_derivatives(y, g, drift)
-        # h = diag(-1, 1): -(T/2) Σ_μν η_μν (-∂_τX^μ ∂_τX^μ + ∂_σX^μ ∂_σX^μ), the typo's contraction.
-        sq = -dx[0] ** 2 + dx[1] ** 2
-        return -0.5 * jnp.sum(jnp.einsum("mn,mij->ij", eta, sq)) * g.cell_volume
+        def printed(y, drift, eta):
+            dx = S.worldsheet_derivatives(y, g, drift=drift)
+            # h = diag(-1, 1): -(T/2) Σ_μν η_μν (-∂_τX^μ ∂_τX^μ + ∂_σX^μ ∂_σX^μ), the typo's contraction.
+            sq = -dx[0] ** 2 + dx[1] ** 2
+            return -0.5 * jnp.sum(jnp.einsum("mn,mij->ij", eta, sq)) * g.cell_volume
 
-    s_true = float(S.polyakov_action(y, g, drift=drift))
-    s_true_lc = float(S.polyakov_action(y_lc, g, drift=drift_lc, eta=eta_lc))
-    s_printed_diag = float(printed(y, drift, eta))
-    s_printed_lc = float(printed(y_lc, drift_lc, eta_lc))
+        return (S.polyakov_action(y, g, drift=drift), S.polyakov_action(y_lc, g, drift=drift_lc, eta=eta_lc),
+                printed(y, drift, eta), printed(y_lc, drift_lc, eta_lc),
+                S.polyakov_action(y, g, drift=drift, eta=jnp.diag(jnp.array([-1.0, -1.0, 1.0]))))
+
+    s_true, s_true_lc, s_printed_diag, s_printed_lc, s_predicted = (float(a) for a in actions())
     rel = abs(s_printed_lc - s_true) / abs(s_true)
     # Prediction: with X^± = X⁰ ± X¹ the typo's weights Σ_ν η_μν = (-½, -½, 1) turn
     # -½(∂X⁺)² - ½(∂X⁻)² into -(∂X⁰)² - (∂X¹)², i.e. the printed form is the Polyakov action with
     # η' = diag(-1, -1, 1) in the original coordinates: an independent route through S.polyakov_action.
-    s_predicted = float(S.polyakov_action(y, g, drift=drift, eta=jnp.diag(jnp.array([-1.0, -1.0, 1.0]))))
     predicted = abs(s_predicted - s_true) / abs(s_true)
     # float32: two routes to an O(1) relative gap agree to ~1e-6; the paper's 0 lies 0.93 away
     return Result(rel, 0.0, tol(float64=1e-10, float32=1e-5), predicted=predicted,

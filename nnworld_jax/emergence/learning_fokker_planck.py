@@ -51,7 +51,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import as_float, check, check_count, check_finite, is_traced, scalar_param
 from ..batch import write_atomically, lock_run_dir, run_chunked
@@ -61,6 +60,7 @@ from ..stepping import State, from_update, solve
 from ..grid import Grid, fft_modes
 from ..network import Network
 from ..partition import free_energy
+from ..types import Array, ArrayLike, Float, FloatScalar, Key, Real, Scalar
 
 __all__ = ["NAME", "INTEGRATORS", "TrainableChart", "FourierPotential", "make_chart", "network_at",
            "free_energy_landscape", "fourier_potential", "potential", "drift", "wrapped_gaussian",
@@ -85,8 +85,8 @@ class TrainableChart(eqx.Module):
     """
 
     base: Network
-    bias_amplitude: Float[Array, ""]
-    weight_amplitude: Float[Array, ""]
+    bias_amplitude: FloatScalar
+    weight_amplitude: FloatScalar
 
 
 def make_chart(base: Network, bias_amplitude, weight_amplitude) -> TrainableChart:
@@ -120,7 +120,7 @@ def _point(q, dtype, name: str = "q"):
     return check_finite(q, name)
 
 
-def network_at(chart: TrainableChart, q: Float[Array, " 2"]) -> Network:
+def network_at(chart: TrainableChart, q: Real[ArrayLike, " 2"]) -> Network:
     """The network at dynamical parameters q (paper §4, the q of (18)): b_0 = b̄_0 + a_b sin q_1,
     w_10 = w̄_10 + a_w sin q_2, everything else as in ``chart.base``.
 
@@ -143,7 +143,7 @@ def _check_grid(grid) -> Grid:
     return grid
 
 
-def free_energy_landscape(chart: TrainableChart, beta, grid: Grid) -> Float[Array, "n1 n2"]:
+def free_energy_landscape(grid: Grid, chart: TrainableChart, beta) -> Float[Array, "n1 n2"]:
     """F(q) of eq. (45) at every point of a 2-D grid of q: the toolkit kernel, vmapped.
 
     F = (1/2β) Σ_i log(1 + βλ_i) − (N/2β) log 2π with λ = eig G(x*) (eqs. (8), (45), m = 0), by
@@ -183,7 +183,7 @@ def _basis(x, K: int):
     return jnp.concatenate([jnp.cos(k * x), jnp.sin(k[1:] * x)])
 
 
-def fourier_potential(F: Float[Array, "n n"], *, drift_tol: float = 1e-8) -> FourierPotential:
+def fourier_potential(F: Real[ArrayLike, "n n"], *, drift_tol: float = 1e-8) -> FourierPotential:
     """The truncated trigonometric interpolant of a periodic F (eq. (45)) sampled on an n × n grid of [0, 2π)².
 
     The Fourier coefficients are those of the grid (discrete orthogonality, exact for the
@@ -231,7 +231,7 @@ def _potential(pot: FourierPotential, q):
     return _basis(q[0], K) @ pot.M @ _basis(q[1], K)
 
 
-def potential(pot: FourierPotential, q: Float[Array, " 2"]) -> Float[Array, ""]:
+def potential(pot: FourierPotential, q: Real[ArrayLike, " 2"]) -> FloatScalar:
     """F(q), the free energy (45) of the chart at q, as its truncated interpolant
     (:class:`FourierPotential`). ``q`` has shape (2,), finite; batch with ``jax.vmap``."""
     if not isinstance(pot, FourierPotential):
@@ -239,7 +239,7 @@ def potential(pot: FourierPotential, q: Float[Array, " 2"]) -> Float[Array, ""]:
     return _potential(pot, _point(q, pot.M.dtype))
 
 
-def drift(pot: FourierPotential, q: Float[Array, " 2"], gamma) -> Float[Array, " 2"]:
+def drift(pot: FourierPotential, q: Real[ArrayLike, " 2"], gamma) -> Float[Array, " 2"]:
     """The learning drift of eq. (19), dq/dt = γ ∂F/∂q, by ``jax.grad`` of :func:`potential`.
 
     Sign of docs/conventions.md §2 (it climbs F; stationary density ∝ exp(γF/D)). ``q`` (2,)
@@ -253,7 +253,7 @@ def drift(pot: FourierPotential, q: Float[Array, " 2"], gamma) -> Float[Array, "
 
 
 # ------------------------------------------------------------------------------- the replicas
-def wrapped_gaussian(grid: Grid, center: Float[Array, " 2"], width, *, images: int = 4) -> Float[Array, "n1 n2"]:
+def wrapped_gaussian(grid: Grid, center: Real[ArrayLike, " 2"], width, *, images: int = 4) -> Float[Array, "n1 n2"]:
     """The initial density p(0, q) of eq. (20): a wrapped (periodic) Gaussian on the torus, at the grid points:
     Π_k Σ_m N(q_k + 2πm; c_k, σ²), the law of (c + σξ) mod 2π. ∫p = 1 up to the truncation of
     the image sum (``images`` per side, exp(−(2π·images)²/(2σ²)) small for σ ≲ 2).
@@ -284,7 +284,7 @@ def _sde(pot, gamma, D, dt, q, xi, integrator):
     return q + 0.5 * (v + gamma * grad(pot, q_pred)) * dt + dW
 
 
-def replica_trajectory(shared: dict, *, key: PRNGKeyArray, n_saves: int, integrator: str = "heun") -> dict:
+def replica_trajectory(shared: dict, *, key: Key, n_saves: int, integrator: str = "heun") -> dict:
     """One replica of noisy learning: dq = γ∇F dt + √(2D) dW, whose density obeys (20).
 
     The kernel of one batch item of the experiment (:func:`nnworld_jax.batch.run_chunked` calls it
@@ -359,7 +359,7 @@ def _bins_of(grid: Grid, n_bins: int) -> int:
     return n_bins
 
 
-def bin_masses(p: Float[Array, "n1 n2"], grid: Grid, n_bins: int) -> np.ndarray:
+def bin_masses(p: Real[ArrayLike, "n1 n2"], grid: Grid, n_bins: int) -> np.ndarray:
     """Bin masses of a density of eq. (20): P_b = ∫_bin p d²q for the n_bins × n_bins bins of width
     H = 2π/n_bins centred at (bH, b'H).
 
@@ -385,7 +385,7 @@ def bin_masses(p: Float[Array, "n1 n2"], grid: Grid, n_bins: int) -> np.ndarray:
     return smooth[:: step[0], :: step[1]] * H * H
 
 
-def histogram(q: Float[Array, "n 2"], n_bins: int, weights=None) -> np.ndarray:
+def histogram(q: Real[ArrayLike, "n 2"], n_bins: int, weights=None) -> np.ndarray:
     """The replicas' empirical density of eq. (20): counts of points q (n, 2) on the torus in the
     bins of :func:`bin_masses` (centred at bH).
 
@@ -456,7 +456,7 @@ def _entropy_of_masses(P, H: float) -> float:
 
 
 # ---------------------------------------------------------------------------- the grid side
-def grid_solution(grid: Grid, F: Float[Array, "n1 n2"], p0: Float[Array, "n1 n2"], gamma, D, *,
+def grid_solution(F: Real[ArrayLike, "n1 n2"], p0: Real[ArrayLike, "n1 n2"], grid: Grid, gamma, D, *,
                   t_final: float, n_frames: int, fp_dt_max: float = 0.02) -> dict:
     """The toolkit's solution of eq. (20) on the grid, with (21) and (22) along it.
 
@@ -559,7 +559,7 @@ def _setup(params: dict, dtype, n_grid: int | None = None, like: _Setup | None =
                               bias=params["bias"], max_norm=params["max_norm"], dtype=dtype)
         chart = make_chart(base, params["bias_amplitude"], params["weight_amplitude"])
         grid = Grid((params["n_grid"],) * 2)
-        F = jax.jit(free_energy_landscape)(chart, params["beta"], grid)
+        F = jax.jit(free_energy_landscape)(grid, chart, params["beta"])
         pot = fourier_potential(F, drift_tol=params["drift_tol"])
     else:
         chart, F, pot = like.chart, like.F_grid, like.pot
@@ -582,7 +582,7 @@ def _kernel(n_saves: int, integrator: str):
     return functools.partial(_replica, n_saves=n_saves, integrator=integrator)
 
 
-def _replicas(params, setup, out_dir: Path, *, n: int, dt: float, D: float, integrator: str, n_saves: int,
+def _replicas(params, setup, out_dir: Path, *, n: int, dt: Scalar, D: float, integrator: str, n_saves: int,
               progress: bool, devices, on_chunk, description: str, seed_offset: int = 0):
     interval = params["t_final"] / n_saves
     steps = max(1, round(interval / dt))
@@ -672,7 +672,7 @@ def _run(params: dict, out_dir: Path, progress: bool, run_id: str, devices, on_c
 
     t2 = time.perf_counter()
     sub = params["entropy_substeps"]
-    fine = grid_solution(grid, setup.F_used, setup.p0, gamma, D, t_final=params["t_final"], n_frames=n_saves * sub,
+    fine = grid_solution(setup.F_used, setup.p0, grid, gamma, D, t_final=params["t_final"], n_frames=n_saves * sub,
                          fp_dt_max=params["fp_dt_max"])
     sol = {k: (v[::sub] if isinstance(v, np.ndarray) else v) for k, v in fine.items()}
     boltz = np.exp(gamma * (np.asarray(setup.F_used) - np.max(np.asarray(setup.F_used))) / D)
@@ -719,7 +719,7 @@ def _run(params: dict, out_dir: Path, progress: bool, run_id: str, devices, on_c
                            on_chunk=None, description=f"{NAME} D x{factor:g}", seed_offset=2)
         qf = r.results["q"][:, -1]
         try:
-            sk = grid_solution(grid, setup.F_used, setup.p0, gamma, Dk, t_final=params["t_final"], n_frames=n_saves,
+            sk = grid_solution(setup.F_used, setup.p0, grid, gamma, Dk, t_final=params["t_final"], n_frames=n_saves,
                                fp_dt_max=params["fp_dt_max"])
             vs = l1_test(histogram(qf, nb), bin_masses(sk["p"][-1], grid, nb), n_boot=nboot, seed=seed + 9)
             note = ""
@@ -730,7 +730,7 @@ def _run(params: dict, out_dir: Path, progress: bool, run_id: str, devices, on_c
     for g in _floats(params["sweep_grid"], "sweep_grid", integer=True):
         sg = _setup(params, dtype, n_grid=g, like=setup)
         try:
-            sk = grid_solution(sg.grid, sg.F_used, sg.p0, gamma, D, t_final=params["t_final"], n_frames=n_saves,
+            sk = grid_solution(sg.F_used, sg.p0, sg.grid, gamma, D, t_final=params["t_final"], n_frames=n_saves,
                                fp_dt_max=params["fp_dt_max"])
             frames = np.stack([_upsample(p, params["n_grid"]) for p in sk["p"]])
             masses = np.stack([bin_masses(p, grid, nb) for p in frames])

@@ -93,7 +93,7 @@ def student_network(width, *, key, in_size: int, out_size: int, width_max: int, 
         raise TypeError(f"width must be one integer, got dtype {width.dtype} shape {width.shape}")
     width = eqx.error_if(width, (width < 1) | (width > width_max), f"width must lie in [1, width_max = {width_max}]")
     k1, k2, k3, k4 = jax.random.split(key, 4)
-    active = (jnp.arange(width_max) < width).astype(dtype)
+    active = (jnp.arange(width_max, dtype=width.dtype) < width).astype(dtype)
     bound_out = jnp.sqrt(1.0 / width.astype(dtype))  # 1/√fan_in of the output layer: the active width
     bound_in = 1.0 / np.sqrt(in_size)
     w1 = jax.random.uniform(k1, (width_max, in_size), dtype, -bound_in, bound_in) * active[:, None]

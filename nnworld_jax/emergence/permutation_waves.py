@@ -194,7 +194,7 @@ def wave_case(alpha, *, key, n: int, n_subsystems: int = 3, width: float = 1.0, 
     def centroid(x, c, tau):  # centroid in sites, the profile rolled away from the seam first
         roll = n // 2 - jnp.round(alpha * (c + tau)).astype(jnp.int32)
         _, mean, _ = H.profile_moments(jnp.roll(x, roll))
-        return mean - roll
+        return mean - roll.astype(mean.dtype)
 
     c0 = jax.vmap(centroid, in_axes=(0, 0, None))(x0, centres, 0.0)
     ct = jax.vmap(centroid, in_axes=(0, 0, None))(xt, centres, t)

@@ -89,7 +89,7 @@ CASES += [
          r"X must be one point of shape \(2,\)", "input"),  # the sphere's own shape check
     Case("curvature.curvature", "scalar X", run(cv.curvature, SPHERE, 1.0), r"X must be one point", "input"),
     Case("curvature.curvature", "string X", run(cv.curvature, SPHERE, "x"), r"X must be a number", "input"),
-    Case("curvature.curvature", "complex X", run(cv.curvature, SPHERE, OK + 0j), r"X must be real", "input"),
+    Case("curvature.curvature", "complex X", run(cv.curvature, SPHERE, OK.astype(complex)), r"X must be real", "input"),
     Case("curvature.curvature", "metric not callable", run(cv.curvature, jnp.eye(2), OK), r"metric must be a callable",
          "input"),
     Case("curvature.curvature", "Schwarzschild at the horizon r = 2M", run(cv.curvature, SCHW, jnp.array([0.0, 2.0, 1.0, 0.0])),

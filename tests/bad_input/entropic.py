@@ -106,7 +106,7 @@ CASES = [
          r"strength must be finite", "input"),
     Case("entropic.spectral_filter", "order = 2.5", run(en.spectral_filter, G, order=2.5),
          r"order must be an integer", "input"),
-    Case("entropic.spectral_filter", "space is a tuple", run(en.spectral_filter, (8,)), r"space must be a Grid",
+    Case("entropic.spectral_filter", "grid is a tuple", run(en.spectral_filter, (8,)), r"grid must be a Grid",
          "input"),
     Case("entropic.apply_filter", "shape mismatch", run(en.apply_filter, F, SIGMA[:4]), r"does not match", "input"),
     Case("entropic.apply_filter", "NaN in f", run(en.apply_filter, NAN_F, SIGMA), r"f contains NaN", "input"),

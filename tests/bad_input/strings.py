@@ -13,7 +13,7 @@ SIG = jnp.linspace(0, 1, 5)
 W = Grid((4, 6))  # (τ, σ)
 Y = jnp.zeros((3, 4, 6)).at[1].set(jnp.sin(W.mesh()[1]))
 NAN_Y = Y.at[0, 0, 0].set(jnp.nan)
-DX = S.worldsheet_derivatives(Y, W, jnp.array([1.0, 0.0, 0.0]))
+DX = S.worldsheet_derivatives(Y, W, drift=jnp.array([1.0, 0.0, 0.0]))
 ETA_ASYM = jnp.diag(jnp.array([-1.0, 1.0, 1.0])).at[0, 1].set(0.5)
 ETA_SING = jnp.diag(jnp.array([-1.0, 1.0, 0.0]))
 # A sheet wide enough for the fd band path of polyakov_eom (>= 6 rows for fd2): Y's finiteness check
@@ -81,9 +81,9 @@ CASES = [
          r"Y must have shape \(D\+1, 4, 6\).*jax\.vmap", "input"),
     Case("strings.worldsheet_derivatives", "NaN in Y", run(S.worldsheet_derivatives, NAN_Y, W), r"Y contains NaN",
          "input"),
-    Case("strings.worldsheet_derivatives", "drift of shape (2,)", run(S.worldsheet_derivatives, Y, W, jnp.ones(2)),
+    Case("strings.worldsheet_derivatives", "drift of shape (2,)", run(S.worldsheet_derivatives, Y, W, drift=jnp.ones(2)),
          r"drift must have shape \(3,\)", "input"),
-    Case("strings.worldsheet_derivatives", "NaN drift", run(S.worldsheet_derivatives, Y, W, jnp.full(3, jnp.nan)),
+    Case("strings.worldsheet_derivatives", "NaN drift", run(S.worldsheet_derivatives, Y, W, drift=jnp.full(3, jnp.nan)),
          r"drift contains NaN", "input"),
     Case("strings.worldsheet_derivatives", "1-D grid", run(S.worldsheet_derivatives, Y, Grid((6,))), r"must be 2-D",
          "input"),
