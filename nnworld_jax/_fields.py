@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .grid import Grid
 
 __all__ = ["METHODS", "fft_modes", "fft_wavenumbers", "_check_method", "_checked_field", "_derivative", "_divergence", "_finite_scalar",
-           "_cis", "_complex_dtype", "_promote", "_gradient", "_guard", "_guard_finite", "_guard_positive", "_integral", "_is_integer",
+           "_cis", "_complex_dtype", "_derivative_symbol", "_promote", "_gradient", "_guard", "_guard_finite", "_guard_positive", "_integral", "_is_integer",
            "_laplacian", "_positive_scalar"]
 
 METHODS = ("spectral", "fd2", "fd4")
@@ -149,15 +149,20 @@ def _cis(theta) -> Array:
     return jax.lax.complex(jnp.cos(theta), jnp.sin(theta))
 
 
-def _spectral_derivative(grid: Grid, f: Inexact[Array, "*grid"], k: int, order: int) -> Inexact[Array, "*grid"]:
-    n = grid.shape[k]
-    real = not jnp.iscomplexobj(f)
-    # The symbol (i k)^order on the host, in the complex dtype of f's precision (no implicit
-    # real-complex promotion: the tests run with strict dtype promotion).
-    mult = (1j * fft_wavenumbers(n, grid.spacing[k])) ** order
+def _derivative_symbol(n: int, spacing: float, order: int, real_dtype, *, half: bool = False) -> Array:
+    """The spectral symbol (i k)^order of d^order/dq^order on an ``n``-point axis, in the complex dtype
+    of ``real_dtype``'s precision, built on the host (no implicit real-complex promotion: the tests
+    run with strict dtype promotion); the Nyquist mode of an even grid is dropped from odd orders.
+    ``half``: the ``rfft`` layout. Shared by the field and the metric derivatives."""
+    mult = (1j * fft_wavenumbers(n, spacing, half=half)) ** order
     if order % 2 == 1 and n % 2 == 0:
         mult[n // 2] = 0.0
-    mult = jnp.asarray(mult, _complex_dtype(jnp.real(f).dtype))
+    return jnp.asarray(mult, _complex_dtype(real_dtype))
+
+
+def _spectral_derivative(grid: Grid, f: Inexact[Array, "*grid"], k: int, order: int) -> Inexact[Array, "*grid"]:
+    real = not jnp.iscomplexobj(f)
+    mult = _derivative_symbol(grid.shape[k], grid.spacing[k], order, jnp.real(f).dtype)
     fh = jnp.fft.fft(f, axis=k)
     df = jnp.fft.ifft(fh * _broadcast(mult, k, f.ndim), axis=k)
     return df.real if real else df

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import is_traced
-from ._fields import fft_wavenumbers
+from ._fields import _derivative_symbol, fft_wavenumbers
 
 if TYPE_CHECKING:
     from .grid import Grid
@@ -84,10 +84,7 @@ def _component_derivative(grid: Grid, f, axis: int, order: int, method: str):
     # real FFT: half the spectrum of the complex one; the Nyquist mode of an even grid is dropped
     # from odd derivatives, as in grid.derivative
     n = grid.shape[axis]
-    k = (2 * jnp.pi / grid.lengths[axis]) * jnp.arange(n // 2 + 1, dtype=f.dtype)
-    mult = jax.lax.complex(jnp.zeros_like(k), k) ** order  # (ik)^order in f's precision, no real-complex promotion
-    if order % 2 == 1 and n % 2 == 0:
-        mult = mult.at[n // 2].set(0.0)
+    mult = _derivative_symbol(n, grid.spacing[axis], order, f.dtype, half=True)
     fh = jnp.fft.rfft(f, axis=ax)
     shape = [1] * f.ndim
     shape[ax] = n // 2 + 1
