@@ -5,7 +5,8 @@ lowering, XLA), one program after another on one core. Independent claims compil
 separate processes: ``concurrent.futures.ProcessPoolExecutor`` (spawned workers, each with its own
 JAX). Claims whose ids share a prefix (``learning.*``, ``hamilton_jacobi.*``) share computations
 cached in their module (``functools.lru_cache``), so a prefix is one task: it runs in one worker and
-computes its shared work once. Tasks go out in paper order to whichever worker is free.
+computes its shared work once. Tasks go out longest first (:func:`dispatch_order`) to whichever
+process is free, so that the last task to finish is a short one.
 
 This module imports neither JAX nor the claims until a function needs them, so ``reproduce`` can
 start the workers before it imports the claims itself (the two imports then overlap).
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .claims import Claim, Context
 
-__all__ = ["Workers", "auto_jobs", "groups", "importable", "run_claims", "use_compile_cache"]
+__all__ = ["Workers", "auto_jobs", "dispatch_order", "groups", "importable", "run_claims", "use_compile_cache"]
 
 _MAX_AUTO_JOBS = 4  # each worker holds its own JAX and compiled programs (~3 GB at the peak of --quick)
 
@@ -46,6 +47,22 @@ def groups(selected: list[Claim]) -> list[list[str]]:
     for c in selected:
         out.setdefault(c.id.split(".", 1)[0], []).append(c.id)
     return list(out.values())
+
+
+# Seconds each task took in one serial ``reproduce --quick`` (2-core CPU, float64). Only the order
+# in which tasks are handed out depends on them: longest first, the classic rule for spreading
+# jobs of known length over parallel workers (the run ends at most one short task after the
+# ideal). A prefix missing here counts as 1 s. In paper order instead, §10's holography (6 s) came
+# last and one process idled ~3 s at the end of --quick.
+_TASK_SECONDS = {"learning": 16.2, "hamilton_jacobi": 9.1, "entropic": 6.6, "holography": 5.8,
+                 "network_gravity": 5.4, "gravity": 5.4, "partition": 4.6, "curvature": 4.1,
+                 "fokker_planck": 3.1, "quantum": 2.9, "strings": 2.8, "hidden": 2.8, "thermo": 2.4,
+                 "reduced_gravity": 2.2, "large_networks": 1.7}
+
+
+def dispatch_order(tasks: list[list[str]]) -> list[list[str]]:
+    """``tasks`` (from :func:`groups`) longest first by ``_TASK_SECONDS``; ties keep their order."""
+    return sorted(tasks, key=lambda ids: -_TASK_SECONDS.get(ids[0].split(".", 1)[0], 1.0))
 
 
 def auto_jobs(n_tasks: int | None, accelerator: bool) -> int:
@@ -73,7 +90,7 @@ def use_compile_cache(setting: str | None) -> str | None:
     """JAX's persistent compilation cache in directory ``setting`` (None: off, the default).
 
     A second run loads the cached programs instead of compiling them, but few are cached: most
-    programs of this package hold a check (``equinox.error_if``, a host callback on the CPU), which
+    programs of this package hold a check (``_checks.raise_if``, a host callback on the CPU), which
     JAX's cache skips, and tracing is never cached (measured: ``--quick`` 61 s, then 59 s; the cache
     held one program). Off by default: jax 0.9.2's XLA:CPU logs a machine-feature warning for
     every program it loads, and a cache shared by machines with different CPUs (a network home
@@ -184,15 +201,23 @@ class Workers:
         self.pool.shutdown(wait=False, cancel_futures=True)
         for proc in processes:
             proc.terminate()
+        for proc in processes:
+            proc.join()
+        # Release the queues' threads now (the pool's and ours): their semaphores are then garbage
+        # whose finalizers unlink them, even where the process ends by os._exit (cli.console_main).
+        self.pool.shutdown(wait=True)
+        self.results.close()
+        self.results.join_thread()
 
 
 def run_claims(selected: list[Claim], ctx: Context, *,
                workers: Workers | None = None) -> Iterator[tuple[str, dict, bytes | None]]:
     """Evaluate ``selected``; yields ``(id, record, png)`` as each claim finishes (``record`` carries
     ``seconds``). Without ``workers``: here, in paper order. With them: one task per id prefix
-    (:func:`groups`), in paper order, each to whichever process is free (the spawned workers are
-    served first, then this process takes the next one); the claims must be importable by a fresh
-    process (:func:`importable`; a claim registered at run time, as the tests do, is not)."""
+    (:func:`groups`), longest first (:func:`dispatch_order`), each to whichever process is free
+    (the spawned workers are served first, then this process takes the next one); the claims must
+    be importable by a fresh process (:func:`importable`; a claim registered at run time, as the
+    tests do, is not)."""
     if workers is None:
         for c in selected:
             yield (c.id, *_run_one(c, ctx))
@@ -204,7 +229,7 @@ def run_claims(selected: list[Claim], ctx: Context, *,
         raise ValueError(f"claims not importable by a worker process: {missing}; run them without workers")
     if ctx.precision != workers.precision:
         raise ValueError(f"the workers run in {workers.precision}, the claims ask for {ctx.precision}")
-    tasks = collections.deque(groups(selected))
+    tasks = collections.deque(dispatch_order(groups(selected)))
     pending = {cid for ids in tasks for cid in ids}
     lock = threading.Lock()
     futures: dict[concurrent.futures.Future, list[str]] = {}

@@ -56,7 +56,7 @@ def _pointwise_density(p, F_t, grad_F, lap_F, V, D, gamma, mu, learning: bool, q
 def _density(p, F, F_t, V, space: Grid, c: Coefficients, learning: bool, method: str):
     # Unchecked ℒ (28) on the grid: the jet of (p, F) by the grid's derivatives, then the pointwise
     # density. The checks run once at each public entry point, not inside every grad/jacfwd trace
-    # (eqx.error_if there multiplies trace and compile time several-fold).
+    # (a traced check there multiplies trace and compile time several-fold).
     sqrt_p = jnp.sqrt(p)
     lap_F = _laplacian(space, F, method) if learning else None
     return _pointwise_density(p, F_t, _gradient(space, F, method), lap_F, V, c.D, c.gamma, c.mu, learning,

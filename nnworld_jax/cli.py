@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib.metadata
 import importlib.util
 import json
@@ -37,10 +38,8 @@ import time
 import warnings
 from pathlib import Path
 
-from . import _compile
-
-__all__ = ["ReportTargetError", "reproduce", "list_claims", "batch", "main", "MARKER", "EXIT_MISMATCH",
-           "EXIT_USAGE", "EXIT_ERROR"]
+__all__ = ["ReportTargetError", "reproduce", "list_claims", "batch", "main", "console_main", "MARKER",
+           "EXIT_MISMATCH", "EXIT_USAGE", "EXIT_ERROR"]
 
 MARKER = ".nnworld-report.json"  # written last into every report: which files nnworld wrote
 EXIT_MISMATCH, EXIT_USAGE, EXIT_ERROR = 1, 2, 3
@@ -209,6 +208,8 @@ def _prefer_fast_compile() -> list[str]:
         os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
         # Which options are ours, not the user's: programs that run long (nnworld_jax.batch) compile
         # with XLA's default optimization instead (nnworld_jax._compile.optimized_options).
+        from . import _compile  # (imports JAX: only once the flags are in the environment)
+
         os.environ[_compile.ADDED_FLAGS_ENV] = " ".join(added)
     return added
 
@@ -400,5 +401,24 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def console_main() -> None:
+    """The ``nnworld`` command: :func:`main`, then the process ends without the interpreter's
+    teardown. By then the report is renamed into place, the workers are gone and their queues
+    released, and the output is flushed; what teardown would still do is free this process's
+    compiled programs one by one (~1.2 s after ``reproduce --quick``, measured). Python code calls
+    :func:`main` and keeps the normal exit."""
+    code = main()
+    # The workers' queues are unreferenced by now but may sit in reference cycles: collected here,
+    # their semaphores' finalizers unlink them (else multiprocessing's resource tracker would warn
+    # of "leaked semaphore objects" once this process is gone).
+    gc.collect()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``nnworld ... | head``): nothing more to show
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

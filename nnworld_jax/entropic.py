@@ -126,7 +126,7 @@ def lagrangian_density(p: Field, F: Field, F_t: Field,
     """The density ℒ of eq. (28) at one time, on the grid ``grid`` (all fields ``grid.shape``).
 
     ℒ = -4D √p ∇²√p + γ p ∇²F + μ p ∂_tF + μγ p |∇F|² + μ p V; ``learning=False`` drops γ p ∇²F.
-    Raises (eagerly, or through ``eqx.error_if`` under jit) if p ≤ 0, a field is not finite, or the
+    Raises (eagerly, or with a runtime error under jit) if p ≤ 0, a field is not finite, or the
     coefficients are outside D ≥ 0, γ > 0, μ > 0.
     """
     p, F, V, c = _check_slice(p, F, V, grid, c, method)

@@ -221,7 +221,7 @@ def shannon_entropy(p: Field, grid: Grid, *, negative_tol: float | None = None) 
         grid: the box; the measure is the cell volume.
         negative_tol: negative values down to −negative_tol · max p (default
             :data:`NEGATIVE_TOL` = 1e-3) are read as numerical noise and counted as 0; below that,
-            or NaN/inf: ValueError (eager) or an equinox runtime error (under jit).
+            or NaN/inf: ValueError (eager) or a runtime error (under jit).
 
     Returns: S, a scalar of p's dtype.
     """

@@ -131,7 +131,7 @@ DENSITIES = (*TENSORS, *GRAVITY_FORMS)
 # Input policy (README "Errors and domains"): shapes are checked statically; integer inputs are
 # promoted to the floating dtype; NaN/inf, asymmetric or degenerate metrics are errors. Value checks
 # are flags raised by curvature._guard on the *result*, whose JVP also guards every tangent, so
-# they fire eagerly (ValueError) and under jit, vmap, grad and jit(grad) (equinox runtime error).
+# they fire eagerly (ValueError) and under jit, vmap, grad and jit(grad) (a runtime error).
 _POINT_MESSAGES = (
     "g contains NaN or inf",
     "dg contains NaN or inf",

@@ -179,7 +179,7 @@ def boundary_weights(w: Weights, eps, boundary: Sequence[int]) -> Float[Array, "
     Args:
         w: (N, N) weights; eps: ε > 0 scalar; boundary: K distinct indices (static).
     Returns: (K, K) matrix w∂.
-    Raises: ValueError (eagerly) or an equinox runtime error (under jit) if ε ρ(w) ≥ 1 or ε ≤ 0.
+    Raises: ValueError (eagerly) or a runtime error (under jit) if ε ρ(w) ≥ 1 or ε ≤ 0.
 
     >>> w = jnp.zeros((3, 3)).at[1, 0].set(1.0).at[2, 1].set(1.0)   # chain 0 → 1 → 2
     >>> float(boundary_weights(w, 0.5, [0, 2])[1, 0])              # ε^{L+1}, L = 1

@@ -11,7 +11,7 @@ The factories take scalar parameters (a batch of them is an error: build one met
 ``jax.vmap`` over a function that builds it); the returned closures are pure functions of X and
 work under ``jax.jit``, ``jax.vmap`` and forward/reverse autodiff (the curvature kernels
 differentiate them twice by ``jax.jacfwd``). Parameters are validated where they enter: eagerly
-(``ValueError``) for numbers, by an equinox runtime error for traced ones. The closures check only
+(``ValueError``) for numbers, by a runtime error for traced ones. The closures check only
 the shape of X (value checks inside them would hide their structure from the curvature kernels'
 dataflow pass); the curvature kernels check the point and the metric's value there (NaN/inf,
 symmetry, det g ≠ 0: a horizon or a pole is an error there).

@@ -129,7 +129,7 @@ def _concrete(*xs):
 
 def _eager_values(metric, fields=None, name="fields"):
     # Eager ValueError for concrete inputs (NumPy: no XLA compile, no batched LAPACK under vmap);
-    # traced inputs are checked by eqx.error_if inside the jitted kernels.
+    # traced inputs are checked inside the jitted kernels (a runtime error).
     if not _concrete(metric, fields):
         return
     m = np.asarray(metric)
@@ -153,7 +153,7 @@ def _validate(grid, metric, fields, mass, coupling, method):
 
 
 def _checked(grid, metric, fields, mass, coupling):
-    # Runtime checks (eager ValueError or eqx.error_if under jit).
+    # Runtime checks (eager ValueError, a runtime error under jit).
     metric = check(metric, ~jnp.isfinite(metric), "metric contains NaN or inf")
     det = jax.vmap(lambda a: det_inv(a)[0])(_points_last_to_first(metric, 2))
     metric = check(metric, ~(jnp.abs(det) > 0), "metric is degenerate (det g = 0) somewhere on the grid")

@@ -73,7 +73,7 @@ FORMS = ("printed", "corrected")
 
 
 # ----------------------------------------------------------------------------------------------
-# Validation (eager ValueError for concrete inputs, equinox.error_if under jit)
+# Validation (eager ValueError for concrete inputs, a runtime error under jit)
 
 
 def _tau_grid(grid: Grid, name: str = "grid"):

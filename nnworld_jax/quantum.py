@@ -102,7 +102,7 @@ def effective_constants(c: Coefficients) -> EffectiveConstants:
 
     Arguments:
         c: the action's constants (D, γ, μ); γμ/D must be finite and > 0 (a clear error otherwise:
-            eager ``ValueError``, ``eqx.error_if`` under jit).
+            eager ``ValueError``, a runtime error under jit).
 
     Returns: ``EffectiveConstants(hbar, mass)`` (0-d arrays).
 
@@ -493,7 +493,7 @@ def fock_propagator(V: Field, grid: Grid, c: Coefficients, omega: Scalar, levels
             gives the same limit; close to the well's curvature √(V''/m_eff) needs fewest levels).
         levels: number of basis functions, a Python integer in [1, n].
         center: q₀, shape (1,) (default: the box centre, as :func:`harmonic_potential`).
-        truncation_tol: ``propagate`` raises (eagerly; ``eqx.error_if`` under jit) when
+        truncation_tol: ``propagate`` raises (eagerly; a runtime error under jit) when
             ``lost_norm(psi) > truncation_tol · ∫|Ψ|²``; default max(1e-6, 1000 ε) (1e-6 in float64:
             an L² error of at most 1e-3 relative). ``lost_norm`` reports the exact figure.
 

@@ -28,7 +28,7 @@ Conventions (``docs/conventions.md`` §6; MTW signature (- + + +), time first; G
   second-order accurate. Euler-Lagrange residuals are ∂S_h/∂(interior nodes) / h.
 * Domains (README "Errors and domains"): r > 0, A > 0 and B > 0 (outside the horizon), a > 0,
   lapse N > 0, ρ₀ ≥ 0, G > 0, grids strictly increasing, no NaN/inf; integer inputs are promoted to
-  the floating dtype. A violation is a ``ValueError`` naming the argument (an equinox runtime error
+  the floating dtype. A violation is a ``ValueError`` naming the argument (a runtime error
   under jit/vmap/grad: the checks guard the derivatives too), and so is a Newton solve that does not
   converge.
 """
@@ -316,7 +316,7 @@ def solve_schwarzschild(r: Real[ArrayLike, " n"], A_ends: Real[ArrayLike, " 2"],
     the discrete action (88); Newton (``optimistix``) starts from the linear interpolation of the
     boundary data. Continuum solution: B = 1 - 2M/r, A = c B with M, c fixed by the data (the
     data must be consistent with it: the reduced equations are first order). Raises (``ValueError``,
-    an equinox runtime error under jit/vmap) on NaN data, r ≤ 0 or not increasing, non-positive A, B
+    a runtime error under jit/vmap) on NaN data, r ≤ 0 or not increasing, non-positive A, B
     ends, and when Newton does not converge. Newton tolerances default to 1e-12 in float64 and 1e-5
     in float32 (the data's dtype; integers are promoted, never the other way).
     """

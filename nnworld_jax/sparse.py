@@ -461,7 +461,7 @@ def sparse_mean_state(net: SparseNetwork, *, max_steps: int = 2000, rtol: float 
     the two differ (pass x).
     Unique and reached when x ↦ f(wx + b) is a contraction (‖diag(f') w‖ < 1, e.g. tanh with
     max_i Σ_j |w_ij| < 1); when the iteration does not converge (or diverges) it raises (eager
-    ValueError, ``eqx.error_if`` under jit) instead of returning a wrong state.
+    ValueError, a runtime error under jit) instead of returning a wrong state.
 
     Gradients with respect to the weights' values and b go through the implicit function theorem
     (one adjoint fixed-point iteration), never through the iterations.

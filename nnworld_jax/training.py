@@ -23,7 +23,7 @@ form the canonical ensemble (5) with the loss (3) of the non-input neurons
 Every thermodynamic quantity is a β-derivative of βF(β) by nested ``jax.jvp``, as in
 :mod:`nnworld_jax.thermo`; gradients in the parameters are ``jax.grad`` of F. ``checks=False``
 drops the runtime checks (NaN/inf in the inputs or weights, β > 0 of a traced β): the static shape
-and type checks stay, no ``equinox.error_if`` enters the compiled step, and a bad value then
+and type checks stay, no runtime check enters the compiled step, and a bad value then
 propagates as NaN (use it inside a jitted training step once the inputs are known to be clean).
 """
 

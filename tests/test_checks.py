@@ -137,6 +137,36 @@ def test_host_value_leaves_tracers_on_the_device():
     assert isinstance(C.host_value(jnp.ones(2)), np.ndarray)
 
 
+def test_raise_if_under_jit_vmap_and_grad():
+    """The traced route of every check (``_checks.raise_if``): a bad value raises its message when
+    the program runs, a clean one passes through bit for bit; under ``vmap`` one bad member fails
+    the batch and a clean batch never calls the host (the flag is reduced over the batch: the
+    program keeps its ``cond``, where a batched flag would have made it a ``select`` running the
+    raising callback every time); ``grad`` sees the identity, tangent unchanged."""
+    def f(x):
+        return jnp.sum(C.raise_if(x, x < 0, "x must be >= 0") ** 2)
+
+    # JAX raises a host callback's error as JaxRuntimeError from a program's first run, as ValueError
+    # from a later run through its C++ dispatch path (equinox.error_if's alike): either carries the message.
+    runtime_error = (jax.errors.JaxRuntimeError, ValueError)
+
+    x = jnp.array([1.0, 2.0])
+    assert jax.jit(f)(x) == 5.0
+    with pytest.raises(runtime_error, match="x must be >= 0"):
+        jax.block_until_ready(jax.jit(f)(-x))
+    np.testing.assert_array_equal(jax.jit(jax.grad(f))(x), 2 * x)  # d/dx Σx² exactly: nothing added
+    batch = jnp.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(jax.jit(jax.vmap(jax.grad(f)))(batch), 2 * batch)
+    with pytest.raises(runtime_error, match="x must be >= 0"):
+        jax.block_until_ready(jax.jit(jax.vmap(jax.grad(f)))(batch.at[1, 0].set(-3.0)))
+    with pytest.raises(runtime_error, match="x must be >= 0"):  # nested vmap
+        jax.block_until_ready(jax.jit(jax.vmap(jax.vmap(f)))(batch[:, :, None].at[0, 1, 0].set(-1.0)))
+    program = str(jax.make_jaxpr(jax.vmap(f))(batch))
+    assert "cond" in program and "select_n" not in program
+    # the callback is there, so a clean run is not merely unchecked
+    assert program.count("pure_callback") == 1
+
+
 def test_validated_leaves_traced_checks_out_and_keeps_eager_ones():
     """``validated()`` (for a package loop whose entry checked its inputs) drops a check of a traced
     value from the program, still checks a concrete value, and restores the policy on exit."""

@@ -368,3 +368,30 @@ def test_every_public_function_takes_one_grid_in_one_place():
             "nnworld_jax.emergence.learning_fokker_planck.grid_solution"} <= names
     bad = {name: v for name, fn in functions if (v := _grid_violations(fn))}
     assert not bad, f"the grid rule (docs/design.md, 'One grid argument') is broken by {bad}"
+
+
+def test_the_package_loads_its_names_on_first_use():
+    """``nnworld_jax/__init__`` re-exports lazily (PEP 562): importing the package imports no JAX
+    (so ``nnworld reproduce`` starts its workers first), and every name of ``__all__`` is then the
+    very object its module defines, ``nw.<submodule>`` the module itself."""
+    import importlib
+    import subprocess
+    import sys
+    import types
+
+    import nnworld_jax as nw
+
+    program = ("import sys, nnworld_jax, nnworld_jax.cli; "
+               "print(sorted(m for m in sys.modules if m.split('.')[0] == 'jax'))")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+    for name in nw.__all__:
+        obj = getattr(nw, name)
+        if isinstance(obj, types.ModuleType):
+            assert obj is importlib.import_module(f"nnworld_jax.{name}"), name
+        else:
+            assert obj is getattr(importlib.import_module(f"nnworld_jax.{nw._SOURCE[name]}"), name), name
+    assert set(nw._SOURCE) <= set(nw.__all__) and set(nw.__all__) <= set(dir(nw))
+    assert nw.learning is importlib.import_module("nnworld_jax.learning")  # a module outside __all__ too
+    with pytest.raises(AttributeError, match="no attribute 'free_enrgy'"):
+        nw.free_enrgy  # noqa: B018  (a typo is an AttributeError, not an import error)

@@ -43,6 +43,7 @@ import functools
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -636,11 +637,13 @@ def learning_fokker_planck(params: dict, out_dir, progress: bool = True, *, devi
 
 def _error_line(e: BaseException) -> str:
     """The message of an error, also when it comes wrapped in XLA's callback traceback (a check that
-    fired under jit): the line of the equinox runtime error, not 'INTERNAL: CpuCallback error'."""
+    fired under jit): the line of the error the check raised (``ValueError: ...``, or equinox's
+    ``_EquinoxRuntimeError: ...``), not 'INTERNAL: CpuCallback error'."""
     lines = str(e).splitlines()
-    for line in lines:
-        if "RuntimeError:" in line:
-            return line.split("RuntimeError:", 1)[1].strip()[:200]
+    for line in reversed(lines):
+        raised = re.match(r"\s*[\w.]*(?:Error|Exception): (.+)", line)
+        if raised:
+            return raised.group(1).strip()[:200]
     return (lines[0] if lines else type(e).__name__)[:200]
 
 
