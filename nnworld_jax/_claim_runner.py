@@ -21,9 +21,11 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import hashlib
 import io
 import multiprocessing
 import os
+import platform
 import queue
 import threading
 import time
@@ -35,7 +37,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .claims import Claim, Context
 
-__all__ = ["Workers", "auto_jobs", "dispatch_order", "groups", "importable", "run_claims", "use_compile_cache"]
+__all__ = ["Workers", "auto_jobs", "default_compile_cache", "dispatch_order", "groups", "importable",
+           "prepare_compile_cache", "run_claims", "use_compile_cache"]
 
 _MAX_AUTO_JOBS = 4  # each worker holds its own JAX and compiled programs (~3 GB at the peak of --quick)
 
@@ -86,23 +89,62 @@ def importable(c: Claim) -> bool:
     return REGISTRY.get(c.id) is c and c.compute.__module__.startswith(__package__ + ".claims.")
 
 
-def use_compile_cache(setting: str | None) -> str | None:
-    """JAX's persistent compilation cache in directory ``setting`` (None: off, the default).
+def _host_tag() -> str:
+    """This machine's CPU, for the cache directory: the architecture and a hash of the CPU's feature
+    flags (Linux ``/proc/cpuinfo``; elsewhere the processor's name)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith(("flags", "Features"))), "")
+    except OSError:  # pragma: no cover  (macOS, Windows)
+        flags = ""
+    flags = flags or platform.processor()
+    return f"{platform.machine() or 'cpu'}-{hashlib.sha256(flags.encode()).hexdigest()[:12]}"
 
-    A second run loads the cached programs instead of compiling them, but few are cached: most
-    programs of this package hold a check (``_checks.raise_if``, a host callback on the CPU), which
-    JAX's cache skips, and tracing is never cached (measured: ``--quick`` 61 s, then 59 s; the cache
-    held one program). Off by default: jax 0.9.2's XLA:CPU logs a machine-feature warning for
-    every program it loads, and a cache shared by machines with different CPUs (a network home
-    directory) could load code the host cannot run (docs/conventions.md, Numerical hazards)."""
+
+def default_compile_cache() -> Path:
+    """``$XDG_CACHE_HOME`` (else ``~/.cache``) ``/nnworld_jax/xla/<arch>-<CPU flags hash>``: one
+    directory per kind of CPU, so that a home directory shared by several machines never hands one
+    of them code compiled for another's instruction set (jax 0.9.2's cache key does not tell them
+    apart: it only logs a warning when it loads such a program)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nnworld_jax" / "xla" / _host_tag()
+
+
+def prepare_compile_cache(setting: str | None) -> Path | None:
+    """The directory of JAX's persistent compilation cache for ``--compile-cache``: ``setting`` None
+    (not given) :func:`default_compile_cache`, ``"off"`` none, else that path; created here (an
+    ``OSError`` when it cannot be). Imports no JAX: call it before the workers start.
+
+    It also quiets XLA's C++ log (``TF_CPP_MIN_LOG_LEVEL=3``) unless the user set its level: jax
+    0.9.2's XLA:CPU logs a "Target machine feature +prefer-no-gather is not supported" error line
+    for every program it loads from the cache (tuning flags it mistakes for missing features: the
+    program is this machine's own). Errors of a run still reach the user, as Python exceptions."""
+    if setting is not None and setting.strip().lower() in ("off", ""):
+        return None
+    path = default_compile_cache() if setting is None else Path(setting)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return path
+
+
+def use_compile_cache(path: str | os.PathLike | None) -> str | None:
+    """Point this process's JAX at the cache directory ``path`` (from :func:`prepare_compile_cache`;
+    None: no cache), for every program, however fast it compiles: most claim programs compile in
+    20-200 ms and still cost more to compile than to load. Programs holding a host callback (a
+    check of a traced value, :func:`nnworld_jax._checks.raise_if`) are never cached by JAX: ~100
+    of the ~790 of ``--quick``. Measured (idle 2-core CPU, ``nnworld reproduce --quick``): 40-43 s
+    writing a new cache, 35-36 s from it (39 s with ``--compile-cache off`` in the same sitting);
+    the full report 69 s, then 62 s. Returns the directory in use."""
+    if path is None:
+        return None
     import jax
 
-    if not setting or jax.config.jax_compilation_cache_dir:
+    if jax.config.jax_compilation_cache_dir:  # set already (by the user, or an earlier call)
         return jax.config.jax_compilation_cache_dir
-    Path(setting).mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", setting)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)  # most claim programs take 0.2-2 s
-    return setting
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return str(path)
 
 
 def _png(fig) -> bytes | None:
@@ -134,7 +176,7 @@ def _run_one(c: Claim, ctx: Context) -> tuple[dict, bytes | None]:
 _results: multiprocessing.Queue | None = None
 
 
-def _init_worker(results, precision: str, compile_cache: str | None) -> None:
+def _init_worker(results, precision: str, compile_cache: str | os.PathLike | None) -> None:
     global _results
     _results = results
     from . import set_precision
@@ -177,7 +219,7 @@ class Workers:
     reports progress): a separate coordinator would be one more interpreter importing JAX on the
     same cores. A context manager; closing cancels the tasks not started and lets the workers exit."""
 
-    def __init__(self, jobs: int, precision: str, compile_cache: str | None = None):
+    def __init__(self, jobs: int, precision: str, compile_cache: str | os.PathLike | None = None):
         if jobs < 2:
             raise ValueError(f"Workers needs jobs >= 2 (this process and a worker), got {jobs}; "
                              "for one, run the claims without workers")

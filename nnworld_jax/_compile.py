@@ -10,10 +10,6 @@ from __future__ import annotations
 import functools
 import os
 
-import jax
-
-from ._checks import is_traced
-
 __all__ = ["ADDED_FLAGS_ENV", "_CPU_COMPILER_OPTIONS", "_cpu_options_ok", "_jit", "optimized_options"]
 
 # ``nnworld reproduce`` compiles its ~1,600 run-once programs with LLVM at -O0 (cli._FAST_COMPILE_FLAGS)
@@ -43,6 +39,10 @@ def _jit(fn, **kwargs):
     is the CPU at call time (checked per call: GPU/TPU programs compile unchanged). Inside a
     caller's jit/vmap/grad it is the plain jit (JAX takes compiler options on top-level jits only;
     the caller's program is compiled with the caller's options)."""
+    import jax  # (here, not at the top: ``nnworld reproduce`` reads ADDED_FLAGS_ENV before JAX starts)
+
+    from ._checks import is_traced
+
     plain = jax.jit(fn, **kwargs)
     cpu = jax.jit(fn, compiler_options=_CPU_COMPILER_OPTIONS, **kwargs)
 

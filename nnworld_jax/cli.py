@@ -1,7 +1,7 @@
 """``nnworld``: the command line. ``nnworld reproduce`` recomputes the paper's claims.
 
     nnworld reproduce [--quick] [--only SECTION|CLAIM] [--out DIR] [--precision float64|float32]
-                      [--compile-cache DIR] [--jobs N]
+                      [--compile-cache DIR|off] [--jobs N]
     nnworld list [--only SECTION|CLAIM]
     nnworld batch CONFIG.toml --out DIR [--quick]
     nnworld --version
@@ -208,7 +208,7 @@ def _prefer_fast_compile() -> list[str]:
         os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
         # Which options are ours, not the user's: programs that run long (nnworld_jax.batch) compile
         # with XLA's default optimization instead (nnworld_jax._compile.optimized_options).
-        from . import _compile  # (imports JAX: only once the flags are in the environment)
+        from . import _compile  # (no JAX: the workers start later, and JAX reads the flags once)
 
         os.environ[_compile.ADDED_FLAGS_ENV] = " ".join(added)
     return added
@@ -222,7 +222,6 @@ def reproduce(args) -> int:
     from rich.table import Table
 
     from . import _claim_runner as runner
-    from . import set_precision
 
     _prefer_fast_compile()  # before any worker starts: they inherit XLA_FLAGS
     # A pipe or CI log has no terminal width; 80 columns would fold the table unreadably.
@@ -238,16 +237,20 @@ def reproduce(args) -> int:
     except ValueError as e:
         return usage_error(str(e))
     try:
-        runner.use_compile_cache(args.compile_cache)
+        cache = runner.prepare_compile_cache(args.compile_cache)
     except OSError as e:
         return usage_error(f"--compile-cache {args.compile_cache}: {e}")
     accelerator = _accelerator_plugin_installed()
     with contextlib.ExitStack() as stack:
         workers = None
         if args.only is None and (args.jobs or runner.auto_jobs(None, accelerator)) > 1:
-            # The whole report: start the workers now, so that their imports overlap this one's.
+            # The whole report: start the workers now (this process has not imported JAX yet), so
+            # that their imports overlap this one's.
             workers = stack.enter_context(runner.Workers(args.jobs or runner.auto_jobs(None, accelerator),
-                                                         args.precision, args.compile_cache))
+                                                         args.precision, cache))
+        from . import set_precision  # (imports JAX)
+
+        runner.use_compile_cache(cache)  # before this process compiles anything
         set_precision(args.precision)
         from . import claims
 
@@ -262,7 +265,7 @@ def reproduce(args) -> int:
         if jobs == 1:
             workers = None
         elif workers is None:
-            workers = stack.enter_context(runner.Workers(jobs, args.precision, args.compile_cache))
+            workers = stack.enter_context(runner.Workers(jobs, args.precision, cache))
         ctx = claims.Context(quick=args.quick, seed=args.seed, precision=args.precision)
         by_id, figures = {}, {}
         for i, (cid, record, png) in enumerate(runner.run_claims(selected, ctx, workers=workers), 1):
@@ -381,9 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--out", default="report", help="report directory (default: ./report)")
     rep.add_argument("--precision", default="float64", choices=("float64", "float32"))
     rep.add_argument("--seed", type=int, default=0)
-    rep.add_argument("--compile-cache", default=os.environ.get("NNWORLD_COMPILE_CACHE"), metavar="DIR",
-                     help="keep compiled programs in DIR (JAX's persistent cache; default $NNWORLD_COMPILE_CACHE, "
-                          "else off): a second run compiles less. Use a directory local to this machine")
+    rep.add_argument("--compile-cache", default=os.environ.get("NNWORLD_COMPILE_CACHE"), metavar="DIR|off",
+                     help="keep compiled programs in DIR for the next run (JAX's persistent cache): default "
+                          "$NNWORLD_COMPILE_CACHE, else ~/.cache/nnworld_jax/xla/<this CPU>; 'off' for none")
     rep.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                      help="processes that compute claims in parallel, this one included (default: one per CPU, "
                           "at most 4; 1 where a GPU/TPU plugin is installed)")

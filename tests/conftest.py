@@ -12,6 +12,11 @@ from _env import xla_flags  # noqa: E402
 # (tests/_env.py says why); must precede jax import.
 os.environ.setdefault("XLA_FLAGS", xla_flags(devices=2))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# No persistent compilation cache in tests (``nnworld reproduce`` keeps one in the user's cache
+# directory by default): a test run neither reads a developer's cached programs nor writes there,
+# and the in-process reproduce calls do not turn JAX's cache on for the rest of a test worker.
+# The tests of the cache itself pass a temporary directory.
+os.environ["NNWORLD_COMPILE_CACHE"] = "off"
 
 # Runtime type checking (issue #13): jaxtyping's import hook decorates every function and dataclass of
 # nnworld_jax with @jaxtyped(typechecker=beartype), so each call checks its arguments and its result against

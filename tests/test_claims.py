@@ -5,6 +5,7 @@ separate CLI process (x64 is process-wide in JAX)."""
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -25,8 +26,9 @@ SLOW = {"partition.gaussian-error-tanh", "learning.second-law", "learning.first-
 
 @pytest.fixture(autouse=True)
 def _no_compile_cache(monkeypatch):
-    # a user's $NNWORLD_COMPILE_CACHE would turn on JAX's persistent cache for the whole test process
-    monkeypatch.delenv("NNWORLD_COMPILE_CACHE", raising=False)
+    # a user's $NNWORLD_COMPILE_CACHE, or the default one, would turn on JAX's persistent cache for
+    # the whole test process (tests/conftest.py sets "off" too: this keeps it so under monkeypatching)
+    monkeypatch.setenv("NNWORLD_COMPILE_CACHE", "off")
 
 
 def perturbations(record: dict, seed: int) -> dict[str, float]:
@@ -249,6 +251,49 @@ def test_the_command_ends_cleanly_without_the_interpreters_teardown(tmp_path):
     assert f"report written to {out.resolve()} ({n} claims" in proc.stdout  # the last line, flushed
     assert "leaked" not in proc.stderr, proc.stderr
     assert len(json.loads((out / "claims.json").read_text())["claims"]) == n
+
+
+def test_the_compile_cache_lives_per_cpu_in_the_users_cache_directory(tmp_path, monkeypatch):
+    """``--compile-cache``: not given, the user's cache directory ($XDG_CACHE_HOME) under a name of
+    this CPU's kind (architecture and a hash of its feature flags: a shared home directory never
+    hands one machine another's code); "off" none; a path, that path, created. Preparing it imports
+    no JAX (the workers start after it) and quiets XLA's C++ log only where the user left it unset."""
+    from nnworld_jax import _claim_runner as _runner
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    path = _runner.prepare_compile_cache(None)
+    assert path == tmp_path / "xdg" / "nnworld_jax" / "xla" / _runner._host_tag() and path.is_dir()
+    assert re.fullmatch(r"[\w.-]+-[0-9a-f]{12}", path.name)
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")  # the user's level stands
+    assert _runner.prepare_compile_cache(str(tmp_path / "mine")) == tmp_path / "mine"
+    assert (tmp_path / "mine").is_dir() and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
+    assert _runner.prepare_compile_cache("off") is None and _runner.use_compile_cache(None) is None
+
+
+@pytest.mark.slow
+def test_a_second_run_loads_its_programs_from_the_cache(tmp_path):
+    """Two runs of the same claims with one cache directory: the first writes the programs (JAX's
+    cache, every program however fast it compiled, except those holding a host callback), the second
+    loads them, gives the same records, and prints none of jax 0.9.2's per-program "Target machine
+    feature ... is not supported" errors (quieted by TF_CPP_MIN_LOG_LEVEL=3)."""
+    cache = tmp_path / "cache"
+    env = {k: v for k, v in subprocess_env().items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    runs = []
+    for out in ("r1", "r2"):
+        proc = subprocess.run([sys.executable, "-m", "nnworld_jax.cli", "reproduce", "--quick", "--only", "7",
+                               "--jobs", "1", "--compile-cache", str(cache), "--out", str(tmp_path / out)],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert "machine feature" not in proc.stderr, proc.stderr[-2000:]
+        runs.append(json.loads((tmp_path / out / "claims.json").read_text())["claims"])
+        if out == "r1":
+            written = {p.name for p in cache.iterdir()}
+            assert len(written) >= 10, written  # §7's programs, most of them
+    assert {p.name for p in cache.iterdir()} == written  # the second run compiled nothing new to keep
+    assert [(r["id"], r["verdict"], r["measured"]) for r in runs[0]] == [
+        (r["id"], r["verdict"], r["measured"]) for r in runs[1]]
 
 
 def test_a_killed_worker_loses_no_claim():

@@ -372,7 +372,7 @@ def test_every_public_function_takes_one_grid_in_one_place():
 
 def test_the_package_loads_its_names_on_first_use():
     """``nnworld_jax/__init__`` re-exports lazily (PEP 562): importing the package imports no JAX
-    (so ``nnworld reproduce`` starts its workers first), and every name of ``__all__`` is then the
+    (so ``nnworld reproduce`` starts its workers before this process imports it), and every name of ``__all__`` is then the
     very object its module defines, ``nw.<submodule>`` the module itself."""
     import importlib
     import subprocess
@@ -381,7 +381,9 @@ def test_the_package_loads_its_names_on_first_use():
 
     import nnworld_jax as nw
 
-    program = ("import sys, nnworld_jax, nnworld_jax.cli; "
+    # ... nor does what `reproduce` does before it starts the workers
+    program = ("import sys, nnworld_jax, nnworld_jax.cli as cli, nnworld_jax._claim_runner as runner; "
+               "cli._prefer_fast_compile(); cli._accelerator_plugin_installed(); runner.prepare_compile_cache('off'); "
                "print(sorted(m for m in sys.modules if m.split('.')[0] == 'jax'))")
     proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr

@@ -24,8 +24,9 @@ from nnworld_jax.cli import MARKER, main
 
 @pytest.fixture(autouse=True)
 def _no_compile_cache(monkeypatch):
-    # a user's $NNWORLD_COMPILE_CACHE would turn on JAX's persistent cache for the whole test process
-    monkeypatch.delenv("NNWORLD_COMPILE_CACHE", raising=False)
+    # a user's $NNWORLD_COMPILE_CACHE, or the default one, would turn on JAX's persistent cache for
+    # the whole test process (tests/conftest.py sets "off" too: this keeps it so under monkeypatching)
+    monkeypatch.setenv("NNWORLD_COMPILE_CACHE", "off")
 
 
 def _figure(y):
