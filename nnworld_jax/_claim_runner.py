@@ -112,8 +112,9 @@ def default_compile_cache() -> Path:
 
 def prepare_compile_cache(setting: str | None) -> Path | None:
     """The directory of JAX's persistent compilation cache for ``--compile-cache``: ``setting`` None
-    (not given) :func:`default_compile_cache`, ``"off"`` none, else that path; created here (an
-    ``OSError`` when it cannot be). Imports no JAX: call it before the workers start.
+    (not given) :func:`default_compile_cache`, or none where that cannot be created; ``"off"`` none;
+    else that path, created here (an ``OSError`` when it cannot be). Imports no JAX: call it before
+    the workers start.
 
     It also quiets XLA's C++ log (``TF_CPP_MIN_LOG_LEVEL=3``) unless the user set its level: jax
     0.9.2's XLA:CPU logs a "Target machine feature +prefer-no-gather is not supported" error line
@@ -122,7 +123,12 @@ def prepare_compile_cache(setting: str | None) -> Path | None:
     if setting is not None and setting.strip().lower() in ("off", ""):
         return None
     path = default_compile_cache() if setting is None else Path(setting)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        if setting is not None:
+            raise
+        return None  # no writable cache directory (a read-only home): run without, as before
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     return path
 

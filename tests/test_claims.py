@@ -256,7 +256,8 @@ def test_the_command_ends_cleanly_without_the_interpreters_teardown(tmp_path):
 def test_the_compile_cache_lives_per_cpu_in_the_users_cache_directory(tmp_path, monkeypatch):
     """``--compile-cache``: not given, the user's cache directory ($XDG_CACHE_HOME) under a name of
     this CPU's kind (architecture and a hash of its feature flags: a shared home directory never
-    hands one machine another's code); "off" none; a path, that path, created. Preparing it imports
+    hands one machine another's code), or none where that cannot be made (a read-only home must
+    not stop the report); "off" none; a path, that path, created, or an error naming it. Preparing it imports
     no JAX (the workers start after it) and quiets XLA's C++ log only where the user left it unset."""
     from nnworld_jax import _claim_runner as _runner
 
@@ -270,6 +271,11 @@ def test_the_compile_cache_lives_per_cpu_in_the_users_cache_directory(tmp_path, 
     assert _runner.prepare_compile_cache(str(tmp_path / "mine")) == tmp_path / "mine"
     assert (tmp_path / "mine").is_dir() and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
     assert _runner.prepare_compile_cache("off") is None and _runner.use_compile_cache(None) is None
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # no cache directory can be made there
+    assert _runner.prepare_compile_cache(None) is None  # the default: run without a cache
+    with pytest.raises(OSError):  # a directory the user named: say so (reproduce exits 2, naming it)
+        _runner.prepare_compile_cache(str(tmp_path / "file" / "cache"))
 
 
 @pytest.mark.slow
