@@ -236,8 +236,14 @@ def reproduce(args) -> int:
         earlier = _check_out(out)
     except ValueError as e:
         return usage_error(str(e))
+    setting = args.compile_cache
+    if setting is None and "jax" in sys.modules:
+        # reproduce called from Python (a notebook, a script) that has loaded JAX: the default cache
+        # would switch JAX's persistent cache on for the rest of the caller's session, and its log
+        # level is fixed by now. Only the command (or an explicit --compile-cache) uses one.
+        setting = "off"
     try:
-        cache = runner.prepare_compile_cache(args.compile_cache)
+        cache = runner.prepare_compile_cache(setting)
     except OSError as e:
         return usage_error(f"--compile-cache {args.compile_cache}: {e}")
     accelerator = _accelerator_plugin_installed()
@@ -386,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--compile-cache", default=os.environ.get("NNWORLD_COMPILE_CACHE"), metavar="DIR|off",
                      help="keep compiled programs in DIR for the next run (JAX's persistent cache): default "
-                          "$NNWORLD_COMPILE_CACHE, else ~/.cache/nnworld_jax/xla/<this CPU>; 'off' for none")
+                          "$NNWORLD_COMPILE_CACHE, else ~/.cache/nnworld_jax/xla/<this CPU> (off when main() is "
+                          "called from Python that has loaded JAX); 'off' for none")
     rep.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                      help="processes that compute claims in parallel, this one included (default: one per CPU, "
                           "at most 4; 1 where a GPU/TPU plugin is installed)")

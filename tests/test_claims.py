@@ -278,6 +278,20 @@ def test_the_compile_cache_lives_per_cpu_in_the_users_cache_directory(tmp_path, 
         _runner.prepare_compile_cache(str(tmp_path / "file" / "cache"))
 
 
+def test_reproduce_called_from_python_leaves_the_callers_jax_settings(tmp_path, monkeypatch):
+    """The default cache is the command's: ``main(["reproduce", ...])`` in a process that has loaded
+    JAX (a notebook) neither switches JAX's persistent cache on for the caller's session nor writes
+    to the user's cache directory; an explicit ``--compile-cache`` still does."""
+    import jax
+
+    from nnworld_jax.cli import main
+
+    monkeypatch.delenv("NNWORLD_COMPILE_CACHE")  # (tests/conftest.py sets "off": here, the default)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert main(["reproduce", "--quick", "--only", "thermo.virial", "--out", str(tmp_path / "r")]) == 0
+    assert not (tmp_path / "xdg").exists() and not jax.config.jax_compilation_cache_dir
+
+
 @pytest.mark.slow
 def test_a_second_run_loads_its_programs_from_the_cache(tmp_path):
     """Two runs of the same claims with one cache directory: the first writes the programs (JAX's
